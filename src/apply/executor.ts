@@ -1,0 +1,229 @@
+/**
+ * The one place that changes the tree. It applies a Plan under the caller's lock: journal
+ * first, then the operations; before the commit only temporary paths are written, so a failure
+ * there is undone by removing them; after it, a failure is compensated by reversing what was
+ * done, and an interruption (kill -9, power cut) is finished by `recover` on the next run.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { extractArchive } from '../archive/extract.js';
+import { buildManifest } from '../archive/manifest.js';
+import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
+import { isErrno, WebtreeError } from '../core/errors.js';
+import { describeOp, type Op, type Plan } from '../plan/ops.js';
+import type { Site } from '../site/types.js';
+import { appendHistory, readHistory, type HistoryEntry } from '../state/history.js';
+import { historyFile } from '../state/tree.js';
+import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
+import { clearJournal, readJournal, writeJournal, type Journal } from './journal.js';
+import { checkRequires } from './check-version.js';
+import { chownTree, type Owner } from './owner.js';
+
+export interface ExecutorOptions {
+  site: Site;
+  /** Give what is created to this owner (the service account, when running as root). */
+  owner?: Owner;
+  /** Told each operation as it starts (for --debug and the kill tests). */
+  onOp?: (line: string) => void;
+}
+
+type Undo = () => Promise<void>;
+
+export const trashFor = (p: string, id: string) => path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
+
+export class Executor {
+  constructor(private readonly opts: ExecutorOptions) {}
+
+  private get state() {
+    return this.opts.site.paths.state;
+  }
+
+  async apply(plan: Plan, id: string): Promise<void> {
+    if (plan.ops.length === 0) return;
+    const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan };
+    await writeJournal(this.state, journal);
+    const undos: Undo[] = [];
+    let i = 0;
+    try {
+      for (; i < plan.ops.length; i++) {
+        if (i === plan.commit && plan.commit > 0) await this.syncTemps(plan);
+        const undo = await this.run(plan.ops[i], id);
+        if (i >= plan.commit && undo) undos.push(undo);
+      }
+    } catch (err) {
+      await this.removeTemps(plan);
+      // Reverse what already went live, newest first, so the tree is as it was.
+      for (const undo of undos.reverse()) await undo().catch(() => undefined);
+      await this.recordFailure(plan, id, err, i >= plan.commit ? 'rolled-back' : 'failed');
+      await clearJournal(this.state);
+      throw err;
+    }
+    await clearJournal(this.state);
+  }
+
+  /** Finish or undo an apply that was interrupted. Returns what was done, or undefined if nothing was pending. */
+  async recover(): Promise<{ journal: Journal; finished: boolean } | undefined> {
+    const journal = await readJournal(this.state);
+    if (!journal) {
+      await this.sweepLeftovers([]);
+      return undefined;
+    }
+    const { plan, id } = journal;
+    const committed = plan.commit < plan.ops.length && (await this.isDone(plan.ops[plan.commit]));
+    if (committed) {
+      for (const op of plan.ops.slice(plan.commit)) await this.run(op, id, true);
+    } else {
+      await this.removeTemps(plan);
+      const record = plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+      if (record) await this.appendOnce({ ...record.entry, outcome: 'undone', message: 'interrupted before it took effect; undone by the next command' });
+    }
+    await this.sweepLeftovers(plan.temps);
+    await clearJournal(this.state);
+    return { journal, finished: committed };
+  }
+
+  private async isDone(op: Op): Promise<boolean> {
+    switch (op.kind) {
+      case 'rename':
+        return (await lstatOrNull(op.from)) === null && (await lstatOrNull(op.to)) !== null;
+      case 'swap-link':
+        return (await readLinkOrNull(op.path)) === op.target;
+      case 'remove':
+        return true; // removals are idempotent: finishing them is always possible
+      default:
+        return false;
+    }
+  }
+
+  /** Make what the pre-commit steps wrote durable before the rename makes it live. */
+  private async syncTemps(plan: Plan): Promise<void> {
+    for (const t of plan.temps) {
+      if (await lstatOrNull(t)) await execa('sync', ['-f', t], { reject: false });
+    }
+  }
+
+  private async removeTemps(plan: Plan): Promise<void> {
+    for (const t of plan.temps) await fs.rm(t, { recursive: true, force: true });
+  }
+
+  /** Staging and trash directories with no journal left behind them: nothing live can own them while we hold the lock. */
+  private async sweepLeftovers(known: string[]): Promise<void> {
+    const dirs = new Set(known.map((t) => path.dirname(t)));
+    dirs.add(this.opts.site.paths.products);
+    dirs.add(this.opts.site.paths.webpylib);
+    for (const name of await fs.readdir(this.opts.site.paths.products).catch(() => [] as string[])) dirs.add(path.join(this.opts.site.paths.products, name));
+    for (const dir of dirs) {
+      for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  private async own(p: string, recursive = false): Promise<void> {
+    const o = this.opts.owner;
+    if (!o) return;
+    if (recursive) await chownTree(p, o);
+    else await fs.lchown(p, o.uid, o.gid);
+  }
+
+  private async appendOnce(entry: HistoryEntry): Promise<void> {
+    const file = historyFile(this.opts.site);
+    const seen = (await readHistory(file)).some((e) => e.id === entry.id && e.action === entry.action);
+    if (seen) return;
+    const existed = (await lstatOrNull(file)) !== null;
+    await appendHistory(file, entry);
+    if (!existed) await this.own(file);
+  }
+
+  private async recordFailure(plan: Plan, id: string, err: unknown, outcome: HistoryEntry['outcome']): Promise<void> {
+    const record = plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+    if (!record) return;
+    const message = err instanceof Error ? err.message : String(err);
+    await this.appendOnce({ ...record.entry, id, outcome, message }).catch(() => undefined);
+  }
+
+  /** Run one operation; return how to reverse it once it is live. `again` is set when recovery re-runs it. */
+  private async run(op: Op, id: string, again = false): Promise<Undo | undefined> {
+    this.opts.onOp?.(describeOp(op));
+    switch (op.kind) {
+      case 'make-dir': {
+        const first = await fs.mkdir(op.path, { recursive: true, mode: 0o755 });
+        if (first) await this.own(first, true);
+        return undefined;
+      }
+      case 'extract': {
+        const raw = op.content ? `${op.dest}.raw` : op.dest;
+        await fs.mkdir(raw, { mode: 0o755 });
+        await extractArchive(op.archive, raw, { limits: this.opts.site.limits, layout: op.layout });
+        if (op.content) {
+          const st = await lstatOrNull(path.join(raw, op.content));
+          if (!st?.isDirectory()) {
+            throw new WebtreeError('EBADARCHIVE', `${path.basename(op.archive)} has no ${op.content}/ directory, which this product installs`, { hint: 'is it the right archive for this product?' });
+          }
+          await fs.rename(path.join(raw, op.content), op.dest);
+          await fs.rm(raw, { recursive: true, force: true });
+        }
+        await fs.chmod(op.dest, 0o755);
+        await this.own(op.dest, true);
+        return undefined;
+      }
+      case 'check-version':
+        await checkRequires(op.dir, op.product, op.requires);
+        return undefined;
+      case 'add-file':
+        await writeFileAtomic(op.path, op.content, 0o644);
+        await this.own(op.path);
+        return undefined;
+      case 'copy-file':
+        try {
+          await fs.copyFile(op.from, op.to);
+        } catch (err) {
+          if (isErrno(err, 'ENOENT')) throw new WebtreeError('EIO', `cannot copy ${op.from}: it does not exist`, { hint: 'give an existing file' });
+          throw err;
+        }
+        await fs.chmod(op.to, 0o644);
+        await this.own(op.to);
+        return undefined;
+      case 'write-manifest': {
+        const m = await buildManifest(op.dir, op.archiveSha256);
+        await writeFileAtomic(op.to, JSON.stringify({ product: op.product, version: op.version, installedAt: new Date().toISOString(), ...m }), 0o644);
+        await this.own(op.to);
+        return undefined;
+      }
+      case 'rename': {
+        if (again && (await this.isDone(op))) return undefined;
+        await fs.rename(op.from, op.to);
+        await fsyncDir(path.dirname(op.to));
+        return async () => {
+          await fs.rename(op.to, op.from);
+          await fsyncDir(path.dirname(op.to));
+        };
+      }
+      case 'swap-link': {
+        const { previous } = await swapLink(op.path, op.target);
+        await this.own(op.path);
+        if (previous === op.target) return undefined;
+        return async () => {
+          if (previous === null) await fs.rm(op.path, { force: true });
+          else await swapLink(op.path, previous);
+        };
+      }
+      case 'remove':
+        await removeAside(op.path, trashFor(op.path, id));
+        return undefined;
+      case 'write-file': {
+        const before = await fs.readFile(op.path).catch(() => null);
+        await writeFileAtomic(op.path, op.content, op.mode);
+        await this.own(op.path);
+        return async () => {
+          if (before === null) await fs.rm(op.path, { force: true });
+          else await writeFileAtomic(op.path, before, op.mode);
+        };
+      }
+      case 'record':
+        await this.appendOnce({ ...op.entry, ...(again ? { outcome: 'recovered', message: 'finished by the next command after an interruption' } : {}) });
+        return undefined;
+    }
+  }
+}

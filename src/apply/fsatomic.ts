@@ -1,0 +1,100 @@
+/**
+ * The atomic file-system moves everything else is built from. Readers (Apache, the apps) must
+ * never see a missing link or a half-written file: links are made under a temporary name and
+ * renamed over the old one (rename(2) replaces a symlink itself, it never follows it), files
+ * are written, fsync'd and renamed, and the directory is fsync'd so the rename survives a power cut.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isErrno, WebtreeError } from '../core/errors.js';
+
+export const tempName = (p: string, tag: string) => path.join(path.dirname(p), `.${path.basename(p)}.webtree-${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function lstatOrNull(p: string) {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+export async function readLinkOrNull(p: string): Promise<string | null> {
+  try {
+    return await fs.readlink(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'EINVAL')) return null;
+    throw err;
+  }
+}
+
+/** Point `link` at `target` in one rename. Refuses a real directory or file where the link should be. */
+export async function swapLink(link: string, target: string): Promise<{ previous: string | null }> {
+  const st = await lstatOrNull(link);
+  if (st && !st.isSymbolicLink()) {
+    throw new WebtreeError('ELINKISDIR', `${link} is a real ${st.isDirectory() ? 'directory' : 'file'} where webtree keeps a link`, {
+      hint: `move it aside by hand (or take the tree over with \`webtree adopt\`), then run the command again`,
+    });
+  }
+  const previous = st ? await fs.readlink(link) : null;
+  if (previous === target) return { previous };
+  const tmp = tempName(link, 'link');
+  await fs.symlink(target, tmp);
+  try {
+    await fs.rename(tmp, link);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(link));
+  return { previous };
+}
+
+export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644): Promise<void> {
+  const tmp = tempName(file, 'write');
+  const fh = await fs.open(tmp, 'wx', mode);
+  try {
+    await fh.writeFile(content);
+    await fh.chmod(mode); // the umask must not decide an init script's execute bit
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+}
+
+/** Remove a tree by first renaming it aside, so a crash never leaves half a version under its real name. */
+export async function removeAside(p: string, trash: string): Promise<void> {
+  const st = await lstatOrNull(p);
+  if (st) {
+    if (st.isDirectory()) {
+      await fs.rename(p, trash);
+      await fsyncDir(path.dirname(p));
+    } else {
+      await fs.rm(p, { force: true });
+      await fsyncDir(path.dirname(p));
+      return;
+    }
+  }
+  await fs.rm(trash, { recursive: true, force: true });
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  return (await lstatOrNull(p)) !== null;
+}

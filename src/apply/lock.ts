@@ -1,0 +1,117 @@
+/**
+ * One lock serialises every command that changes the tree. The lock file is written complete
+ * under a temporary name and hard-linked into place (link(2) fails if it exists), so a holder's
+ * details are never half-written. A lock whose process is gone (or whose pid now belongs to
+ * another process, told apart by its start time) is recovered without a human.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isErrno, WebtreeError } from '../core/errors.js';
+import { whoAmI } from '../state/history.js';
+
+export interface LockHolder {
+  pid: number;
+  start: string | null;
+  user: string;
+  command: string;
+  since: string;
+  token: string;
+}
+
+export async function processStart(pid: number): Promise<string | null> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime) comes after the command name, which may itself hold spaces or ")".
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function holderAlive(h: LockHolder): Promise<boolean> {
+  try {
+    process.kill(h.pid, 0);
+  } catch (err) {
+    if (isErrno(err, 'ESRCH')) return false;
+  }
+  const start = await processStart(h.pid);
+  return h.start === null || start === null || start === h.start;
+}
+
+async function readHolder(file: string): Promise<LockHolder | null> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as LockHolder;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    // Unreadable or torn: cannot come from link(2) of a complete file, so it is not ours to trust.
+    return { pid: -1, start: null, user: '?', command: '?', since: '?', token: 'corrupt' };
+  }
+}
+
+export interface Lock {
+  release(): Promise<void>;
+  holder: LockHolder;
+  /** Set when a dead holder's lock was taken over. */
+  recoveredFrom?: LockHolder;
+}
+
+export async function acquireLock(stateDir: string, command: string, waitMs: number): Promise<Lock> {
+  const file = path.join(stateDir, 'lock');
+  const me: LockHolder = {
+    pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
+    command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
+  };
+  const tmp = `${file}.${me.token}`;
+  await fs.writeFile(tmp, JSON.stringify(me));
+  const deadline = Date.now() + waitMs;
+  let recoveredFrom: LockHolder | undefined;
+  try {
+    for (;;) {
+      try {
+        await fs.link(tmp, file);
+        return { holder: me, recoveredFrom, release: () => releaseLock(file, me.token) };
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+      }
+      const holder = await readHolder(file);
+      if (holder && !(await holderAlive(holder))) {
+        if (await breakStale(file, holder)) recoveredFrom = holder;
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const h = holder ?? { pid: '?', user: '?', command: '?', since: '?' };
+        throw new WebtreeError('ELOCKED', `the tree is locked by pid ${h.pid} (user ${h.user}, \`${h.command}\`, since ${h.since})`, {
+          hint: 'wait for that command to finish and run yours again; a lock left by a dead process is recovered by itself',
+        });
+      }
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** Move a dead holder's lock aside; give it back if, in a race, it turned out to be a live one. */
+async function breakStale(file: string, stale: LockHolder): Promise<boolean> {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fs.rename(file, aside);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+  const taken = await readHolder(aside);
+  if (taken && taken.token !== stale.token && (await holderAlive(taken))) {
+    await fs.link(aside, file).catch(() => undefined);
+    await fs.rm(aside, { force: true });
+    return false;
+  }
+  await fs.rm(aside, { force: true });
+  return true;
+}
+
+async function releaseLock(file: string, token: string): Promise<void> {
+  const holder = await readHolder(file);
+  if (holder?.token === token) await fs.rm(file, { force: true });
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { WebtreeError } from '../core/errors.js';
+import { PACKAGE_ROOT } from '../core/package-root.js';
+import type { ProductDescriptor } from './types.js';
+
+const KEYS = new Set([
+  'name', 'title', 'installable', 'archives', 'unversionedArchives', 'base', 'dir', 'versionDir',
+  'pointer', 'webLinks', 'layout', 'content', 'addFiles', 'license', 'requires', 'wsgi',
+]);
+
+function bad(file: string, what: string): never {
+  throw new WebtreeError('ESITE', `product descriptor ${file}: ${what}`, { hint: 'fix the descriptor in products/' });
+}
+
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Normalise one descriptor; refuses unknown keys and missing fields so a typo cannot pass unseen. */
+export function parseDescriptor(file: string, raw: unknown): ProductDescriptor {
+  if (typeof raw !== 'object' || raw === null) bad(file, 'not a mapping');
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!KEYS.has(k)) bad(file, `unknown key "${k}"`);
+  for (const k of ['name', 'title', 'dir', 'versionDir']) if (typeof r[k] !== 'string') bad(file, `"${k}" must be a string`);
+  if (!strings(r.archives)) bad(file, '"archives" must be a list of names with {v}');
+  if (r.base !== 'products' && r.base !== 'webpylib') bad(file, '"base" must be products or webpylib');
+  if (r.layout !== 'single-top' && r.layout !== 'any') bad(file, '"layout" must be single-top or any');
+  const pointer = r.pointer as { name?: unknown; target?: unknown } | undefined;
+  if (typeof pointer?.name !== 'string' || typeof pointer.target !== 'string') bad(file, '"pointer" needs name and target');
+  const webLinks = (r.webLinks ?? []) as { path?: unknown; target?: unknown }[];
+  if (!Array.isArray(webLinks) || webLinks.some((l) => typeof l.path !== 'string' || typeof l.target !== 'string')) bad(file, '"webLinks" entries need path and target');
+  const d: ProductDescriptor = {
+    name: r.name as string,
+    title: r.title as string,
+    installable: r.installable !== false,
+    archives: r.archives,
+    unversionedArchives: strings(r.unversionedArchives) ? r.unversionedArchives : [],
+    base: r.base,
+    dir: r.dir as string,
+    versionDir: r.versionDir as string,
+    pointer: { name: pointer.name, target: pointer.target },
+    webLinks: webLinks as ProductDescriptor['webLinks'],
+    layout: r.layout,
+    content: typeof r.content === 'string' ? r.content : undefined,
+    addFiles: (r.addFiles ?? {}) as Record<string, string>,
+    license: r.license as ProductDescriptor['license'],
+    requires: strings(r.requires) ? r.requires : [],
+    wsgi: r.wsgi as ProductDescriptor['wsgi'],
+  };
+  if (!d.versionDir.includes('{v}') || !d.pointer.target.includes('{v}')) bad(file, 'versionDir and pointer.target must contain {v}');
+  return d;
+}
+
+let cached: ProductDescriptor[] | undefined;
+
+/** The catalog, in the order of DESIGN.md's table. */
+export async function loadCatalog(dir = path.join(PACKAGE_ROOT, 'products')): Promise<ProductDescriptor[]> {
+  if (cached && dir === path.join(PACKAGE_ROOT, 'products')) return cached;
+  const order = ['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py', 'ECL'];
+  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  const out: ProductDescriptor[] = [];
+  for (const f of files) out.push(parseDescriptor(f, parse(await fs.readFile(path.join(dir, f), 'utf8'))));
+  out.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
+  if (dir === path.join(PACKAGE_ROOT, 'products')) cached = out;
+  return out;
+}
+
+export function findProduct(catalog: ProductDescriptor[], name: string): ProductDescriptor {
+  const d = catalog.find((p) => p.name === name) ?? catalog.find((p) => p.name.toLowerCase() === name.toLowerCase());
+  if (!d) throw new WebtreeError('EUSAGE', `unknown product "${name}"`, { hint: `products: ${catalog.map((p) => p.name).join(', ')}` });
+  return d;
+}

@@ -1,0 +1,33 @@
+/** Where a product's pieces live in a site. Pure: path arithmetic only. */
+import path from 'node:path';
+import type { Site } from '../site/types.js';
+import type { ProductDescriptor, WebLink } from './types.js';
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const withV = (pattern: string, v: string) => pattern.split('{v}').join(v);
+
+function matchV(pattern: string, text: string): string | undefined {
+  const [before, after] = pattern.split('{v}');
+  const m = new RegExp(`^${escapeRe(before)}([A-Za-z0-9][A-Za-z0-9._+-]*)${escapeRe(after ?? '')}$`).exec(text);
+  return m?.[1];
+}
+
+export const STAGING_PREFIX = '.webtree-staging-';
+export const TRASH_PREFIX = '.webtree-trash-';
+
+export const productDir = (site: Site, d: ProductDescriptor) =>
+  path.join(d.base === 'webpylib' ? site.paths.webpylib : site.paths.products, d.dir);
+export const versionName = (d: ProductDescriptor, v: string) => withV(d.versionDir, v);
+export const versionPath = (site: Site, d: ProductDescriptor, v: string) => path.join(productDir(site, d), versionName(d, v));
+export const pointerPath = (site: Site, d: ProductDescriptor) => path.join(productDir(site, d), d.pointer.name);
+/** Relative, so that a tree moved or mounted elsewhere keeps working. */
+export const pointerTarget = (d: ProductDescriptor, v: string) => withV(d.pointer.target, v);
+export const webLinkPath = (site: Site, l: WebLink) => path.join(site.paths.html, l.path);
+/** Absolute, as the guide's links are: html/ and the products root may sit on different mounts. */
+export const webLinkTarget = (site: Site, d: ProductDescriptor, l: WebLink) => path.join(productDir(site, d), l.target);
+export const manifestPath = (site: Site, d: ProductDescriptor, v: string) => path.join(site.paths.state, 'manifests', d.name, `${v}.json`);
+export const stagingPath = (site: Site, d: ProductDescriptor, v: string, id: string) =>
+  path.join(productDir(site, d), `${STAGING_PREFIX}${versionName(d, v)}-${id}`);
+
+export const versionFromDirName = (d: ProductDescriptor, name: string) => (name.startsWith('.') ? undefined : matchV(d.versionDir, name));
+export const versionFromPointer = (d: ProductDescriptor, target: string) => matchV(d.pointer.target, target);

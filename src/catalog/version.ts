@@ -1,0 +1,45 @@
+/**
+ * Product versions are not semver: 3.3a < 3.3b < 3.4 < 3.10, 1.5d, v1_4a (= 1.4a), 5.0.2.
+ * A version is split into runs of digits and runs of letters; a leading "v" is dropped and
+ * "_" counts as ".". Runs compare pairwise: numbers as numbers, letters as text, and a letter
+ * run sorts before a number run at the same place; a shorter version that is a prefix of a
+ * longer one sorts first (3.3 < 3.3a). Equal keys fall back to the raw text so the order is total.
+ */
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+/** Why a string cannot be a version (quotes, spaces, slashes would reach paths and Apache config), or undefined. */
+export function versionProblem(v: string): string | undefined {
+  if (v === 'current' || v === 'previous') return `"${v}" is a reserved name`;
+  if (!VERSION_RE.test(v)) return 'a version is 1-64 letters, digits, ".", "_", "+" or "-", starting with a letter or digit';
+  return undefined;
+}
+
+type Part = number | string;
+
+function parts(v: string): Part[] {
+  const body = v.replace(/^v(?=\d)/i, '').replace(/_/g, '.');
+  const out: Part[] = [];
+  for (const m of body.matchAll(/\d+|[A-Za-z]+/g)) out.push(/^\d/.test(m[0]) ? Number(m[0]) : m[0].toLowerCase());
+  return out;
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = parts(a);
+  const pb = parts(b);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    if (typeof x === 'number' && typeof y === 'number') {
+      if (x !== y) return x < y ? -1 : 1;
+    } else if (typeof x === 'string' && typeof y === 'string') {
+      if (x !== y) return x < y ? -1 : 1;
+    } else {
+      return typeof x === 'string' ? -1 : 1;
+    }
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export const sortVersions = (vs: Iterable<string>): string[] => [...vs].sort(compareVersions);

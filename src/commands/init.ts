@@ -1,0 +1,118 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Executor } from '../apply/executor.js';
+import { lstatOrNull, writeFileAtomic } from '../apply/fsatomic.js';
+import { acquireLock } from '../apply/lock.js';
+import { ownerForThisProcess } from '../apply/owner.js';
+import { WebtreeError } from '../core/errors.js';
+import { planInit, treeDirs } from '../plan/init.js';
+import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
+import { PRODUCTION_SITE_FILE, readSite } from '../site/load.js';
+import { DEFAULT_SERVERS } from '../site/schema.js';
+import type { DbServer, Site } from '../site/types.js';
+import { siteYaml, type SiteValues } from '../site/write.js';
+import { newApplyId, printPlan } from './tx.js';
+import type { Command } from './types.js';
+
+async function firstExisting(candidates: string[]): Promise<string | undefined> {
+  for (const c of candidates) if (await lstatOrNull(c)) return c;
+  return undefined;
+}
+
+/** Where this host keeps Apache and mod_wsgi (Debian, then Red Hat layouts). */
+async function detectApache(): Promise<SiteValues> {
+  const httpd = await firstExisting(['/usr/sbin/apache2', '/usr/sbin/httpd']);
+  const wsgi = await firstExisting(['/usr/lib/apache2/modules/mod_wsgi.so', '/usr/lib64/httpd/modules/mod_wsgi.so', '/usr/lib/httpd/modules/mod_wsgi.so']);
+  const modules = await firstExisting(['/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/lib/httpd/modules']);
+  return { 'apache.httpd': httpd, 'apache.wsgiModule': wsgi, 'apache.modulesDir': modules };
+}
+
+function parseServer(spec: string): DbServer {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_-]*)=([A-Za-z0-9.-]+):(\d{1,5})$/.exec(spec);
+  if (!m) throw new WebtreeError('EUSAGE', `bad --server "${spec}"`, { hint: 'give it as NAME=HOST:PORT, e.g. --server server2=server2.ctio.noao.edu:5442' });
+  return { name: m[1], host: m[2], port: Number(m[3]) };
+}
+
+async function primaryGroup(user: string): Promise<string | undefined> {
+  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
+  const gid = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === user)?.[3];
+  if (gid === undefined) return undefined;
+  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
+  return groups.split('\n').map((l) => l.split(':')).find((f) => f[2] === gid)?.[0];
+}
+
+export const initCommand: Command = {
+  name: 'init',
+  summary: 'write a site file and the empty tree (a sandbox with --prefix)',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  changes: true,
+  json: true,
+  options: {
+    prefix: { type: 'string', arg: 'DIR', description: 'lay the whole site out under DIR (a sandbox): DIR/www, DIR/dbwebtools, DIR/local/web_logs' },
+    listen: { type: 'string', arg: 'HOST:PORT', description: 'where Apache listens (default 0.0.0.0:80; sandbox 127.0.0.1:8080)' },
+    user: { type: 'string', arg: 'NAME', description: 'service account Apache runs as (default codemanager)' },
+    group: { type: 'string', arg: 'NAME', description: "service account's group (default: the user's primary group, else sispi)" },
+    server: { type: 'string', multiple: true, arg: 'NAME=HOST:PORT', description: 'a database server (repeat; the first is active unless server3 is listed)' },
+  },
+  async run(ctx) {
+    const prefix = ctx.options.prefix as string | undefined;
+    const values: SiteValues = { ...(await detectApache()) };
+    if (prefix !== undefined) {
+      const dir = path.resolve(prefix);
+      Object.assign(values, { 'paths.www': path.join(dir, 'www'), 'paths.products': path.join(dir, 'dbwebtools'), 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' });
+    }
+    if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen as string;
+    const user = ctx.options.user as string | undefined;
+    if (user !== undefined) values['apache.user'] = user;
+    values['apache.group'] = (ctx.options.group as string | undefined) ?? (user ? await primaryGroup(user) : undefined);
+    const given = ((ctx.options.server as string[] | undefined) ?? []).map(parseServer);
+    const servers = given.length ? given : DEFAULT_SERVERS;
+    if (given.length) values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;
+
+    const file = path.resolve(ctx.config ?? ctx.env.WEBTREE_CONFIG ?? (prefix !== undefined ? path.join(path.resolve(prefix), 'webtree.yaml') : PRODUCTION_SITE_FILE));
+    if (await lstatOrNull(file)) {
+      throw new WebtreeError('EIO', `site file ${file} exists; init never overwrites it`, { hint: 'edit it by hand, or give another place with --config' });
+    }
+    const text = siteYaml(values, servers, `webtree site file, written by \`webtree init\` on ${new Date().toISOString()}.\nEdit by hand; \`webtree verify\` checks it. Paths must be absolute.`);
+    const { site, problems } = readSite(text, file);
+    if (!site) {
+      throw new WebtreeError('ESITE', 'these options make a bad site file', { details: problems.map((p) => `  ${p.key}: ${p.message}`).join('\n'), hint: 'fix the options and run init again' });
+    }
+    const catalog = await ctx.catalog();
+    const sandbox = prefix !== undefined;
+    const existing = await existingPaths(site, catalog);
+    const plan = planInit(site, catalog, existing, { sandbox });
+    if (ctx.dryRun) {
+      plan.ops.push({ kind: 'write-file', path: file, content: text, mode: 0o644 });
+      printPlan(ctx.reporter, plan);
+      return 0;
+    }
+    const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+    await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
+    const lock = await acquireLock(site.paths.state, 'init', 10_000);
+    try {
+      await new Executor({ site, owner }).apply(plan, newApplyId());
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, text, 0o644);
+      if (owner) await fs.lchown(file, owner.uid, owner.gid);
+    } finally {
+      await lock.release();
+    }
+    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length, sandbox }, () =>
+      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
+        prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));
+    return 0;
+  },
+};
+
+async function existingPaths(site: Site, catalog: Parameters<typeof consumers>[1]): Promise<Set<string>> {
+  const candidates = [...treeDirs(site), path.join(site.paths.html, 'robots.txt'), activeLink(site)];
+  for (const c of consumers(site, catalog)) {
+    candidates.push(c.path);
+    for (const s of site.database.servers) candidates.push(c.variant(s.name), serverSlotDir(site, s.name), slotPath(site, s.name, c.slot));
+  }
+  const out = new Set<string>();
+  for (const c of candidates) if (await lstatOrNull(c)) out.add(c);
+  return out;
+}

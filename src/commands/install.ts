@@ -1,0 +1,55 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sha256File } from '../archive/manifest.js';
+import { identifyArchive } from '../catalog/archive-name.js';
+import { findProduct } from '../catalog/load.js';
+import { isErrno, WebtreeError } from '../core/errors.js';
+import { planInstall } from '../plan/lifecycle.js';
+import { runChange } from './tx.js';
+import type { Command } from './types.js';
+
+async function requireFile(p: string, what: string): Promise<void> {
+  try {
+    const st = await fs.stat(p);
+    if (!st.isFile()) throw new WebtreeError('EUSAGE', `${what} ${p} is not a regular file`);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw new WebtreeError('EUSAGE', `${what} ${p} does not exist`, { hint: 'give the path of an existing file' });
+    throw err;
+  }
+}
+
+export const installCommand: Command = {
+  name: 'install',
+  summary: 'verify and unpack a product archive into a new version, then activate it',
+  args: 'ARCHIVE',
+  positionals: { min: 1, max: 1 },
+  changes: true,
+  json: true,
+  options: {
+    product: { type: 'string', arg: 'P', description: "product, when the archive's name does not say" },
+    version: { type: 'string', arg: 'V', description: "version, when the archive's name does not carry one (EXPO.tar)" },
+    'no-activate': { type: 'boolean', description: 'install without pointing current at it' },
+    license: { type: 'string', arg: 'FILE', description: "ChartDirector's licence file (chartdir.lic)" },
+  },
+  async run(ctx) {
+    const archive = path.resolve(ctx.positionals[0]);
+    const catalog = await ctx.catalog();
+    const id = identifyArchive(archive, catalog, { product: ctx.options.product as string | undefined, version: ctx.options.version as string | undefined });
+    const d = findProduct(catalog, id.product);
+    await requireFile(archive, 'archive');
+    const license = ctx.options.license === undefined ? undefined : path.resolve(ctx.options.license as string);
+    if (license !== undefined) {
+      if (!d.license) throw new WebtreeError('EUSAGE', `${d.name} takes no licence file`, { hint: '--license is for ChartDirector' });
+      await requireFile(license, 'licence file');
+    }
+    const sha256 = await sha256File(archive);
+    const activate = ctx.options['no-activate'] !== true;
+    const plan = await runChange(ctx, `install ${path.basename(archive)}`, ({ site, tree, pctx }) =>
+      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx));
+    if (!ctx.dryRun) {
+      ctx.reporter.result({ product: d.name, version: id.version, sha256, changed: plan.ops.length > 0, summary: plan.summary }, () =>
+        plan.ops.length ? `${plan.summary}: done` : plan.summary);
+    }
+    return 0;
+  },
+};

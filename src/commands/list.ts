@@ -1,0 +1,28 @@
+import { findProduct } from '../catalog/load.js';
+import { previousVersion } from '../state/previous.js';
+import { readTree } from '../state/tree.js';
+import { readWithRecovery } from './tx.js';
+import type { Command } from './types.js';
+
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'installed versions of every product (or one), the active one marked',
+  args: '[PRODUCT]',
+  positionals: { min: 0, max: 1 },
+  changes: false,
+  json: true,
+  options: {},
+  async run(ctx) {
+    const site = await ctx.site();
+    let catalog = (await ctx.catalog()).filter((d) => d.installable);
+    if (ctx.positionals[0]) catalog = [findProduct(catalog, ctx.positionals[0])];
+    await readWithRecovery(ctx, site);
+    const tree = await readTree(site, catalog);
+    const rows = catalog.map((d) => {
+      const st = tree.products[d.name];
+      return { name: d.name, current: st.current ?? null, previous: previousVersion(tree.history, d.name, st.current, st.versions) ?? null, versions: st.versions };
+    });
+    ctx.reporter.result({ products: rows }, () =>
+      rows.map((r) => `${r.name.padEnd(14)} ${r.versions.length ? r.versions.map((v) => (v === r.current ? `*${v}` : v)).join('  ') : '-'}`).join('\n'));
+  },
+};

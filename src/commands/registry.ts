@@ -1,0 +1,24 @@
+/** Every command, in the order `webtree --help` lists them. A test walks this list. */
+import { activateCommand, rollbackCommand } from './activate.js';
+import { historyCommand } from './history.js';
+import { initCommand } from './init.js';
+import { installCommand } from './install.js';
+import { listCommand } from './list.js';
+import { pruneCommand } from './prune.js';
+import { statusCommand } from './status.js';
+import type { Command } from './types.js';
+import { verifyCommand } from './verify.js';
+
+export const COMMANDS: Command[] = [
+  initCommand,
+  installCommand,
+  activateCommand,
+  rollbackCommand,
+  listCommand,
+  statusCommand,
+  historyCommand,
+  pruneCommand,
+  verifyCommand,
+];
+
+export const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);

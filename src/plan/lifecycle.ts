@@ -1,0 +1,142 @@
+/**
+ * Planners for the life of a version. Pure: they take the site, the product's state as read,
+ * the request and the clock, and return a Plan; they never touch the disk.
+ */
+import path from 'node:path';
+import {
+  manifestPath, pointerPath, pointerTarget, productDir, stagingPath, versionPath, webLinkPath, webLinkTarget,
+} from '../catalog/paths.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { compareVersions } from '../catalog/version.js';
+import { WebtreeError } from '../core/errors.js';
+import type { Site } from '../site/types.js';
+import type { HistoryEntry } from '../state/history.js';
+import { lastReplaced, previousVersion } from '../state/previous.js';
+import type { ProductState } from '../state/tree.js';
+import { emptyPlan, type Op, type Plan } from './ops.js';
+
+export interface PlanContext {
+  /** Apply id: names temporary paths and ties the history entry to the journal. */
+  id: string;
+  now: string;
+  who: { user: string; sudoUser?: string };
+  history: HistoryEntry[];
+}
+
+const entry = (ctx: PlanContext, e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser' | 'outcome'>): HistoryEntry => ({
+  id: ctx.id, time: ctx.now, ...ctx.who, ...e, outcome: 'ok',
+});
+
+const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
+  new WebtreeError('ENOTINSTALLED', `${d.name} ${v} is not installed`, {
+    hint: st.versions.length ? `installed: ${st.versions.join(', ')}` : `install it first: webtree install ARCHIVE`,
+  });
+
+/** Point current at v, then make the web links (only now: before, they would not resolve). */
+function activationOps(site: Site, d: ProductDescriptor, v: string): Op[] {
+  const ops: Op[] = [{ kind: 'swap-link', path: pointerPath(site, d), target: pointerTarget(d, v) }];
+  for (const l of d.webLinks) {
+    const link = webLinkPath(site, l);
+    if (path.dirname(link) !== site.paths.html) ops.push({ kind: 'make-dir', path: path.dirname(link) });
+    ops.push({ kind: 'swap-link', path: link, target: webLinkTarget(site, d, l) });
+  }
+  return ops;
+}
+
+export interface InstallRequest {
+  archive: string;
+  version: string;
+  sha256: string;
+  activate: boolean;
+  license?: string;
+}
+
+export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, req: InstallRequest, ctx: PlanContext): Plan {
+  const v = req.version;
+  const command = `install ${d.name} ${v}`;
+  if (st.versions.includes(v)) {
+    if (st.sha256[v] === req.sha256) {
+      return emptyPlan(command, `${d.name} ${v} is already installed from the same archive; nothing to do`,
+        st.current === v ? [] : [`${d.name} ${v} is installed but not active: webtree activate ${d.name} ${v}`]);
+    }
+    throw new WebtreeError('EVERSIONCONFLICT', `${d.name} ${v} is already installed from a different archive (sha256 ${st.sha256[v].slice(0, 12)}…, this one ${req.sha256.slice(0, 12)}…)`, {
+      hint: 'give the new build its own version (--version), or prune the old one first if it is not current',
+    });
+  }
+  if (st.unmanaged.includes(v)) {
+    throw new WebtreeError('EVERSIONCONFLICT', `${versionPath(site, d, v)} exists but webtree did not install it`, {
+      hint: 'take the tree over with `webtree adopt`, or move that directory aside',
+    });
+  }
+  const staging = stagingPath(site, d, v, ctx.id);
+  const manifest = manifestPath(site, d, v);
+  const ops: Op[] = [
+    { kind: 'make-dir', path: productDir(site, d) },
+    { kind: 'make-dir', path: path.dirname(manifest) },
+    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content },
+  ];
+  for (const [name, content] of Object.entries(d.addFiles)) ops.push({ kind: 'add-file', path: path.join(staging, name), content });
+  const notes: string[] = [];
+  if (d.license) {
+    const from = req.license ?? (st.current ? path.join(versionPath(site, d, st.current), d.license.file) : undefined);
+    if (from) ops.push({ kind: 'copy-file', from, to: path.join(staging, d.license.file) });
+    else notes.push(`warning: ${d.name} has no licence file (${d.license.file}); it runs watermarked. Give one: install --license FILE`);
+  }
+  ops.push({ kind: 'check-version', dir: staging, product: d.name, requires: d.requires });
+  ops.push({ kind: 'write-manifest', dir: staging, to: manifest, archiveSha256: req.sha256, product: d.name, version: v });
+  const commit = ops.length;
+  ops.push({ kind: 'rename', from: staging, to: versionPath(site, d, v) });
+  const activate = req.activate && st.current !== v;
+  if (activate) ops.push(...activationOps(site, d, v));
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'install', product: d.name, version: v, sha256: req.sha256, ...(activate ? { from: st.current, to: v } : {}) }) });
+  const summary = activate
+    ? `install ${d.name} ${v} and activate it${st.current ? ` (was ${st.current})` : ''}`
+    : `install ${d.name} ${v} without activating it`;
+  return { command, summary, ops, commit, temps: [staging, `${staging}.raw`, manifest], notes };
+}
+
+export function planActivate(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, action = 'activate', undo = false): Plan {
+  const command = `${action} ${d.name} ${v}`;
+  if (!st.versions.includes(v)) throw notInstalled(d, v, st);
+  if (st.current === v) return emptyPlan(command, `${d.name} ${v} is already active; nothing to do`);
+  const ops = [...activationOps(site, d, v), { kind: 'record', entry: entry(ctx, { action, product: d.name, from: st.current, to: v, ...(undo ? { undo } : {}) }) } as Op];
+  return { command, summary: `point ${d.name} at ${v}${st.current ? ` (was ${st.current})` : ''}`, ops, commit: 0, temps: [], notes: [] };
+}
+
+export function planRollback(site: Site, d: ProductDescriptor, st: ProductState, to: string | undefined, ctx: PlanContext): Plan {
+  if (to !== undefined) return planActivate(site, d, st, to, ctx, 'rollback');
+  const prev = previousVersion(ctx.history, d.name, st.current, st.versions);
+  if (prev === undefined) {
+    throw new WebtreeError('ENOPREVIOUS', `the history records no earlier active version of ${d.name} that is still installed`, {
+      hint: st.versions.length > 1 ? `name one: webtree rollback ${d.name} --to V (installed: ${st.versions.join(', ')})` : 'nothing to roll back to',
+    });
+  }
+  return planActivate(site, d, st, prev, ctx, 'rollback', true);
+}
+
+/** Versions prune keeps: the newest `keep`, and always the current and the previous one. */
+export function keptVersions(d: ProductDescriptor, st: ProductState, keep: number, history: HistoryEntry[]): Set<string> {
+  const kept = new Set([...st.versions].sort(compareVersions).reverse().slice(0, keep));
+  if (st.current) kept.add(st.current);
+  const prev = previousVersion(history, d.name, st.current, st.versions);
+  if (prev) kept.add(prev);
+  const replaced = lastReplaced(history, d.name);
+  if (replaced) kept.add(replaced);
+  return kept;
+}
+
+export function planPrune(site: Site, d: ProductDescriptor, st: ProductState, keep: number, ctx: PlanContext): Plan {
+  if (!Number.isInteger(keep) || keep < 0) throw new WebtreeError('EUSAGE', `--keep must be a whole number, got ${keep}`);
+  const kept = keptVersions(d, st, keep, ctx.history);
+  const doomed = st.versions.filter((v) => !kept.has(v));
+  const command = `prune ${d.name} --keep ${keep}`;
+  if (doomed.length === 0) return emptyPlan(command, `nothing to prune for ${d.name} (keeping ${[...kept].join(', ') || 'none'})`);
+  const ops: Op[] = [];
+  for (const v of doomed) {
+    // The manifest goes first: from that instant the version is no longer listed as installed.
+    ops.push({ kind: 'remove', path: manifestPath(site, d, v) });
+    ops.push({ kind: 'remove', path: versionPath(site, d, v) });
+  }
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'prune', product: d.name, message: `removed ${doomed.join(', ')}; kept ${[...kept].join(', ')}` }) });
+  return { command, summary: `remove ${d.name} ${doomed.join(', ')} (keeping ${[...kept].join(', ')})`, ops, commit: 0, temps: [], notes: [] };
+}

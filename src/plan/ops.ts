@@ -1,0 +1,55 @@
+/**
+ * A plan is data: a list of operations that the executor applies, `--dry-run` prints, and unit
+ * tests check in memory. Operations before `commit` only write temporary paths (listed in
+ * `temps`), so an interrupted apply is undone by removing them; the operation at `commit` is a
+ * single atomic rename or link swap; operations after it are idempotent, so an interrupted
+ * apply is finished by running them again.
+ */
+import type { HistoryEntry } from '../state/history.js';
+
+export type Op =
+  | { kind: 'make-dir'; path: string }
+  | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string }
+  | { kind: 'check-version'; dir: string; product: string; requires: string[] }
+  | { kind: 'add-file'; path: string; content: string }
+  | { kind: 'copy-file'; from: string; to: string }
+  | { kind: 'write-manifest'; dir: string; to: string; archiveSha256: string; product: string; version: string }
+  | { kind: 'rename'; from: string; to: string }
+  | { kind: 'swap-link'; path: string; target: string }
+  | { kind: 'remove'; path: string }
+  | { kind: 'write-file'; path: string; content: string; mode: number }
+  | { kind: 'record'; entry: HistoryEntry };
+
+export interface Plan {
+  command: string;
+  /** One line for people: "install TV 3.4 and activate it (was 3.3a)". */
+  summary: string;
+  ops: Op[];
+  /** Index of the commit operation (ops.length when the plan has nothing to do). */
+  commit: number;
+  /** Paths that only the pre-commit operations create; removed when an apply is undone. */
+  temps: string[];
+  /** Messages for the operator that are not errors (a missing licence, a no-op). */
+  notes: string[];
+}
+
+export const emptyPlan = (command: string, summary: string, notes: string[] = []): Plan => ({
+  command, summary, ops: [], commit: 0, temps: [], notes,
+});
+
+/** One line per operation, for --dry-run and the journal. */
+export function describeOp(op: Op): string {
+  switch (op.kind) {
+    case 'make-dir': return `make directory ${op.path}`;
+    case 'extract': return `unpack ${op.archive} into ${op.dest}${op.content ? ` (only its ${op.content}/)` : ''}`;
+    case 'check-version': return `check ${op.dir} holds ${op.product}${op.requires.length ? ` (${op.requires.join(', ')})` : ''}`;
+    case 'add-file': return `add ${op.path}`;
+    case 'copy-file': return `copy ${op.from} to ${op.to}`;
+    case 'write-manifest': return `record manifest of ${op.product} ${op.version} in ${op.to}`;
+    case 'rename': return `rename ${op.from} to ${op.to}`;
+    case 'swap-link': return `point ${op.path} -> ${op.target}`;
+    case 'remove': return `remove ${op.path}`;
+    case 'write-file': return `write ${op.path}`;
+    case 'record': return `record in history: ${op.entry.action} ${op.entry.product ?? ''} ${op.entry.to ?? op.entry.version ?? ''}`.trimEnd();
+  }
+}

@@ -1,0 +1,187 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isErrno, WebtreeError } from '../core/errors.js';
+import { DEFAULT_SERVERS, SERVERS_KEY, SETTINGS, type Setting } from './schema.js';
+import type { DbServer, Site } from './types.js';
+
+export const PRODUCTION_SITE_FILE = '/usr/remote/software/www/webtree.yaml';
+
+/** --config, then $WEBTREE_CONFIG, then the production layout's <www>/webtree.yaml. */
+export function siteFilePath(config: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(config ?? env.WEBTREE_CONFIG ?? PRODUCTION_SITE_FILE);
+}
+
+export interface SiteProblem {
+  key: string;
+  line?: number;
+  message: string;
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
+
+/** Why a value does not fit its setting, or undefined. Newlines and control characters never fit. */
+export function valueProblem(s: Setting, v: unknown): string | undefined {
+  switch (s.type) {
+    case 'int':
+      return Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'must be a positive whole number';
+    case 'bool':
+      return typeof v === 'boolean' ? undefined : 'must be true or false';
+    case 'names':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string' && NAME.test(x)) ? undefined : 'must be a list of plain names';
+    default:
+      break;
+  }
+  if (typeof v !== 'string') return 'must be a string';
+  if (CONTROL.test(v)) return 'must not hold a newline or control character';
+  if (s.type === 'path' && !path.isAbsolute(v)) return `must be an absolute path (got "${v}")`;
+  if (s.type === 'path' && v !== '/' && path.normalize(v).replace(/\/$/, '') !== v.replace(/\/$/, '')) return `must be a clean path without . or .. (got "${v}")`;
+  if (s.type === 'name' && !NAME.test(v)) return `must be a plain name: letters, digits, ".", "_", "@", "-" (got "${v}")`;
+  if (s.type === 'listen' && parseListen(v) === undefined) return `must be HOST:PORT with a port 1-65535 (got "${v}")`;
+  return undefined;
+}
+
+export function parseListen(v: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+|\*):(\d{1,5})$/.exec(v);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? { host: m[1], port } : undefined;
+}
+
+/** The line of a key (not of its value: a list's value starts on the next line). */
+function lineOf(doc: Document, lc: LineCounter, keyPath: (string | number)[]): number | undefined {
+  const last = keyPath[keyPath.length - 1];
+  const parent = keyPath.length > 1 ? doc.getIn(keyPath.slice(0, -1), true) : doc.contents;
+  if (typeof last === 'string' && isMap(parent)) {
+    const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === last);
+    const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return lc.linePos(range[0]).line;
+  }
+  const node = doc.getIn(keyPath, true) as { range?: [number, number, number] } | undefined;
+  return node?.range ? lc.linePos(node.range[0]).line : undefined;
+}
+
+/** Validate and normalise parsed YAML. Returns problems instead of throwing so every one is reported at once. */
+export function readSite(text: string, file: string): { site?: Site; problems: SiteProblem[] } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const problems: SiteProblem[] = [];
+  for (const e of doc.errors) problems.push({ key: '(yaml)', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] });
+  if (problems.length) return { problems };
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) return { problems: [{ key: '(top)', line: 1, message: 'the site file must be a mapping of settings' }] };
+
+  const sections = new Map<string, Set<string>>();
+  for (const s of SETTINGS) {
+    const [sec, ...rest] = s.key.split('.');
+    if (!sections.has(sec)) sections.set(sec, new Set());
+    sections.get(sec)!.add(rest[0]);
+  }
+  sections.get('database')!.add('servers');
+  const get = (key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw);
+  const where = (key: string) => lineOf(doc, lc, key.split('.'));
+
+  for (const [sec, val] of Object.entries(raw)) {
+    if (!sections.has(sec)) { problems.push({ key: sec, line: where(sec), message: `unknown key "${sec}"` }); continue; }
+    if (val === null || typeof val !== 'object' || Array.isArray(val)) { problems.push({ key: sec, line: where(sec), message: 'must be a mapping' }); continue; }
+    for (const k of Object.keys(val)) {
+      if (!sections.get(sec)!.has(k)) problems.push({ key: `${sec}.${k}`, line: where(`${sec}.${k}`), message: `unknown key "${sec}.${k}"` });
+    }
+  }
+  const eups = get('apache.eups');
+  if (eups !== undefined && eups !== null) {
+    if (typeof eups !== 'object' || Array.isArray(eups)) problems.push({ key: 'apache.eups', line: where('apache.eups'), message: 'must be a mapping with setups and products' });
+    else for (const k of Object.keys(eups)) if (k !== 'setups' && k !== 'products') problems.push({ key: `apache.eups.${k}`, line: where(`apache.eups.${k}`), message: `unknown key "apache.eups.${k}"` });
+  }
+
+  const values = new Map<string, unknown>();
+  for (const s of SETTINGS) {
+    const v = get(s.key);
+    if (v === undefined || v === null) { values.set(s.key, s.default); continue; }
+    const p = valueProblem(s, v);
+    if (p) problems.push({ key: s.key, line: where(s.key), message: p });
+    values.set(s.key, v);
+  }
+  const servers = readServers(get(SERVERS_KEY), doc, lc, problems);
+  if (problems.length) return { problems };
+  const site = normalise(values, servers, file);
+  if (!site.database.servers.some((s) => s.name === site.database.active)) {
+    problems.push({ key: 'database.active', line: where('database.active'), message: `"${site.database.active}" is not one of database.servers (${site.database.servers.map((s) => s.name).join(', ')})` });
+  }
+  return problems.length ? { problems } : { site, problems };
+}
+
+function readServers(v: unknown, doc: Document, lc: LineCounter, problems: SiteProblem[]): DbServer[] {
+  if (v === undefined || v === null) return DEFAULT_SERVERS.map((s) => ({ ...s }));
+  const line = (i?: number) => lineOf(doc, lc, i === undefined ? ['database', 'servers'] : ['database', 'servers', i]);
+  if (!Array.isArray(v)) { problems.push({ key: SERVERS_KEY, line: line(), message: 'must be a list of {name, host, port}' }); return []; }
+  const out: DbServer[] = [];
+  v.forEach((s: Record<string, unknown>, i) => {
+    const key = `${SERVERS_KEY}[${i}]`;
+    if (!s || typeof s !== 'object') { problems.push({ key, line: line(i), message: 'must be {name, host, port}' }); return; }
+    for (const k of Object.keys(s)) if (!['name', 'host', 'port'].includes(k)) problems.push({ key: `${key}.${k}`, line: line(i), message: `unknown key "${k}"` });
+    if (typeof s.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(s.name)) { problems.push({ key: `${key}.name`, line: line(i), message: 'name must be letters, digits, "_" or "-"' }); return; }
+    if (typeof s.host !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(s.host)) { problems.push({ key: `${key}.host`, line: line(i), message: 'host must be a host name or address' }); return; }
+    if (!Number.isInteger(s.port) || (s.port as number) < 1 || (s.port as number) > 65535) { problems.push({ key: `${key}.port`, line: line(i), message: 'port must be 1-65535' }); return; }
+    if (out.some((o) => o.name === s.name)) { problems.push({ key: `${key}.name`, line: line(i), message: `duplicate server "${s.name}"` }); return; }
+    out.push({ name: s.name, host: s.host, port: s.port as number });
+  });
+  if (out.length < 2 && problems.length === 0) problems.push({ key: SERVERS_KEY, line: line(), message: 'list at least two servers (a master and a standby)' });
+  return out;
+}
+
+function normalise(values: Map<string, unknown>, servers: DbServer[], file: string): Site {
+  const str = (k: string) => values.get(k) as string;
+  const www = str('paths.www');
+  const products = str('paths.products');
+  const fill = (k: string) => str(k).replace(/^<www>/, www).replace(/^<products>/, products);
+  const setups = values.get('apache.eups.setups') as string | undefined;
+  return {
+    file,
+    paths: {
+      www, html: fill('paths.html'), products, webpylib: fill('paths.webpylib'), runtime: str('paths.runtime'),
+      state: fill('paths.state'), switch: fill('paths.switch'),
+    },
+    apache: {
+      listen: parseListen(str('apache.listen'))!,
+      serverName: str('apache.serverName'), serverAdmin: str('apache.serverAdmin'),
+      user: str('apache.user'), group: str('apache.group'), httpd: str('apache.httpd'),
+      modulesDir: str('apache.modulesDir'), wsgiModule: str('apache.wsgiModule'),
+      pythonHome: values.get('apache.pythonHome') as string | undefined,
+      eups: setups ? { setups, products: values.get('apache.eups.products') as string[] } : undefined,
+      healthTimeout: values.get('apache.healthTimeout') as number,
+    },
+    database: {
+      name: str('database.name'), user: str('database.user'), active: str('database.active'),
+      servers, connectTimeout: values.get('database.connectTimeout') as number,
+    },
+    ecl: { enabled: values.get('ecl.enabled') as boolean, dir: fill('ecl.dir') },
+    limits: {
+      maxBytes: values.get('limits.maxBytes') as number, maxEntries: values.get('limits.maxEntries') as number,
+      maxDepth: values.get('limits.maxDepth') as number, maxRatio: values.get('limits.maxRatio') as number,
+    },
+  };
+}
+
+/** Read the site file, or refuse with exit 2 naming the key and line of every problem. */
+export async function loadSite(file: string): Promise<Site> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) {
+      throw new WebtreeError('ESITE', `site file ${file} does not exist`, { hint: 'give --config FILE, set WEBTREE_CONFIG, or create one with: webtree init --prefix DIR' });
+    }
+    throw new WebtreeError('ESITE', `cannot read site file ${file}: ${(err as Error).message}`);
+  }
+  const { site, problems } = readSite(text, file);
+  if (!site) {
+    const lines = problems.map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.key}: ${p.message}`);
+    throw new WebtreeError('ESITE', `bad site file ${file} (${problems.length} problem${problems.length > 1 ? 's' : ''})`, {
+      details: lines.join('\n'),
+      hint: 'fix the site file and run the command again; `webtree init --help` lists every setting',
+    });
+  }
+  return site;
+}

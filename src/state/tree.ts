@@ -1,0 +1,79 @@
+/**
+ * Read the tree as it is into plain data: which versions are installed (a version directory
+ * AND its manifest: a directory alone is half-made or laid by hand), which one each pointer
+ * names, leftovers of interrupted applies, and the history.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath } from '../catalog/paths.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { sortVersions } from '../catalog/version.js';
+import { isErrno } from '../core/errors.js';
+import type { Site } from '../site/types.js';
+import { readLinkOrNull, lstatOrNull } from '../apply/fsatomic.js';
+import { readHistory, type HistoryEntry } from './history.js';
+
+export interface ProductState {
+  name: string;
+  /** Installed versions, oldest first. */
+  versions: string[];
+  /** archive sha256 by version, from the manifests. */
+  sha256: Record<string, string>;
+  /** The version the pointer names, if it names one. */
+  current?: string;
+  /** The pointer's raw target, when it exists. */
+  pointer?: string;
+  /** Directories that look like versions but have no manifest. */
+  unmanaged: string[];
+  /** Leftover staging or trash directories (absolute). */
+  leftovers: string[];
+}
+
+export interface TreeState {
+  products: Record<string, ProductState>;
+  history: HistoryEntry[];
+}
+
+export const historyFile = (site: Site) => path.join(site.paths.state, 'history.jsonl');
+
+async function readDirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
+export async function readProductState(site: Site, d: ProductDescriptor): Promise<ProductState> {
+  const dir = productDir(site, d);
+  const names = await readDirOrEmpty(dir);
+  const versions: string[] = [];
+  const unmanaged: string[] = [];
+  const leftovers: string[] = [];
+  const sha256: Record<string, string> = {};
+  for (const name of names) {
+    if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) { leftovers.push(path.join(dir, name)); continue; }
+    const v = versionFromDirName(d, name);
+    if (v === undefined) continue;
+    const st = await lstatOrNull(versionPath(site, d, v));
+    if (!st?.isDirectory()) continue;
+    try {
+      const m = JSON.parse(await fs.readFile(manifestPath(site, d, v), 'utf8')) as { archiveSha256: string };
+      sha256[v] = m.archiveSha256;
+      versions.push(v);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !(err instanceof SyntaxError)) throw err;
+      unmanaged.push(v);
+    }
+  }
+  const pointer = (await readLinkOrNull(pointerPath(site, d))) ?? undefined;
+  const current = pointer === undefined ? undefined : versionFromPointer(d, pointer);
+  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers };
+}
+
+export async function readTree(site: Site, catalog: ProductDescriptor[]): Promise<TreeState> {
+  const products: Record<string, ProductState> = {};
+  for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d);
+  return { products, history: await readHistory(historyFile(site)) };
+}

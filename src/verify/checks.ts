@@ -1,0 +1,74 @@
+/**
+ * verify: every link resolves and points where webtree put it, every installed version matches
+ * its manifest, one database server everywhere, the licence is there. Reads only.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { verifyManifest, type Manifest } from '../archive/manifest.js';
+import { manifestPath, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { readJournal } from '../apply/journal.js';
+import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
+import type { Site } from '../site/types.js';
+import type { TreeState } from '../state/tree.js';
+
+export interface Finding {
+  what: string;
+  problem: string;
+}
+
+async function resolves(p: string): Promise<boolean> {
+  return fs.stat(p).then(() => true, () => false);
+}
+
+async function checkLink(out: Finding[], link: string, expected: string, what: string): Promise<void> {
+  const st = await lstatOrNull(link);
+  if (!st) return void out.push({ what, problem: `${link} is missing` });
+  if (!st.isSymbolicLink()) return void out.push({ what, problem: `${link} is a real ${st.isDirectory() ? 'directory' : 'file'}, not a link` });
+  const target = await fs.readlink(link);
+  if (target !== expected) out.push({ what, problem: `${link} -> ${target}, expected -> ${expected}` });
+  else if (!(await resolves(link))) out.push({ what, problem: `${link} -> ${target} does not resolve` });
+}
+
+async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tree: TreeState): Promise<void> {
+  const st = tree.products[d.name];
+  const what = d.name;
+  if (st.pointer !== undefined && st.current === undefined) out.push({ what, problem: `${pointerPath(site, d)} -> ${st.pointer} names no version` });
+  if (st.current !== undefined) {
+    if (!st.versions.includes(st.current)) out.push({ what, problem: `current names ${st.current}, which is not installed` });
+    await checkLink(out, pointerPath(site, d), pointerTarget(d, st.current), what);
+    for (const l of d.webLinks) await checkLink(out, webLinkPath(site, l), webLinkTarget(site, d, l), what);
+    if (d.license && !(await lstatOrNull(path.join(versionPath(site, d, st.current), d.license.file)))) {
+      out.push({ what, problem: `no licence file ${d.license.file} in ${st.current}: ChartDirector runs watermarked (install --license FILE)` });
+    }
+  } else if (st.versions.length) out.push({ what, problem: `${st.versions.length} version(s) installed but none is active` });
+  for (const v of st.versions) {
+    const m = JSON.parse(await fs.readFile(manifestPath(site, d, v), 'utf8')) as Manifest;
+    for (const p of await verifyManifest(versionPath(site, d, v), m)) out.push({ what: `${d.name} ${v}`, problem: p });
+  }
+  for (const v of st.unmanaged) out.push({ what, problem: `${versionPath(site, d, v)} has no manifest: not installed by webtree (adopt it, or move it aside)` });
+  for (const l of st.leftovers) out.push({ what, problem: `leftover of an interrupted apply: ${l} (any changing command removes it)` });
+}
+
+async function checkServers(out: Finding[], site: Site, catalog: ProductDescriptor[]): Promise<void> {
+  const active = await readLinkOrNull(activeLink(site));
+  const names = site.database.servers.map((s) => s.name);
+  if (active === null) return void out.push({ what: 'server', problem: `${activeLink(site)} is missing: no active database server (webtree switch-web SERVER)` });
+  if (!names.includes(active)) out.push({ what: 'server', problem: `${activeLink(site)} -> ${active}, which is not one of the site's servers (${names.join(', ')})` });
+  for (const c of consumers(site, catalog)) {
+    await checkLink(out, c.path, consumerTarget(site, c), `server/${c.app}`);
+    for (const s of names) {
+      if (!(await lstatOrNull(c.variant(s)))) out.push({ what: `server/${c.app}`, problem: `${c.variant(s)} is missing: ${c.app} cannot be switched to ${s}` });
+      await checkLink(out, slotPath(site, s, c.slot), c.variant(s), `server/${c.app}`);
+    }
+  }
+}
+
+export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {
+  const out: Finding[] = [];
+  if (await readJournal(site.paths.state)) out.push({ what: 'journal', problem: 'an interrupted change is pending (any changing command finishes or undoes it)' });
+  for (const d of catalog.filter((p) => p.installable)) await checkProduct(out, site, d, tree);
+  await checkServers(out, site, catalog);
+  return out;
+}

@@ -1,0 +1,135 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/catalog/load.js';
+import type { ProductDescriptor } from '../../src/catalog/types.js';
+import { WebtreeError } from '../../src/core/errors.js';
+import { planActivate, planInstall, planPrune, planRollback, type PlanContext } from '../../src/plan/lifecycle.js';
+import type { HistoryEntry } from '../../src/state/history.js';
+import { activationStack, previousVersion } from '../../src/state/previous.js';
+import type { ProductState } from '../../src/state/tree.js';
+import { sandboxSite } from '../helpers/site.js';
+
+const site = sandboxSite('/t');
+let by: Record<string, ProductDescriptor>;
+beforeAll(async () => {
+  by = Object.fromEntries((await loadCatalog()).map((d) => [d.name, d]));
+});
+
+const state = (over: Partial<ProductState> = {}): ProductState => ({ name: 'TV', versions: [], sha256: {}, unmanaged: [], leftovers: [], ...over });
+const ctx = (history: HistoryEntry[] = []): PlanContext => ({ id: 'ID', now: '2026-11-28T00:00:00.000Z', who: { user: 'op' }, history });
+const h = (action: string, to: string, from?: string, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({ id: 'x', time: 't', user: 'u', action, product: 'TV', to, from, outcome: 'ok', ...extra });
+
+describe('planInstall', () => {
+  it('stages, checks, records the manifest, renames into place, then activates and links', () => {
+    const p = planInstall(site, by.TV, state({ versions: ['3.3a'], current: '3.3a', sha256: { '3.3a': 'aa' } }), { archive: '/a/tv-3.4.tar.gz', version: '3.4', sha256: 'bb', activate: true }, ctx());
+    expect(p.ops.map((o) => o.kind)).toEqual(['make-dir', 'make-dir', 'extract', 'check-version', 'write-manifest', 'rename', 'swap-link', 'swap-link', 'record']);
+    expect(p.ops[p.commit]).toEqual({ kind: 'rename', from: '/t/dbwebtools/tv/.webtree-staging-3.4-ID', to: '/t/dbwebtools/tv/3.4' });
+    expect(p.ops[6]).toEqual({ kind: 'swap-link', path: '/t/dbwebtools/tv/current', target: '3.4' });
+    expect(p.ops[7]).toEqual({ kind: 'swap-link', path: '/t/www/html/TV', target: '/t/dbwebtools/tv/current/product' });
+    expect(p.temps).toContain('/t/dbwebtools/tv/.webtree-staging-3.4-ID');
+    expect(p.temps).toContain('/t/www/state/manifests/TV/3.4.json');
+    const rec = p.ops.at(-1) as Extract<typeof p.ops[number], { kind: 'record' }>;
+    expect(rec.entry).toMatchObject({ action: 'install', product: 'TV', version: '3.4', from: '3.3a', to: '3.4', sha256: 'bb', user: 'op', id: 'ID', time: '2026-11-28T00:00:00.000Z' });
+  });
+
+  it('--no-activate stops at the rename', () => {
+    const p = planInstall(site, by.TV, state(), { archive: '/a', version: '1', sha256: 's', activate: false }, ctx());
+    expect(p.ops.slice(p.commit).map((o) => o.kind)).toEqual(['rename', 'record']);
+  });
+
+  it('QE links the nested QE/DECam after making QE/', () => {
+    const p = planInstall(site, by.QE, state({ name: 'QE' }), { archive: '/a', version: '2', sha256: 's', activate: true }, ctx());
+    expect(p.ops.slice(p.commit + 1, -1)).toEqual([
+      { kind: 'swap-link', path: '/t/dbwebtools/QEngine/current', target: '2' },
+      { kind: 'make-dir', path: '/t/www/html/QE' },
+      { kind: 'swap-link', path: '/t/www/html/QE/DECam', target: '/t/dbwebtools/QEngine/current' },
+    ]);
+  });
+
+  it('dbiapp_pylib points its link at the lib/ of the version, inside webpylib', () => {
+    const p = planInstall(site, by.dbiapp_pylib, state({ name: 'dbiapp_pylib' }), { archive: '/a', version: 'v1_4a', sha256: 's', activate: true }, ctx());
+    expect(p.ops[p.commit]).toMatchObject({ kind: 'rename', to: '/t/dbwebtools/webpylib/dbiapp_pylib_v1_4a' });
+    expect(p.ops[p.commit + 1]).toEqual({ kind: 'swap-link', path: '/t/dbwebtools/webpylib/dbiapp_pylib', target: 'dbiapp_pylib_v1_4a/lib' });
+  });
+
+  it('ChartDirector installs lib/ only, adds __init__.py, carries the licence over', () => {
+    const st = state({ name: 'ChartDirector', versions: ['5.0.1'], current: '5.0.1', sha256: { '5.0.1': 'x' } });
+    const p = planInstall(site, by.ChartDirector, st, { archive: '/a', version: '5.0.2', sha256: 's', activate: true }, ctx());
+    const staging = '/t/dbwebtools/webpylib/.webtree-staging-ChartDirector-5.0.2-ID';
+    expect(p.ops).toContainEqual({ kind: 'extract', archive: '/a', dest: staging, layout: 'single-top', content: 'lib' });
+    expect(p.ops).toContainEqual({ kind: 'add-file', path: `${staging}/__init__.py`, content: 'from pychartdir import *\n' });
+    expect(p.ops).toContainEqual({ kind: 'copy-file', from: '/t/dbwebtools/webpylib/ChartDirector-5.0.1/chartdir.lic', to: `${staging}/chartdir.lic` });
+    expect(p.notes).toEqual([]);
+    const fresh = planInstall(site, by.ChartDirector, state({ name: 'ChartDirector' }), { archive: '/a', version: '5.0.2', sha256: 's', activate: true }, ctx());
+    expect(fresh.notes[0]).toMatch(/warning: ChartDirector has no licence file/);
+    const given = planInstall(site, by.ChartDirector, st, { archive: '/a', version: '5.0.2', sha256: 's', activate: true, license: '/l/chartdir.lic' }, ctx());
+    expect(given.ops).toContainEqual({ kind: 'copy-file', from: '/l/chartdir.lic', to: `${staging}/chartdir.lic` });
+  });
+
+  it('the same version with the same sha256 is a no-op; with another one it is refused', () => {
+    const st = state({ versions: ['3.4'], current: '3.4', sha256: { '3.4': 'bb' } });
+    expect(planInstall(site, by.TV, st, { archive: '/a', version: '3.4', sha256: 'bb', activate: true }, ctx()).ops).toEqual([]);
+    expect(() => planInstall(site, by.TV, st, { archive: '/a', version: '3.4', sha256: 'cc', activate: true }, ctx())).toThrow(/already installed from a different archive/);
+  });
+
+  it('refuses a version directory that webtree did not install', () => {
+    expect(() => planInstall(site, by.TV, state({ unmanaged: ['3.4'] }), { archive: '/a', version: '3.4', sha256: 'c', activate: true }, ctx())).toThrow(/did not install it/);
+  });
+});
+
+describe('activate, rollback', () => {
+  it('activate swaps current first (the commit), then the web links', () => {
+    const p = planActivate(site, by.TV, state({ versions: ['1', '2'], current: '1' }), '2', ctx());
+    expect(p.commit).toBe(0);
+    expect(p.ops[0]).toEqual({ kind: 'swap-link', path: '/t/dbwebtools/tv/current', target: '2' });
+  });
+
+  it('activate of what is active is a no-op; of what is not installed is refused naming the installed', () => {
+    expect(planActivate(site, by.TV, state({ versions: ['1'], current: '1' }), '1', ctx()).ops).toEqual([]);
+    try {
+      planActivate(site, by.TV, state({ versions: ['1', '2'] }), '3', ctx());
+      expect.unreachable();
+    } catch (e) {
+      expect((e as WebtreeError).code).toBe('ENOTINSTALLED');
+      expect((e as WebtreeError).hint).toBe('installed: 1, 2');
+    }
+  });
+
+  it('rollback goes to the version active before (history), not the next lower number', () => {
+    const hist = [h('install', '3.3a'), h('install', '3.10', '3.3a'), h('activate', '3.4', '3.10')];
+    const st = state({ versions: ['3.3a', '3.4', '3.10'], current: '3.4' });
+    const p = planRollback(site, by.TV, st, undefined, ctx(hist));
+    expect(p.ops[0]).toMatchObject({ target: '3.10' });
+    // a second rollback undoes further: back to 3.3a, not forth to 3.4
+    const hist2 = [...hist, h('rollback', '3.10', '3.4', { undo: true })];
+    expect(activationStack(hist2, 'TV')).toEqual(['3.3a', '3.10']);
+    expect(planRollback(site, by.TV, { ...st, current: '3.10' }, undefined, ctx(hist2)).ops[0]).toMatchObject({ target: '3.3a' });
+  });
+
+  it('rollback skips versions pruned since, and refuses when nothing is left', () => {
+    const hist = [h('install', '1'), h('install', '2', '1'), h('install', '3', '2')];
+    expect(previousVersion(hist, 'TV', '3', ['1', '3'])).toBe('1');
+    expect(() => planRollback(site, by.TV, state({ versions: ['3'], current: '3' }), undefined, ctx(hist))).toThrow(/no earlier active version/);
+  });
+
+  it('rollback --to V is an activation recorded as a rollback', () => {
+    const p = planRollback(site, by.TV, state({ versions: ['1', '2'], current: '2' }), '1', ctx());
+    expect(p.ops.at(-1)).toMatchObject({ kind: 'record', entry: { action: 'rollback', from: '2', to: '1' } });
+  });
+});
+
+describe('prune', () => {
+  it('keeps the newest N plus current and previous, removing manifests first', () => {
+    const hist = [h('install', '1'), h('install', '2', '1'), h('install', '5', '2'), h('rollback', '2', '5', { undo: true })];
+    const st = state({ versions: ['1', '2', '3', '4', '5'], current: '2' });
+    const p = planPrune(site, by.TV, st, 1, ctx(hist));
+    const removed = p.ops.filter((o) => o.kind === 'remove').map((o) => (o as { path: string }).path);
+    // kept: 5 (newest), 2 (current), 1 (previous on the stack); 5 also is the last replaced
+    expect(removed).toEqual(['/t/www/state/manifests/TV/3.json', '/t/dbwebtools/tv/3', '/t/www/state/manifests/TV/4.json', '/t/dbwebtools/tv/4']);
+  });
+
+  it('--keep 0 still keeps current and previous', () => {
+    const hist = [h('install', '1'), h('install', '2', '1')];
+    const p = planPrune(site, by.TV, state({ versions: ['1', '2'], current: '2' }), 0, ctx(hist));
+    expect(p.ops).toEqual([]);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { compareVersions, sortVersions, versionProblem } from '../../src/catalog/version.js';
+
+describe('version order', () => {
+  const table: [string, '<' | '=' | '>', string][] = [
+    ['3.3a', '<', '3.3b'],
+    ['3.3b', '<', '3.4'],
+    ['3.4', '<', '3.10'],
+    ['3.3', '<', '3.3a'],
+    ['1.5d', '<', '1.6'],
+    ['1.5c', '<', '1.5d'],
+    ['v1_4a', '<', 'v1_5a'],
+    ['v1_4a', '>', 'v1_4'],
+    ['v1_10', '>', 'v1_9b'],
+    ['5.0.2', '<', '5.0.10'],
+    ['5.0.2', '>', '5.0'],
+    ['4.9', '<', '5.0.2'],
+    ['1.1', '=', '1.1'],
+    ['2.0', '<', '10.0'],
+  ];
+  it.each(table)('%s %s %s', (a, rel, b) => {
+    const c = compareVersions(a, b);
+    expect(Math.sign(c)).toBe(rel === '<' ? -1 : rel === '>' ? 1 : 0);
+    expect(Math.sign(compareVersions(b, a))).toBe(-Math.sign(c) || 0);
+  });
+
+  it('sorts a mixed list', () => {
+    expect(sortVersions(['3.10', '3.3b', '3.4', '3.3a', '3.3'])).toEqual(['3.3', '3.3a', '3.3b', '3.4', '3.10']);
+  });
+
+  it('v1_4a and 1.4a order the same but stay distinct', () => {
+    expect(compareVersions('v1_4a', '1.4a')).not.toBe(0);
+    expect(sortVersions(['v1_5a', '1.4a', 'v1_4'])).toEqual(['v1_4', '1.4a', 'v1_5a']);
+  });
+
+  it.each([['3.3"a'], ['a b'], ['../x'], ['current'], [''], ['x\ny'], ["1.0'"]])('refuses %j as a version', (v) => {
+    expect(versionProblem(v)).toBeTruthy();
+  });
+  it.each([['3.3a'], ['v1_4a'], ['5.0.2'], ['1.5d'], ['2026-11-28']])('accepts %j', (v) => {
+    expect(versionProblem(v)).toBeUndefined();
+  });
+});
