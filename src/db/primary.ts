@@ -1,0 +1,172 @@
+/**
+ * Is this database server the master? Failover (switch-web) must never point the web tools at
+ * a standby, so before switching we ask the server itself: `pg_is_in_recovery()` is true on a
+ * streaming standby until it is promoted (the guide's trigger file / `pg_ctl promote`).
+ *
+ * Passwords never come through the site file or the command line: like psql, we take PGPASSWORD,
+ * else the pgpass file (PGPASSFILE or ~/.pgpass). node-postgres 8 can read pgpass itself, but
+ * prints a DeprecationWarning when it does and drops it in pg@9, so we hand it a password
+ * function that follows libpq's rules instead (asked only when the server wants a password).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { WebtreeError } from '../core/errors.js';
+import type { DbServer } from '../site/types.js';
+
+export interface DbTarget {
+  name: string;
+  user: string;
+  connectTimeoutSec: number;
+}
+
+export interface PrimaryCheck {
+  server: string;
+  primary: boolean;
+  version: string;
+}
+
+/** `server2 (host:port)`: every message names the server the operator knows and where we looked. */
+export function describeServer(s: DbServer): string {
+  const host = s.host.includes(':') ? `[${s.host}]` : s.host; // IPv6 literal
+  return `${s.name} (${host}:${s.port})`;
+}
+
+export async function checkPrimary(server: DbServer, db: DbTarget): Promise<PrimaryCheck> {
+  const timeoutMs = Math.max(1, db.connectTimeoutSec) * 1000;
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    database: db.name,
+    user: db.user,
+    password: () => findPassword(server, db),
+    connectionTimeoutMillis: timeoutMs, // covers TCP connect, auth and startup
+    statement_timeout: timeoutMs, // server side: a wedged backend cancels the query
+    query_timeout: timeoutMs + 1000, // client side: a frozen server never answers at all
+    application_name: 'webtree',
+  });
+  // A socket error after connect would otherwise be an unhandled 'error' event (a crash).
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const res = await client.query<{ rec: boolean; version: string }>(
+      "SELECT pg_is_in_recovery() AS rec, current_setting('server_version') AS version",
+    );
+    const row = res.rows[0];
+    return { server: server.name, primary: row.rec === false, version: row.version };
+  } catch (err) {
+    throw toDbError(server, db, err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The guard for failover: refuse a standby, naming it, and say what to do instead. */
+export async function requirePrimary(server: DbServer, db: DbTarget): Promise<PrimaryCheck> {
+  const check = await checkPrimary(server, db);
+  if (!check.primary) {
+    throw new WebtreeError(
+      'EDB',
+      `${describeServer(server)} is a standby (pg_is_in_recovery() = true): promote it first, or switch to the master`,
+      { hint: `promote it (failover.sh or pg_ctl promote on ${server.name}) and run the command again` },
+    );
+  }
+  return check;
+}
+
+/** Thrown by the password callback; carries why no password was found. */
+class NoPasswordError extends Error {}
+
+async function findPassword(server: DbServer, db: DbTarget): Promise<string> {
+  // libpq order: PGPASSWORD wins (even when empty), then the pgpass file.
+  if (process.env.PGPASSWORD !== undefined) return process.env.PGPASSWORD;
+  const file = process.env.PGPASSFILE || join(homedir(), '.pgpass');
+  let text: string;
+  try {
+    const st = await stat(file);
+    // libpq ignores a password file that others can read; so do we, and say so.
+    if (!st.isFile() || (st.mode & 0o077) !== 0) {
+      throw new NoPasswordError(`${file} is ignored: it must be a plain file with mode 0600`);
+    }
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof NoPasswordError) throw err;
+    throw new NoPasswordError(`PGPASSWORD is not set and ${file} cannot be read`);
+  }
+  const want = [server.host, String(server.port), db.name, db.user];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const fields = splitPgpassLine(line);
+    if (fields.length < 5) continue;
+    if (want.every((w, i) => fields[i] === '*' || fields[i] === w)) return fields.slice(4).join(':');
+  }
+  throw new NoPasswordError(`PGPASSWORD is not set and ${file} has no line for ${want.join(':')}`);
+}
+
+/** host:port:database:user:password, where `\:` and `\\` are escapes. */
+function splitPgpassLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && i + 1 < line.length) cur += line[++i];
+    else if (c === ':' && out.length < 4) (out.push(cur), (cur = ''));
+    else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Turn whatever pg or the socket threw into one plain sentence and a hint. */
+function toDbError(server: DbServer, db: DbTarget, err: unknown): WebtreeError {
+  const who = describeServer(server);
+  const e = err as { code?: string; message?: string; errors?: { code?: string }[] };
+  // Node's happy-eyeballs connect throws an AggregateError whose parts carry the errno code.
+  const code = e?.code ?? e?.errors?.[0]?.code;
+  const msg = String(e?.message ?? err);
+  const make = (message: string, hint: string) => new WebtreeError('EDB', message, { hint, cause: err });
+  const reach = `check that PostgreSQL runs on ${server.name} and listens on port ${server.port} (listen_addresses, port), and the host and port in the site file`;
+
+  if (err instanceof NoPasswordError) {
+    return make(`${who} asks for a password for user "${db.user}" and none was found: ${msg}`,
+      `export PGPASSWORD, or add "${server.host}:${server.port}:${db.name}:${db.user}:PASSWORD" to ~/.pgpass (chmod 0600)`);
+  }
+  if (/timeout expired|connection timeout/i.test(msg)) {
+    return make(`${who} did not answer within ${db.connectTimeoutSec} s`,
+      `check that ${server.name} is up and reachable from this host (network, firewall), or raise database.connectTimeout in the site file`);
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return make(`${who} refused the connection: nothing listens on that port`, reach);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return make(`${who}: the host name "${server.host}" cannot be resolved`, 'check the host in the site file and this host\'s DNS');
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return make(`${who} cannot be reached (${code})`, `check the network between this host and ${server.name}`);
+    case 'ECONNRESET':
+      return make(`${who} reset the connection`, reach);
+    case '28P01':
+      return make(`${who}: password authentication failed for user "${db.user}"`,
+        `check the password in PGPASSWORD or ~/.pgpass for ${server.host}:${server.port}:${db.name}:${db.user}`);
+    case '28000':
+      return make(`${who} rejected user "${db.user}": ${msg}`, `check the role and pg_hba.conf on ${server.name}`);
+    case '3D000':
+      return make(`${who} has no database "${db.name}"`, 'check database.name in the site file');
+    case '57P03':
+      return make(`${who} is not accepting connections: ${msg}`, `wait for ${server.name} to finish starting, or check its log`);
+    case '53300':
+      return make(`${who} has no free connection slots: ${msg}`, `check max_connections and the clients of ${server.name}`);
+    case '57014':
+      return make(`${who} connected but did not answer within ${db.connectTimeoutSec} s`, `check the load and the log of ${server.name}`);
+  }
+  if (/Query read timeout/.test(msg)) {
+    return make(`${who} connected but did not answer within ${db.connectTimeoutSec} s`, `check the load and the log of ${server.name}`);
+  }
+  if (/terminated/i.test(msg)) {
+    return make(`${who} closed the connection unexpectedly`, `check the log of ${server.name}`);
+  }
+  return make(`${who}: ${msg}`, reach);
+}
