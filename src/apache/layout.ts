@@ -1,0 +1,48 @@
+/**
+ * Where the Apache tree keeps each file, in one place: render writes them, control and the
+ * generated scripts read them. Paths follow DESIGN.md (conf/, conf.d/, run/, bin/, init.d/
+ * under the web tree; logs, Mutex and mod_wsgi sockets on the local runtime disk).
+ */
+import path from 'node:path';
+import type { Site } from '../site/types.js';
+
+export interface ApacheLayout {
+  serverRoot: string;
+  /** conf/httpd.conf, absolute. runApache.sh passes it relative to ServerRoot. */
+  confFile: string;
+  confDir: string;
+  pidFile: string;
+  errorLog: string;
+  accessLog: string;
+  /** WSGISocketPrefix: sockets must live where the account can write (not Apache's default). */
+  socketPrefix: string;
+  runApache: string;
+  initScript: string;
+  systemdUnit: string;
+  robots: string;
+}
+
+export function apacheLayout(site: Site): ApacheLayout {
+  const www = path.posix.normalize(site.paths.www);
+  const runtime = path.posix.normalize(site.paths.runtime);
+  return {
+    serverRoot: www,
+    confFile: path.posix.join(www, 'conf', 'httpd.conf'),
+    confDir: path.posix.join(www, 'conf.d'),
+    pidFile: path.posix.join(www, 'run', 'httpd.pid'),
+    errorLog: path.posix.join(runtime, 'error_log'),
+    accessLog: path.posix.join(runtime, 'access_log'),
+    socketPrefix: path.posix.join(runtime, 'wsgi'),
+    runApache: path.posix.join(www, 'bin', 'runApache.sh'),
+    initScript: path.posix.join(www, 'init.d', 'httpd'),
+    systemdUnit: path.posix.join(www, 'init.d', 'webtree-httpd.service'),
+    robots: path.posix.join(site.paths.html, 'robots.txt'),
+  };
+}
+
+/** The host to connect to for a Listen address: a wildcard means "this host". */
+export function connectHost(listenHost: string): string {
+  if (listenHost === '' || listenHost === '*' || listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::' || listenHost === '[::]') return '::1';
+  return listenHost.replace(/^\[(.*)\]$/, '$1');
+}

@@ -1,0 +1,32 @@
+/**
+ * Quoting for the three syntaxes the generated files use. Site validation already refuses
+ * values that could inject directives; these make the templates safe on their own as well.
+ */
+
+/**
+ * An Apache config argument: ap_getword_conf() takes a double-quoted word and undoes \" and \\.
+ * Used for paths (which may hold spaces) and for mod_wsgi's name="value" options, whose value
+ * goes through the same function.
+ */
+export function apacheQuote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** A POSIX shell word: single quotes, with ' written as '\''. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A systemd command-line argument (ExecStart=…): double-quoted with C escapes, `%` doubled
+ * (unit specifiers) and `$` doubled (environment substitution).
+ */
+export function systemdArg(value: string): string {
+  const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  return `"${escaped}"`;
+}
+
+/** A systemd value taken whole (PIDFile=, Description=): only specifiers need escaping. */
+export function systemdText(value: string): string {
+  return value.replace(/%/g, '%%');
+}
