@@ -91,7 +91,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, { type: o.type, multiple: o.multiple }])),
+      options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, o.multiple ? { type: o.type, multiple: true } : { type: o.type }])),
     };
     let parsed: ReturnType<typeof parseArgs>;
     try {

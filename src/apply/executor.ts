@@ -19,13 +19,16 @@ import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFile
 import { clearJournal, readJournal, writeJournal, type Journal } from './journal.js';
 import { checkRequires } from './check-version.js';
 import { chownTree, type Owner } from './owner.js';
+import { linkOverFile } from '../failover/link-over-file.js';
 
 export interface ExecutorOptions {
   site: Site;
   /** Give what is created to this owner (the service account, when running as root). */
   owner?: Owner;
-  /** Told each operation as it starts (for --debug and the kill tests). */
+  /** Told each operation as it starts (for --debug). */
   onOp?: (line: string) => void;
+  /** Pause between operations: widens the window the kill tests aim at (WEBTREE_TEST_OP_DELAY_MS). */
+  opDelayMs?: number;
 }
 
 type Undo = () => Promise<void>;
@@ -48,13 +51,15 @@ export class Executor {
     try {
       for (; i < plan.ops.length; i++) {
         if (i === plan.commit && plan.commit > 0) await this.syncTemps(plan);
+        if (this.opts.opDelayMs) await new Promise((r) => setTimeout(r, this.opts.opDelayMs));
         const undo = await this.run(plan.ops[i], id);
         if (i >= plan.commit && undo) undos.push(undo);
       }
     } catch (err) {
-      await this.removeTemps(plan);
-      // Reverse what already went live, newest first, so the tree is as it was.
+      // Reverse what already went live, newest first, so the tree is as it was; then drop the temps
+      // (a reversed rename puts the version back under its staging name).
       for (const undo of undos.reverse()) await undo().catch(() => undefined);
+      await this.removeTemps(plan);
       await this.recordFailure(plan, id, err, i >= plan.commit ? 'rolled-back' : 'failed');
       await clearJournal(this.state);
       throw err;
@@ -88,6 +93,7 @@ export class Executor {
       case 'rename':
         return (await lstatOrNull(op.from)) === null && (await lstatOrNull(op.to)) !== null;
       case 'swap-link':
+      case 'link-over-file':
         return (await readLinkOrNull(op.path)) === op.target;
       case 'remove':
         return true; // removals are idempotent: finishing them is always possible
@@ -209,6 +215,8 @@ export class Executor {
           else await swapLink(op.path, previous);
         };
       }
+      case 'link-over-file':
+        return linkOverFile(op);
       case 'remove':
         await removeAside(op.path, trashFor(op.path, id));
         return undefined;

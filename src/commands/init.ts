@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Executor } from '../apply/executor.js';
 import { lstatOrNull, writeFileAtomic } from '../apply/fsatomic.js';
 import { acquireLock } from '../apply/lock.js';
-import { ownerForThisProcess } from '../apply/owner.js';
+import { chownTree, ownerForThisProcess } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { planInit, treeDirs } from '../plan/init.js';
 import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -89,7 +89,8 @@ export const initCommand: Command = {
       return 0;
     }
     const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-    await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
+    const first = await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
+    if (first && owner) await chownTree(first, owner);
     const lock = await acquireLock(site.paths.state, 'init', 10_000);
     try {
       await new Executor({ site, owner }).apply(plan, newApplyId());

@@ -71,7 +71,10 @@ export async function runChange(
     return p;
   }
   const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  const executor = new Executor({ site, owner, onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined });
+  const executor = new Executor({
+    site, owner, onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined,
+    opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
+  });
   const lock = await takeLock(site, label, ctx);
   try {
     await recoverInterrupted(site, executor, ctx.reporter);

@@ -16,6 +16,11 @@ export type Op =
   | { kind: 'write-manifest'; dir: string; to: string; archiveSha256: string; product: string; version: string }
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'swap-link'; path: string; target: string }
+  /**
+   * adopt: replace the plain file at `path` by a link to `target`, keeping the file itself (its
+   * inode: owner, mode, a password inside) as `keep`, hard-linked first when `keep` is missing.
+   */
+  | { kind: 'link-over-file'; path: string; target: string; keep: string }
   | { kind: 'remove'; path: string }
   | { kind: 'write-file'; path: string; content: string; mode: number }
   | { kind: 'record'; entry: HistoryEntry };
@@ -48,6 +53,7 @@ export function describeOp(op: Op): string {
     case 'write-manifest': return `record manifest of ${op.product} ${op.version} in ${op.to}`;
     case 'rename': return `rename ${op.from} to ${op.to}`;
     case 'swap-link': return `point ${op.path} -> ${op.target}`;
+    case 'link-over-file': return `keep ${op.path} as ${op.keep} (hard link), then point ${op.path} -> ${op.target}`;
     case 'remove': return `remove ${op.path}`;
     case 'write-file': return `write ${op.path}`;
     case 'record': return `record in history: ${op.entry.action} ${op.entry.product ?? ''} ${op.entry.to ?? op.entry.version ?? ''}`.trimEnd();

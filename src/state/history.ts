@@ -53,7 +53,7 @@ export async function readHistory(file: string): Promise<HistoryEntry[]> {
 
 /** Append one entry with O_APPEND and fsync it: the history is never rewritten. */
 export async function appendHistory(file: string, entry: HistoryEntry): Promise<void> {
-  const fh = await fs.open(file, 'a', 0o644);
+  const fh = await fs.open(file, 'a+', 0o644); // a+: the torn-line check below reads
   try {
     // A torn line from a crash would otherwise swallow this entry's start.
     const st = await fh.stat();

@@ -59,7 +59,7 @@ describe('the catalog', () => {
     expect(by.EXPO.wsgi).toBeUndefined();
     expect(by.EXPO.layout).toBe('any');
     expect(by.ChartDirector.content).toBe('lib');
-    expect(by.ChartDirector.addFiles['__init__.py']).toBe('from pychartdir import *\n');
+    expect(by.ChartDirector.addFiles['__init__.py']).toMatch(/sys.path.append\(_here\)\nfrom pychartdir import \*\n$/);
     expect(by.ChartDirector.license).toEqual({ file: 'chartdir.lic' });
     expect(by.dbiapp_pylib.pointer).toEqual({ name: 'dbiapp_pylib', target: 'dbiapp_pylib_{v}/lib' });
     expect(by.wsgi_py.pointer).toEqual({ name: 'wsgi_py', target: 'wsgi_py_{v}/lib' });

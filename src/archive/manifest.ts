@@ -1,0 +1,111 @@
+/**
+ * What an installed version holds, file by file, so that `verify` can tell whether anyone has
+ * touched it since. Directories are implied by the files' paths and not recorded.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { WebtreeError, isErrno } from '../core/errors.js';
+
+export interface ManifestFile {
+  /** Relative to the version directory, '/'-separated. */
+  path: string;
+  size: number;
+  sha256: string;
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+}
+
+export interface Manifest {
+  archiveSha256: string;
+  /** Sorted by path (plain code-unit order). */
+  files: ManifestFile[];
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+function what(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** Every path under dir with its lstat, directories first-visited, in sorted order. */
+async function walk(dir: string, visit: (rel: string, st: Stats) => Promise<void>, rel = ''): Promise<void> {
+  const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
+  for (const name of names) {
+    const p = rel === '' ? name : `${rel}/${name}`;
+    const st = await lstat(join(dir, p));
+    await visit(p, st);
+    if (st.isDirectory()) await walk(dir, visit, p);
+  }
+}
+
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/**
+ * Streams every file under dir. Anything but regular files and directories is refused: an
+ * installed version holds nothing else, and a manifest that skipped it would hide it.
+ */
+export async function buildManifest(dir: string, archiveSha256: string): Promise<Manifest> {
+  const files: ManifestFile[] = [];
+  await walk(dir, async (p, st) => {
+    if (st.isDirectory()) return;
+    if (!st.isFile()) {
+      throw new WebtreeError('EIO', `cannot record ${join(dir, p)} in a manifest: it is ${what(st)}`, {
+        hint: 'An installed version holds only regular files and directories; move it aside and retry.',
+      });
+    }
+    files.push({ path: p, size: st.size, sha256: await sha256File(join(dir, p)), mode: st.mode & 0o7777 });
+  });
+  return { archiveSha256, files: files.sort(byPath) };
+}
+
+/** Findings, one line each, naming the file and what differs; [] when dir matches m exactly. */
+export async function verifyManifest(dir: string, m: Manifest): Promise<string[]> {
+  try {
+    const st = await lstat(dir);
+    if (!st.isDirectory()) return [`${dir} is ${what(st)}, not a directory`];
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [`${dir} is missing`];
+    throw err;
+  }
+  const out: string[] = [];
+  const listed = new Map(m.files.map((f) => [f.path, f]));
+  const found = new Set<string>();
+  await walk(dir, async (p, st) => {
+    const f = listed.get(p);
+    if (st.isDirectory()) {
+      if (f) {
+        out.push(`${p}: is a directory, the manifest has a file`);
+        found.add(p);
+      }
+      return;
+    }
+    if (!st.isFile()) {
+      out.push(`${p}: ${what(st)}, not a regular file`);
+      if (f) found.add(p);
+      return;
+    }
+    if (!f) return void out.push(`${p}: extra file, not in the manifest`);
+    found.add(p);
+    if (st.size !== f.size) out.push(`${p}: size changed (${f.size} bytes in the manifest, ${st.size} now)`);
+    else if ((await sha256File(join(dir, p))) !== f.sha256) out.push(`${p}: content changed (sha256 differs)`);
+    const mode = st.mode & 0o7777;
+    if (mode !== f.mode) out.push(`${p}: mode changed (${f.mode.toString(8)} in the manifest, ${mode.toString(8)} now)`);
+  });
+  for (const f of m.files) {
+    if (!found.has(f.path)) out.push(`${f.path}: missing`);
+  }
+  return out;
+}

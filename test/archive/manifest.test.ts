@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildManifest, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
+import { WebtreeError } from '../../src/core/errors.js';
+
+const SHA_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+const SHA_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+let tmp: string;
+let dir: string;
+
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'webtree-manifest-'));
+  dir = join(tmp, 'v1');
+  await mkdir(join(dir, 'lib', 'sub'), { recursive: true });
+  await mkdir(join(dir, 'empty'));
+  await writeFile(join(dir, 'b.txt'), 'abc');
+  await writeFile(join(dir, 'lib', 'sub', 'z.py'), '');
+  await writeFile(join(dir, 'a.wsgi'), 'app\n');
+  await chmod(join(dir, 'a.wsgi'), 0o755);
+  await chmod(join(dir, 'b.txt'), 0o644);
+  await chmod(join(dir, 'lib', 'sub', 'z.py'), 0o644);
+});
+
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('sha256File', () => {
+  it('hashes a file by streaming it', async () => {
+    expect(await sha256File(join(dir, 'b.txt'))).toBe(SHA_ABC);
+  });
+});
+
+describe('buildManifest', () => {
+  it('lists files only, relative, "/"-separated, sorted, with size, hash and mode', async () => {
+    const m = await buildManifest(dir, 'f'.repeat(64));
+    expect(m.archiveSha256).toBe('f'.repeat(64));
+    expect(m.files).toEqual([
+      { path: 'a.wsgi', size: 4, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), mode: 0o755 },
+      { path: 'b.txt', size: 3, sha256: SHA_ABC, mode: 0o644 },
+      { path: 'lib/sub/z.py', size: 0, sha256: SHA_EMPTY, mode: 0o644 },
+    ]);
+  });
+
+  it('refuses anything but files and directories', async () => {
+    await symlink('b.txt', join(dir, 'link'));
+    await expect(buildManifest(dir, 'x')).rejects.toBeInstanceOf(WebtreeError);
+    await expect(buildManifest(dir, 'x')).rejects.toThrow(/link in a manifest: it is a symbolic link/);
+  });
+});
+
+describe('verifyManifest', () => {
+  let m: Manifest;
+  beforeEach(async () => {
+    m = await buildManifest(dir, 'x');
+  });
+
+  it('finds nothing in an untouched tree', async () => {
+    expect(await verifyManifest(dir, m)).toEqual([]);
+  });
+
+  it('reports changed content of the same size, and a changed size', async () => {
+    await writeFile(join(dir, 'b.txt'), 'abd');
+    await writeFile(join(dir, 'a.wsgi'), 'longer app\n');
+    expect(await verifyManifest(dir, m)).toEqual([
+      'a.wsgi: size changed (4 bytes in the manifest, 11 now)',
+      'b.txt: content changed (sha256 differs)',
+    ]);
+  });
+
+  it('reports missing and extra files, and a changed mode', async () => {
+    await unlink(join(dir, 'lib', 'sub', 'z.py'));
+    await writeFile(join(dir, 'lib', 'new.py'), 'x');
+    await chmod(join(dir, 'b.txt'), 0o4755);
+    expect(await verifyManifest(dir, m)).toEqual([
+      'b.txt: mode changed (644 in the manifest, 4755 now)',
+      'lib/new.py: extra file, not in the manifest',
+      'lib/sub/z.py: missing',
+    ]);
+  });
+
+  it('reports what is not a regular file, in place of a file or beside it', async () => {
+    await unlink(join(dir, 'b.txt'));
+    await symlink('/etc/passwd', join(dir, 'b.txt'));
+    await symlink('lib', join(dir, 'lib2'));
+    await rm(join(dir, 'a.wsgi'));
+    await mkdir(join(dir, 'a.wsgi'));
+    expect(await verifyManifest(dir, m)).toEqual([
+      'a.wsgi: is a directory, the manifest has a file',
+      'b.txt: a symbolic link, not a regular file',
+      'lib2: a symbolic link, not a regular file',
+    ]);
+  });
+
+  it('reports a missing version directory in one line', async () => {
+    await rm(dir, { recursive: true });
+    expect(await verifyManifest(dir, m)).toEqual([`${dir} is missing`]);
+  });
+});
