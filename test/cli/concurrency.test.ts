@@ -1,0 +1,52 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSampleArchive } from '../../src/demo/samples.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = await makeSandbox();
+});
+afterAll(async () => sb.cleanup());
+
+describe('one lock for every change', () => {
+  it('two installs of the same product at once: one waits, neither half-succeeds', async () => {
+    const a = await writeSampleArchive(sb.dir, 'TV', '1.0');
+    const b = await writeSampleArchive(sb.dir, 'TV', '2.0');
+    const [ra, rb] = await Promise.all([sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '300' }), sb.spawn(['install', b], { WEBTREE_TEST_PAUSE_MS: '300' })]);
+    expect([ra.exitCode, rb.exitCode]).toEqual([0, 0]); // the second waited for the first
+    const tv = (await sb.json(['list', 'TV'])).products[0];
+    expect(tv.versions).toEqual(['1.0', '2.0']);
+    expect(['1.0', '2.0']).toContain(tv.current);
+    expect((await sb.run(['verify'])).exitCode).toBe(0);
+  });
+
+  it('a second command that cannot wait long enough fails naming the holder; the first succeeds', async () => {
+    const a = await writeSampleArchive(sb.dir, 'TV', '3.0');
+    const b = await writeSampleArchive(sb.dir, 'TV', '4.0');
+    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '3000' });
+    await new Promise((r) => setTimeout(r, 800));
+    const second = await sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' });
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`locked by pid ${first.pid} \\(user \\S+, \`install tv-3.0.tar.gz\`, since 20\\d\\d-`));
+    expect((await first).exitCode).toBe(0);
+    const tv = (await sb.json(['list', 'TV'])).products[0];
+    expect(tv.versions).toContain('3.0');
+    expect(tv.versions).not.toContain('4.0');
+    expect(await fs.readdir(path.join(sb.dir, 'site/dbwebtools/tv'))).not.toContain('4.0');
+  });
+
+  it('a lock left by a process that died is recovered without a human', async () => {
+    const a = await writeSampleArchive(sb.dir, 'TV', '5.0');
+    const child = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
+    await new Promise((r) => setTimeout(r, 800));
+    const lock = JSON.parse(await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8'));
+    expect(lock.pid).toBe(child.pid);
+    child.kill('SIGKILL');
+    await child;
+    const r = await sb.run(['activate', 'TV', '1.0'], { WEBTREE_LOCK_WAIT: '1' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`took over the lock of pid ${child.pid}`));
+  });
+});

@@ -1,0 +1,57 @@
+/** Run the built CLI (dist/, as `npx webtree` would) against a sandbox in a temporary directory. */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'webtree.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  dir: string;
+  config: string;
+  run(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  spawn(args: string[], env?: Record<string, string>): ResultPromise;
+  json<T = any>(args: string[]): Promise<T>;
+  cleanup(): Promise<void>;
+}
+
+/** Run as root, the tree goes to an unprivileged service account; otherwise to whoever runs the tests. */
+export async function serviceUser(): Promise<string[]> {
+  if (process.getuid?.() !== 0) return ['--user', os.userInfo().username];
+  const r = await execa('id', ['-u', 'codemanager'], { reject: false });
+  if (r.exitCode !== 0) throw new Error('the service account codemanager is missing: .ci/run creates it (groupadd sispi; useradd -g sispi codemanager)');
+  return ['--user', 'codemanager'];
+}
+
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [BIN, ...args], { reject: false, env: { WEBTREE_LOCK_WAIT: '5', ...env }, extendEnv: true });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export async function makeSandbox(initArgs: string[] = []): Promise<Sandbox> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-test-'));
+  await fs.chmod(dir, 0o755);
+  const config = path.join(dir, 'site', 'webtree.yaml');
+  const sb: Sandbox = {
+    dir,
+    config,
+    run: (args, env) => runCli(['--config', config, ...args], env),
+    spawn: (args, env = {}) => execa(process.execPath, [BIN, '--config', config, ...args], { reject: false, env: { WEBTREE_LOCK_WAIT: '5', ...env } }),
+    async json(args) {
+      const r = await sb.run([...args, '--json']);
+      if (r.exitCode !== 0) throw new Error(`webtree ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    },
+    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+  const r = await sb.run(['init', '--prefix', path.join(dir, 'site'), '--listen', '127.0.0.1:18080', ...(await serviceUser()), ...initArgs]);
+  if (r.exitCode !== 0) throw new Error(`init failed: ${r.stderr}`);
+  return sb;
+}
