@@ -37,6 +37,22 @@ describe('one lock for every change', () => {
     expect(await fs.readdir(path.join(sb.dir, 'site/dbwebtools/tv'))).not.toContain('4.0');
   });
 
+  it('prune never takes a version that is still being installed: it waits for the install', async () => {
+    const a = await writeSampleArchive(sb.dir, 'TV', '6.0');
+    const install = sb.spawn(['install', a, '--no-activate'], { WEBTREE_TEST_OP_DELAY_MS: '150' });
+    // wait until the install's staging directory exists, then prune as hard as possible
+    const tvDir = path.join(sb.dir, 'site/dbwebtools/tv');
+    for (let i = 0; i < 100 && !(await fs.readdir(tvDir)).some((n) => n.startsWith('.webtree-staging-6.0')); i++) await new Promise((r) => setTimeout(r, 20));
+    const prune = await sb.run(['prune', 'TV', '--keep', '0']);
+    expect(prune.exitCode, prune.stderr).toBe(0);
+    expect((await install).exitCode).toBe(0);
+    // prune ran after the install: 6.0 was the newest version then, and --keep 0 took it
+    const tv = (await sb.json(['list', 'TV'])).products[0];
+    expect(tv.versions).not.toContain('6.0');
+    expect((await sb.json(['history', 'TV'])).entries.slice(-2).map((e: { action: string }) => e.action)).toEqual(['install', 'prune']);
+    expect((await sb.run(['verify'])).exitCode).toBe(0);
+  });
+
   it('a lock left by a process that died is recovered without a human', async () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '5.0');
     const child = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
@@ -45,7 +61,8 @@ describe('one lock for every change', () => {
     expect(lock.pid).toBe(child.pid);
     child.kill('SIGKILL');
     await child;
-    const r = await sb.run(['activate', 'TV', '1.0'], { WEBTREE_LOCK_WAIT: '1' });
+    const tv = (await sb.json(['list', 'TV'])).products[0];
+    const r = await sb.run(['activate', 'TV', tv.versions.find((v: string) => v !== tv.current)], { WEBTREE_LOCK_WAIT: '1' });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`took over the lock of pid ${child.pid}`));
   });
