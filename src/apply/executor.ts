@@ -33,6 +33,9 @@ export interface ExecutorOptions {
 
 type Undo = () => Promise<void>;
 
+/** tempName()'s shape: .<name>.webtree-<tag>-<pid>-<hex>. */
+const TEMP_NAME = /^\..+\.webtree-[a-z]+-\d+-[0-9a-f]{8}$/;
+
 export const trashFor = (p: string, id: string) => path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
 
 export class Executor {
@@ -113,15 +116,19 @@ export class Executor {
     for (const t of plan.temps) await fs.rm(t, { recursive: true, force: true });
   }
 
-  /** Staging and trash directories with no journal left behind them: nothing live can own them while we hold the lock. */
+  /**
+   * Staging and trash directories, and the temporary links and files of an atomic swap or write
+   * cut short between its two steps: nothing live can own them while we hold the lock.
+   */
   private async sweepLeftovers(known: string[]): Promise<void> {
-    const dirs = new Set(known.map((t) => path.dirname(t)));
-    dirs.add(this.opts.site.paths.products);
-    dirs.add(this.opts.site.paths.webpylib);
-    for (const name of await fs.readdir(this.opts.site.paths.products).catch(() => [] as string[])) dirs.add(path.join(this.opts.site.paths.products, name));
+    const { paths } = this.opts.site;
+    const dirs = new Set([...known.map((t) => path.dirname(t)), paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
+    for (const top of [paths.products, paths.switch, paths.html]) {
+      for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) dirs.add(path.join(top, e.name));
+    }
     for (const dir of dirs) {
       for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || TEMP_NAME.test(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
       }
     }
   }

@@ -40,7 +40,9 @@ export function planInit(site: Site, catalog: ProductDescriptor[], existing: Set
   const robots = path.join(site.paths.html, 'robots.txt');
   if (missing(robots)) ops.push({ kind: 'write-file', path: robots, content: 'User-agent: *\nDisallow: /\n', mode: 0o644 });
   if (opts.sandbox) {
-    const cs = consumers(site, catalog);
+    // Samples only for the consumers init itself lays down: on a tree laid out by hand a sample
+    // would hide a missing variant (the guide's own QE_decam.cfg_server3) from adopt and verify.
+    const cs = consumers(site, catalog).filter((c) => missing(c.path));
     for (const srv of site.database.servers) {
       if (missing(serverSlotDir(site, srv.name))) ops.push({ kind: 'make-dir', path: serverSlotDir(site, srv.name) });
       for (const c of cs) {

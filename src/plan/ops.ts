@@ -56,6 +56,6 @@ export function describeOp(op: Op): string {
     case 'link-over-file': return `keep ${op.path} as ${op.keep} (hard link), then point ${op.path} -> ${op.target}`;
     case 'remove': return `remove ${op.path}`;
     case 'write-file': return `write ${op.path}`;
-    case 'record': return `record in history: ${op.entry.action} ${op.entry.product ?? ''} ${op.entry.to ?? op.entry.version ?? ''}`.trimEnd();
+    case 'record': return `record in history: ${[op.entry.action, op.entry.product, op.entry.to ?? op.entry.version].filter(Boolean).join(' ')}`;
   }
 }

@@ -1,0 +1,113 @@
+/** The executor and its primitives against real temporary directories. */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Executor } from '../../src/apply/executor.js';
+import { swapLink } from '../../src/apply/fsatomic.js';
+import { journalFile, writeJournal } from '../../src/apply/journal.js';
+import { acquireLock } from '../../src/apply/lock.js';
+import { WebtreeError } from '../../src/core/errors.js';
+import type { Plan } from '../../src/plan/ops.js';
+import type { HistoryEntry } from '../../src/state/history.js';
+import { readHistory } from '../../src/state/history.js';
+import type { Site } from '../../src/site/types.js';
+import { sandboxSite } from '../helpers/site.js';
+
+let dir: string;
+let site: Site;
+const p = (...parts: string[]) => path.join(dir, ...parts);
+const entry = (id: string): HistoryEntry => ({ id, time: 't', user: 'u', action: 'activate', product: 'TV', from: '1', to: '2', outcome: 'ok' });
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-exec-'));
+  site = sandboxSite(dir);
+  for (const d of [site.paths.state, p('dbwebtools/tv/1'), p('dbwebtools/tv/2'), p('www/html/cfg'), site.paths.switch]) await fs.mkdir(d, { recursive: true });
+  await fs.symlink('1', p('dbwebtools/tv/current'));
+});
+afterEach(async () => fs.rm(dir, { recursive: true, force: true }));
+
+describe('swapLink', () => {
+  it('replaces a link in one rename and leaves no temporary behind', async () => {
+    expect(await swapLink(p('dbwebtools/tv/current'), '2')).toEqual({ previous: '1' });
+    expect(await fs.readlink(p('dbwebtools/tv/current'))).toBe('2');
+    expect((await fs.readdir(p('dbwebtools/tv'))).sort()).toEqual(['1', '2', 'current']);
+  });
+
+  it('refuses a real directory where the link should be, and never follows the link it replaces', async () => {
+    await fs.mkdir(p('www/html/TV'));
+    await expect(swapLink(p('www/html/TV'), '/x')).rejects.toMatchObject({ code: 'ELINKISDIR' });
+    await fs.writeFile(p('dbwebtools/tv/1/keep'), 'k');
+    await swapLink(p('dbwebtools/tv/current'), '2');
+    expect(await fs.readdir(p('dbwebtools/tv/1'))).toEqual(['keep']); // the old target is untouched
+  });
+});
+
+describe('apply', () => {
+  const plan = (over: Partial<Plan>): Plan => ({ command: 't', summary: 's', ops: [], commit: 0, temps: [], notes: [], ...over });
+
+  it('a failure before the commit removes the temporaries and records the failure', async () => {
+    const staging = p('dbwebtools/tv/.webtree-staging-3-x');
+    const pl = plan({
+      ops: [{ kind: 'make-dir', path: staging }, { kind: 'copy-file', from: p('missing'), to: path.join(staging, 'f') }, { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') }, { kind: 'record', entry: entry('a1') }],
+      commit: 2, temps: [staging],
+    });
+    await expect(new Executor({ site }).apply(pl, 'a1')).rejects.toThrow(/missing: it does not exist/);
+    expect(await fs.readdir(p('dbwebtools/tv'))).not.toContain('.webtree-staging-3-x');
+    expect(await fs.readdir(p('dbwebtools/tv'))).not.toContain('3');
+    await expect(fs.access(journalFile(site.paths.state))).rejects.toThrow();
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a1', outcome: 'failed' });
+  });
+
+  it('a failure after the commit reverses what went live', async () => {
+    await fs.mkdir(p('www/html/TV'));
+    const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }, { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current') }, { kind: 'record', entry: entry('a2') }] });
+    await expect(new Executor({ site }).apply(pl, 'a2')).rejects.toBeInstanceOf(WebtreeError);
+    expect(await fs.readlink(p('dbwebtools/tv/current'))).toBe('1');
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a2', outcome: 'rolled-back' });
+  });
+
+  it('recover finishes a plan whose commit happened, once', async () => {
+    const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }, { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current/x') }, { kind: 'record', entry: entry('a3') }] });
+    await writeJournal(site.paths.state, { id: 'a3', pid: 999999, startedAt: 'then', plan: pl });
+    await fs.rm(p('dbwebtools/tv/current'));
+    await fs.symlink('2', p('dbwebtools/tv/current')); // the commit happened, then the process died
+    const r = await new Executor({ site }).recover();
+    expect(r?.finished).toBe(true);
+    expect(await fs.readlink(p('www/html/TV'))).toBe(p('dbwebtools/tv/current/x'));
+    await new Executor({ site }).recover(); // nothing pending: no second record
+    const h = await readHistory(path.join(site.paths.state, 'history.jsonl'));
+    expect(h).toHaveLength(1);
+    expect(h[0]).toMatchObject({ id: 'a3', outcome: 'recovered' });
+  });
+
+  it('recover undoes a plan whose commit did not happen, and sweeps temporaries of a cut swap', async () => {
+    const staging = p('dbwebtools/tv/.webtree-staging-3-y');
+    await fs.mkdir(staging);
+    await fs.writeFile(path.join(staging, 'half'), 'x');
+    await fs.symlink('x', p('www/html/cfg/.des_tv.cfg.webtree-link-123-0a1b2c3d'));
+    await fs.mkdir(p('dbwebtools/tv/.webtree-trash-0.9-zz'));
+    const pl = plan({ ops: [{ kind: 'extract', archive: '/a', dest: staging, layout: 'single-top' }, { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') }, { kind: 'record', entry: entry('a4') }], commit: 1, temps: [staging] });
+    await writeJournal(site.paths.state, { id: 'a4', pid: 999999, startedAt: 'then', plan: pl });
+    const r = await new Executor({ site }).recover();
+    expect(r?.finished).toBe(false);
+    expect((await fs.readdir(p('dbwebtools/tv'))).sort()).toEqual(['1', '2', 'current']);
+    expect(await fs.readdir(p('www/html/cfg'))).toEqual([]);
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a4', outcome: 'undone' });
+  });
+});
+
+describe('lock', () => {
+  it('names a live holder, and takes over from a dead one', async () => {
+    const first = await acquireLock(site.paths.state, 'install x', 0);
+    const err = await acquireLock(site.paths.state, 'activate y', 200).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ELOCKED' });
+    expect(err.message).toMatch(new RegExp(`locked by pid ${process.pid} \\(user \\S+, \`install x\`, since \\d{4}-`));
+    await first.release();
+    await fs.writeFile(path.join(site.paths.state, 'lock'), JSON.stringify({ pid: 999999, start: '1', user: 'ghost', command: 'dead', since: 'then', token: 't' }));
+    const second = await acquireLock(site.paths.state, 'activate y', 0);
+    expect(second.recoveredFrom).toMatchObject({ pid: 999999, command: 'dead' });
+    await second.release();
+    await expect(fs.access(path.join(site.paths.state, 'lock'))).rejects.toThrow();
+  });
+});
