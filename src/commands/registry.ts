@@ -1,10 +1,12 @@
 /** Every command, in the order `webtree --help` lists them. A test walks this list. */
 import { activateCommand, rollbackCommand } from './activate.js';
+import { apacheCommand } from './apache.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
 import { installCommand } from './install.js';
 import { listCommand } from './list.js';
 import { pruneCommand } from './prune.js';
+import { renderCommand } from './render.js';
 import { statusCommand } from './status.js';
 import type { Command } from './types.js';
 import { verifyCommand } from './verify.js';
@@ -19,6 +21,8 @@ export const COMMANDS: Command[] = [
   historyCommand,
   pruneCommand,
   verifyCommand,
+  renderCommand,
+  apacheCommand,
 ];
 
 export const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);

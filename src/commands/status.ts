@@ -1,5 +1,4 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { status as apacheStatus } from '../apache/control.js';
 import { previousVersion } from '../state/previous.js';
 import { activeServer } from '../state/server.js';
 import { readTree } from '../state/tree.js';
@@ -7,17 +6,10 @@ import type { Site } from '../site/types.js';
 import { readWithRecovery } from './tx.js';
 import type { Command } from './types.js';
 
-/** Apache as the pid file says, trusted only when that pid is alive. */
+/** Apache as control.status sees it: the pid file, trusted only when it names a live httpd of this tree. */
 async function apacheState(site: Site): Promise<{ running: boolean; pid: number | null }> {
-  const text = await fs.readFile(path.join(site.paths.www, 'run', 'httpd.pid'), 'utf8').catch(() => '');
-  const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return { running: false, pid: null };
-  try {
-    process.kill(pid, 0);
-    return { running: true, pid };
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? { running: true, pid } : { running: false, pid: null };
-  }
+  const st = await apacheStatus(site);
+  return { running: st.running, pid: st.pid ?? null };
 }
 
 export const statusCommand: Command = {

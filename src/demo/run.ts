@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { PACKAGE_ROOT } from '../core/package-root.js';
+import { demoApache } from './apache-part.js';
 import { FIRST_VERSIONS, writeSampleArchive } from './samples.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'webtree.js');
@@ -66,6 +67,7 @@ export async function runDemo(dirArg?: string): Promise<number> {
   await step(['verify']);
   await step(['status']);
   await step(['history', 'TV']);
+  await demoApache(step, config);
   console.log(`\nThe sandbox stays in ${dir}; remove it with: rm -rf ${dir}`);
   return 0;
 }

@@ -35,7 +35,8 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-export async function makeSandbox(initArgs: string[] = []): Promise<Sandbox> {
+/** `listen`: where the sandbox's Apache listens (HOST:PORT); tests that start Apache give a free port. */
+export async function makeSandbox(initArgs: string[] = [], opts: { listen?: string } = {}): Promise<Sandbox> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-test-'));
   await fs.chmod(dir, 0o755);
   const config = path.join(dir, 'site', 'webtree.yaml');
@@ -51,7 +52,7 @@ export async function makeSandbox(initArgs: string[] = []): Promise<Sandbox> {
     },
     cleanup: () => fs.rm(dir, { recursive: true, force: true }),
   };
-  const r = await sb.run(['init', '--prefix', path.join(dir, 'site'), '--listen', '127.0.0.1:18080', ...(await serviceUser()), ...initArgs]);
+  const r = await sb.run(['init', '--prefix', path.join(dir, 'site'), '--listen', opts.listen ?? '127.0.0.1:18080', ...(await serviceUser()), ...initArgs]);
   if (r.exitCode !== 0) throw new Error(`init failed: ${r.stderr}`);
   return sb;
 }

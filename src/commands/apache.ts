@@ -1,0 +1,102 @@
+/**
+ * apache start|stop|restart|graceful|status|configtest: Apache for this web tree, run as the
+ * service account (root goes through runuser; anyone else is refused by control.ts). The verbs
+ * that change what runs take webtree's lock, so that they cannot cut into a render's or an
+ * activation's health check.
+ */
+import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
+import { configtest, graceful, restart, start, status, stop, asAccount } from '../apache/control.js';
+import { apacheLayout } from '../apache/layout.js';
+import { acquireLock } from '../apply/lock.js';
+import { usageError, WebtreeError } from '../core/errors.js';
+import type { Site } from '../site/types.js';
+import type { Command, CommandContext } from './types.js';
+
+const VERBS = ['start', 'stop', 'restart', 'graceful', 'status', 'configtest'] as const;
+type Verb = (typeof VERBS)[number];
+
+const lockWaitMs = (env: NodeJS.ProcessEnv) => Math.max(0, Number(env.WEBTREE_LOCK_WAIT ?? '10')) * 1000;
+
+/** Every app after a start, restart or graceful: the server runs on when one fails, but the exit says so. */
+async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: number, head: string): Promise<number> {
+  const { configured, unconfigured } = await liveApps(site, await ctx.catalog());
+  const report = await checkApps(site, configured);
+  for (const a of unconfigured) ctx.reporter.warn(`${a.name} is installed but not in the configuration: run \`webtree render\``);
+  if (!report.ok) {
+    throw new WebtreeError('EHEALTH', `${head}, but ${report.results.filter((r) => !r.ok).map((r) => r.url).join(', ')} did not answer`, {
+      details: [...report.lines.map((l) => `  ${l}`), await errorLogTail(site, offset)].join('\n'),
+      hint: `fix what the error log names; Apache runs on (webtree apache status, webtree apache ${verb === 'start' ? 'restart' : verb} after the fix)`,
+    });
+  }
+  ctx.reporter.result({ verb, running: true, pid, apps: report.results.map(({ url, ok, status: s }) => ({ url, ok, status: s ?? null })) }, () =>
+    [head, ...report.lines.map((l) => `  ${l}`)].join('\n'));
+  return 0;
+}
+
+async function statusOf(ctx: CommandContext, site: Site): Promise<number> {
+  const st = await status(site);
+  const apps = st.running ? (await checkApps(site, (await liveApps(site, await ctx.catalog())).configured, 0)).results : [];
+  const healthy = st.running && apps.every((r) => r.ok);
+  ctx.reporter.result({ running: st.running, pid: st.pid ?? null, uptimeSec: st.uptimeSec ?? null, apps: apps.map(({ url, ok, status: s }) => ({ url, ok, status: s ?? null })) }, () =>
+    st.running
+      ? [`apache running, pid ${st.pid}, up ${st.uptimeSec ?? '?'} s, listening on ${site.apache.listen.host}:${site.apache.listen.port}`, ...apps.map((r) => `  ${r.ok ? 'ok  ' : 'FAIL'} ${r.url} ${r.status ?? r.error ?? ''}`.trimEnd())].join('\n')
+      : `apache stopped${st.stalePidFile ? ` (stale pid file ${apacheLayout(site).pidFile})` : ''}`);
+  // Like verify: 0 only when all is well, so that a monitor can run it.
+  return healthy ? 0 : 1;
+}
+
+async function run(ctx: CommandContext, verb: Verb): Promise<number> {
+  const site = await ctx.site();
+  if (verb === 'status') return statusOf(ctx, site);
+  if (verb === 'configtest') {
+    const out = await configtest(site);
+    ctx.reporter.result({ ok: true, output: out }, () => out);
+    return 0;
+  }
+  return control(ctx, site, verb);
+}
+
+async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'status' | 'configtest'>): Promise<number> {
+  asAccount(site, verb, []); // refuse anyone else before touching the lock
+  const lock = await acquireLock(site.paths.state, `apache ${verb}`, lockWaitMs(ctx.env));
+  try {
+    const offset = await errorLogOffset(site);
+    switch (verb) {
+      case 'start': {
+        const r = await start(site);
+        return healthAfter(ctx, site, verb, r.pid, offset, r.alreadyRunning ? `apache is already running (pid ${r.pid})` : `apache started (pid ${r.pid})`);
+      }
+      case 'restart': {
+        const r = await restart(site);
+        return healthAfter(ctx, site, verb, r.pid, offset, `apache restarted (pid ${r.pid})`);
+      }
+      case 'graceful': {
+        const r = await graceful(site);
+        return healthAfter(ctx, site, verb, r.pid, offset, `apache reloaded its configuration (graceful, pid ${r.pid})`);
+      }
+      case 'stop': {
+        const r = await stop(site);
+        const text = !r.wasRunning && r.killed.length === 0 ? 'apache was not running' : `apache stopped${r.killed.length ? ` (killed what was left: ${r.killed.join(' ')})` : ''}`;
+        ctx.reporter.result({ verb, running: false, wasRunning: r.wasRunning, killed: r.killed }, () => text);
+        return 0;
+      }
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+export const apacheCommand: Command = {
+  name: 'apache',
+  summary: `run Apache as the service account; VERB: ${VERBS.join(', ')}`,
+  args: 'VERB',
+  positionals: { min: 1, max: 1 },
+  changes: false,
+  json: true,
+  options: {},
+  async run(ctx) {
+    const verb = ctx.positionals[0] as Verb;
+    if (!VERBS.includes(verb)) throw usageError(`unknown apache verb "${verb}"`, `webtree apache ${VERBS.join('|')}`);
+    return run(ctx, verb);
+  },
+};

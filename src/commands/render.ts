@@ -1,0 +1,121 @@
+/**
+ * render: generate the Apache tree from the templates and the site file. A new configuration
+ * goes live only after the real httpd accepts the whole staged tree; once written, a running
+ * Apache is reloaded and every app checked, and a failure puts the previous files back and
+ * brings Apache up on them. Files edited by hand are never overwritten silently.
+ */
+import path from 'node:path';
+import { checkApps, bringUp, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
+import { graceful, status } from '../apache/control.js';
+import { readRenderInputs, testStaged } from '../apache/render-io.js';
+import { Executor } from '../apply/executor.js';
+import { ownerForThisProcess } from '../apply/owner.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { WebtreeError } from '../core/errors.js';
+import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
+import type { Site } from '../site/types.js';
+import { whoAmI } from '../state/history.js';
+import { newApplyId, runChange } from './tx.js';
+import type { Command, CommandContext } from './types.js';
+
+const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
+
+function changeText(site: Site, c: FileChange): string {
+  const head = `${c.kind} ${rel(site, c.path)}${c.handEdited ? '  (edited by hand since webtree wrote it)' : ''}`;
+  return c.kind === 'mode' ? `${head}: mode becomes ${c.mode.toString(8)}` : `${head}\n${c.diff}`.trimEnd();
+}
+
+function handEditedError(site: Site, conflicts: FileChange[]): WebtreeError {
+  return new WebtreeError('ERENDER', `${conflicts.length} generated file(s) were edited by hand since webtree wrote them: ${conflicts.map((c) => rel(site, c.path)).join(', ')}`, {
+    details: conflicts.map((c) => changeText(site, c)).join('\n'),
+    hint: 'carry the change into the templates (render --templates DIR) or the site file; or `webtree render --force` writes the new files and keeps each hand-edited one beside it as FILE.hand-edited-<time>',
+  });
+}
+
+/** render --diff: what would change, exit 3 when anything would (0 when nothing). Reads only. */
+async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<number> {
+  const site = await ctx.site();
+  const read = await readRenderInputs(site, await ctx.catalog(), templatesDir);
+  const pctx = { id: 'diff', now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
+  const rp = planRender(site, { ...read, force: false }, pctx);
+  ctx.reporter.result({ pending: rp.changes.length > 0, changes: rp.changes.map(({ path: p, kind, handEdited, diff }) => ({ path: p, kind, handEdited, diff })) }, () =>
+    rp.changes.length ? rp.changes.map((c) => changeText(site, c)).join('\n') : rp.plan.summary);
+  return rp.changes.length ? 3 : 0;
+}
+
+const describe = (err: unknown) => (err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err));
+
+/**
+ * The files are written: reload a running Apache and check every app. On failure the previous
+ * files go back through the executor, Apache comes up on them, and the error says what failed.
+ */
+async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], rp: RenderPlan, recordedBefore: Record<string, string> | null): Promise<string> {
+  const before = await status(site);
+  if (!before.running) return 'Apache is not running: `webtree apache start` serves the new configuration';
+  const offset = await errorLogOffset(site);
+  let failure: string | undefined;
+  let lines: string[] = [];
+  try {
+    await graceful(site);
+    const report = await checkApps(site, (await liveApps(site, catalog)).configured);
+    lines = report.lines;
+    if (!report.ok) failure = `${report.results.filter((r) => !r.ok).map((r) => r.url).join(', ')} did not answer`;
+  } catch (err) {
+    failure = describe(err);
+  }
+  if (failure === undefined) return `Apache reloaded the new configuration (graceful, pid ${before.pid}); every app answers:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+  const tail = await errorLogTail(site, offset);
+  const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
+  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+  await new Executor({ site, owner }).apply(planRevert(site, rp.changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id);
+  const up = await bringUp(site);
+  const again = await checkApps(site, (await liveApps(site, catalog)).configured);
+  throw new WebtreeError('EAPACHE', `the new configuration failed after a graceful restart (${failure.split('\n')[0]}); the previous files are back`, {
+    details: [...lines.map((l) => `  ${l}`), tail, up, ...again.lines.map((l) => `  ${l}`)].join('\n'),
+    hint: 'fix what the error log names (in the templates or the site file), check with `webtree render --diff`, then render again',
+  });
+}
+
+export const renderCommand: Command = {
+  name: 'render',
+  summary: 'generate httpd.conf, conf.d/*, robots.txt, runApache.sh and the init scripts; test, then go live',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  changes: true,
+  json: true,
+  options: {
+    diff: { type: 'boolean', description: 'show what would change as a unified diff and change nothing (exit 3: changes pending, 0: none)' },
+    force: { type: 'boolean', description: 'overwrite files edited by hand, keeping each hand-edited one as FILE.hand-edited-<time>' },
+    templates: { type: 'string', arg: 'DIR', description: "render from the templates in DIR instead of webtree's conf-templates/" },
+  },
+  async run(ctx) {
+    const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
+    if (ctx.options.diff) {
+      if (ctx.dryRun || ctx.options.force) throw new WebtreeError('EUSAGE', '--diff changes nothing; it takes neither --dry-run nor --force', { exitCode: 2 });
+      return showDiff(ctx, templatesDir);
+    }
+    const force = ctx.options.force === true;
+    let rp: RenderPlan | undefined;
+    let recordedBefore: Record<string, string> | null = null;
+    let live = '';
+    const plan = await runChange(ctx, 'render', async ({ site, catalog, pctx }) => {
+      const read = await readRenderInputs(site, catalog, templatesDir);
+      rp = planRender(site, { ...read, force }, pctx);
+      recordedBefore = read.recorded;
+      if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
+      if (rp.confChanged && !ctx.dryRun) {
+        const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
+        await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
+      }
+      return rp.plan;
+    }, async ({ site, catalog }) => {
+      if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp, recordedBefore);
+    });
+    if (ctx.dryRun || !rp) return 0;
+    const site = await ctx.site();
+    const done = rp.changes;
+    ctx.reporter.result({ changed: done.length > 0, summary: plan.summary, files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })), apache: live || null }, () =>
+      [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live].filter(Boolean).join('\n'));
+    return 0;
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * After install, activate and rollback: make a running Apache serve the new version, check
+ * every app, and go back automatically when the new version does not answer. mod_wsgi keeps
+ * old code loaded, and a graceful drops requests under load (DESIGN.md, measured), so each
+ * change restarts no more than it needs: touching an app's script restarts only that app's
+ * daemon; the python libraries, imported by every app, need a graceful; static pages nothing.
+ */
+import fs from 'node:fs/promises';
+import { daemonPids } from '../apache/apps.js';
+import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
+import { graceful, status } from '../apache/control.js';
+import { sleep } from '../apache/process.js';
+import { Executor } from '../apply/executor.js';
+import { ownerForThisProcess } from '../apply/owner.js';
+import { pointerPath } from '../catalog/paths.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { WebtreeError } from '../core/errors.js';
+import { planActivate } from '../plan/lifecycle.js';
+import type { Op, Plan } from '../plan/ops.js';
+import type { Site } from '../site/types.js';
+import { readHistory, whoAmI, type HistoryEntry } from '../state/history.js';
+import { historyFile, readProductState } from '../state/tree.js';
+import { newApplyId, type TxInput } from './tx.js';
+import type { CommandContext } from './types.js';
+
+export type Refresh = 'touch' | 'graceful' | 'none';
+
+/** What a product's activation must restart to be served. */
+export function refreshFor(d: ProductDescriptor): Refresh {
+  if (d.base === 'webpylib') return 'graceful';
+  if (d.wsgi && d.installable) return 'touch';
+  return 'none';
+}
+
+/** The activation a plan makes, from its pointer swap and its history entry; undefined when it makes none. */
+export function activationIn(site: Site, d: ProductDescriptor, plan: Plan): HistoryEntry | undefined {
+  if (!plan.ops.some((o) => o.kind === 'swap-link' && o.path === pointerPath(site, d))) return undefined;
+  const rec = plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+  return rec?.entry.to === undefined ? undefined : rec.entry;
+}
+
+interface Served {
+  ok: boolean;
+  /** Why the changed product counts as not served (its app, or any app after a graceful). */
+  failures: string[];
+  /** Health lines of every app. */
+  lines: string[];
+  notes: string[];
+}
+
+const describe = (err: unknown) => (err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err));
+
+/** v as a word: not inside a longer version (3.4 in 3.4.1 or v13.4) nor a path (HTTP/2.0); a full stop may end it. */
+const namesVersion = (body: string, v: string) =>
+  new RegExp(`(?<![A-Za-z0-9._/-])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_/-]|\\.[A-Za-z0-9])`).test(body);
+
+/** The answer names the old version as a word and not the new one (many apps print their version). */
+export function namesOnly(body: string, oldVersion: string, newVersion: string): boolean {
+  return namesVersion(body, oldVersion) && !namesVersion(body, newVersion);
+}
+
+async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescriptor, how: Refresh, from?: string, to?: string): Promise<Served> {
+  const { configured, unconfigured } = await liveApps(site, catalog);
+  const notes: string[] = [];
+  const app = how === 'touch' ? configured.find((a) => a.name === d.name) : undefined;
+  let pidsBefore: number[] = [];
+  if (how === 'touch' && !app && unconfigured.some((a) => a.name === d.name)) notes.push(`Apache does not serve ${d.name} yet (no conf.d/${d.name}.conf): run \`webtree render\``);
+  if (app) {
+    pidsBefore = await daemonPids(site, d.name);
+    const now = new Date();
+    await fs.utimes(app.script, now, now); // through the web link: the new version's script
+  }
+  if (how === 'graceful') {
+    try {
+      await graceful(site);
+    } catch (err) {
+      return { ok: false, failures: [`graceful restart failed: ${describe(err)}`], lines: [], notes };
+    }
+  }
+  const report = await checkApps(site, configured);
+  // Results come in the order of the apps, then robots.txt.
+  const blamed = report.results.filter((r, i) => !r.ok && (how === 'graceful' || (app !== undefined && configured[i] === app)));
+  const failures = blamed.map((r) => `${r.url} answered ${r.status ?? r.error}`);
+  const answer = app && report.results[configured.indexOf(app)];
+  if (app && answer && failures.length === 0 && from !== undefined && to !== undefined && namesOnly(answer.body ?? '', from, to)) {
+    // The old version's answer from the daemon that ran it: the new code was not loaded. A new
+    // daemon pid means it was (mod_wsgi restarted it), whatever the page says.
+    await sleep(200);
+    const pids = await daemonPids(site, d.name);
+    if (pids.length > 0 && pids.every((p) => pidsBefore.includes(p))) failures.push(`${answer.url} still serves ${d.name} ${from} (daemon pid ${pids.join(' ')} was not restarted)`);
+  }
+  for (const r of report.results) if (!r.ok && !blamed.includes(r)) notes.push(`warning: ${r.url} does not answer (${r.status ?? r.error}); not caused by this change`);
+  return { ok: failures.length === 0, failures, lines: report.lines, notes };
+}
+
+/** runChange's `after` for install, activate and rollback. */
+export async function serveActivation(ctx: CommandContext, { site, catalog }: TxInput, plan: Plan, d: ProductDescriptor): Promise<void> {
+  const change = activationIn(site, d, plan);
+  if (!change || !(await status(site)).running) return; // stopped: `status` says so, and a start loads the new version
+  const how = refreshFor(d);
+  const offset = await errorLogOffset(site);
+  const first = await serve(site, catalog, d, how, change.from, change.to);
+  for (const n of first.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
+  if (first.ok) {
+    const what = { touch: `${d.name}'s daemon restarted`, graceful: 'graceful restart', none: 'nothing to restart' }[how];
+    ctx.reporter.note(`apache: ${d.name} ${change.to} is served (${what}); ${first.lines.filter((l) => l.startsWith('ok')).length} of ${first.lines.length} URLs answer`);
+    return;
+  }
+  const bad = change.to!;
+  const tail = await errorLogTail(site, offset);
+  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+  const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: await readHistory(historyFile(site)) };
+  const why = `${d.name} ${bad} is bad: ${first.failures[0]}`;
+  if (change.from === undefined) {
+    const entry: HistoryEntry = { id: pctx.id, time: pctx.now, ...pctx.who, action: 'health-check', product: d.name, version: bad, outcome: 'failed', message: `${why}; no earlier version to go back to` };
+    await new Executor({ site, owner }).apply({ command: `health-check ${d.name}`, summary: why, ops: [{ kind: 'record', entry }], commit: 0, temps: [], notes: [] }, pctx.id);
+    throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer, and there is no earlier version to go back to`, {
+      details: [...first.failures, ...first.lines.map((l) => `  ${l}`), tail].join('\n'),
+      hint: `fix what the error log names and install a corrected version of ${d.name}`,
+    });
+  }
+  // The same activation back; a rollback that popped the stack is undone by pushing, and vice versa.
+  const back = planActivate(site, d, await readProductState(site, d), change.from, pctx, 'auto-rollback', !change.undo);
+  back.ops = back.ops.map((o) => (o.kind === 'record' ? { ...o, entry: { ...o.entry, outcome: 'rolled-back', message: `${why}; went back to ${change.from}` } } : o));
+  await new Executor({ site, owner }).apply(back, pctx.id);
+  const again = await serve(site, catalog, d, how, change.to, change.from);
+  throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer (${first.failures[0]}); rolled back to ${change.from} and marked ${bad} bad in the history`, {
+    details: [...first.lines.map((l) => `  ${l}`), tail, `after going back to ${change.from}:`, ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'),
+    hint: `the error log names the cause; fix it in a new version of ${d.name} (webtree history ${d.name} shows the entry)`,
+  });
+}

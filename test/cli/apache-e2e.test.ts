@@ -1,0 +1,243 @@
+/**
+ * render and apache through the built CLI, against the real Apache 2.4 + mod_wsgi of this host
+ * serving the sample products on a free loopback port, as the service account codemanager.
+ * The tests run in order on one sandbox; afterAll stops the Apache they started and checks that
+ * no process of the tree is left.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOurProcesses, processUid } from '../../src/apache/process.js';
+import { FIRST_VERSIONS, writeSampleArchive } from '../../src/demo/samples.js';
+import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
+import { freePort, get, requestLoop } from '../helpers/http.js';
+import { ensureServiceAccount } from '../helpers/service-account.js';
+
+const HTTPD = '/usr/sbin/apache2';
+const WSGI = '/usr/lib/apache2/modules/mod_wsgi.so';
+const INSTALL = 'apt-get install apache2 libapache2-mod-wsgi-py3';
+const missing = !existsSync(HTTPD) || !existsSync(WSGI) ? `Apache with mod_wsgi not found (${HTTPD}, ${WSGI}): ${INSTALL}`
+  : process.getuid?.() !== 0 ? 'these tests run as root: they start Apache as codemanager through su and runuser' : undefined;
+if (missing && process.env.CI === 'true') {
+  describe('webtree render and apache (end to end)', () => it('needs Apache 2.4 with mod_wsgi, as root', () => { throw new Error(missing); }));
+} else if (missing) console.warn(`skipping the webtree render/apache end-to-end tests: ${missing}`);
+
+const ECL_APP = `import os
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def application(environ, start_response):
+    ns = {}
+    exec(open(os.path.join(HERE, 'settings.py')).read(), ns)
+    body = ('ECL server=%s\\n' % ns.get('DATABASE_SERVER')).encode('utf-8')
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body]
+`;
+
+describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTALL})`, () => {
+  let sb: Sandbox;
+  let port: number;
+  let archives: string;
+  let account: { uid: number; gid: number };
+  const site = (...p: string[]) => path.join(sb.dir, 'site', ...p);
+  const www = (...p: string[]) => site('www', ...p);
+  const url = (p: string) => `http://127.0.0.1:${port}${p}`;
+  const archive = async (product: string, version: string, extra?: Record<string, string>) => writeSampleArchive(archives, product, version, extra);
+  const ok = async (args: string[]) => {
+    const r = await sb.run(args);
+    expect(r.exitCode, `webtree ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
+    return r;
+  };
+  const body = async (p: string) => (await get(url(p))).body;
+  const apps = async () => Promise.all(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/EXPO/', '/robots.txt'].map(async (p) => {
+    const r = await get(url(p));
+    return `${r.status} ${r.body.split('\n').find((l) => !l.startsWith('#'))}`;
+  }));
+  /** sha256 of every file render owns or writes, to show the live tree untouched. */
+  const liveHashes = async () => {
+    const out: Record<string, string> = {};
+    for (const dir of [www('conf'), www('conf.d'), www('bin'), www('init.d'), www('state')]) {
+      for (const n of await fs.readdir(dir)) {
+        const p = path.join(dir, n);
+        if (n === 'history.jsonl' || n === 'lock' || !(await fs.stat(p)).isFile()) continue;
+        out[p] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
+      }
+    }
+    return out;
+  };
+  const leftovers = () => findOurProcesses(www());
+
+  beforeAll(async () => {
+    account = await ensureServiceAccount();
+    port = await freePort();
+    sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
+    archives = path.join(sb.dir, 'archives');
+    await fs.mkdir(archives);
+    for (const [p, v] of FIRST_VERSIONS) await ok(['install', await archive(p, v)]);
+    const ecl = site('www', 'wsgi', 'ECL', 'decam', 'ecl.wsgi');
+    await fs.writeFile(ecl, ECL_APP, { mode: 0o644 });
+    await fs.chown(ecl, account.uid, account.gid);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (!sb) return;
+    await sb.run(['apache', 'stop']);
+    for (const pid of await leftovers()) process.kill(pid, 'SIGKILL');
+    expect(await leftovers()).toEqual([]);
+    await sb.cleanup();
+  }, 60_000);
+
+  it('render --diff shows the whole tree pending (exit 3); render writes it; then nothing is pending (exit 0)', async () => {
+    const pending = await sb.run(['render', '--diff']);
+    expect(pending.exitCode).toBe(3);
+    expect(pending.stdout).toMatch(/^create conf\/httpd\.conf\n--- \/dev\/null/m);
+    expect(pending.stdout).toContain('+WSGIScriptAlias "/ECL"');
+    const r = await ok(['render']);
+    expect(r.stdout).toMatch(/create conf\.d\/TV\.conf/);
+    expect(r.stdout).toMatch(/Apache is not running/);
+    expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
+    expect((await fs.readdir(www('conf.d'))).sort()).toEqual(['AV.conf', 'ConstantsDB.conf', 'ECL.conf', 'QE.conf', 'TV.conf']);
+    const recorded = JSON.parse(await fs.readFile(www('state', 'rendered.json'), 'utf8')).files;
+    expect(Object.keys(recorded)).toContain(www('init.d', 'httpd'));
+    // Run as root, nothing in the tree belongs to root.
+    const rootOwned = (await execa('find', [site(), '-uid', '0'])).stdout.trim();
+    expect(rootOwned).toBe('');
+  }, 60_000);
+
+  it('the generated init script starts Apache as codemanager (root -> su) and every app answers', async () => {
+    const init = (verb: string) => execa(www('init.d', 'httpd'), [verb], { reject: false, all: true });
+    const started = await init('start');
+    expect(started.exitCode, started.all).toBe(0);
+    expect(await apps()).toEqual(['200 TV 3.3a server=server3 dbiapp v1_4a', '200 ConstantsDB 1.5d server=server3 dbiapp v1_4a', '200 AV 1.1 server=server3 dbiapp v1_4a',
+      '200 QE 2.0 server=server3 dbiapp v1_4a', '200 ECL server=server3', '200 <h1>Exposure Browser 1.0</h1>', '200 User-agent: *']);
+    for (const pid of await leftovers()) expect(await processUid(pid)).toBe(account.uid);
+    const st = await sb.json(['apache', 'status']);
+    expect(st).toMatchObject({ running: true, pid: expect.any(Number), uptimeSec: expect.any(Number) });
+    expect(st.apps.map((a: { url: string; ok: boolean }) => [a.url, a.ok])).toEqual(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/robots.txt'].map((p) => [url(p), true]));
+    expect((await sb.json(['status'])).apache).toEqual({ running: true, pid: st.pid });
+    expect((await init('stop')).exitCode).toBe(0);
+    expect((await init('status')).exitCode).toBe(3);
+    expect(await leftovers()).toEqual([]);
+  }, 60_000);
+
+  it('webtree apache start runs it as codemanager, checks every app, and says so when it runs already', async () => {
+    const r = await ok(['apache', 'start']);
+    expect(r.stdout).toMatch(/^apache started \(pid \d+\)/);
+    expect(r.stdout).toContain(`ok   ${url('/ECL')} 200`);
+    for (const pid of await leftovers()) expect(await processUid(pid)).toBe(account.uid);
+    expect((await ok(['apache', 'start'])).stdout).toMatch(/^apache is already running/);
+    expect((await ok(['apache', 'configtest'])).stdout).toMatch(/Syntax OK/);
+  }, 60_000);
+
+  it('install serves the new TV at once; rollback serves the old one', async () => {
+    await ok(['install', await archive('TV', '3.4')]);
+    expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4a');
+    await ok(['rollback', 'TV']);
+    expect(await body('/TV')).toBe('TV 3.3a server=server3 dbiapp v1_4a');
+  }, 60_000);
+
+  it('requests during an activation do not fail', async () => {
+    const loop = requestLoop(url('/TV'));
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    await ok(['activate', 'TV', '3.4']);
+    await new Promise((r) => setTimeout(r, Math.max(300, 2000 - (Date.now() - t0))));
+    const res = await loop.stop();
+    console.log(`requests during activate TV 3.4: ${res.requests} in ${Date.now() - t0} ms, ${res.failed} failed`);
+    expect(res.failures).toEqual([]);
+    expect(res.bodies).toEqual(['TV 3.3a server=server3 dbiapp v1_4a', 'TV 3.4 server=server3 dbiapp v1_4a']);
+  }, 60_000);
+
+  it('a version whose app raises is rolled back automatically and marked bad in the history', async () => {
+    const bad = await archive('TV', '3.5', { 'product/tv.wsgi': 'raise RuntimeError("TV 3.5 cannot start")\n' });
+    const r = await sb.run(['install', bad]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`TV 3.5 does not answer (${url('/TV')} answered 500); rolled back to 3.4 and marked 3.5 bad in the history`);
+    expect(r.stderr).toMatch(/RuntimeError: TV 3\.5 cannot start/); // the error log's tail
+    expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4a');
+    const tv = (await sb.json(['status'])).products.find((p: { name: string }) => p.name === 'TV');
+    expect(tv).toMatchObject({ current: '3.4', previous: '3.3a' });
+    const last = (await sb.json(['history', 'TV'])).entries.at(-1);
+    expect(last).toMatchObject({ action: 'auto-rollback', from: '3.5', to: '3.4', outcome: 'rolled-back' });
+    expect(last.message).toMatch(/^TV 3\.5 is bad: .*answered 500; went back to 3\.4$/);
+  }, 60_000);
+
+  it('a new python library reaches every app (graceful)', async () => {
+    await ok(['install', await archive('dbiapp_pylib', 'v1_4b')]);
+    expect(await body('/AV')).toBe('AV 1.1 server=server3 dbiapp v1_4b');
+    expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4b');
+  }, 60_000);
+
+  it('a template Apache rejects is refused with its message; the live files and the server are untouched', async () => {
+    const bad = path.join(sb.dir, 'bad-templates');
+    await fs.cp(path.join(ROOT, 'conf-templates'), bad, { recursive: true });
+    await fs.appendFile(path.join(bad, 'app.conf.ejs'), 'BogusDirective on\n');
+    const before = await liveHashes();
+    const pid = (await sb.json(['apache', 'status'])).pid;
+    const r = await sb.run(['render', '--templates', bad]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/Apache refuses the new configuration; nothing was changed/);
+    expect(r.stderr).toMatch(/Invalid command 'BogusDirective'/);
+    expect(await liveHashes()).toEqual(before);
+    expect((await sb.json(['apache', 'status'])).pid).toBe(pid);
+    expect((await apps()).every((a) => a.startsWith('200 '))).toBe(true);
+  }, 60_000);
+
+  it('a configuration Apache accepts but cannot serve goes back to the previous files', async () => {
+    const bad = path.join(sb.dir, 'unservable-templates');
+    await fs.cp(path.join(ROOT, 'conf-templates'), bad, { recursive: true });
+    const app = path.join(bad, 'app.conf.ejs');
+    await fs.writeFile(app, (await fs.readFile(app, 'utf8')).replace('q(app.script)', "q(app.script + '.missing')"));
+    const before = await liveHashes();
+    const r = await sb.run(['render', '--templates', bad]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/the new configuration failed after a graceful restart .*; the previous files are back/);
+    expect(r.stderr).toMatch(/Target WSGI script not found/);
+    expect(await liveHashes()).toEqual(before);
+    expect((await apps()).every((a) => a.startsWith('200 '))).toBe(true);
+  }, 60_000);
+
+  it('a hand-edited conf.d/TV.conf is refused with its diff; --force takes it over and keeps the copy', async () => {
+    const tv = www('conf.d', 'TV.conf');
+    const generated = await fs.readFile(tv, 'utf8');
+    await fs.appendFile(tv, '# tuned by hand\n');
+    const refused = await sb.run(['render']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/1 generated file\(s\) were edited by hand since webtree wrote them: conf\.d\/TV\.conf/);
+    expect(refused.stderr).toContain('-# tuned by hand');
+    expect(await fs.readFile(tv, 'utf8')).toBe(`${generated}# tuned by hand\n`);
+    expect((await sb.run(['render', '--diff'])).exitCode).toBe(3);
+    await ok(['render', '--force']);
+    expect(await fs.readFile(tv, 'utf8')).toBe(generated);
+    const kept = (await fs.readdir(www('conf.d'))).filter((n) => n.startsWith('TV.conf.hand-edited-'));
+    expect(kept).toHaveLength(1);
+    expect(await fs.readFile(www('conf.d', kept[0]), 'utf8')).toBe(`${generated}# tuned by hand\n`);
+    expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
+    expect((await apps()).every((a) => a.startsWith('200 '))).toBe(true);
+  }, 60_000);
+
+  it('an app that keeps serving the old version (script reloading off) is rolled back', async () => {
+    const noReload = path.join(sb.dir, 'no-reload-templates');
+    await fs.cp(path.join(ROOT, 'conf-templates'), noReload, { recursive: true });
+    await fs.appendFile(path.join(noReload, 'app.conf.ejs'), 'WSGIScriptReloading Off\n');
+    await ok(['render', '--templates', noReload]);
+    expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4b'); // loaded in its daemon
+    const r = await sb.run(['activate', 'TV', '3.3a']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/TV 3\.3a does not answer \(.*\/TV still serves TV 3\.4 \(daemon pid \d+ was not restarted\)\); rolled back to 3\.4/);
+    expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'auto-rollback', from: '3.3a', to: '3.4', outcome: 'rolled-back' });
+    await ok(['render']); // back to the stock templates
+    expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
+  }, 60_000);
+
+  it('apache stop leaves no process; status says stopped (exit 1)', async () => {
+    expect((await ok(['apache', 'stop'])).stdout).toMatch(/^apache stopped/);
+    expect(await leftovers()).toEqual([]);
+    const st = await sb.run(['apache', 'status', '--json']);
+    expect(st.exitCode).toBe(1);
+    expect(JSON.parse(st.stdout)).toEqual({ running: false, pid: null, uptimeSec: null, apps: [] });
+    expect((await sb.json(['status'])).apache).toEqual({ running: false, pid: null });
+  }, 60_000);
+});
