@@ -1,5 +1,6 @@
 /** Every command, in the order `webtree --help` lists them. A test walks this list. */
 import { activateCommand, rollbackCommand } from './activate.js';
+import { adoptCommand } from './adopt.js';
 import { apacheCommand } from './apache.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
@@ -8,6 +9,7 @@ import { listCommand } from './list.js';
 import { pruneCommand } from './prune.js';
 import { renderCommand } from './render.js';
 import { statusCommand } from './status.js';
+import { switchWebCommand } from './switch-web.js';
 import type { Command } from './types.js';
 import { verifyCommand } from './verify.js';
 
@@ -23,6 +25,8 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   renderCommand,
   apacheCommand,
+  switchWebCommand,
+  adoptCommand,
 ];
 
 export const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);

@@ -10,6 +10,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
 import { readJournal } from '../apply/journal.js';
 import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
+import { checkServerMismatch } from '../failover/server-mismatch.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
@@ -63,6 +64,7 @@ async function checkServers(out: Finding[], site: Site, catalog: ProductDescript
       await checkLink(out, slotPath(site, s, c.slot), c.variant(s), `server/${c.app}`);
     }
   }
+  out.push(...(await checkServerMismatch(site, catalog)));
 }
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {

@@ -1,0 +1,28 @@
+/**
+ * adopt: take over a tree laid out by hand, in place, without changing what any reader sees.
+ * Order on the web host: `webtree init` (writes the site file, adds only what is missing), then
+ * `webtree adopt --dry-run` to read the plan, then `webtree adopt`.
+ */
+import { readAdoptFacts } from '../failover/adopt-facts.js';
+import { planAdopt } from '../plan/adopt.js';
+import { runChange } from './tx.js';
+import type { Command } from './types.js';
+
+export const adoptCommand: Command = {
+  name: 'adopt',
+  summary: 'take over a tree laid out by hand (cfg links, ECL settings.py, version dirs)',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  changes: true,
+  json: true,
+  options: {},
+  async run(ctx) {
+    const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) =>
+      planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx));
+    if (ctx.dryRun) return 0;
+    const changed = plan.ops.length > 0;
+    // runChange has printed the notes already (stderr); the result says what was done.
+    ctx.reporter.result({ changed, summary: plan.summary, notes: plan.notes }, () => (changed ? `${plan.summary}: done` : plan.summary));
+    return 0;
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * switch-web SERVER: fail every web tool over to SERVER's database in one step. Checks first
+ * (a site server, every variant readable, the database a primary), switches with one rename,
+ * restarts and checks the apps, switches back if they do not answer, and prints the rest of the
+ * guide's failover runbook.
+ */
+import { Executor } from '../apply/executor.js';
+import { ownerForThisProcess } from '../apply/owner.js';
+import { WebtreeError } from '../core/errors.js';
+import { describeServer, requirePrimary } from '../db/primary.js';
+import { restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
+import { failoverRunbook } from '../failover/runbook.js';
+import { readSwitchFacts } from '../failover/switch-facts.js';
+import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switch.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import type { Site } from '../site/types.js';
+import { whoAmI } from '../state/history.js';
+import { newApplyId, runChange } from './tx.js';
+import type { Command, CommandContext } from './types.js';
+
+/** Back to `to` after a failed health check, under the lock the switch still holds. */
+async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], to: string, failed: string, restart: RestartAndCheck): Promise<RestartOutcome> {
+  const facts = await readSwitchFacts(site, catalog, to);
+  const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
+  const plan = planSwitch(site, catalog, facts, { server: to, checks: [`was ${to} before`], undo: { reason: failed } }, pctx);
+  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+  await new Executor({ site, owner }).apply(plan, pctx.id);
+  return restart(site, catalog); // the apps reconnect to the server they came from
+}
+
+export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck = restartAndCheck): Promise<number> {
+  const server = ctx.positionals[0];
+  const site = await ctx.site();
+  requireKnownServer(site, server);
+  const checkDb = ctx.options['no-check-db'] !== true;
+  const doRestart = ctx.options['no-restart'] !== true;
+  const checks: string[] = [];
+  let from: string | null = null;
+  let refused: WebtreeError | undefined;
+  let restarted: RestartOutcome | undefined;
+
+  const plan = await runChange(ctx, `switch-web ${server}`, async ({ site, catalog, pctx }) => {
+    const facts = await readSwitchFacts(site, catalog, server);
+    from = facts.active;
+    if (facts.active === server) return planSwitch(site, catalog, facts, { server, checks }, pctx);
+    checks.push(`${server} is a site server`);
+    try {
+      // The file checks are cheap and need no network: refuse on them before waiting for a database.
+      planSwitch(site, catalog, facts, { server, checks }, pctx);
+      checks.push(`${Object.keys(facts.variants).length} variants readable`);
+      if (checkDb) {
+        const srv = site.database.servers.find((s) => s.name === server)!;
+        const r = await requirePrimary(srv, { name: site.database.name, user: site.database.user, connectTimeoutSec: site.database.connectTimeout });
+        checks.push(`${describeServer(srv)} is primary (pg_is_in_recovery() = false, PostgreSQL ${r.version})`);
+      } else checks.push('database not checked (--no-check-db)');
+      return planSwitch(site, catalog, facts, { server, checks }, pctx);
+    } catch (err) {
+      if (!(err instanceof WebtreeError) || ctx.dryRun) throw err;
+      // Recorded in the history, then reported; every refusal says that nothing changed.
+      refused = /nothing changed/.test(err.message) ? err
+        : new WebtreeError(err.code, `${err.message}; nothing changed`, { hint: err.hint, details: err.details, exitCode: err.exitCode, cause: err });
+      return planRefusedSwitch(facts.active, { server, checks }, err.message, pctx);
+    }
+  }, async ({ site, catalog }, p) => {
+    if (refused || p.ops.length === 0 || !doRestart) return;
+    restarted = await restart(site, catalog);
+    if (restarted.ok) return;
+    if (from === null) {
+      throw new WebtreeError('ESWITCH', `switched to ${server}, but the health check failed and there is no earlier server to go back to`, { details: restarted.report, hint: 'fix what the report names, then webtree apache graceful' });
+    }
+    const reason = `the health check after switching to ${server} failed`;
+    const again = await switchBack(ctx, site, catalog, from, reason, restart);
+    throw new WebtreeError('ESWITCH', `${reason}; switched back to ${from}`, {
+      details: [restarted.report, `after switching back to ${from}: ${again.report}`].join('\n'),
+      hint: `fix what the report names (webtree apache status, the error log), then run switch-web ${server} again`,
+    });
+  });
+  if (refused) throw refused;
+  if (ctx.dryRun) return 0;
+  const changed = plan.ops.length > 0;
+  const runbook = changed ? failoverRunbook(site, server, from) : [];
+  const restartReport = !changed ? undefined : doRestart ? restarted?.report : 'not restarted (--no-restart): the apps keep their old connections until Apache restarts';
+  ctx.reporter.result({ server, from, changed, checks, restart: restartReport ?? null, runbook }, () => (changed
+    ? [`switched the web tools ${from ? `from ${from} ` : ''}to ${server}`, `  checks: ${checks.join('; ')}`, `  restart: ${restartReport}`, '', ...runbook]
+    : [plan.summary]).join('\n'));
+  return 0;
+}
+
+export const switchWebCommand: Command = {
+  name: 'switch-web',
+  summary: "failover: move every web tool to SERVER's database in one step",
+  args: 'SERVER',
+  positionals: { min: 1, max: 1 },
+  changes: true,
+  json: true,
+  options: {
+    'no-check-db': { type: 'boolean', description: 'do not check that SERVER answers and is the primary (pg_is_in_recovery() = false)' },
+    'no-restart': { type: 'boolean', description: 'no graceful restart and health check after the switch' },
+  },
+  run: (ctx) => runSwitchWeb(ctx),
+};

@@ -1,0 +1,98 @@
+/**
+ * The read step of adopt: what the hand-laid tree looks like, as plain data for the pure
+ * planner (src/plan/adopt.ts): each consumer path and the variants beside it (link targets,
+ * real paths, inodes, identical bytes), the failover links that may already exist (init lays
+ * some out), and each product's pointer and web links with the real paths they lead to.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { manifestPath, pointerPath, pointerTarget, productDir, webLinkPath, webLinkTarget } from '../catalog/paths.js';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
+import type { Site } from '../site/types.js';
+import type { TreeState } from '../state/tree.js';
+
+export type PathKind = 'missing' | 'link' | 'file' | 'directory' | 'other';
+
+export interface PathFacts {
+  kind: PathKind;
+  /** readlink, for a link. */
+  link?: string;
+  /** Where it finally leads (realpath), null when it leads nowhere. */
+  real: string | null;
+  /** dev:ino of what it leads to, to tell hard links apart from copies. */
+  ino?: string;
+}
+
+export interface ConsumerFacts {
+  at: PathFacts;
+  /** Per server: the variant beside the consumer, and whether its bytes equal the consumer's. */
+  variants: Record<string, PathFacts & { sameBytes: boolean }>;
+}
+
+export interface ProductFacts {
+  pointer: PathFacts;
+  /** Per version (installed or not): where the pointer would lead if it named that version. */
+  pointerReal: Record<string, string | null>;
+  /** Per web link path: what is there, and where webtree's own link would lead. */
+  webLinks: Record<string, PathFacts & { expectedReal: string | null }>;
+  manifestsDir: boolean;
+}
+
+export interface AdoptFacts {
+  active: string | null;
+  /** Directories of the failover layout that exist: <switch> and <switch>/<server>. */
+  dirs: string[];
+  /** slots[server][slot]: target of <switch>/<server>/<slot>, or null. */
+  slots: Record<string, Record<string, string | null>>;
+  consumers: Record<string, ConsumerFacts>;
+  products: Record<string, ProductFacts>;
+}
+
+const realOrNull = (p: string) => fs.realpath(p).catch(() => null);
+
+export async function pathFacts(p: string): Promise<PathFacts> {
+  const st = await lstatOrNull(p);
+  if (!st) return { kind: 'missing', real: null };
+  const kind: PathKind = st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+  const real = await realOrNull(p);
+  const target = real === null ? null : await fs.stat(real).catch(() => null);
+  return { kind, ...(kind === 'link' ? { link: await fs.readlink(p) } : {}), real, ...(target ? { ino: `${target.dev}:${target.ino}` } : {}) };
+}
+
+async function sameBytes(a: PathFacts, b: PathFacts): Promise<boolean> {
+  if (a.real === null || b.real === null) return false;
+  const [x, y] = await Promise.all([fs.readFile(a.real).catch(() => null), fs.readFile(b.real).catch(() => null)]);
+  return x !== null && y !== null && x.equals(y);
+}
+
+export async function readAdoptFacts(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<AdoptFacts> {
+  const servers = site.database.servers.map((s) => s.name);
+  const facts: AdoptFacts = { active: await readLinkOrNull(activeLink(site)), dirs: [], slots: {}, consumers: {}, products: {} };
+  for (const d of [site.paths.switch, ...servers.map((s) => serverSlotDir(site, s))]) if ((await lstatOrNull(d))?.isDirectory()) facts.dirs.push(d);
+  const cs = consumers(site, catalog);
+  for (const s of servers) {
+    facts.slots[s] = {};
+    for (const c of cs) facts.slots[s][c.slot] = await readLinkOrNull(slotPath(site, s, c.slot));
+  }
+  for (const c of cs) {
+    const at = await pathFacts(c.path);
+    const variants: ConsumerFacts['variants'] = {};
+    for (const s of servers) {
+      const v = await pathFacts(c.variant(s));
+      variants[s] = { ...v, sameBytes: at.kind === 'file' && (await sameBytes(at, v)) };
+    }
+    facts.consumers[c.slot] = { at, variants };
+  }
+  for (const d of catalog.filter((p) => p.installable)) {
+    const st = tree.products[d.name];
+    const pointerReal: Record<string, string | null> = {};
+    for (const v of [...st.versions, ...st.unmanaged]) pointerReal[v] = await realOrNull(path.join(productDir(site, d), pointerTarget(d, v)));
+    const webLinks: ProductFacts['webLinks'] = {};
+    for (const l of d.webLinks) webLinks[l.path] = { ...(await pathFacts(webLinkPath(site, l))), expectedReal: await realOrNull(webLinkTarget(site, d, l)) };
+    const manifestsDir = (await lstatOrNull(path.dirname(manifestPath(site, d, 'x'))))?.isDirectory() ?? false;
+    facts.products[d.name] = { pointer: await pathFacts(pointerPath(site, d)), pointerReal, webLinks, manifestsDir };
+  }
+  return facts;
+}

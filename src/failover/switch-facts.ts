@@ -1,0 +1,56 @@
+/**
+ * The read step of switch-web: what the failover links and the target server's variants look
+ * like now, as plain data for the pure planner (src/plan/switch.ts).
+ */
+import fs from 'node:fs/promises';
+import type { ProductDescriptor } from '../catalog/types.js';
+import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
+import type { Site } from '../site/types.js';
+
+export interface SwitchFacts {
+  /** Target of <switch>/active (a server name), or null. */
+  active: string | null;
+  /** Per slot: the consumer's link target, or a word for what is there instead. */
+  consumers: Record<string, { link: string | null; kind: 'link' | 'file' | 'directory' | 'missing' | 'other' }>;
+  /** Does <switch>/<server> exist? */
+  serverDir: boolean;
+  /** Per slot: target of <switch>/<server>/<slot>, or null. */
+  slots: Record<string, string | null>;
+  /** Per slot: 'ok', or why the server's variant cannot be used. */
+  variants: Record<string, string>;
+}
+
+/** 'ok' when the variant is a file this process can open and read; else the reason, in words. */
+export async function variantProblem(file: string): Promise<string> {
+  try {
+    const st = await fs.stat(file);
+    if (!st.isFile()) return 'not a regular file';
+    const fh = await fs.open(file, 'r'); // access(2) says yes to root for anything: really open it
+    await fh.close();
+    return 'ok';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return (await lstatOrNull(file)) ? 'a link that resolves to nothing' : 'missing';
+    if (code === 'EACCES') return 'not readable';
+    return `unreadable (${code ?? String(err)})`;
+  }
+}
+
+export async function readSwitchFacts(site: Site, catalog: ProductDescriptor[], server: string): Promise<SwitchFacts> {
+  const facts: SwitchFacts = {
+    active: await readLinkOrNull(activeLink(site)),
+    consumers: {},
+    serverDir: (await lstatOrNull(serverSlotDir(site, server)))?.isDirectory() ?? false,
+    slots: {},
+    variants: {},
+  };
+  for (const c of consumers(site, catalog)) {
+    const st = await lstatOrNull(c.path);
+    const kind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+    facts.consumers[c.slot] = { kind, link: kind === 'link' ? await fs.readlink(c.path) : null };
+    facts.slots[c.slot] = await readLinkOrNull(slotPath(site, server, c.slot));
+    facts.variants[c.slot] = await variantProblem(c.variant(server));
+  }
+  return facts;
+}

@@ -1,0 +1,83 @@
+/**
+ * switch-web as a plan: make sure <switch>/<server>/<slot> links exist (pre-commit: nothing
+ * reads them until active names the server), then the commit, one swap of <switch>/active. A
+ * kill before the commit leaves every reader on the old server; after it, on the new one.
+ * Pure: the facts come from src/failover/switch-facts.ts, the checks from the command.
+ */
+import type { ProductDescriptor } from '../catalog/types.js';
+import { WebtreeError } from '../core/errors.js';
+import type { SwitchFacts } from '../failover/switch-facts.js';
+import type { Site } from '../site/types.js';
+import type { HistoryEntry } from '../state/history.js';
+import type { PlanContext } from './lifecycle.js';
+import { emptyPlan, type Op, type Plan } from './ops.js';
+import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath } from './switch-layout.js';
+
+export interface SwitchRequest {
+  server: string;
+  /** What was checked before switching, one phrase each; goes into the history. */
+  checks: string[];
+  /** Set when this switch undoes the one before it (the health check failed). */
+  undo?: { reason: string };
+}
+
+export function requireKnownServer(site: Site, server: string): void {
+  const names = site.database.servers.map((s) => s.name);
+  if (!names.includes(server)) {
+    // Exit 2: a name that is not in the site file is bad usage, not a refused failover.
+    throw new WebtreeError('EUSAGE', `"${server}" is not one of the site's database servers`, { hint: `choose one of: ${names.join(', ')}` });
+  }
+}
+
+export const switchEntry = (ctx: PlanContext, from: string | undefined, req: SwitchRequest, outcome: HistoryEntry['outcome'] = 'ok', message?: string): HistoryEntry => ({
+  id: ctx.id, time: ctx.now, ...ctx.who, action: 'switch-web', ...(from ? { from } : {}), to: req.server,
+  ...(req.undo ? { undo: true } : {}), outcome,
+  message: message ?? [req.undo ? `switched back: ${req.undo.reason}` : '', `checks: ${req.checks.join('; ') || 'none'}`].filter(Boolean).join('; '),
+});
+
+export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: SwitchFacts, req: SwitchRequest, ctx: PlanContext): Plan {
+  requireKnownServer(site, req.server);
+  const command = `switch-web ${req.server}`;
+  if (facts.active === req.server) return emptyPlan(command, `the web tools already use ${req.server}; nothing to do`);
+  const cs = consumers(site, catalog);
+
+  // A consumer outside the indirection would stay behind: the one thing a failover must not do.
+  const outside = cs.filter((c) => facts.consumers[c.slot]?.link !== consumerTarget(site, c));
+  if (outside.length) {
+    throw new WebtreeError('ESWITCH', `${outside.length} consumer path(s) do not go through ${activeLink(site)}, so one switch would not move them; nothing changed`, {
+      details: outside.map((c) => {
+        const f = facts.consumers[c.slot];
+        return `  ${c.path}: ${f?.kind === 'link' ? `-> ${f.link}` : f?.kind ?? 'missing'} (expected -> ${consumerTarget(site, c)})`;
+      }).join('\n'),
+      hint: 'take a hand-laid tree over with `webtree adopt`; `webtree verify` lists every finding',
+    });
+  }
+  const unusable = cs.filter((c) => facts.variants[c.slot] !== 'ok');
+  if (unusable.length) {
+    throw new WebtreeError('ESWITCH', `${req.server} lacks ${unusable.length} variant(s) the web tools need; nothing changed`, {
+      details: unusable.map((c) => `  ${c.variant(req.server)}: ${facts.variants[c.slot] ?? 'missing'} (${c.app})`).join('\n'),
+      hint: `put ${unusable.length > 1 ? 'them' : 'it'} in place (start from ${facts.active ?? 'the active server'}'s variant, with ${req.server}'s host and port), then run switch-web again`,
+    });
+  }
+
+  const ops: Op[] = [];
+  if (!facts.serverDir) ops.push({ kind: 'make-dir', path: serverSlotDir(site, req.server) });
+  for (const c of cs) {
+    if (facts.slots[c.slot] !== c.variant(req.server)) ops.push({ kind: 'swap-link', path: slotPath(site, req.server, c.slot), target: c.variant(req.server) });
+  }
+  const commit = ops.length;
+  // Relative, as init lays it: the switch dir can be moved or mounted elsewhere.
+  ops.push({ kind: 'swap-link', path: activeLink(site), target: req.server });
+  ops.push({ kind: 'record', entry: switchEntry(ctx, facts.active ?? undefined, req) });
+  const notes = facts.active === null ? [`${activeLink(site)} was missing: the web tools pointed at no server`] : [];
+  const summary = req.undo
+    ? `switch the web tools back to ${req.server} (from ${facts.active})`
+    : `switch the web tools to ${req.server}${facts.active ? ` (from ${facts.active})` : ''}`;
+  return { command, summary, ops, commit, temps: [], notes };
+}
+
+/** A plan that only records a refused switch, so the history shows the attempt and why. */
+export function planRefusedSwitch(from: string | null, req: SwitchRequest, reason: string, ctx: PlanContext): Plan {
+  const entry = switchEntry(ctx, from ?? undefined, req, 'failed', `refused: ${reason}; checks: ${req.checks.join('; ') || 'none'}`);
+  return { command: `switch-web ${req.server}`, summary: `record the refused switch to ${req.server}`, ops: [{ kind: 'record', entry }], commit: 0, temps: [], notes: [] };
+}
