@@ -35,7 +35,11 @@ export function mainUsage(): string {
     'Deploys and runs the SISPI database web tools: Apache + mod_wsgi, versioned products, failover.',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${`${c.name} ${c.args}`.padEnd(28)}${c.summary}`),
+    // A long argument list gets the summary on the next line rather than running into it.
+    ...COMMANDS.map((c) => {
+      const head = `  ${c.name} ${c.args}`.trimEnd();
+      return head.length < 30 ? `${head.padEnd(30)}${c.summary}` : `${head}\n${''.padEnd(30)}${c.summary}`;
+    }),
     '',
     'global options:',
     ...Object.entries(GLOBAL).map(([n, o]) => optLine(n, o)),

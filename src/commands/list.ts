@@ -1,5 +1,5 @@
 import { findProduct } from '../catalog/load.js';
-import { previousVersion } from '../state/previous.js';
+import { productRows } from '../state/rows.js';
 import { readTree } from '../state/tree.js';
 import { readWithRecovery } from './tx.js';
 import type { Command } from './types.js';
@@ -18,10 +18,7 @@ export const listCommand: Command = {
     if (ctx.positionals[0]) catalog = [findProduct(catalog, ctx.positionals[0])];
     await readWithRecovery(ctx, site);
     const tree = await readTree(site, catalog);
-    const rows = catalog.map((d) => {
-      const st = tree.products[d.name];
-      return { name: d.name, current: st.current ?? null, previous: previousVersion(tree.history, d.name, st.current, st.versions) ?? null, versions: st.versions };
-    });
+    const rows = productRows(catalog, tree);
     ctx.reporter.result({ products: rows }, () =>
       rows.map((r) => `${r.name.padEnd(14)} ${r.versions.length ? r.versions.map((v) => (v === r.current ? `*${v}` : v)).join('  ') : '-'}`).join('\n'));
   },

@@ -1,5 +1,5 @@
 import { status as apacheStatus } from '../apache/control.js';
-import { previousVersion } from '../state/previous.js';
+import { productRows } from '../state/rows.js';
 import { activeServer } from '../state/server.js';
 import { readTree } from '../state/tree.js';
 import type { Site } from '../site/types.js';
@@ -25,10 +25,7 @@ export const statusCommand: Command = {
     const catalog = (await ctx.catalog()).filter((d) => d.installable);
     await readWithRecovery(ctx, site);
     const tree = await readTree(site, catalog);
-    const products = catalog.map((d) => {
-      const st = tree.products[d.name];
-      return { name: d.name, current: st.current ?? null, previous: previousVersion(tree.history, d.name, st.current, st.versions) ?? null, versions: st.versions };
-    });
+    const products = productRows(catalog, tree);
     const server = await activeServer(site);
     const apache = await apacheState(site);
     ctx.reporter.result({ site: site.file, products, server, apache }, () => [
