@@ -2,10 +2,46 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { execa, execaSync, type ResultPromise } from 'execa';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'webtree.js');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+let built = false;
+/**
+ * `npm test` builds first; a test file run on its own rebuilds dist/ when src/ is newer, under a
+ * mkdir lock so that two test files never run tsc into the same dist/ at once.
+ */
+export function ensureBuilt(): void {
+  if (built) return;
+  const lock = path.join(os.tmpdir(), 'webtree-test-build.lock');
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (i > 600) throw new Error(`build lock ${lock} held for a minute; remove it if no test runs`);
+      execaSync('sleep', ['0.1']);
+    }
+  }
+  try {
+    const out = statSync(path.join(ROOT, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (newest(path.join(ROOT, 'src')) > out) execaSync('npx', ['tsc', '-p', ROOT], { cwd: ROOT });
+  } finally {
+    rmdirSync(lock);
+  }
+  built = true;
+}
 
 export interface CliResult {
   exitCode: number;
@@ -30,8 +66,9 @@ export async function serviceUser(): Promise<string[]> {
   return ['--user', 'codemanager'];
 }
 
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const r = await execa(process.execPath, [BIN, ...args], { reject: false, env: { WEBTREE_LOCK_WAIT: '5', ...env }, extendEnv: true });
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  ensureBuilt();
+  const r = await execa(process.execPath, [BIN, ...args], { reject: false, env: { WEBTREE_LOCK_WAIT: '5', ...env }, stdin: 'ignore' });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
