@@ -16,7 +16,7 @@ import type { Site } from '../site/types.js';
 import { appendHistory, readHistory, type HistoryEntry } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
 import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
-import { clearJournal, readJournal, writeJournal, type Journal } from './journal.js';
+import { clearJournal, readJournal, writeJournal, type AfterSpec, type Journal } from './journal.js';
 import { checkRequires } from './check-version.js';
 import { chownTree, type Owner } from './owner.js';
 import { linkOverFile } from '../failover/link-over-file.js';
@@ -33,6 +33,12 @@ export interface ExecutorOptions {
 
 type Undo = () => Promise<void>;
 
+/** Where extract unpacks a whole archive when only one directory of it is installed. */
+const rawDir = (dest: string) => `${dest}.raw`;
+
+/** The history entry a plan records, if it records one. */
+export const recordOf = (plan: Plan) => plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+
 /** tempName()'s shape: .<name>.webtree-<tag>-<pid>-<hex>. */
 const TEMP_NAME = /^\..+\.webtree-[a-z]+-\d+-[0-9a-f]{8}$/;
 
@@ -45,9 +51,14 @@ export class Executor {
     return this.opts.site.paths.state;
   }
 
-  async apply(plan: Plan, id: string): Promise<void> {
+  /**
+   * With `after`, the journal outlives the operations (phase 'after') until the caller has run
+   * that check and calls clearJournal: a process killed during it leaves the next command the
+   * job of running it again.
+   */
+  async apply(plan: Plan, id: string, after?: AfterSpec): Promise<void> {
     if (plan.ops.length === 0) return;
-    const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan };
+    const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan, ...(after ? { after, phase: 'ops' } : {}) };
     await writeJournal(this.state, journal);
     const undos: Undo[] = [];
     let i = 0;
@@ -61,29 +72,49 @@ export class Executor {
     } catch (err) {
       // Reverse what already went live, newest first, so the tree is as it was; then drop the temps
       // (a reversed rename puts the version back under its staging name).
-      for (const undo of undos.reverse()) await undo().catch(() => undefined);
+      const stuck: string[] = [];
+      for (const undo of undos.reverse()) await undo().catch((e: Error) => stuck.push(e.message));
       await this.removeTemps(plan);
-      await this.recordFailure(plan, id, err, i >= plan.commit ? 'rolled-back' : 'failed');
+      // 'failed', never 'rolled-back': a compensated change never served, so rollback must not return to it.
+      await this.recordFailure(plan, id, err, stuck.length ? `; could not undo: ${stuck.join('; ')}` : '');
       await clearJournal(this.state);
+      if (stuck.length && err instanceof WebtreeError) {
+        throw new WebtreeError(err.code, err.message, { hint: 'webtree verify names what is left to mend', details: [err.details, `could not put back: ${stuck.join('; ')}`].filter(Boolean).join('\n'), exitCode: err.exitCode, cause: err });
+      }
       throw err;
     }
+    if (after) await writeJournal(this.state, { ...journal, phase: 'after' });
+    else await clearJournal(this.state);
+  }
+
+  async clearJournal(): Promise<void> {
     await clearJournal(this.state);
   }
 
-  /** Finish or undo an apply that was interrupted. Returns what was done, or undefined if nothing was pending. */
-  async recover(): Promise<{ journal: Journal; finished: boolean } | undefined> {
+  /**
+   * Finish or undo an apply that was interrupted. Returns what was done, or undefined if nothing
+   * was pending. When the finished plan has an `after` check still to run, the journal stays and
+   * `resume` names the check: the caller runs it, then calls clearJournal.
+   */
+  async recover(): Promise<{ journal: Journal; finished: boolean; resume?: AfterSpec } | undefined> {
     const journal = await readJournal(this.state);
     if (!journal) {
       await this.sweepLeftovers([]);
       return undefined;
     }
     const { plan, id } = journal;
+    if (journal.phase === 'after' && journal.after) return { journal, finished: true, resume: journal.after };
     const committed = plan.commit < plan.ops.length && (await this.isDone(plan.ops[plan.commit]));
     if (committed) {
       for (const op of plan.ops.slice(plan.commit)) await this.run(op, id, true);
+      if (journal.after) {
+        await this.sweepLeftovers(plan.temps);
+        await writeJournal(this.state, { ...journal, phase: 'after' });
+        return { journal, finished: true, resume: journal.after };
+      }
     } else {
       await this.removeTemps(plan);
-      const record = plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+      const record = recordOf(plan);
       if (record) await this.appendOnce({ ...record.entry, outcome: 'undone', message: 'interrupted before it took effect; undone by the next command' });
     }
     await this.sweepLeftovers(plan.temps);
@@ -99,7 +130,9 @@ export class Executor {
       case 'link-over-file':
         return (await readLinkOrNull(op.path)) === op.target;
       case 'remove':
-        return true; // removals are idempotent: finishing them is always possible
+      case 'write-file':
+      case 'make-dir':
+        return true; // idempotent: once a plan of these has begun, finishing it is always possible
       default:
         return false;
     }
@@ -112,8 +145,9 @@ export class Executor {
     }
   }
 
+  /** The plan's temporaries and the executor's own scratch beside each (extract's `.raw`). */
   private async removeTemps(plan: Plan): Promise<void> {
-    for (const t of plan.temps) await fs.rm(t, { recursive: true, force: true });
+    for (const t of plan.temps) for (const p of [t, rawDir(t)]) await fs.rm(p, { recursive: true, force: true });
   }
 
   /**
@@ -149,11 +183,11 @@ export class Executor {
     if (!existed) await this.own(file);
   }
 
-  private async recordFailure(plan: Plan, id: string, err: unknown, outcome: HistoryEntry['outcome']): Promise<void> {
-    const record = plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+  private async recordFailure(plan: Plan, id: string, err: unknown, extra: string): Promise<void> {
+    const record = recordOf(plan);
     if (!record) return;
-    const message = err instanceof Error ? err.message : String(err);
-    await this.appendOnce({ ...record.entry, id, outcome, message }).catch(() => undefined);
+    const message = (err instanceof Error ? err.message : String(err)) + extra;
+    await this.appendOnce({ ...record.entry, id, outcome: 'failed', message }).catch(() => undefined);
   }
 
   /** Run one operation; return how to reverse it once it is live. `again` is set when recovery re-runs it. */
@@ -166,9 +200,10 @@ export class Executor {
         return undefined;
       }
       case 'extract': {
-        const raw = op.content ? `${op.dest}.raw` : op.dest;
+        const raw = op.content ? rawDir(op.dest) : op.dest;
         await fs.mkdir(raw, { mode: 0o755 });
-        await extractArchive(op.archive, raw, { limits: this.opts.site.limits, layout: op.layout });
+        await this.own(raw);
+        await extractArchive(op.archive, raw, { limits: this.opts.site.limits, layout: op.layout, owner: this.opts.owner });
         if (op.content) {
           const st = await lstatOrNull(path.join(raw, op.content));
           if (!st?.isDirectory()) {
@@ -219,11 +254,17 @@ export class Executor {
         if (previous === op.target) return undefined;
         return async () => {
           if (previous === null) await fs.rm(op.path, { force: true });
-          else await swapLink(op.path, previous);
+          else {
+            await swapLink(op.path, previous);
+            await this.own(op.path);
+          }
         };
       }
-      case 'link-over-file':
-        return linkOverFile(op);
+      case 'link-over-file': {
+        const undo = await linkOverFile(op);
+        await this.own(op.path);
+        return undo;
+      }
       case 'remove':
         await removeAside(op.path, trashFor(op.path, id));
         return undefined;
@@ -233,7 +274,10 @@ export class Executor {
         await this.own(op.path);
         return async () => {
           if (before === null) await fs.rm(op.path, { force: true });
-          else await writeFileAtomic(op.path, before, op.mode);
+          else {
+            await writeFileAtomic(op.path, before, op.mode);
+            await this.own(op.path);
+          }
         };
       }
       case 'record':

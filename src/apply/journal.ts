@@ -9,11 +9,23 @@ import { isErrno } from '../core/errors.js';
 import type { Plan } from '../plan/ops.js';
 import { fsyncDir, writeFileAtomic } from './fsatomic.js';
 
+/**
+ * The check that follows a plan once it is live (a restart and health check, say), named so
+ * that the next command can run it again when the process died before it finished.
+ */
+export interface AfterSpec {
+  kind: string;
+  data: unknown;
+}
+
 export interface Journal {
   id: string;
   pid: number;
   startedAt: string;
   plan: Plan;
+  after?: AfterSpec;
+  /** 'after': every operation is done and only `after` may not have run to its end. */
+  phase?: 'ops' | 'after';
 }
 
 export const journalFile = (stateDir: string) => path.join(stateDir, 'journal.json');

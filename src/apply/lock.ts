@@ -30,6 +30,7 @@ export async function processStart(pid: number): Promise<string | null> {
 }
 
 export async function holderAlive(h: LockHolder): Promise<boolean> {
+  if (!Number.isInteger(h.pid) || h.pid <= 0) return false; // kill(-1, 0) would ask about every process
   try {
     process.kill(h.pid, 0);
   } catch (err) {
@@ -63,7 +64,14 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
     command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
   };
   const tmp = `${file}.${me.token}`;
-  await fs.writeFile(tmp, JSON.stringify(me));
+  // Durable before it is linked into place: a power cut must not leave an empty lock behind.
+  const fh = await fs.open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(JSON.stringify(me));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   const deadline = Date.now() + waitMs;
   let recoveredFrom: LockHolder | undefined;
   try {
@@ -76,7 +84,7 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
       }
       const holder = await readHolder(file);
       if (holder && !(await holderAlive(holder))) {
-        if (await breakStale(file, holder)) recoveredFrom = holder;
+        if (await breakStale(file, holder, tmp)) recoveredFrom = holder;
         continue;
       }
       if (Date.now() >= deadline) {
@@ -92,23 +100,30 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
   }
 }
 
-/** Move a dead holder's lock aside; give it back if, in a race, it turned out to be a live one. */
-async function breakStale(file: string, stale: LockHolder): Promise<boolean> {
-  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+/**
+ * Remove a dead holder's lock, under a second lock (`lock.break`) so that two processes that saw
+ * the same dead holder cannot both break it: the second would remove the first one's live lock.
+ * Under the guard the lock is read again and removed only if it still is the dead holder's.
+ */
+async function breakStale(file: string, stale: LockHolder, tmp: string): Promise<boolean> {
+  const guard = `${file}.break`;
   try {
-    await fs.rename(file, aside);
+    await fs.link(tmp, guard);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
-  const taken = await readHolder(aside);
-  if (taken && taken.token !== stale.token && (await holderAlive(taken))) {
-    await fs.link(aside, file).catch(() => undefined);
-    await fs.rm(aside, { force: true });
+    if (!isErrno(err, 'EEXIST')) throw err;
+    const breaker = await readHolder(guard);
+    // A breaker that died while holding the guard (a window of two syscalls) is cleared here.
+    if (breaker && !(await holderAlive(breaker))) await fs.rm(guard, { force: true });
     return false;
   }
-  await fs.rm(aside, { force: true });
-  return true;
+  try {
+    const now = await readHolder(file);
+    if (now === null || now.token !== stale.token) return false;
+    await fs.rm(file, { force: true });
+    return true;
+  } finally {
+    await fs.rm(guard, { force: true });
+  }
 }
 
 async function releaseLock(file: string, token: string): Promise<void> {

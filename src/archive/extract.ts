@@ -31,13 +31,13 @@ export interface ExtractResult {
 export async function extractArchive(
   archive: string,
   dest: string,
-  opts: { limits: Limits; layout: 'single-top' | 'any' },
+  opts: { limits: Limits; layout: 'single-top' | 'any'; owner?: { uid: number; gid: number } },
 ): Promise<ExtractResult> {
   await checkDest(dest);
   const src = await openArchive(archive);
   try {
     const listing = await listArchive(src, opts.limits, opts.layout);
-    await unpack(src, dest, listing, opts.limits);
+    await unpack(src, dest, listing, opts.limits, opts.owner);
     await checkTree(dest, listing, src.name);
     const result: ExtractResult = { entries: listing.entries, bytes: listing.bytes };
     if (listing.top !== undefined) result.strippedTop = listing.top;
@@ -59,7 +59,7 @@ async function checkDest(dest: string): Promise<void> {
   if ((await readdir(dest)).length > 0) throw new WebtreeError('EIO', `staging directory ${dest} is not empty`);
 }
 
-async function unpack(src: ArchiveSource, dest: string, listing: Listing, limits: Limits): Promise<void> {
+async function unpack(src: ArchiveSource, dest: string, listing: Listing, limits: Limits, owner?: { uid: number; gid: number }): Promise<void> {
   const pass = new Pass(src, limits);
   const filter = (_path: string, e: ReadEntry | Stats): boolean => {
     const entry = e as ReadEntry;
@@ -84,6 +84,9 @@ async function unpack(src: ArchiveSource, dest: string, listing: Listing, limits
     ...PARSER_OPTIONS,
     cwd: dest,
     preserveOwner: false,
+    // Run as root, files are the service account's from the start: a root install killed midway
+    // must not leave a staging tree the account cannot remove.
+    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
     unlink: true,
     maxDepth: limits.maxDepth,
     // Modes for directories node-tar creates on its own (parents missing from the archive),

@@ -1,6 +1,6 @@
 import { findProduct } from '../catalog/load.js';
 import { planActivate, planRollback } from '../plan/lifecycle.js';
-import { serveActivation } from './serve-activation.js';
+import { serveAfter } from './serve-activation.js';
 import { runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -20,7 +20,7 @@ export const activateCommand: Command = {
   async run(ctx) {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const plan = await runChange(ctx, `activate ${d.name} ${ctx.positionals[1]}`, ({ site, tree, pctx }) =>
-      planActivate(site, d, tree.products[d.name], ctx.positionals[1], pctx), (input, p) => serveActivation(ctx, input, p, d));
+      planActivate(site, d, tree.products[d.name], ctx.positionals[1], pctx), serveAfter(ctx, d));
     return report(ctx, d.name, plan.summary, plan.ops.length > 0);
   },
 };
@@ -36,7 +36,7 @@ export const rollbackCommand: Command = {
   async run(ctx) {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const plan = await runChange(ctx, `rollback ${d.name}`, ({ site, tree, pctx }) =>
-      planRollback(site, d, tree.products[d.name], ctx.options.to as string | undefined, pctx), (input, p) => serveActivation(ctx, input, p, d));
+      planRollback(site, d, tree.products[d.name], ctx.options.to as string | undefined, pctx), serveAfter(ctx, d));
     return report(ctx, d.name, plan.summary, plan.ops.length > 0);
   },
 };

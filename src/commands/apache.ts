@@ -7,15 +7,13 @@
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import { configtest, graceful, restart, start, status, stop, asAccount } from '../apache/control.js';
 import { apacheLayout } from '../apache/layout.js';
-import { acquireLock } from '../apply/lock.js';
+import { lockAndRecover } from './tx.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import type { Command, CommandContext } from './types.js';
 
 const VERBS = ['start', 'stop', 'restart', 'graceful', 'status', 'configtest'] as const;
 type Verb = (typeof VERBS)[number];
-
-const lockWaitMs = (env: NodeJS.ProcessEnv) => Math.max(0, Number(env.WEBTREE_LOCK_WAIT ?? '10')) * 1000;
 
 /** Every app after a start, restart or graceful: the server runs on when one fails, but the exit says so. */
 async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: number, head: string): Promise<number> {
@@ -58,7 +56,8 @@ async function run(ctx: CommandContext, verb: Verb): Promise<number> {
 
 async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'status' | 'configtest'>): Promise<number> {
   asAccount(site, verb, []); // refuse anyone else before touching the lock
-  const lock = await acquireLock(site.paths.state, `apache ${verb}`, lockWaitMs(ctx.env));
+  // A change cut short (a half-finished render, an unchecked activation) is settled before Apache loads anything.
+  const lock = await lockAndRecover(ctx, site, `apache ${verb}`);
   try {
     const offset = await errorLogOffset(site);
     switch (verb) {

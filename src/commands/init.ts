@@ -11,7 +11,7 @@ import { PRODUCTION_SITE_FILE, readSite } from '../site/load.js';
 import { DEFAULT_SERVERS } from '../site/schema.js';
 import type { DbServer, Site } from '../site/types.js';
 import { siteYaml, type SiteValues } from '../site/write.js';
-import { newApplyId, printPlan } from './tx.js';
+import { newApplyId, printPlan, recoverInterrupted } from './tx.js';
 import type { Command } from './types.js';
 
 async function firstExisting(candidates: string[]): Promise<string | undefined> {
@@ -93,7 +93,10 @@ export const initCommand: Command = {
     if (first && owner) await chownTree(first, owner);
     const lock = await acquireLock(site.paths.state, 'init', 10_000);
     try {
-      await new Executor({ site, owner }).apply(plan, newApplyId());
+      const executor = new Executor({ site, owner });
+      // On an existing tree an interrupted change may be pending: settle it before adding to the tree.
+      await recoverInterrupted(ctx, site, executor);
+      await executor.apply(plan, newApplyId());
       await fs.mkdir(path.dirname(file), { recursive: true });
       await writeFileAtomic(file, text, 0o644);
       if (owner) await fs.lchown(file, owner.uid, owner.gid);

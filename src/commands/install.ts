@@ -5,7 +5,7 @@ import { identifyArchive } from '../catalog/archive-name.js';
 import { findProduct } from '../catalog/load.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
-import { serveActivation } from './serve-activation.js';
+import { serveAfter } from './serve-activation.js';
 import { runChange } from './tx.js';
 import type { Command } from './types.js';
 
@@ -46,7 +46,7 @@ export const installCommand: Command = {
     const sha256 = await sha256File(archive);
     const activate = ctx.options['no-activate'] !== true;
     const plan = await runChange(ctx, `install ${path.basename(archive)}`, ({ site, tree, pctx }) =>
-      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), (input, p) => serveActivation(ctx, input, p, d));
+      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), serveAfter(ctx, d));
     if (!ctx.dryRun) {
       ctx.reporter.result({ product: d.name, version: id.version, sha256, changed: plan.ops.length > 0, summary: plan.summary }, () =>
         plan.ops.length ? `${plan.summary}: done` : plan.summary);

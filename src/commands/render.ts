@@ -15,7 +15,7 @@ import { WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
 import { whoAmI } from '../state/history.js';
-import { newApplyId, runChange } from './tx.js';
+import { newApplyId, registerAfterHook, runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
@@ -49,7 +49,7 @@ const describe = (err: unknown) => (err instanceof WebtreeError ? [err.message, 
  * The files are written: reload a running Apache and check every app. On failure the previous
  * files go back through the executor, Apache comes up on them, and the error says what failed.
  */
-async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], rp: RenderPlan, recordedBefore: Record<string, string> | null): Promise<string> {
+async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], changes: FileChange[], recordedBefore: Record<string, string> | null): Promise<string> {
   const before = await status(site);
   if (!before.running) return 'Apache is not running: `webtree apache start` serves the new configuration';
   const offset = await errorLogOffset(site);
@@ -67,7 +67,7 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
   const tail = await errorLogTail(site, offset);
   const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
   const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  await new Executor({ site, owner }).apply(planRevert(site, rp.changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id);
+  await new Executor({ site, owner }).apply(planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id);
   const up = await bringUp(site);
   const again = await checkApps(site, (await liveApps(site, catalog)).configured);
   throw new WebtreeError('EAPACHE', `the new configuration failed after a graceful restart (${failure.split('\n')[0]}); the previous files are back`, {
@@ -108,8 +108,12 @@ export const renderCommand: Command = {
         await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
       }
       return rp.plan;
-    }, async ({ site, catalog }) => {
-      if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp, recordedBefore);
+    }, {
+      kind: 'render',
+      data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
+      run: async ({ site, catalog }) => {
+        if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
+      },
     });
     if (ctx.dryRun || !rp) return 0;
     const site = await ctx.site();
@@ -119,3 +123,8 @@ export const renderCommand: Command = {
     return 0;
   },
 };
+
+/** A render killed after its files were written: reload and check again, or put the old files back. */
+registerAfterHook('render', async (ctx, { site, catalog }, _plan, data: { changes: FileChange[]; recordedBefore: Record<string, string> | null; confChanged: boolean }) => {
+  if (data.confChanged) ctx.reporter.warn(await goLive(ctx, site, catalog, data.changes, data.recordedBefore));
+});

@@ -20,7 +20,8 @@ import type { Op, Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import { readHistory, whoAmI, type HistoryEntry } from '../state/history.js';
 import { historyFile, readProductState } from '../state/tree.js';
-import { newApplyId, type TxInput } from './tx.js';
+import { findProduct } from '../catalog/load.js';
+import { newApplyId, registerAfterHook, type After, type TxInput } from './tx.js';
 import type { CommandContext } from './types.js';
 
 export type Refresh = 'touch' | 'graceful' | 'none';
@@ -123,9 +124,21 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Tx
   const back = planActivate(site, d, await readProductState(site, d), change.from, pctx, 'auto-rollback', !change.undo);
   back.ops = back.ops.map((o) => (o.kind === 'record' ? { ...o, entry: { ...o.entry, outcome: 'rolled-back', message: `${why}; went back to ${change.from}` } } : o));
   await new Executor({ site, owner }).apply(back, pctx.id);
-  const again = await serve(site, catalog, d, how, change.to, change.from);
+  let again = await serve(site, catalog, d, how, change.to, change.from);
+  // A daemon wedged by the bad version (a hung import) can outlive a touch of the script, and even
+  // cache the bad module under the same path: restart every daemon so the good version is served.
+  if (!again.ok && how === 'touch') again = await serve(site, catalog, d, 'graceful', change.to, change.from);
   throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer (${first.failures[0]}); rolled back to ${change.from} and marked ${bad} bad in the history`, {
     details: [...first.lines.map((l) => `  ${l}`), tail, `after going back to ${change.from}:`, ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'),
     hint: `the error log names the cause; fix it in a new version of ${d.name} (webtree history ${d.name} shows the entry)`,
   });
 }
+
+/** The `after` of install, activate and rollback; the next command runs it again if this process dies during it. */
+export const serveAfter = (ctx: CommandContext, d: ProductDescriptor): After => ({
+  kind: 'serve-activation',
+  data: () => ({ product: d.name }),
+  run: (input, plan) => serveActivation(ctx, input, plan, d),
+});
+
+registerAfterHook('serve-activation', (ctx, input, plan, data: { product: string }) => serveActivation(ctx, input, plan, findProduct(input.catalog, data.product)));

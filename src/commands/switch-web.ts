@@ -15,7 +15,7 @@ import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switc
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
 import { whoAmI } from '../state/history.js';
-import { newApplyId, runChange } from './tx.js';
+import { newApplyId, registerAfterHook, runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
 /** Back to `to` after a failed health check, under the lock the switch still holds. */
@@ -27,6 +27,28 @@ async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescr
   await new Executor({ site, owner }).apply(plan, pctx.id);
   return restart(site, catalog); // the apps reconnect to the server they came from
 }
+
+/** Restart and check the apps on the new server; on failure switch back to `from` and say so. */
+async function restartOrGoBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], server: string, from: string | null, restart: RestartAndCheck): Promise<RestartOutcome> {
+  const restarted = await restart(site, catalog);
+  if (restarted.ok) return restarted;
+  if (from === null) {
+    throw new WebtreeError('ESWITCH', `switched to ${server}, but the health check failed and there is no earlier server to go back to`, { details: restarted.report, hint: 'fix what the report names, then webtree apache graceful' });
+  }
+  const reason = `the health check after switching to ${server} failed`;
+  const again = await switchBack(ctx, site, catalog, from, reason, restart);
+  throw new WebtreeError('ESWITCH', `${reason}; switched back to ${from}`, {
+    details: [restarted.report, `after switching back to ${from}: ${again.report}`].join('\n'),
+    hint: `fix what the report names (webtree apache status, the error log), then run switch-web ${server} again`,
+  });
+}
+
+/** A switch killed before its restart and health check finished: the next command does them. */
+registerAfterHook('switch-web', async (ctx, { site, catalog }, _plan, data: { server: string; from: string | null; restart: boolean }) => {
+  if (!data.restart) return;
+  const r = await restartOrGoBack(ctx, site, catalog, data.server, data.from, restartAndCheck);
+  ctx.reporter.warn(r.report);
+});
 
 export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck = restartAndCheck): Promise<number> {
   const server = ctx.positionals[0];
@@ -61,19 +83,13 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
         : new WebtreeError(err.code, `${err.message}; nothing changed`, { hint: err.hint, details: err.details, exitCode: err.exitCode, cause: err });
       return planRefusedSwitch(facts.active, { server, checks }, err.message, pctx);
     }
-  }, async ({ site, catalog }, p) => {
-    if (refused || p.ops.length === 0 || !doRestart) return;
-    restarted = await restart(site, catalog);
-    if (restarted.ok) return;
-    if (from === null) {
-      throw new WebtreeError('ESWITCH', `switched to ${server}, but the health check failed and there is no earlier server to go back to`, { details: restarted.report, hint: 'fix what the report names, then webtree apache graceful' });
-    }
-    const reason = `the health check after switching to ${server} failed`;
-    const again = await switchBack(ctx, site, catalog, from, reason, restart);
-    throw new WebtreeError('ESWITCH', `${reason}; switched back to ${from}`, {
-      details: [restarted.report, `after switching back to ${from}: ${again.report}`].join('\n'),
-      hint: `fix what the report names (webtree apache status, the error log), then run switch-web ${server} again`,
-    });
+  }, {
+    kind: 'switch-web',
+    data: () => ({ server, from, restart: doRestart && !refused }),
+    run: async ({ site, catalog }, p) => {
+      if (refused || p.ops.length === 0 || !doRestart) return;
+      restarted = await restartOrGoBack(ctx, site, catalog, server, from, restart);
+    },
   });
   if (refused) throw refused;
   if (ctx.dryRun) return 0;

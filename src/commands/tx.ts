@@ -40,11 +40,44 @@ async function requireState(site: Site): Promise<void> {
 
 const lockWaitMs = (env: NodeJS.ProcessEnv) => Math.max(0, Number(env.WEBTREE_LOCK_WAIT ?? '10')) * 1000;
 
-export async function recoverInterrupted(site: Site, executor: Executor, reporter: Reporter): Promise<void> {
+/**
+ * The check that follows a change once it is live (restart, health check, going back on
+ * failure). A command registers its kind at load; the next command runs it again when the
+ * process that made the change died before the check finished.
+ */
+export type AfterHook = (ctx: CommandContext, input: TxInput, plan: Plan, data: any) => Promise<void>;
+const AFTER_HOOKS = new Map<string, AfterHook>();
+export const registerAfterHook = (kind: string, hook: AfterHook) => void AFTER_HOOKS.set(kind, hook);
+
+export interface After {
+  kind: string;
+  /** What the check needs to run again from the journal; computed once the plan is made. */
+  data?: () => unknown;
+  /** This process's own run of the check (it may report more than a resumed one). */
+  run: (input: TxInput, plan: Plan) => Promise<void>;
+}
+
+export async function recoverInterrupted(ctx: CommandContext, site: Site, executor: Executor): Promise<void> {
   const done = await executor.recover();
-  if (done) {
-    const how = done.finished ? 'finished' : 'undone';
-    reporter.warn(`an interrupted \`${done.journal.plan.command}\` (pid ${done.journal.pid}, ${done.journal.startedAt}) was ${how}`);
+  if (!done) return;
+  const { journal } = done;
+  const how = done.finished ? 'finished' : 'undone';
+  ctx.reporter.warn(`an interrupted \`${journal.plan.command}\` (pid ${journal.pid}, ${journal.startedAt}) was ${how}`);
+  if (!done.resume) return;
+  const hook = AFTER_HOOKS.get(done.resume.kind);
+  try {
+    if (hook) {
+      ctx.reporter.warn(`running its check again: ${done.resume.kind}`);
+      const catalog = await ctx.catalog();
+      const tree = await readTree(site, catalog);
+      await hook(ctx, { site, catalog, tree, pctx: { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: tree.history } }, journal.plan, done.resume.data);
+    }
+  } catch (err) {
+    // The check did its own going-back; what it reports belongs to the interrupted command, not this one.
+    const e = err as WebtreeError;
+    ctx.reporter.warn([`the check of the interrupted \`${journal.plan.command}\` failed: ${e.message}`, e.details].filter(Boolean).join('\n'));
+  } finally {
+    await executor.clearJournal();
   }
 }
 
@@ -58,7 +91,7 @@ export async function runChange(
   ctx: CommandContext,
   label: string,
   plan: (input: TxInput) => Plan | Promise<Plan>,
-  after?: (input: TxInput, plan: Plan) => Promise<void>,
+  after?: After,
 ): Promise<Plan> {
   const site = await ctx.site();
   const catalog = await ctx.catalog();
@@ -77,18 +110,38 @@ export async function runChange(
   });
   const lock = await takeLock(site, label, ctx);
   try {
-    await recoverInterrupted(site, executor, ctx.reporter);
+    await recoverInterrupted(ctx, site, executor);
     const tree = await readTree(site, catalog);
     const pctx = await pctxFor(tree);
     const p = await plan({ site, catalog, tree, pctx });
     for (const n of p.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
     if (ctx.env.WEBTREE_TEST_PAUSE_MS) await new Promise((r) => setTimeout(r, Number(ctx.env.WEBTREE_TEST_PAUSE_MS)));
-    await executor.apply(p, pctx.id);
-    if (after) await after({ site, catalog, tree, pctx }, p);
+    const withAfter = after !== undefined && p.ops.length > 0;
+    await executor.apply(p, pctx.id, withAfter ? { kind: after.kind, data: after.data?.() ?? null } : undefined);
+    if (withAfter) {
+      try {
+        await after.run({ site, catalog, tree, pctx }, p);
+      } finally {
+        await executor.clearJournal();
+      }
+    } else if (after) await after.run({ site, catalog, tree, pctx }, p);
     return p;
   } finally {
     await lock.release();
   }
+}
+
+/** Lock and finish any interrupted apply, for commands that change what runs without a plan (apache start …). */
+export async function lockAndRecover(ctx: CommandContext, site: Site, label: string): Promise<Lock> {
+  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+  const lock = await takeLock(site, label, ctx);
+  try {
+    await recoverInterrupted(ctx, site, new Executor({ site, owner }));
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  return lock;
 }
 
 async function takeLock(site: Site, label: string, ctx: CommandContext): Promise<Lock> {
@@ -104,7 +157,7 @@ export async function readWithRecovery(ctx: CommandContext, site: Site): Promise
     const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
     const lock = await acquireLock(site.paths.state, 'recover', 2000);
     try {
-      await recoverInterrupted(site, new Executor({ site, owner }), ctx.reporter);
+      await recoverInterrupted(ctx, site, new Executor({ site, owner }));
     } finally {
       await lock.release();
     }

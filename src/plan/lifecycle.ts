@@ -32,6 +32,14 @@ const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
     hint: st.versions.length ? `installed: ${st.versions.join(', ')}` : `install it first: webtree install ARCHIVE`,
   });
 
+/** A real file or directory where a web link belongs is refused before anything changes. */
+function refuseBlockedLinks(st: ProductState): void {
+  if (st.blockedLinks.length === 0) return;
+  throw new WebtreeError('ELINKISDIR', `${st.blockedLinks[0]} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
+    hint: 'move it aside by hand (or take the tree over with `webtree adopt`), then run the command again',
+  });
+}
+
 /** Point current at v, then make the web links (only now: before, they would not resolve). */
 function activationOps(site: Site, d: ProductDescriptor, v: string): Op[] {
   const ops: Op[] = [{ kind: 'swap-link', path: pointerPath(site, d), target: pointerTarget(d, v) }];
@@ -68,6 +76,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
       hint: 'take the tree over with `webtree adopt`, or move that directory aside',
     });
   }
+  if (req.activate) refuseBlockedLinks(st);
   const staging = stagingPath(site, d, v, ctx.id);
   const manifest = manifestPath(site, d, v);
   const ops: Op[] = [
@@ -78,7 +87,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
   for (const [name, content] of Object.entries(d.addFiles)) ops.push({ kind: 'add-file', path: path.join(staging, name), content });
   const notes: string[] = [];
   if (d.license) {
-    const from = req.license ?? (st.current ? path.join(versionPath(site, d, st.current), d.license.file) : undefined);
+    const from = req.license ?? (st.current && st.licensed ? path.join(versionPath(site, d, st.current), d.license.file) : undefined);
     if (from) ops.push({ kind: 'copy-file', from, to: path.join(staging, d.license.file) });
     else notes.push(`warning: ${d.name} has no licence file (${d.license.file}); it runs watermarked. Give one: install --license FILE`);
   }
@@ -92,13 +101,14 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
   const summary = activate
     ? `install ${d.name} ${v} and activate it${st.current ? ` (was ${st.current})` : ''}`
     : `install ${d.name} ${v} without activating it`;
-  return { command, summary, ops, commit, temps: [staging, `${staging}.raw`, manifest], notes };
+  return { command, summary, ops, commit, temps: [staging, manifest], notes };
 }
 
 export function planActivate(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, action = 'activate', undo = false): Plan {
   const command = `${action} ${d.name} ${v}`;
   if (!st.versions.includes(v)) throw notInstalled(d, v, st);
   if (st.current === v) return emptyPlan(command, `${d.name} ${v} is already active; nothing to do`);
+  refuseBlockedLinks(st);
   const ops = [...activationOps(site, d, v), { kind: 'record', entry: entry(ctx, { action, product: d.name, from: st.current, to: v, ...(undo ? { undo } : {}) }) } as Op];
   return { command, summary: `point ${d.name} at ${v}${st.current ? ` (was ${st.current})` : ''}`, ops, commit: 0, temps: [], notes: [] };
 }

@@ -36,6 +36,8 @@ export interface FileChange {
   before: string | null;
   after: string | null;
   mode: number;
+  /** The live file's mode before the change (null: there was no file). */
+  beforeMode: number | null;
   /** Edited by hand since webtree wrote it (or written by hand and never by webtree). */
   handEdited: boolean;
   diff: string;
@@ -75,26 +77,26 @@ export function planRender(site: Site, input: RenderInput, ctx: PlanContext): Re
     const live = input.live[f.path] ?? null;
     record[f.path] = sha256(f.content);
     if (live !== null && live.content === f.content) {
-      if (live.mode !== f.mode) changes.push({ path: f.path, kind: 'mode', before: live.content, after: f.content, mode: f.mode, handEdited: false, diff: '' });
+      if (live.mode !== f.mode) changes.push({ path: f.path, kind: 'mode', before: live.content, after: f.content, mode: f.mode, beforeMode: live.mode, handEdited: false, diff: '' });
       continue;
     }
     const edited = live !== null && handEdited(live, recorded[f.path], f.content);
     changes.push({
-      path: f.path, kind: live === null ? 'create' : 'update', before: live?.content ?? null, after: f.content, mode: f.mode, handEdited: edited,
+      path: f.path, kind: live === null ? 'create' : 'update', before: live?.content ?? null, after: f.content, mode: f.mode, beforeMode: live?.mode ?? null, handEdited: edited,
       diff: unifiedDiff(live?.content ?? null, f.content, f.path),
     });
   }
   for (const p of Object.keys(recorded).sort()) {
     const live = input.live[p] ?? null;
     if (record[p] !== undefined || live === null) continue; // still generated, or already gone
-    changes.push({ path: p, kind: 'remove', before: live.content, after: null, mode: live.mode, handEdited: handEdited(live, recorded[p], null), diff: unifiedDiff(live.content, null, p) });
+    changes.push({ path: p, kind: 'remove', before: live.content, after: null, mode: live.mode, beforeMode: live.mode, handEdited: handEdited(live, recorded[p], null), diff: unifiedDiff(live.content, null, p) });
   }
   const conflicts = changes.filter((c) => c.handEdited);
-  const ops: Op[] = [];
-  for (const c of changes) {
-    if (c.handEdited) ops.push({ kind: 'copy-file', from: c.path, to: handEditedCopy(c.path, ctx.now) });
-    ops.push(c.after === null ? { kind: 'remove', path: c.path } : { kind: 'write-file', path: c.path, content: c.after, mode: c.mode });
-  }
+  // Hand-edited copies first, before the commit; from the first write on, an interrupted render
+  // is finished, not undone: the new files passed httpd -t together, a mix of old and new did not.
+  const ops: Op[] = conflicts.map((c): Op => ({ kind: 'copy-file', from: c.path, to: handEditedCopy(c.path, ctx.now) }));
+  const commit = ops.length;
+  for (const c of changes) ops.push(c.after === null ? { kind: 'remove', path: c.path } : { kind: 'write-file', path: c.path, content: c.after, mode: c.mode });
   const recordChanged = input.recorded === null || JSON.stringify(sortKeys(recorded)) !== JSON.stringify(sortKeys(record));
   if (ops.length || recordChanged) ops.push({ kind: 'write-file', path: renderedRecordPath(site), content: renderedJson(record), mode: 0o644 });
   const names = changes.map((c) => path.relative(site.paths.www, c.path));
@@ -105,7 +107,7 @@ export function planRender(site: Site, input: RenderInput, ctx: PlanContext): Re
   }
   const notes = input.force ? conflicts.map((c) => `taking over ${c.path}, edited by hand; the hand-edited copy is kept as ${handEditedCopy(c.path, ctx.now)}`) : [];
   return {
-    plan: { command: 'render', summary, ops, commit: 0, temps: [], notes },
+    plan: { command: 'render', summary, ops, commit, temps: [], notes },
     changes, conflicts, record,
     confChanged: changes.some((c) => c.kind !== 'mode' && isConf(site, c.path)),
   };
@@ -116,7 +118,7 @@ export function planRender(site: Site, input: RenderInput, ctx: PlanContext): Re
  * contents, files that were new removed, the old rendered.json. Hand-edited copies stay.
  */
 export function planRevert(site: Site, changes: FileChange[], recordedBefore: Record<string, string> | null, reason: string, ctx: PlanContext): Plan {
-  const ops: Op[] = changes.map((c): Op => (c.before === null ? { kind: 'remove', path: c.path } : { kind: 'write-file', path: c.path, content: c.before, mode: c.mode }));
+  const ops: Op[] = changes.map((c): Op => (c.before === null ? { kind: 'remove', path: c.path } : { kind: 'write-file', path: c.path, content: c.before, mode: c.beforeMode ?? c.mode }));
   ops.push(recordedBefore === null ? { kind: 'remove', path: renderedRecordPath(site) } : { kind: 'write-file', path: renderedRecordPath(site), content: renderedJson(recordedBefore), mode: 0o644 });
   ops.push({ kind: 'record', entry: { id: ctx.id, time: ctx.now, ...ctx.who, action: 'render', outcome: 'rolled-back', message: `${reason}; the previous files are back` } });
   return { command: 'render (revert)', summary: 'put the previous Apache files back', ops, commit: 0, temps: [], notes: [] };

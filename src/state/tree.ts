@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath } from '../catalog/paths.js';
+import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
@@ -27,6 +27,10 @@ export interface ProductState {
   unmanaged: string[];
   /** Leftover staging or trash directories (absolute). */
   leftovers: string[];
+  /** The active version holds the product's licence file (products that need one). */
+  licensed?: boolean;
+  /** Web links that are real files or directories where webtree keeps a link. */
+  blockedLinks: string[];
 }
 
 export interface TreeState {
@@ -69,7 +73,13 @@ export async function readProductState(site: Site, d: ProductDescriptor): Promis
   }
   const pointer = (await readLinkOrNull(pointerPath(site, d))) ?? undefined;
   const current = pointer === undefined ? undefined : versionFromPointer(d, pointer);
-  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers };
+  const licensed = d.license && current !== undefined ? (await lstatOrNull(path.join(versionPath(site, d, current), d.license.file)))?.isFile() === true : undefined;
+  const blockedLinks: string[] = [];
+  for (const l of d.webLinks) {
+    const st = await lstatOrNull(webLinkPath(site, l));
+    if (st && !st.isSymbolicLink()) blockedLinks.push(webLinkPath(site, l));
+  }
+  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers, licensed, blockedLinks };
 }
 
 export async function readTree(site: Site, catalog: ProductDescriptor[]): Promise<TreeState> {

@@ -64,7 +64,8 @@ describe('apply', () => {
     const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }, { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current') }, { kind: 'record', entry: entry('a2') }] });
     await expect(new Executor({ site }).apply(pl, 'a2')).rejects.toBeInstanceOf(WebtreeError);
     expect(await fs.readlink(p('dbwebtools/tv/current'))).toBe('1');
-    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a2', outcome: 'rolled-back' });
+    // 'failed', not 'rolled-back': the version never served, and a later rollback must not return to it
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a2', outcome: 'failed' });
   });
 
   it('recover finishes a plan whose commit happened, once', async () => {
@@ -110,4 +111,31 @@ describe('lock', () => {
     await second.release();
     await expect(fs.access(path.join(site.paths.state, 'lock'))).rejects.toThrow();
   });
+
+  it('an empty or torn lock file (a power cut) is recovered, not waited on forever', async () => {
+    await fs.writeFile(path.join(site.paths.state, 'lock'), '');
+    const l = await acquireLock(site.paths.state, 'x', 0);
+    expect(l.recoveredFrom).toMatchObject({ pid: -1 });
+    await l.release();
+  });
+
+  it('processes racing to break the same dead holder never hold the lock at once', async () => {
+    const dead = JSON.stringify({ pid: 999999, start: '1', user: 'ghost', command: 'dead', since: 'then', token: 't' });
+    const lockJs = path.resolve(import.meta.dirname, '../../dist/apply/lock.js');
+    // Each child takes the lock, notes when it held it, holds it 30 ms, and lets go.
+    const child = `import { acquireLock } from ${JSON.stringify(lockJs)};
+      const l = await acquireLock(process.argv[1], 'race', 10000);
+      const t0 = performance.timeOrigin + performance.now();
+      await new Promise((r) => setTimeout(r, 30));
+      const t1 = performance.timeOrigin + performance.now();
+      await l.release();
+      console.log(JSON.stringify([t0, t1]));`;
+    const { execa } = await import('execa');
+    for (let round = 0; round < 5; round++) {
+      await fs.writeFile(path.join(site.paths.state, 'lock'), dead);
+      const runs = await Promise.all([0, 1, 2, 3].map(() => execa(process.execPath, ['--input-type=module', '-e', child, site.paths.state])));
+      const spans = runs.map((r) => JSON.parse(r.stdout) as [number, number]).sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; i++) expect(spans[i][0], `round ${round}: two holders at once`).toBeGreaterThanOrEqual(spans[i - 1][1]);
+    }
+  }, 60_000);
 });

@@ -164,6 +164,37 @@ describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTA
     expect(last.message).toMatch(/^TV 3\.5 is bad: .*answered 500; went back to 3\.4$/);
   }, 60_000);
 
+  it('an install killed during its health check is checked by the next command, and rolled back', async () => {
+    // A TV whose import hangs: the health check waits (3 s here), which is when the kill lands.
+    const siteFile = await fs.readFile(sb.config, 'utf8');
+    await fs.writeFile(sb.config, siteFile.replace(/healthTimeout: \d+/, 'healthTimeout: 3'));
+    try {
+      const slow = await archive('TV', '3.6', { 'product/tv.wsgi': 'import time\ntime.sleep(60)\n' });
+      const child = sb.spawn(['install', slow]);
+      const journal = www('state', 'journal.json');
+      const afterPhase = async () => JSON.parse(await fs.readFile(journal, 'utf8').catch(() => '{}')).phase === 'after';
+      for (let i = 0; i < 200 && !(await afterPhase()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await afterPhase()).toBe(true);
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGKILL');
+      await child;
+      expect(await fs.readlink(site('dbwebtools', 'tv', 'current'))).toBe('3.6'); // live, and never checked
+      const r = await sb.run(['status', '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/an interrupted `install TV 3\.6` .* was finished/);
+      expect(r.stderr).toMatch(/TV 3\.6 does not answer .*rolled back to 3\.4/);
+      expect(JSON.parse(r.stdout).products.find((p: { name: string }) => p.name === 'TV').current).toBe('3.4');
+      // mod_wsgi replaces the daemon stuck in 3.6's import only after its shutdown timeout: wait for it.
+      let served = '';
+      for (let i = 0; i < 30 && served !== 'TV 3.4 server=server3 dbiapp v1_4a'; i++) served = await body('/TV').catch(() => '');
+      expect(served).toBe('TV 3.4 server=server3 dbiapp v1_4a');
+      await expect(fs.access(journal)).rejects.toThrow();
+      expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'auto-rollback', from: '3.6', to: '3.4', outcome: 'rolled-back' });
+    } finally {
+      await fs.writeFile(sb.config, siteFile);
+    }
+  }, 120_000);
+
   it('a new python library reaches every app (graceful)', async () => {
     await ok(['install', await archive('dbiapp_pylib', 'v1_4b')]);
     expect(await body('/AV')).toBe('AV 1.1 server=server3 dbiapp v1_4b');

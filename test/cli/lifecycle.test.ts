@@ -147,6 +147,10 @@ describe('the other products', () => {
       const v = await other.run(['verify']);
       expect(v.exitCode).toBe(1);
       expect(v.stdout).toMatch(/no licence file chartdir.lic/);
+      // an upgrade from an unlicensed version is not refused: it warns again
+      const up = await other.run(['install', await writeSampleArchive(other.dir, 'ChartDirector', '5.0.3')]);
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(up.stderr).toMatch(/warning: ChartDirector has no licence file/);
     } finally {
       await other.cleanup();
     }
@@ -174,11 +178,11 @@ describe('verify and refusals', () => {
       await fs.writeFile(path.join(other.dir, 'site/www/html/AV/index.html'), 'hand-made\n');
       const r = await other.run(['install', await writeSampleArchive(other.dir, 'AV', '1.1')]);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/html\/AV is a real directory where webtree keeps a link/);
+      expect(r.stderr).toMatch(/html\/AV is a real file or directory where webtree keeps a link; nothing was changed/);
       expect(await fs.readFile(path.join(other.dir, 'site/www/html/AV/index.html'), 'utf8')).toBe('hand-made\n');
-      // compensated: the version that went in is taken out again, current never pointed at it
+      // refused at planning: nothing was unpacked, nothing installed
       expect((await other.json(['list', 'AV'])).products[0]).toEqual({ name: 'AV', current: null, previous: null, versions: [] });
-      expect(await fs.readdir(path.join(other.dir, 'site/dbwebtools/des_alarms'))).toEqual([]);
+      await expect(fs.readdir(path.join(other.dir, 'site/dbwebtools/des_alarms'))).rejects.toThrow(/ENOENT/);
     } finally {
       await other.cleanup();
     }

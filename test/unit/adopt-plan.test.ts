@@ -36,7 +36,7 @@ function guide(): { facts: AdoptFacts; tree: TreeState } {
   }
   const products: Record<string, ProductState> = {};
   for (const d of catalog.filter((p) => p.installable)) {
-    products[d.name] = { name: d.name, versions: [], sha256: {}, unmanaged: [], leftovers: [] };
+    products[d.name] = { name: d.name, versions: [], sha256: {}, unmanaged: [], leftovers: [], blockedLinks: [] };
     facts.products[d.name] = { pointer: missing, pointerReal: {}, webLinks: {}, manifestsDir: false };
     for (const l of d.webLinks) facts.products[d.name].webLinks[l.path] = { ...missing, expectedReal: null };
   }

@@ -14,7 +14,7 @@ beforeAll(async () => {
   by = Object.fromEntries((await loadCatalog()).map((d) => [d.name, d]));
 });
 
-const state = (over: Partial<ProductState> = {}): ProductState => ({ name: 'TV', versions: [], sha256: {}, unmanaged: [], leftovers: [], ...over });
+const state = (over: Partial<ProductState> = {}): ProductState => ({ name: 'TV', versions: [], sha256: {}, unmanaged: [], leftovers: [], blockedLinks: [], ...over });
 const ctx = (history: HistoryEntry[] = []): PlanContext => ({ id: 'ID', now: '2026-11-28T00:00:00.000Z', who: { user: 'op' }, history });
 const h = (action: string, to: string, from?: string, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({ id: 'x', time: 't', user: 'u', action, product: 'TV', to, from, outcome: 'ok', ...extra });
 
@@ -52,7 +52,7 @@ describe('planInstall', () => {
   });
 
   it('ChartDirector installs lib/ only, adds __init__.py, carries the licence over', () => {
-    const st = state({ name: 'ChartDirector', versions: ['5.0.1'], current: '5.0.1', sha256: { '5.0.1': 'x' } });
+    const st = state({ name: 'ChartDirector', versions: ['5.0.1'], current: '5.0.1', sha256: { '5.0.1': 'x' }, licensed: true });
     const p = planInstall(site, by.ChartDirector, st, { archive: '/a', version: '5.0.2', sha256: 's', activate: true }, ctx());
     const staging = '/t/dbwebtools/webpylib/.webtree-staging-ChartDirector-5.0.2-ID';
     expect(p.ops).toContainEqual({ kind: 'extract', archive: '/a', dest: staging, layout: 'single-top', content: 'lib' });
@@ -61,6 +61,10 @@ describe('planInstall', () => {
     expect(p.notes).toEqual([]);
     const fresh = planInstall(site, by.ChartDirector, state({ name: 'ChartDirector' }), { archive: '/a', version: '5.0.2', sha256: 's', activate: true }, ctx());
     expect(fresh.notes[0]).toMatch(/warning: ChartDirector has no licence file/);
+    // an upgrade from a version without a licence warns again rather than copying what is not there
+    const unlicensed = planInstall(site, by.ChartDirector, { ...st, licensed: false }, { archive: '/a', version: '5.0.2', sha256: 's', activate: true }, ctx());
+    expect(unlicensed.ops.some((o) => o.kind === 'copy-file')).toBe(false);
+    expect(unlicensed.notes[0]).toMatch(/no licence file/);
     const given = planInstall(site, by.ChartDirector, st, { archive: '/a', version: '5.0.2', sha256: 's', activate: true, license: '/l/chartdir.lic' }, ctx());
     expect(given.ops).toContainEqual({ kind: 'copy-file', from: '/l/chartdir.lic', to: `${staging}/chartdir.lic` });
   });
@@ -69,6 +73,13 @@ describe('planInstall', () => {
     const st = state({ versions: ['3.4'], current: '3.4', sha256: { '3.4': 'bb' } });
     expect(planInstall(site, by.TV, st, { archive: '/a', version: '3.4', sha256: 'bb', activate: true }, ctx()).ops).toEqual([]);
     expect(() => planInstall(site, by.TV, st, { archive: '/a', version: '3.4', sha256: 'cc', activate: true }, ctx())).toThrow(/already installed from a different archive/);
+  });
+
+  it('refuses a real directory where a web link belongs before anything changes', () => {
+    const st = state({ versions: ['1', '2'], current: '1', blockedLinks: ['/t/www/html/TV'] });
+    expect(() => planActivate(site, by.TV, st, '2', ctx())).toThrow(/html\/TV is a real file or directory where webtree keeps a link; nothing was changed/);
+    expect(() => planInstall(site, by.TV, st, { archive: '/a', version: '3', sha256: 's', activate: true }, ctx())).toThrow(/ELINKISDIR|real file or directory/);
+    expect(planInstall(site, by.TV, st, { archive: '/a', version: '3', sha256: 's', activate: false }, ctx()).ops.length).toBeGreaterThan(0);
   });
 
   it('refuses a version directory that webtree did not install', () => {

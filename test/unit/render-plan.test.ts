@@ -124,7 +124,7 @@ describe('what an activation restarts', () => {
   });
 
   it('finds the activation in install and activate plans, not in --no-activate', () => {
-    const st = { name: 'TV', versions: ['3.3a', '3.4'], sha256: {}, current: '3.3a', unmanaged: [], leftovers: [] };
+    const st = { name: 'TV', versions: ['3.3a', '3.4'], sha256: {}, current: '3.3a', unmanaged: [], leftovers: [], blockedLinks: [] };
     expect(activationIn(site, by.TV, planActivate(site, by.TV, st, '3.4', ctx))).toMatchObject({ from: '3.3a', to: '3.4' });
     const install = (activate: boolean) => planInstall(site, by.TV, st, { archive: '/a/tv-3.5.tar.gz', version: '3.5', sha256: 's', activate }, ctx);
     expect(activationIn(site, by.TV, install(true))).toMatchObject({ action: 'install', from: '3.3a', to: '3.5' });

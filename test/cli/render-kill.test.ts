@@ -1,0 +1,41 @@
+/**
+ * A render killed between its file writes: the next command finishes it (the files passed
+ * httpd -t together; a mix of old and new never did), never reports it undone.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSampleArchive } from '../../src/demo/samples.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = await makeSandbox();
+  for (const [p, v] of [['TV', '3.3a'], ['QE', '2.0']]) expect((await sb.run(['install', await writeSampleArchive(sb.dir, p, v)])).exitCode).toBe(0);
+});
+afterAll(async () => sb.cleanup());
+
+describe('render killed mid-write', () => {
+  it('is finished by the next command: every file new, rendered.json written, nothing pending', async () => {
+    const journal = path.join(sb.dir, 'site/www/state/journal.json');
+    const child = sb.spawn(['render'], { WEBTREE_TEST_OP_DELAY_MS: '150' });
+    // wait until some files are written (the journal exists and conf/httpd.conf is there), then kill
+    for (let i = 0; i < 200; i++) {
+      const started = await fs.access(journal).then(() => true, () => false);
+      const some = await fs.access(path.join(sb.dir, 'site/www/conf/httpd.conf')).then(() => true, () => false);
+      if (started && some) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await child;
+    const pending = await sb.run(['render', '--diff']);
+    expect(pending.exitCode, 'the kill landed before the render finished').toBe(3);
+    const r = await sb.run(['status']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/an interrupted `render` .* was finished/);
+    expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
+    expect(JSON.parse(await fs.readFile(path.join(sb.dir, 'site/www/state/rendered.json'), 'utf8')).files).toHaveProperty([path.join(sb.dir, 'site/www/conf/httpd.conf')]);
+    const last = (await sb.json(['history'])).entries.at(-1);
+    expect(last).toMatchObject({ action: 'render', outcome: 'recovered' });
+  });
+});
