@@ -156,7 +156,8 @@ export class Executor {
    */
   private async sweepLeftovers(known: string[]): Promise<void> {
     const { paths } = this.opts.site;
-    const dirs = new Set([...known.map((t) => path.dirname(t)), paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
+    const www = ['conf', 'conf.d', 'bin', 'init.d'].map((d) => path.join(paths.www, d));
+    const dirs = new Set([...known.map((t) => path.dirname(t)), ...www, paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
     for (const top of [paths.products, paths.switch, paths.html]) {
       for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) dirs.add(path.join(top, e.name));
     }

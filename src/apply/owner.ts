@@ -12,13 +12,21 @@ export interface Owner {
   gid: number;
 }
 
-async function lookup(file: string, name: string): Promise<number | undefined> {
+/** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
+async function entry(file: string, value: string, key = 0): Promise<string[] | undefined> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === name) return Number(f[2]);
-  }
-  return undefined;
+  return text.split('\n').map((l) => l.split(':')).find((f) => f[key] === value);
+}
+
+async function lookup(file: string, name: string): Promise<number | undefined> {
+  const f = await entry(file, name);
+  return f ? Number(f[2]) : undefined;
+}
+
+/** The name of a user's primary group, where /etc/passwd and /etc/group know it. */
+export async function primaryGroup(user: string): Promise<string | undefined> {
+  const gid = (await entry('/etc/passwd', user))?.[3];
+  return gid === undefined ? undefined : (await entry('/etc/group', gid, 2))?.[0];
 }
 
 export async function resolveOwner(user: string, group: string): Promise<Owner> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Executor } from '../apply/executor.js';
 import { lstatOrNull, writeFileAtomic } from '../apply/fsatomic.js';
 import { acquireLock } from '../apply/lock.js';
-import { chownTree, ownerForThisProcess } from '../apply/owner.js';
+import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { planInit, treeDirs } from '../plan/init.js';
 import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -31,14 +31,6 @@ function parseServer(spec: string): DbServer {
   const m = /^([A-Za-z0-9][A-Za-z0-9_-]*)=([A-Za-z0-9.-]+):(\d{1,5})$/.exec(spec);
   if (!m) throw new WebtreeError('EUSAGE', `bad --server "${spec}"`, { hint: 'give it as NAME=HOST:PORT, e.g. --server server2=server2.ctio.noao.edu:5442' });
   return { name: m[1], host: m[2], port: Number(m[3]) };
-}
-
-async function primaryGroup(user: string): Promise<string | undefined> {
-  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
-  const gid = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === user)?.[3];
-  if (gid === undefined) return undefined;
-  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
-  return groups.split('\n').map((l) => l.split(':')).find((f) => f[2] === gid)?.[0];
 }
 
 export const initCommand: Command = {

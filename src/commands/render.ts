@@ -11,7 +11,7 @@ import { readRenderInputs, testStaged } from '../apache/render-io.js';
 import { Executor } from '../apply/executor.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { WebtreeError } from '../core/errors.js';
+import { errorText, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
 import { whoAmI } from '../state/history.js';
@@ -43,8 +43,6 @@ async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<num
   return rp.changes.length ? 3 : 0;
 }
 
-const describe = (err: unknown) => (err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err));
-
 /**
  * The files are written: reload a running Apache and check every app. On failure the previous
  * files go back through the executor, Apache comes up on them, and the error says what failed.
@@ -61,7 +59,7 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
     lines = report.lines;
     if (!report.ok) failure = `${report.results.filter((r) => !r.ok).map((r) => r.url).join(', ')} did not answer`;
   } catch (err) {
-    failure = describe(err);
+    failure = errorText(err);
   }
   if (failure === undefined) return `Apache reloaded the new configuration (graceful, pid ${before.pid}); every app answers:\n${lines.map((l) => `  ${l}`).join('\n')}`;
   const tail = await errorLogTail(site, offset);

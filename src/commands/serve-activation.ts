@@ -14,7 +14,7 @@ import { Executor } from '../apply/executor.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { WebtreeError } from '../core/errors.js';
+import { errorText, WebtreeError } from '../core/errors.js';
 import { planActivate } from '../plan/lifecycle.js';
 import type { Op, Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
@@ -49,8 +49,6 @@ interface Served {
   notes: string[];
 }
 
-const describe = (err: unknown) => (err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err));
-
 /** v as a word: not inside a longer version (3.4 in 3.4.1 or v13.4) nor a path (HTTP/2.0); a full stop may end it. */
 const namesVersion = (body: string, v: string) =>
   new RegExp(`(?<![A-Za-z0-9._/-])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_/-]|\\.[A-Za-z0-9])`).test(body);
@@ -75,7 +73,7 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
     try {
       await graceful(site);
     } catch (err) {
-      return { ok: false, failures: [`graceful restart failed: ${describe(err)}`], lines: [], notes };
+      return { ok: false, failures: [`graceful restart failed: ${errorText(err)}`], lines: [], notes };
     }
   }
   const report = await checkApps(site, configured);

@@ -48,3 +48,7 @@ export const usageError = (message: string, hint?: string) => new WebtreeError('
 export function isErrno(err: unknown, code?: string): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (code === undefined || (err as NodeJS.ErrnoException).code === code);
 }
+
+/** An error as one or more lines for a report: a WebtreeError's message and details, else its message. */
+export const errorText = (err: unknown): string =>
+  err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err);

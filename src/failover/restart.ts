@@ -6,7 +6,7 @@
 import { checkApps, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { WebtreeError } from '../core/errors.js';
+import { errorText } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 
 export interface RestartOutcome {
@@ -22,15 +22,13 @@ export type RestartAndCheck = (site: Site, catalog: ProductDescriptor[]) => Prom
 /** The apps Apache serves: one list for render, activation and failover (src/apache/apps.ts). */
 export { servedApps } from '../apache/apps.js';
 
-const describe = (err: unknown) => (err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err));
-
 export const restartAndCheck: RestartAndCheck = async (site, catalog) => {
   const st = await status(site);
   if (!st.running) return { ok: true, restarted: false, report: 'apache not running: no restart needed (it reads the new cfg files when it starts)' };
   try {
     await graceful(site);
   } catch (err) {
-    return { ok: false, restarted: false, report: `graceful restart failed: ${describe(err)}` };
+    return { ok: false, restarted: false, report: `graceful restart failed: ${errorText(err)}` };
   }
   // Only the apps the live conf.d mounts: one installed since the last render is not served yet, and its 404 is no failure.
   const { results, lines: health } = await checkApps(site, (await liveApps(site, catalog)).configured);

@@ -5,7 +5,6 @@
  * "<app> <version> <webpylib tag> <dbiapp_pylib tag> <user it runs as>".
  */
 import { chmod, chown, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Site } from '../../src/site/types.js';
 import { renderTree, type RenderedFile, type WsgiApp } from '../../src/apache/render.js';
@@ -34,16 +33,7 @@ def application(environ, start_response):
     return [body.encode("utf-8")]
 `;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/http.js';
 
 /** Writes a version of a sandbox app and points its `current` link at it (link renamed over). */
 export async function installVersion(site: Site, appName: string, version: string): Promise<void> {

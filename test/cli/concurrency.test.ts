@@ -5,6 +5,18 @@ import { writeSampleArchive } from '../../src/demo/samples.js';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 let sb: Sandbox;
+
+/** Wait until a child holds the tree's lock (under load 800 ms may not be enough). */
+async function lockHeldBy(pid: number | undefined): Promise<void> {
+  const file = path.join(sb.dir, 'site/www/state/lock');
+  for (let i = 0; i < 250; i++) {
+    const holder = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
+    if (holder === pid) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`pid ${pid} never took the lock`);
+}
+
 beforeAll(async () => {
   sb = await makeSandbox();
 });
@@ -26,7 +38,7 @@ describe('one lock for every change', () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '3.0');
     const b = await writeSampleArchive(sb.dir, 'TV', '4.0');
     const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '3000' });
-    await new Promise((r) => setTimeout(r, 800));
+    await lockHeldBy(first.pid);
     const second = await sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' });
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`locked by pid ${first.pid} \\(user \\S+, \`install tv-3.0.tar.gz\`, since 20\\d\\d-`));
@@ -56,7 +68,7 @@ describe('one lock for every change', () => {
   it('a lock left by a process that died is recovered without a human', async () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '5.0');
     const child = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
-    await new Promise((r) => setTimeout(r, 800));
+    await lockHeldBy(child.pid);
     const lock = JSON.parse(await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8'));
     expect(lock.pid).toBe(child.pid);
     child.kill('SIGKILL');
