@@ -45,6 +45,10 @@ export async function demoApache(step: Step, config: string): Promise<void> {
     await show();
     await step(['activate', 'TV', '3.4']); // only TV's daemon restarts
     await show();
+    // Failover: the sandbox has no PostgreSQL, so the primary check is skipped here; on the host
+    // switch-web first asks the server whether it is the master.
+    await step(['switch-web', 'server2', '--no-check-db']);
+    await show();
     await step(['apache', 'status']);
   } finally {
     await step(['apache', 'stop'], [0, 1]);
