@@ -87,6 +87,16 @@ export class Executor {
     else await clearJournal(this.state);
   }
 
+  /**
+   * Set a file's times to now, through links. Touching an app's WSGI script is how mod_wsgi is
+   * told to restart that app's daemon alone; it changes no content, so it needs no journal.
+   */
+  async touch(p: string): Promise<void> {
+    this.opts.onOp?.(`touch ${p}`);
+    const now = new Date();
+    await fs.utimes(p, now, now);
+  }
+
   async clearJournal(): Promise<void> {
     await clearJournal(this.state);
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Executor } from '../apply/executor.js';
-import { lstatOrNull, writeFileAtomic } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../apply/fsatomic.js';
 import { acquireLock } from '../apply/lock.js';
 import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
@@ -75,12 +75,14 @@ export const initCommand: Command = {
     const sandbox = prefix !== undefined;
     const existing = await existingPaths(site, catalog);
     const plan = planInit(site, catalog, existing, { sandbox });
+    // The site file comes last: an init cut short is run again, and it refuses once the file exists.
+    plan.ops.push({ kind: 'make-dir', path: path.dirname(file) }, { kind: 'write-file', path: file, content: text, mode: 0o644 });
     if (ctx.dryRun) {
-      plan.ops.push({ kind: 'write-file', path: file, content: text, mode: 0o644 });
       printPlan(ctx.reporter, plan);
       return 0;
     }
     const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+    // The one write before the executor: its lock and journal live in the state directory.
     const first = await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
     if (first && owner) await chownTree(first, owner);
     const lock = await acquireLock(site.paths.state, 'init', 10_000);
@@ -89,14 +91,11 @@ export const initCommand: Command = {
       // On an existing tree an interrupted change may be pending: settle it before adding to the tree.
       await recoverInterrupted(ctx, site, executor);
       await executor.apply(plan, newApplyId());
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, text, 0o644);
-      if (owner) await fs.lchown(file, owner.uid, owner.gid);
     } finally {
       await lock.release();
     }
-    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length, sandbox }, () =>
-      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
+    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - 2, sandbox }, () =>
+      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - 2} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
         prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));
     return 0;
   },

@@ -5,7 +5,6 @@
  * change restarts no more than it needs: touching an app's script restarts only that app's
  * daemon; the python libraries, imported by every app, need a graceful; static pages nothing.
  */
-import fs from 'node:fs/promises';
 import { daemonPids } from '../apache/apps.js';
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
@@ -66,8 +65,7 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
   if (how === 'touch' && !app && unconfigured.some((a) => a.name === d.name)) notes.push(`Apache does not serve ${d.name} yet (no conf.d/${d.name}.conf): run \`webtree render\``);
   if (app) {
     pidsBefore = await daemonPids(site, d.name);
-    const now = new Date();
-    await fs.utimes(app.script, now, now); // through the web link: the new version's script
+    await new Executor({ site }).touch(app.script); // through the web link: the new version's script
   }
   if (how === 'graceful') {
     try {
