@@ -64,11 +64,26 @@ async function timings(args: string[]): Promise<{ base: number; span: number }> 
   return { base, span: Math.max(base + 20, Date.now() - t0) };
 }
 
-/** Kill after delayMs; with opDelay the executor pauses between operations, so more kills land mid-apply. */
-async function killAt(args: string[], delayMs: number, opDelay = 0): Promise<void> {
-  const child = sb.spawn(args, opDelay ? { WEBTREE_TEST_OP_DELAY_MS: String(opDelay) } : {});
-  await new Promise((r) => setTimeout(r, delayMs));
-  child.kill('SIGKILL');
+/**
+ * Kill at a random moment. Even rounds: after a random delay (anywhere, start-up included).
+ * Odd rounds: right after the executor announces its k-th operation (--debug), so the kill lands
+ * inside the apply however loaded the machine is; the executor also pauses between operations.
+ */
+async function killAt(args: string[], delayMs: number, round: number, opCount: number): Promise<void> {
+  if (round % 2 === 0) {
+    const child = sb.spawn(args);
+    await new Promise((r) => setTimeout(r, delayMs));
+    child.kill('SIGKILL');
+    await child;
+    return;
+  }
+  const k = randomInt(1, opCount + 1);
+  const child = sb.spawn([...args, '--debug'], { WEBTREE_TEST_OP_DELAY_MS: '5' });
+  let seen = 0;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    seen += chunk.toString().split('\n').filter((l) => l.startsWith('  ')).length;
+    if (seen >= k) child.kill('SIGKILL');
+  });
   await child;
 }
 
@@ -82,8 +97,8 @@ describe('kill -9 at random moments', () => {
     for (let i = 0; i < ROUNDS; i++) {
       const v = `2.${i}`;
       const a = await writeSampleArchive(sb.dir, 'TV', v);
-      // Half the rounds at full speed, half with the executor pausing 10 ms between operations.
-      await killAt(['install', a], randomInt(base, span + 20 + (i % 2) * 120), (i % 2) * 10);
+      // Even rounds at a random time, odd rounds right after the k-th operation starts (see killAt).
+      await killAt(['install', a], randomInt(base, span + 20), i, 9);
       if (await pendingJournal()) outcomes.midApply++;
       expect([current, v]).toContain(await readerView());
       const now = await afterRecovery(current, v, true);
@@ -109,7 +124,7 @@ describe('kill -9 at random moments', () => {
     let midApply = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const target = versions[randomInt(0, versions.length)];
-      await killAt(['activate', 'TV', target], randomInt(base, span + 80), 15);
+      await killAt(['activate', 'TV', target], randomInt(base, span + 20), i, 3);
       if (await pendingJournal()) midApply++;
       expect([current, target]).toContain(await readerView());
       current = await afterRecovery(current, target, false);
