@@ -114,9 +114,11 @@ export class Executor {
     }
     const { plan, id } = journal;
     if (journal.phase === 'after' && journal.after) return { journal, finished: true, resume: journal.after };
-    const committed = plan.commit < plan.ops.length && (await this.isDone(plan.ops[plan.commit]));
+    // A plan marked `finish` (going back after a failed check) is always completed: every one of
+    // its operations can run again, and undoing it would leave the failed change live.
+    const committed = plan.finish === true || (plan.commit < plan.ops.length && (await this.isDone(plan.ops[plan.commit])));
     if (committed) {
-      for (const op of plan.ops.slice(plan.commit)) await this.run(op, id, true);
+      for (const op of plan.ops.slice(plan.finish ? 0 : plan.commit)) await this.run(op, id, true);
       if (journal.after) {
         await this.sweepLeftovers(plan.temps);
         await writeJournal(this.state, { ...journal, phase: 'after' });
@@ -140,9 +142,11 @@ export class Executor {
       case 'link-over-file':
         return (await readLinkOrNull(op.path)) === op.target;
       case 'remove':
-      case 'write-file':
+        return (await lstatOrNull(op.path)) === null;
       case 'make-dir':
-        return true; // idempotent: once a plan of these has begun, finishing it is always possible
+        return (await lstatOrNull(op.path))?.isDirectory() === true;
+      case 'write-file':
+        return (await fs.readFile(op.path).catch(() => null))?.equals(Buffer.from(op.content)) === true;
       default:
         return false;
     }

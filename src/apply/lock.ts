@@ -83,12 +83,14 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
         if (!isErrno(err, 'EEXIST')) throw err;
       }
       const holder = await readHolder(file);
-      if (holder && !(await holderAlive(holder))) {
-        if (await breakStale(file, holder, tmp)) recoveredFrom = holder;
+      if (holder === null) continue; // released between our link and our read: try again at once
+      if (!(await holderAlive(holder)) && (await breakStale(file, holder, tmp))) {
+        recoveredFrom = holder;
         continue;
       }
+      // Not broken (another process is breaking it, or the holder lives): wait, and keep to the deadline.
       if (Date.now() >= deadline) {
-        const h = holder ?? { pid: '?', user: '?', command: '?', since: '?' };
+        const h = holder;
         throw new WebtreeError('ELOCKED', `the tree is locked by pid ${h.pid} (user ${h.user}, \`${h.command}\`, since ${h.since})`, {
           hint: 'wait for that command to finish and run yours again; a lock left by a dead process is recovered by itself',
         });
@@ -112,8 +114,16 @@ async function breakStale(file: string, stale: LockHolder, tmp: string): Promise
   } catch (err) {
     if (!isErrno(err, 'EEXIST')) throw err;
     const breaker = await readHolder(guard);
-    // A breaker that died while holding the guard (a window of two syscalls) is cleared here.
-    if (breaker && !(await holderAlive(breaker))) await fs.rm(guard, { force: true });
+    // A breaker that died while holding the guard (a window of two syscalls) is cleared here: moved
+    // aside under a name of our own, and put back if it turns out to be a live breaker's by now.
+    if (breaker && !(await holderAlive(breaker))) {
+      const aside = `${guard}.${randomBytes(4).toString('hex')}`;
+      if (await fs.rename(guard, aside).then(() => true, () => false)) {
+        const moved = await readHolder(aside);
+        if (moved && moved.token !== breaker.token) await fs.link(aside, guard).catch(() => undefined);
+        await fs.rm(aside, { force: true });
+      }
+    }
     return false;
   }
   try {

@@ -65,9 +65,12 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
   const tail = await errorLogTail(site, offset);
   const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
   const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  await new Executor({ site, owner }).apply(planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id);
+  // The revert is finished, never undone, if this process dies; the next command then brings Apache up on it.
+  const executor = new Executor({ site, owner });
+  await executor.apply(planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id, { kind: 'render-restore', data: null });
   const up = await bringUp(site);
   const again = await checkApps(site, (await liveApps(site, catalog)).configured);
+  await executor.clearJournal();
   throw new WebtreeError('EAPACHE', `the new configuration failed after a graceful restart (${failure.split('\n')[0]}); the previous files are back`, {
     details: [...lines.map((l) => `  ${l}`), tail, up, ...again.lines.map((l) => `  ${l}`)].join('\n'),
     hint: 'fix what the error log names (in the templates or the site file), check with `webtree render --diff`, then render again',
@@ -125,4 +128,9 @@ export const renderCommand: Command = {
 /** A render killed after its files were written: reload and check again, or put the old files back. */
 registerAfterHook('render', async (ctx, { site, catalog }, _plan, data: { changes: FileChange[]; recordedBefore: Record<string, string> | null; confChanged: boolean }) => {
   if (data.confChanged) ctx.reporter.warn(await goLive(ctx, site, catalog, data.changes, data.recordedBefore));
+});
+
+/** A revert whose process died before Apache was brought up on the previous files. */
+registerAfterHook('render-restore', async (ctx, { site }) => {
+  ctx.reporter.warn(await bringUp(site));
 });

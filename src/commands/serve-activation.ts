@@ -119,15 +119,32 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Tx
   // The same activation back; a rollback that popped the stack is undone by pushing, and vice versa.
   const back = planActivate(site, d, await readProductState(site, d), change.from, pctx, 'auto-rollback', !change.undo);
   back.ops = back.ops.map((o) => (o.kind === 'record' ? { ...o, entry: { ...o.entry, outcome: 'rolled-back', message: `${why}; went back to ${change.from}` } } : o));
-  await new Executor({ site, owner }).apply(back, pctx.id);
-  let again = await serve(site, catalog, d, how, change.to, change.from);
-  // A daemon wedged by the bad version (a hung import) can outlive a touch of the script, and even
-  // cache the bad module under the same path: restart every daemon so the good version is served.
-  if (!again.ok && how === 'touch') again = await serve(site, catalog, d, 'graceful', change.to, change.from);
+  // Going back is finished, never undone, if this process dies; and its restart is then redone.
+  back.finish = true;
+  const executor = new Executor({ site, owner });
+  const restore: RestoreData = { product: d.name, how, bad, good: change.from };
+  await executor.apply(back, pctx.id, { kind: 'serve-restore', data: restore });
+  const again = await reserve(site, catalog, d, restore);
+  await executor.clearJournal();
   throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer (${first.failures[0]}); rolled back to ${change.from} and marked ${bad} bad in the history`, {
     details: [...first.lines.map((l) => `  ${l}`), tail, `after going back to ${change.from}:`, ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'),
     hint: `the error log names the cause; fix it in a new version of ${d.name} (webtree history ${d.name} shows the entry)`,
   });
+}
+
+interface RestoreData {
+  product: string;
+  how: Refresh;
+  bad: string;
+  good: string;
+}
+
+/** Serve the good version again after going back. */
+async function reserve(site: Site, catalog: ProductDescriptor[], d: ProductDescriptor, r: RestoreData): Promise<Served> {
+  const again = await serve(site, catalog, d, r.how, r.bad, r.good);
+  // A daemon wedged by the bad version (a hung import) can outlive a touch of the script, and even
+  // cache the bad module under the same path: restart every daemon so the good version is served.
+  return !again.ok && r.how === 'touch' ? serve(site, catalog, d, 'graceful', r.bad, r.good) : again;
 }
 
 /** The `after` of install, activate and rollback; the next command runs it again if this process dies during it. */
@@ -138,3 +155,9 @@ export const serveAfter = (ctx: CommandContext, d: ProductDescriptor): After => 
 });
 
 registerAfterHook('serve-activation', (ctx, input, plan, data: { product: string }) => serveActivation(ctx, input, plan, findProduct(input.catalog, data.product)));
+
+/** An auto-rollback whose process died before the good version was served again. */
+registerAfterHook('serve-restore', async (ctx, { site, catalog }, _plan, data: RestoreData) => {
+  const again = await reserve(site, catalog, findProduct(catalog, data.product), data);
+  ctx.reporter.warn([`after going back to ${data.product} ${data.good}:`, ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'));
+});

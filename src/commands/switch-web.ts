@@ -24,9 +24,19 @@ async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescr
   const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
   const plan = planSwitch(site, catalog, facts, { server: to, checks: [`was ${to} before`], undo: { reason: failed } }, pctx);
   const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  await new Executor({ site, owner }).apply(plan, pctx.id);
-  return restart(site, catalog); // the apps reconnect to the server they came from
+  // Finished, never undone, if this process dies, and the restart is then redone by the next command.
+  plan.finish = true;
+  const executor = new Executor({ site, owner });
+  await executor.apply(plan, pctx.id, { kind: 'switch-restore', data: { server: to } });
+  const r = await restart(site, catalog); // the apps reconnect to the server they came from
+  await executor.clearJournal();
+  return r;
 }
+
+/** A switch back whose process died before the apps were restarted on the server they came from. */
+registerAfterHook('switch-restore', async (ctx, { site, catalog }, _plan, data: { server: string }) => {
+  ctx.reporter.warn(`after switching back to ${data.server}: ${(await restartAndCheck(site, catalog)).report}`);
+});
 
 /** Restart and check the apps on the new server; on failure switch back to `from` and say so. */
 async function restartOrGoBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], server: string, from: string | null, restart: RestartAndCheck): Promise<RestartOutcome> {

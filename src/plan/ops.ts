@@ -36,6 +36,12 @@ export interface Plan {
   temps: string[];
   /** Messages for the operator that are not errors (a missing licence, a no-op). */
   notes: string[];
+  /**
+   * Finish, never undo, when interrupted: every operation is run again from the first. For
+   * plans that go back after a failed check (their operations are link swaps and whole-file
+   * writes, safe to repeat), where undoing would leave the failed change live.
+   */
+  finish?: boolean;
 }
 
 export const emptyPlan = (command: string, summary: string, notes: string[] = []): Plan => ({

@@ -107,7 +107,8 @@ export function planRender(site: Site, input: RenderInput, ctx: PlanContext): Re
   }
   const notes = input.force ? conflicts.map((c) => `taking over ${c.path}, edited by hand; the hand-edited copy is kept as ${handEditedCopy(c.path, ctx.now)}`) : [];
   return {
-    plan: { command: 'render', summary, ops, commit, temps: [], notes },
+    // The hand-edited copies are the pre-commit part: flushed before the first overwrite, removed if undone.
+    plan: { command: 'render', summary, ops, commit, temps: conflicts.map((c) => handEditedCopy(c.path, ctx.now)), notes },
     changes, conflicts, record,
     confChanged: changes.some((c) => c.kind !== 'mode' && isConf(site, c.path)),
   };
@@ -121,7 +122,7 @@ export function planRevert(site: Site, changes: FileChange[], recordedBefore: Re
   const ops: Op[] = changes.map((c): Op => (c.before === null ? { kind: 'remove', path: c.path } : { kind: 'write-file', path: c.path, content: c.before, mode: c.beforeMode ?? c.mode }));
   ops.push(recordedBefore === null ? { kind: 'remove', path: renderedRecordPath(site) } : { kind: 'write-file', path: renderedRecordPath(site), content: renderedJson(recordedBefore), mode: 0o644 });
   ops.push({ kind: 'record', entry: { id: ctx.id, time: ctx.now, ...ctx.who, action: 'render', outcome: 'rolled-back', message: `${reason}; the previous files are back` } });
-  return { command: 'render (revert)', summary: 'put the previous Apache files back', ops, commit: 0, temps: [], notes: [] };
+  return { command: 'render (revert)', summary: 'put the previous Apache files back', ops, commit: 0, temps: [], notes: [], finish: true };
 }
 
 function sortKeys(r: Record<string, string>): Record<string, string> {

@@ -98,6 +98,39 @@ describe('apply', () => {
   });
 });
 
+describe('recover decides by what is on disk', () => {
+  const plan = (over: Partial<Plan>): Plan => ({ command: 't', summary: 's', ops: [], commit: 0, temps: [], notes: [], ...over });
+
+  it('a render killed before its hand-edited copy was made is undone, keeping the hand edit', async () => {
+    const conf = p('www/html/cfg/x.conf');
+    await fs.writeFile(conf, 'edited by hand\n');
+    const copy = `${conf}.hand-edited-1`;
+    const pl = plan({ ops: [{ kind: 'copy-file', from: conf, to: copy }, { kind: 'write-file', path: conf, content: 'generated\n', mode: 0o644 }], commit: 1, temps: [copy] });
+    await writeJournal(site.paths.state, { id: 'r1', pid: 999999, startedAt: 'then', plan: pl });
+    expect((await new Executor({ site }).recover())?.finished).toBe(false);
+    expect(await fs.readFile(conf, 'utf8')).toBe('edited by hand\n');
+  });
+
+  it('once the first write is there, the rest is finished', async () => {
+    const a = p('www/html/cfg/a.conf');
+    const b = p('www/html/cfg/b.conf');
+    await fs.writeFile(a, 'new a\n');
+    await fs.writeFile(b, 'old b\n');
+    const pl = plan({ ops: [{ kind: 'write-file', path: a, content: 'new a\n', mode: 0o644 }, { kind: 'write-file', path: b, content: 'new b\n', mode: 0o644 }] });
+    await writeJournal(site.paths.state, { id: 'r2', pid: 999999, startedAt: 'then', plan: pl });
+    expect((await new Executor({ site }).recover())?.finished).toBe(true);
+    expect(await fs.readFile(b, 'utf8')).toBe('new b\n');
+  });
+
+  it('a plan going back after a failed check (finish) is completed even when nothing of it ran', async () => {
+    const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }], finish: true });
+    await writeJournal(site.paths.state, { id: 'r3', pid: 999999, startedAt: 'then', plan: pl, after: { kind: 'serve-restore', data: {} }, phase: 'ops' });
+    const r = await new Executor({ site }).recover();
+    expect(r).toMatchObject({ finished: true, resume: { kind: 'serve-restore' } });
+    expect(await fs.readlink(p('dbwebtools/tv/current'))).toBe('2');
+  });
+});
+
 describe('lock', () => {
   it('names a live holder, and takes over from a dead one', async () => {
     const first = await acquireLock(site.paths.state, 'install x', 0);
