@@ -3,6 +3,7 @@
  * like now, as plain data for the pure planner (src/plan/switch.ts).
  */
 import fs from 'node:fs/promises';
+import { execa } from 'execa';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
 import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -21,13 +22,20 @@ export interface SwitchFacts {
   variants: Record<string, string>;
 }
 
-/** 'ok' when the variant is a file this process can open and read; else the reason, in words. */
-export async function variantProblem(file: string): Promise<string> {
+/**
+ * 'ok' when the variant is a file this process can open and read and, run as root, the service
+ * account too (the apps read it as that account: root reading it proves nothing); else the
+ * reason, in words.
+ */
+export async function variantProblem(file: string, account?: string): Promise<string> {
   try {
     const st = await fs.stat(file);
     if (!st.isFile()) return 'not a regular file';
     const fh = await fs.open(file, 'r'); // access(2) says yes to root for anything: really open it
     await fh.close();
+    if (account !== undefined && (await execa('runuser', ['-u', account, '--', 'test', '-r', file], { reject: false })).exitCode !== 0) {
+      return `not readable by ${account}, the account the apps run as`;
+    }
     return 'ok';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -50,7 +58,7 @@ export async function readSwitchFacts(site: Site, catalog: ProductDescriptor[], 
     const kind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
     facts.consumers[c.slot] = { kind, link: kind === 'link' ? await fs.readlink(c.path) : null };
     facts.slots[c.slot] = await readLinkOrNull(slotPath(site, server, c.slot));
-    facts.variants[c.slot] = await variantProblem(c.variant(server));
+    facts.variants[c.slot] = await variantProblem(c.variant(server), process.getuid?.() === 0 ? site.apache.user : undefined);
   }
   return facts;
 }

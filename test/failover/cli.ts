@@ -23,6 +23,7 @@ export async function webtree(config: string, args: string[], env: Record<string
 /** A sandbox laid out by `webtree init --prefix` (extra init options allowed). */
 export async function initSandbox(extra: string[] = []): Promise<{ dir: string; config: string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-fo-'));
+  await fs.chmod(dir, 0o755); // the service account (Apache) must reach the tree, as on the host
   const config = path.join(dir, 'webtree.yaml');
   const r = await webtree(config, ['init', '--prefix', dir, ...extra]);
   if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);

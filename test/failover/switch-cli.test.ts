@@ -93,6 +93,16 @@ describe('switch-web (CLI)', () => {
     expect(r.stderr).toContain(`${v}: not a regular file (ECL)`);
   });
 
+  it.runIf(process.getuid?.() === 0)('run as root, a variant the service account cannot read is refused', async () => {
+    const s = await sandbox();
+    const v = path.join(s.site.paths.html, 'cfg', 'des_tv.cfg_server2');
+    await fs.chown(v, 0, 0);
+    await fs.chmod(v, 0o600);
+    const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/des_tv\.cfg_server2: not readable by \S+, the account the apps run as/);
+  });
+
   it('verify reports a server mismatch when a slot link is tampered with', async () => {
     const s = await sandbox();
     const slot = path.join(s.site.paths.switch, 'server3', 'des_tv.cfg');
