@@ -21,6 +21,7 @@ afterAll(async () => {
 
 async function tree(o: HandTreeOptions = {}) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-'));
+  await fs.chmod(dir, 0o755); // the service account must reach the tree, as on the host
   dirs.push(dir);
   return { dir, ...(await handTree(dir, o)), cfg: path.join(dir, 'www', 'html', 'cfg'), ecl: path.join(dir, 'www', 'wsgi', 'ECL', 'decam') };
 }
