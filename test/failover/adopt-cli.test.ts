@@ -116,7 +116,8 @@ describe('adopt (CLI)', () => {
     // A second adopt has nothing to do; a failover now moves ECL too.
     const again = await webtree(t.config, ['adopt']);
     expect(again.stdout).toContain('nothing to adopt');
-    expect((await webtree(t.config, ['switch-web', 'server2', '--no-check-db', '--no-restart'])).code).toBe(0);
+    const sw = await webtree(t.config, ['switch-web', 'server2', '--no-check-db', '--no-restart']);
+    expect(sw.code, sw.stderr).toBe(0);
     expect(await fs.readFile(ecl, 'utf8')).toBe(eclText('server2'));
     expect(await fs.readFile(path.join(t.cfg, 'QE_decam.cfg'), 'utf8')).toBe(cfgText('server2', 'QE_decam.cfg'));
   });

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { siteYaml } from '../../src/site/write.js';
 import { DEFAULT_SERVERS } from '../../src/site/schema.js';
+import { ensureServiceAccount } from '../helpers/service-account.js';
 
 export interface HandTreeOptions {
   /** Put QE_decam.cfg_server3 in place (the guide's listing lacks it). */
@@ -22,10 +23,14 @@ export const CFGS = ['constants.cfg', 'des_alarms.cfg', 'des_tv.cfg', 'QE_decam.
 export const cfgText = (server: string, name: string) => `[database]\n# ${name}\nserver = ${server}\nhost = ${server}.ctio.noao.edu\nport = 5442\ndbname = decam_prd\n`;
 export const eclText = (server: string) => `DATABASE_SERVER = '${server}'\nDATABASES = {'default': {'HOST': '${server}.ctio.noao.edu', 'PASSWORD': 'not-for-others'}}\n`;
 
+/** On the host the files belong to the service account (the apps read them as it, the 0600 ones too). */
+const owner = process.getuid?.() === 0 ? await ensureServiceAccount() : undefined;
+
 async function file(p: string, content: string, mode = 0o644): Promise<void> {
   await fs.mkdir(path.dirname(p), { recursive: true });
   await fs.writeFile(p, content, { mode });
   await fs.chmod(p, mode);
+  if (owner) await fs.chown(p, owner.uid, owner.gid);
 }
 
 async function link(p: string, target: string): Promise<void> {
