@@ -1,13 +1,8 @@
 import { findProduct } from '../catalog/load.js';
 import { planActivate, planRollback } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
-import { runChange } from './tx.js';
-import type { Command, CommandContext } from './types.js';
-
-async function report(ctx: CommandContext, product: string, summary: string, changed: boolean) {
-  if (!ctx.dryRun) ctx.reporter.result({ product, changed, summary }, () => (changed ? `${summary}: done` : summary));
-  return 0;
-}
+import { reportPlan, runChange } from './tx.js';
+import type { Command } from './types.js';
 
 export const activateCommand: Command = {
   name: 'activate',
@@ -21,7 +16,7 @@ export const activateCommand: Command = {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const plan = await runChange(ctx, `activate ${d.name} ${ctx.positionals[1]}`, ({ site, tree, pctx }) =>
       planActivate(site, d, tree.products[d.name], ctx.positionals[1], pctx), serveAfter(ctx, d));
-    return report(ctx, d.name, plan.summary, plan.ops.length > 0);
+    return reportPlan(ctx, plan, { product: d.name });
   },
 };
 
@@ -37,6 +32,6 @@ export const rollbackCommand: Command = {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const plan = await runChange(ctx, `rollback ${d.name}`, ({ site, tree, pctx }) =>
       planRollback(site, d, tree.products[d.name], ctx.options.to as string | undefined, pctx), serveAfter(ctx, d));
-    return report(ctx, d.name, plan.summary, plan.ops.length > 0);
+    return reportPlan(ctx, plan, { product: d.name });
   },
 };

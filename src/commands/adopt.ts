@@ -5,7 +5,7 @@
  */
 import { readAdoptFacts } from '../failover/adopt-facts.js';
 import { planAdopt } from '../plan/adopt.js';
-import { runChange } from './tx.js';
+import { reportPlan, runChange } from './tx.js';
 import type { Command } from './types.js';
 
 export const adoptCommand: Command = {
@@ -19,10 +19,7 @@ export const adoptCommand: Command = {
   async run(ctx) {
     const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) =>
       planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx));
-    if (ctx.dryRun) return 0;
-    const changed = plan.ops.length > 0;
     // runChange has printed the notes already (stderr); the result says what was done.
-    ctx.reporter.result({ changed, summary: plan.summary, notes: plan.notes }, () => (changed ? `${plan.summary}: done` : plan.summary));
-    return 0;
+    return reportPlan(ctx, plan, { notes: plan.notes });
   },
 };

@@ -57,7 +57,7 @@ async function run(ctx: CommandContext, verb: Verb): Promise<number> {
 async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'status' | 'configtest'>): Promise<number> {
   asAccount(site, verb, []); // refuse anyone else before touching the lock
   // A change cut short (a half-finished render, an unchecked activation) is settled before Apache loads anything.
-  const lock = await lockAndRecover(ctx, site, `apache ${verb}`);
+  const { lock } = await lockAndRecover(ctx, site, `apache ${verb}`);
   try {
     const offset = await errorLogOffset(site);
     switch (verb) {

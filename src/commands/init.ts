@@ -1,8 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Executor } from '../apply/executor.js';
 import { lstatOrNull } from '../apply/fsatomic.js';
-import { acquireLock } from '../apply/lock.js';
 import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { planInit, treeDirs } from '../plan/init.js';
@@ -11,7 +9,7 @@ import { PRODUCTION_SITE_FILE, readSite } from '../site/load.js';
 import { DEFAULT_SERVERS } from '../site/schema.js';
 import type { DbServer, Site } from '../site/types.js';
 import { siteYaml, type SiteValues } from '../site/write.js';
-import { newApplyId, printPlan, recoverInterrupted } from './tx.js';
+import { lockAndRecover, newApplyId, printPlan } from './tx.js';
 import type { Command } from './types.js';
 
 async function firstExisting(candidates: string[]): Promise<string | undefined> {
@@ -85,11 +83,9 @@ export const initCommand: Command = {
     // The one write before the executor: its lock and journal live in the state directory.
     const first = await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
     if (first && owner) await chownTree(first, owner);
-    const lock = await acquireLock(site.paths.state, 'init', 10_000);
+    // On an existing tree an interrupted change may be pending: it is settled before adding to the tree.
+    const { lock, executor } = await lockAndRecover(ctx, site, 'init');
     try {
-      const executor = new Executor({ site, owner });
-      // On an existing tree an interrupted change may be pending: settle it before adding to the tree.
-      await recoverInterrupted(ctx, site, executor);
       await executor.apply(plan, newApplyId());
     } finally {
       await lock.release();

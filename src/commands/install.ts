@@ -6,7 +6,7 @@ import { findProduct } from '../catalog/load.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
-import { runChange } from './tx.js';
+import { reportPlan, runChange } from './tx.js';
 import type { Command } from './types.js';
 
 async function requireFile(p: string, what: string): Promise<void> {
@@ -47,10 +47,6 @@ export const installCommand: Command = {
     const activate = ctx.options['no-activate'] !== true;
     const plan = await runChange(ctx, `install ${path.basename(archive)}`, ({ site, tree, pctx }) =>
       planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), serveAfter(ctx, d));
-    if (!ctx.dryRun) {
-      ctx.reporter.result({ product: d.name, version: id.version, sha256, changed: plan.ops.length > 0, summary: plan.summary }, () =>
-        plan.ops.length ? `${plan.summary}: done` : plan.summary);
-    }
-    return 0;
+    return reportPlan(ctx, plan, { product: d.name, version: id.version, sha256 });
   },
 };

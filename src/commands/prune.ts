@@ -1,7 +1,7 @@
 import { findProduct } from '../catalog/load.js';
 import { WebtreeError } from '../core/errors.js';
 import { planPrune } from '../plan/lifecycle.js';
-import { runChange } from './tx.js';
+import { reportPlan, runChange } from './tx.js';
 import type { Command } from './types.js';
 
 export const pruneCommand: Command = {
@@ -17,7 +17,6 @@ export const pruneCommand: Command = {
     const raw = ctx.options.keep as string | undefined;
     if (raw === undefined || !/^\d+$/.test(raw)) throw new WebtreeError('EUSAGE', `prune needs --keep N with a whole number${raw === undefined ? '' : `, got "${raw}"`}`, { hint: `e.g. webtree prune ${d.name} --keep 3` });
     const plan = await runChange(ctx, `prune ${d.name}`, ({ site, tree, pctx }) => planPrune(site, d, tree.products[d.name], Number(raw), pctx));
-    if (!ctx.dryRun) ctx.reporter.result({ product: d.name, changed: plan.ops.length > 0, summary: plan.summary }, () => (plan.ops.length ? `${plan.summary}: done` : plan.summary));
-    return 0;
+    return reportPlan(ctx, plan, { product: d.name });
   },
 };

@@ -8,14 +8,12 @@ import path from 'node:path';
 import { checkApps, bringUp, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import { readRenderInputs, testStaged } from '../apache/render-io.js';
-import { Executor } from '../apply/executor.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
-import { whoAmI } from '../state/history.js';
-import { newApplyId, registerAfterHook, runChange } from './tx.js';
+import { executorFor, freshPlanContext, planContext, registerAfterHook, runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
@@ -36,7 +34,7 @@ function handEditedError(site: Site, conflicts: FileChange[]): WebtreeError {
 async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<number> {
   const site = await ctx.site();
   const read = await readRenderInputs(site, await ctx.catalog(), templatesDir);
-  const pctx = { id: 'diff', now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
+  const pctx = planContext(ctx, []); // --diff applies nothing: the history plays no part
   const rp = planRender(site, { ...read, force: false }, pctx);
   ctx.reporter.result({ pending: rp.changes.length > 0, changes: rp.changes.map(({ path: p, kind, handEdited, diff }) => ({ path: p, kind, handEdited, diff })) }, () =>
     rp.changes.length ? rp.changes.map((c) => changeText(site, c)).join('\n') : rp.plan.summary);
@@ -63,10 +61,9 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
   }
   if (failure === undefined) return `Apache reloaded the new configuration (graceful, pid ${before.pid}); every app answers:\n${lines.map((l) => `  ${l}`).join('\n')}`;
   const tail = await errorLogTail(site, offset);
-  const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
-  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+  const pctx = await freshPlanContext(ctx, site);
   // The revert is finished, never undone, if this process dies; the next command then brings Apache up on it.
-  const executor = new Executor({ site, owner });
+  const executor = await executorFor(ctx, site);
   await executor.apply(planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id, { kind: 'render-restore', data: null });
   const up = await bringUp(site);
   const again = await checkApps(site, (await liveApps(site, catalog)).configured);
@@ -92,7 +89,7 @@ export const renderCommand: Command = {
   async run(ctx) {
     const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
     if (ctx.options.diff) {
-      if (ctx.dryRun || ctx.options.force) throw new WebtreeError('EUSAGE', '--diff changes nothing; it takes neither --dry-run nor --force', { exitCode: 2 });
+      if (ctx.dryRun || ctx.options.force) throw new WebtreeError('EUSAGE', '--diff changes nothing; it takes neither --dry-run nor --force');
       return showDiff(ctx, templatesDir);
     }
     const force = ctx.options.force === true;

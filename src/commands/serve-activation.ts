@@ -9,18 +9,17 @@ import { daemonPids } from '../apache/apps.js';
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import { sleep } from '../apache/process.js';
-import { Executor } from '../apply/executor.js';
-import { ownerForThisProcess } from '../apply/owner.js';
+import { Executor, recordOf } from '../apply/executor.js';
 import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import { planActivate } from '../plan/lifecycle.js';
-import type { Op, Plan } from '../plan/ops.js';
+import { emptyPlan, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
-import { readHistory, whoAmI, type HistoryEntry } from '../state/history.js';
-import { historyFile, readProductState } from '../state/tree.js';
+import type { HistoryEntry } from '../state/history.js';
+import { readProductState } from '../state/tree.js';
 import { findProduct } from '../catalog/load.js';
-import { newApplyId, registerAfterHook, type After, type TxInput } from './tx.js';
+import { executorFor, freshPlanContext, registerAfterHook, type After, type TxInput } from './tx.js';
 import type { CommandContext } from './types.js';
 
 export type Refresh = 'touch' | 'graceful' | 'none';
@@ -35,7 +34,7 @@ export function refreshFor(d: ProductDescriptor): Refresh {
 /** The activation a plan makes, from its pointer swap and its history entry; undefined when it makes none. */
 export function activationIn(site: Site, d: ProductDescriptor, plan: Plan): HistoryEntry | undefined {
   if (!plan.ops.some((o) => o.kind === 'swap-link' && o.path === pointerPath(site, d))) return undefined;
-  const rec = plan.ops.find((o): o is Extract<Op, { kind: 'record' }> => o.kind === 'record');
+  const rec = recordOf(plan);
   return rec?.entry.to === undefined ? undefined : rec.entry;
 }
 
@@ -105,12 +104,12 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Tx
   }
   const bad = change.to!;
   const tail = await errorLogTail(site, offset);
-  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: await readHistory(historyFile(site)) };
+  const executor = await executorFor(ctx, site);
+  const pctx = await freshPlanContext(ctx, site);
   const why = `${d.name} ${bad} is bad: ${first.failures[0]}`;
   if (change.from === undefined) {
     const entry: HistoryEntry = { id: pctx.id, time: pctx.now, ...pctx.who, action: 'health-check', product: d.name, version: bad, outcome: 'failed', message: `${why}; no earlier version to go back to` };
-    await new Executor({ site, owner }).apply({ command: `health-check ${d.name}`, summary: why, ops: [{ kind: 'record', entry }], commit: 0, temps: [], notes: [] }, pctx.id);
+    await executor.apply({ ...emptyPlan(`health-check ${d.name}`, why), ops: [{ kind: 'record', entry }] }, pctx.id);
     throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer, and there is no earlier version to go back to`, {
       details: [...first.failures, ...first.lines.map((l) => `  ${l}`), tail].join('\n'),
       hint: `fix what the error log names and install a corrected version of ${d.name}`,
@@ -121,7 +120,6 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Tx
   back.ops = back.ops.map((o) => (o.kind === 'record' ? { ...o, entry: { ...o.entry, outcome: 'rolled-back', message: `${why}; went back to ${change.from}` } } : o));
   // Going back is finished, never undone, if this process dies; and its restart is then redone.
   back.finish = true;
-  const executor = new Executor({ site, owner });
   const restore: RestoreData = { product: d.name, how, bad, good: change.from };
   await executor.apply(back, pctx.id, { kind: 'serve-restore', data: restore });
   const again = await reserve(site, catalog, d, restore);

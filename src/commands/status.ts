@@ -2,15 +2,8 @@ import { status as apacheStatus } from '../apache/control.js';
 import { productRows } from '../state/rows.js';
 import { activeServer } from '../state/server.js';
 import { readTree } from '../state/tree.js';
-import type { Site } from '../site/types.js';
 import { readWithRecovery } from './tx.js';
 import type { Command } from './types.js';
-
-/** Apache as control.status sees it: the pid file, trusted only when it names a live httpd of this tree. */
-async function apacheState(site: Site): Promise<{ running: boolean; pid: number | null }> {
-  const st = await apacheStatus(site);
-  return { running: st.running, pid: st.pid ?? null };
-}
 
 export const statusCommand: Command = {
   name: 'status',
@@ -27,7 +20,9 @@ export const statusCommand: Command = {
     const tree = await readTree(site, catalog);
     const products = productRows(catalog, tree);
     const server = await activeServer(site);
-    const apache = await apacheState(site);
+    // The pid file is trusted only when it names a live httpd of this tree (control.status).
+    const st = await apacheStatus(site);
+    const apache = { running: st.running, pid: st.pid ?? null };
     ctx.reporter.result({ site: site.file, products, server, apache }, () => [
       `site     ${site.file}`,
       `server   ${server ?? '(none)'}`,

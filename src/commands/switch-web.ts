@@ -4,8 +4,6 @@
  * restarts and checks the apps, switches back if they do not answer, and prints the rest of the
  * guide's failover runbook.
  */
-import { Executor } from '../apply/executor.js';
-import { ownerForThisProcess } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { describeServer, requirePrimary } from '../db/primary.js';
 import { restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
@@ -14,19 +12,17 @@ import { readSwitchFacts } from '../failover/switch-facts.js';
 import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switch.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
-import { whoAmI } from '../state/history.js';
-import { newApplyId, registerAfterHook, runChange } from './tx.js';
+import { executorFor, freshPlanContext, registerAfterHook, runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
 /** Back to `to` after a failed health check, under the lock the switch still holds. */
 async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], to: string, failed: string, restart: RestartAndCheck): Promise<RestartOutcome> {
   const facts = await readSwitchFacts(site, catalog, to);
-  const pctx = { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: [] };
+  const pctx = await freshPlanContext(ctx, site);
   const plan = planSwitch(site, catalog, facts, { server: to, checks: [`was ${to} before`], undo: { reason: failed } }, pctx);
-  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
   // Finished, never undone, if this process dies, and the restart is then redone by the next command.
   plan.finish = true;
-  const executor = new Executor({ site, owner });
+  const executor = await executorFor(ctx, site);
   await executor.apply(plan, pctx.id, { kind: 'switch-restore', data: { server: to } });
   const r = await restart(site, catalog); // the apps reconnect to the server they came from
   await executor.clearJournal();

@@ -14,11 +14,32 @@ import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import type { PlanContext } from '../plan/lifecycle.js';
 import type { Site } from '../site/types.js';
-import { whoAmI } from '../state/history.js';
-import { readTree, type TreeState } from '../state/tree.js';
+import { readHistory, whoAmI, type HistoryEntry } from '../state/history.js';
+import { historyFile, readTree, type TreeState } from '../state/tree.js';
 import type { CommandContext } from './types.js';
 
 export const newApplyId = () => `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+/** The clock, the caller and the history a planner takes, for one apply. */
+export const planContext = (ctx: CommandContext, history: HistoryEntry[]): PlanContext => ({
+  id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history,
+});
+
+/** The plan context with the history as the tree has it now (for plans made after another apply). */
+export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise<PlanContext> => planContext(ctx, await readHistory(historyFile(site)));
+
+/**
+ * The one way a command gets an executor: run as root it gives what it makes to the service
+ * account; --debug shows each operation; the kill tests can slow it down.
+ */
+export async function executorFor(ctx: CommandContext, site: Site): Promise<Executor> {
+  return new Executor({
+    site,
+    owner: await ownerForThisProcess(site.apache.user, site.apache.group),
+    onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined,
+    opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
+  });
+}
 
 export interface TxInput {
   site: Site;
@@ -70,7 +91,7 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
       ctx.reporter.warn(`running its check again: ${done.resume.kind}`);
       const catalog = await ctx.catalog();
       const tree = await readTree(site, catalog);
-      await hook(ctx, { site, catalog, tree, pctx: { id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: tree.history } }, journal.plan, done.resume.data);
+      await hook(ctx, { site, catalog, tree, pctx: planContext(ctx, tree.history) }, journal.plan, done.resume.data);
     }
   } catch (err) {
     // The check did its own going-back; what it reports belongs to the interrupted command, not this one.
@@ -79,6 +100,14 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
   } finally {
     await executor.clearJournal();
   }
+}
+
+/** A changing command's result: what the plan did (nothing more to print after --dry-run's plan). */
+export function reportPlan(ctx: CommandContext, plan: Plan, extra: Record<string, unknown> = {}): number {
+  if (ctx.dryRun) return 0;
+  const changed = plan.ops.length > 0;
+  ctx.reporter.result({ ...extra, changed, summary: plan.summary }, () => (changed ? `${plan.summary}: done` : plan.summary));
+  return 0;
 }
 
 export function printPlan(reporter: Reporter, plan: Plan): void {
@@ -96,23 +125,16 @@ export async function runChange(
   const site = await ctx.site();
   const catalog = await ctx.catalog();
   await requireState(site);
-  const pctxFor = async (tree: TreeState): Promise<PlanContext> => ({ id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history: tree.history });
   if (ctx.dryRun) {
     const tree = await readTree(site, catalog);
-    const p = await plan({ site, catalog, tree, pctx: await pctxFor(tree) });
+    const p = await plan({ site, catalog, tree, pctx: planContext(ctx, tree.history) });
     printPlan(ctx.reporter, p);
     return p;
   }
-  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  const executor = new Executor({
-    site, owner, onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined,
-    opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
-  });
-  const lock = await takeLock(site, label, ctx);
+  const { lock, executor } = await lockAndRecover(ctx, site, label);
   try {
-    await recoverInterrupted(ctx, site, executor);
     const tree = await readTree(site, catalog);
-    const pctx = await pctxFor(tree);
+    const pctx = planContext(ctx, tree.history);
     const p = await plan({ site, catalog, tree, pctx });
     for (const n of p.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
     if (ctx.env.WEBTREE_TEST_PAUSE_MS) await new Promise((r) => setTimeout(r, Number(ctx.env.WEBTREE_TEST_PAUSE_MS)));
@@ -131,36 +153,31 @@ export async function runChange(
   }
 }
 
-/** Lock and finish any interrupted apply, for commands that change what runs without a plan (apache start …). */
-export async function lockAndRecover(ctx: CommandContext, site: Site, label: string): Promise<Lock> {
-  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  const lock = await takeLock(site, label, ctx);
+/**
+ * Take the lock and finish or undo any interrupted apply: the start of every command that
+ * changes the tree or what runs (runChange, init, apache start …). Returns the lock and the
+ * executor to apply with.
+ */
+export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor }> {
+  const executor = await executorFor(ctx, site);
+  const lock = await acquireLock(site.paths.state, label, waitMs);
+  if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
   try {
-    await recoverInterrupted(ctx, site, new Executor({ site, owner }));
+    await recoverInterrupted(ctx, site, executor);
   } catch (err) {
     await lock.release();
     throw err;
   }
-  return lock;
-}
-
-async function takeLock(site: Site, label: string, ctx: CommandContext): Promise<Lock> {
-  const lock = await acquireLock(site.paths.state, label, lockWaitMs(ctx.env));
-  if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
-  return lock;
+  return { lock, executor };
 }
 
 /** Read commands finish an interrupted apply first when they can; without write access they say so. */
 export async function readWithRecovery(ctx: CommandContext, site: Site): Promise<void> {
   if (!(await readJournal(site.paths.state).catch(() => undefined))) return;
   try {
-    const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-    const lock = await acquireLock(site.paths.state, 'recover', 2000);
-    try {
-      await recoverInterrupted(ctx, site, new Executor({ site, owner }));
-    } finally {
-      await lock.release();
-    }
+    // A short wait: a live apply holds the lock, and a read command then reads what is there.
+    const { lock } = await lockAndRecover(ctx, site, 'recover', 2000);
+    await lock.release();
   } catch (err) {
     if (err instanceof WebtreeError && err.code === 'ELOCKED') return; // a live apply is under way; read what is there
     if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {

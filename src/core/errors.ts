@@ -13,8 +13,6 @@ export type ErrorCode =
   | 'ELINKISDIR' // a real directory where a link should be
   | 'ELOCKED'
   | 'ENOPREVIOUS'
-  | 'EPRUNE'
-  | 'EVERIFY'
   | 'EAPACHE'
   | 'EHEALTH'
   | 'ERENDER'

@@ -4,12 +4,13 @@
  * real paths, inodes, identical bytes), the failover links that may already exist (init lays
  * some out), and each product's pointer and web links with the real paths they lead to.
  */
+import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, pointerTarget, productDir, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
-import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
+import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
@@ -69,7 +70,7 @@ async function sameBytes(a: PathFacts, b: PathFacts): Promise<boolean> {
 
 export async function readAdoptFacts(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<AdoptFacts> {
   const servers = site.database.servers.map((s) => s.name);
-  const facts: AdoptFacts = { active: await readLinkOrNull(activeLink(site)), dirs: [], slots: {}, consumers: {}, products: {} };
+  const facts: AdoptFacts = { active: await activeServer(site), dirs: [], slots: {}, consumers: {}, products: {} };
   for (const d of [site.paths.switch, ...servers.map((s) => serverSlotDir(site, s))]) if ((await lstatOrNull(d))?.isDirectory()) facts.dirs.push(d);
   const cs = consumers(site, catalog);
   for (const s of servers) {

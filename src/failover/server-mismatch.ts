@@ -4,9 +4,9 @@
  * -> des_tv.cfg_server2) or a consumer linked straight to a variant shows up here even when each
  * link on its own looks plausible.
  */
+import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { readLinkOrNull } from '../apply/fsatomic.js';
 import { activeLink, consumers } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 import type { Finding } from '../verify/checks.js';
@@ -14,7 +14,7 @@ import type { Finding } from '../verify/checks.js';
 const realOrNull = (p: string) => fs.realpath(p).catch(() => null);
 
 export async function checkServerMismatch(site: Site, catalog: ProductDescriptor[]): Promise<Finding[]> {
-  const active = await readLinkOrNull(activeLink(site));
+  const active = await activeServer(site);
   if (active === null) return []; // reported by checkServers
   const out: Finding[] = [];
   const seen = new Map<string, string[]>(); // server -> apps

@@ -2,11 +2,12 @@
  * The read step of switch-web: what the failover links and the target server's variants look
  * like now, as plain data for the pure planner (src/plan/switch.ts).
  */
+import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import { execa } from 'execa';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
-import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
+import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 
 export interface SwitchFacts {
@@ -47,7 +48,7 @@ export async function variantProblem(file: string, account?: string): Promise<st
 
 export async function readSwitchFacts(site: Site, catalog: ProductDescriptor[], server: string): Promise<SwitchFacts> {
   const facts: SwitchFacts = {
-    active: await readLinkOrNull(activeLink(site)),
+    active: await activeServer(site),
     consumers: {},
     serverDir: (await lstatOrNull(serverSlotDir(site, server)))?.isDirectory() ?? false,
     slots: {},

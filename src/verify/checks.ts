@@ -2,12 +2,13 @@
  * verify: every link resolves and points where webtree put it, every installed version matches
  * its manifest, one database server everywhere, the licence is there. Reads only.
  */
+import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { verifyManifest, type Manifest } from '../archive/manifest.js';
 import { manifestPath, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../apply/fsatomic.js';
 import { readJournal } from '../apply/journal.js';
 import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
 import { checkServerMismatch } from '../failover/server-mismatch.js';
@@ -53,7 +54,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
 }
 
 async function checkServers(out: Finding[], site: Site, catalog: ProductDescriptor[]): Promise<void> {
-  const active = await readLinkOrNull(activeLink(site));
+  const active = await activeServer(site);
   const names = site.database.servers.map((s) => s.name);
   if (active === null) return void out.push({ what: 'server', problem: `${activeLink(site)} is missing: no active database server (webtree switch-web SERVER)` });
   if (!names.includes(active)) out.push({ what: 'server', problem: `${activeLink(site)} -> ${active}, which is not one of the site's servers (${names.join(', ')})` });
