@@ -115,7 +115,11 @@ export function printPlan(reporter: Reporter, plan: Plan): void {
     [`would ${plan.summary}:`, ...plan.ops.map((o, i) => `  ${i + 1}. ${describeOp(o)}`), ...plan.notes.map((n) => `  note: ${n}`)].join('\n'));
 }
 
-/** Lock, recover, read, plan, apply. `plan` is pure; `after` runs under the lock once the plan is live. */
+/**
+ * Lock, recover, read, plan, apply. `plan` gets the tree as read and returns a pure planner's
+ * Plan; a command that needs more facts (switch-web's database check, render's httpd -t) reads
+ * them there, under the lock. `after` runs under the lock once the plan is live.
+ */
 export async function runChange(
   ctx: CommandContext,
   label: string,
