@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { extractArchive } from '../archive/extract.js';
+import { extractArchive, scratchFor, type ExtractProgress, type UnpackedFile } from '../archive/extract.js';
 import { buildManifest } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
@@ -29,6 +29,8 @@ export interface ExecutorOptions {
   onOp?: (line: string) => void;
   /** Pause between operations: widens the window the kill tests aim at (WEBTREE_TEST_OP_DELAY_MS). */
   opDelayMs?: number;
+  /** A progress display for unpacking (a bar on a terminal; nothing otherwise). */
+  progress?: (label: string) => { update(p: { bytes: number; entries: number; totalBytes?: number }): void; done(): void };
 }
 
 type Undo = () => Promise<void>;
@@ -45,6 +47,13 @@ const TEMP_NAME = /^\..+\.webtree-[a-z]+-\d+-[0-9a-f]{8}$/;
 export const trashFor = (p: string, id: string) => path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
 
 export class Executor {
+  /**
+   * The files each extract wrote, with the hashes taken as they were written, by directory: the
+   * manifest of that directory then needs no second read of the tree. Paths written after the
+   * extract (add-file, copy-file) are dropped from it and hashed afresh.
+   */
+  private readonly unpacked = new Map<string, Map<string, UnpackedFile>>();
+
   constructor(private readonly opts: ExecutorOptions) {}
 
   private get state() {
@@ -161,7 +170,9 @@ export class Executor {
 
   /** The plan's temporaries and the executor's own scratch beside each (extract's `.raw`). */
   private async removeTemps(plan: Plan): Promise<void> {
-    for (const t of plan.temps) for (const p of [t, rawDir(t)]) await fs.rm(p, { recursive: true, force: true });
+    for (const t of plan.temps) {
+      for (const p of [t, rawDir(t), scratchFor(t), scratchFor(rawDir(t))]) await fs.rm(p, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -180,6 +191,11 @@ export class Executor {
         if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || TEMP_NAME.test(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
       }
     }
+  }
+
+  /** A file rewritten after its extract: its hash from the unpacking no longer holds. */
+  private forget(p: string): void {
+    for (const [dir, files] of this.unpacked) if (p.startsWith(dir + path.sep)) files.delete(path.relative(dir, p).split(path.sep).join('/'));
   }
 
   private async own(p: string, recursive = false): Promise<void> {
@@ -218,7 +234,20 @@ export class Executor {
         const raw = op.content ? rawDir(op.dest) : op.dest;
         await fs.mkdir(raw, { mode: 0o755 });
         await this.own(raw);
-        await extractArchive(op.archive, raw, { limits: this.opts.site.limits, layout: op.layout, owner: this.opts.owner });
+        const bar = this.opts.progress?.(`unpacking ${path.basename(op.archive)}`);
+        let result;
+        try {
+          result = await extractArchive(op.archive, raw, {
+            limits: this.opts.site.limits,
+            layout: op.layout,
+            owner: this.opts.owner,
+            expectSha256: op.sha256,
+            onProgress: bar && ((p: ExtractProgress) => bar.update({ bytes: p.bytes, entries: p.entries })),
+          });
+        } finally {
+          bar?.done();
+        }
+        let files = result.files;
         if (op.content) {
           const st = await lstatOrNull(path.join(raw, op.content));
           if (!st?.isDirectory()) {
@@ -226,19 +255,25 @@ export class Executor {
           }
           await fs.rename(path.join(raw, op.content), op.dest);
           await fs.rm(raw, { recursive: true, force: true });
+          const under = `${op.content}/`;
+          files = files.filter((f) => f.path.startsWith(under)).map((f) => ({ ...f, path: f.path.slice(under.length) }));
         }
         await fs.chmod(op.dest, 0o755);
-        await this.own(op.dest, true);
+        // Everything below was created with its owner already; only dest itself is ours.
+        await this.own(op.dest);
+        this.unpacked.set(op.dest, new Map(files.map((f) => [f.path, f])));
         return undefined;
       }
       case 'check-version':
         await checkRequires(op.dir, op.product, op.requires);
         return undefined;
       case 'add-file':
+        this.forget(op.path);
         await writeFileAtomic(op.path, op.content, 0o644);
         await this.own(op.path);
         return undefined;
       case 'copy-file':
+        this.forget(op.to);
         try {
           await fs.copyFile(op.from, op.to);
         } catch (err) {
@@ -249,7 +284,7 @@ export class Executor {
         await this.own(op.to);
         return undefined;
       case 'write-manifest': {
-        const m = await buildManifest(op.dir, op.archiveSha256);
+        const m = await buildManifest(op.dir, op.archiveSha256, this.unpacked.get(op.dir));
         await writeFileAtomic(op.to, JSON.stringify({ product: op.product, version: op.version, installedAt: new Date().toISOString(), ...m }), 0o644);
         await this.own(op.to);
         return undefined;

@@ -1,14 +1,12 @@
 /**
- * A block-by-block mirror of node-tar's reader over the decompressed tar stream.
+ * webtree's tar reader: a block-by-block state machine over the decompressed tar stream.
  *
- * node-tar accepts a tar that stops at an entry boundary (no end-of-archive marker), buffers
- * without bound whatever follows the marker, silently skips entries of unknown types, and keeps
- * parsing after a strict-mode error. This mirror decodes every header with node-tar's own Header,
- * Pax and ReadEntry classes and the same extended-header state, so it sees exactly the entries
- * node-tar will see, one step ahead of it: refusals happen here, in our code, before node-tar is
- * handed the bytes. It also regroups the stream so that an extended header reaches node-tar in
- * one write (node-tar decodes each written piece as UTF-8 on its own, which would garble a
- * multi-byte name split between two writes and make the two readers disagree).
+ * It decodes every header with node-tar's Header, Pax and ReadEntry classes (the field formats,
+ * base-256 sizes, pax and GNU long names) but keeps the framing itself, because node-tar's own
+ * Parser accepts a tar that stops at an entry boundary (no end-of-archive marker), buffers without
+ * bound whatever follows the marker, silently skips entries of unknown types, and keeps parsing
+ * after a strict-mode error. Here each of those is a refusal, at the header that causes it.
+ * Entries go to onEntry as their header completes, their bytes (padding included) to onBody.
  */
 import { Header, Pax, ReadEntry } from 'tar';
 import type { Limits } from '../site/types.js';
@@ -23,6 +21,7 @@ export interface EntryView {
   bodySize: number;
   mode?: number;
   linkpath?: string;
+  mtime?: Date;
 }
 
 /** node-tar ignores (instead of applying) longer extended headers; we refuse them. */
@@ -67,18 +66,17 @@ export class TarFraming {
   private headers = 0;
   private metaBytes = 0;
   private last?: string;
-  /** Bytes not yet released to node-tar: a header being assembled, or an extended header. */
-  private held: Buffer[] = [];
-  private out: Buffer[] = [];
 
   constructor(
     private readonly archive: string,
     private readonly limits: Limits,
     private readonly onEntry: (view: EntryView) => void,
+    /** A piece of the current entry's body; the last pieces are the padding to 512 bytes. */
+    private readonly onBody: (piece: Buffer) => void = () => {},
   ) {}
 
-  /** Feed decompressed bytes; returns the bytes node-tar may now be given. Throws on refusal. */
-  push(chunk: Buffer): Buffer[] {
+  /** Feed decompressed bytes. Throws on refusal. */
+  push(chunk: Buffer): void {
     this.bytes += chunk.length;
     let p = 0;
     while (p < chunk.length) {
@@ -90,7 +88,6 @@ export class TarFraming {
       if (this.state === 'header') {
         const n = Math.min(512 - this.blockFill, rest);
         chunk.copy(this.block, this.blockFill, p, p + n);
-        this.held.push(chunk.subarray(p, p + n));
         this.blockFill += n;
         p += n;
         if (this.blockFill === 512) {
@@ -99,13 +96,12 @@ export class TarFraming {
         }
       } else if (this.state === 'body') {
         const n = Math.min(this.bodyLeft, rest);
-        this.out.push(chunk.subarray(p, p + n));
+        this.onBody(chunk.subarray(p, p + n));
         this.bodyLeft -= n;
         p += n;
         if (this.bodyLeft === 0) this.state = 'header';
       } else {
         const n = Math.min(this.metaLeft, rest);
-        this.held.push(chunk.subarray(p, p + n));
         this.metaParts.push(chunk.subarray(p, p + n));
         this.metaLeft -= n;
         p += n;
@@ -113,13 +109,10 @@ export class TarFraming {
       }
     }
     this.checkStream();
-    const out = this.out;
-    this.out = [];
-    return out;
   }
 
   /** The input has ended: it must have ended exactly at (or after) the end-of-archive marker. */
-  end(): Buffer[] {
+  end(): void {
     const after = this.last === undefined ? 'before its first entry' : `after entry ${q(this.last)}`;
     if (this.state === 'header' && this.headers === 0 && this.zeroBlocks === 0) {
       if (this.bytes === 0) throw refuseArchive(this.archive, 'holds no tar data (its gzip stream is empty)', HINT_DAMAGED);
@@ -139,19 +132,11 @@ export class TarFraming {
         HINT_DAMAGED,
       );
     }
-    return this.release();
-  }
-
-  private release(): Buffer[] {
-    if (this.held.length > 0) this.out.push(Buffer.concat(this.held));
-    this.held = [];
-    return this.out;
   }
 
   private onHeader(block: Buffer): void {
     if (block.equals(ZERO_BLOCK)) {
       this.zeroBlocks++;
-      this.release();
       if (this.zeroBlocks === 2) this.state = 'end';
       return;
     }
@@ -210,9 +195,9 @@ export class TarFraming {
       bodySize: size,
       mode: entry.mode,
       linkpath: entry.linkpath,
+      mtime: entry.mtime,
     });
     this.fileBytes += size;
-    this.release();
     this.bodyLeft = 512 * Math.ceil(size / 512);
     if (this.bodyLeft > 0) this.state = 'body';
   }
@@ -229,7 +214,6 @@ export class TarFraming {
       ex.path = meta.replace(/\0.*/, '');
       this.ex = ex;
     }
-    this.release();
   }
 
   /** The first block is no tar header: say what it is instead, when we can tell. */

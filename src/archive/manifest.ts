@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +41,17 @@ function what(st: Stats): string {
   return 'not a regular file';
 }
 
+/** The same walk, synchronously: for building a manifest of thousands of files just unpacked. */
+function walkSync(dir: string, visit: (rel: string, st: Stats) => void, rel = ''): void {
+  const names = readdirSync(rel === '' ? dir : join(dir, rel)).sort();
+  for (const name of names) {
+    const p = rel === '' ? name : `${rel}/${name}`;
+    const st = lstatSync(join(dir, p));
+    visit(p, st);
+    if (st.isDirectory()) walkSync(dir, visit, p);
+  }
+}
+
 /** Every path under dir with its lstat, directories first-visited, in sorted order. */
 async function walk(dir: string, visit: (rel: string, st: Stats) => Promise<void>, rel = ''): Promise<void> {
   const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
@@ -54,20 +66,28 @@ async function walk(dir: string, visit: (rel: string, st: Stats) => Promise<void
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
- * Streams every file under dir. Anything but regular files and directories is refused: an
- * installed version holds nothing else, and a manifest that skipped it would hide it.
+ * Every file under dir, hashed. Anything but regular files and directories is refused: an
+ * installed version holds nothing else, and a manifest that skipped it would hide it. `known`
+ * holds hashes already taken of these very files (as they were unpacked, in this process); a
+ * file found with the size and mode it was written with is not read again.
  */
-export async function buildManifest(dir: string, archiveSha256: string): Promise<Manifest> {
+export async function buildManifest(dir: string, archiveSha256: string, known?: ReadonlyMap<string, ManifestFile>): Promise<Manifest> {
   const files: ManifestFile[] = [];
-  await walk(dir, async (p, st) => {
+  const toHash: ManifestFile[] = [];
+  walkSync(dir, (p, st) => {
     if (st.isDirectory()) return;
     if (!st.isFile()) {
       throw new WebtreeError('EIO', `cannot record ${join(dir, p)} in a manifest: it is ${what(st)}`, {
         hint: 'An installed version holds only regular files and directories; move it aside and retry.',
       });
     }
-    files.push({ path: p, size: st.size, sha256: await sha256File(join(dir, p)), mode: st.mode & 0o7777 });
+    const f: ManifestFile = { path: p, size: st.size, sha256: '', mode: st.mode & 0o7777 };
+    const k = known?.get(p);
+    if (k && k.size === f.size && k.mode === f.mode) f.sha256 = k.sha256;
+    else toHash.push(f);
+    files.push(f);
   });
+  for (const f of toHash) f.sha256 = await sha256File(join(dir, f.path));
   return { archiveSha256, files: files.sort(byPath) };
 }
 

@@ -82,7 +82,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
   const ops: Op[] = [
     { kind: 'make-dir', path: productDir(site, d) },
     { kind: 'make-dir', path: path.dirname(manifest) },
-    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content },
+    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content, sha256: req.sha256 },
   ];
   for (const [name, content] of Object.entries(d.addFiles)) ops.push({ kind: 'add-file', path: path.join(staging, name), content });
   const notes: string[] = [];

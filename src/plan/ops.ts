@@ -9,7 +9,8 @@ import type { HistoryEntry } from '../state/history.js';
 
 export type Op =
   | { kind: 'make-dir'; path: string }
-  | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string }
+  /** sha256: what the archive hashed to when planned; a different file at unpack time is refused. */
+  | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string; sha256?: string }
   | { kind: 'check-version'; dir: string; product: string; requires: string[] }
   | { kind: 'add-file'; path: string; content: string }
   | { kind: 'copy-file'; from: string; to: string }

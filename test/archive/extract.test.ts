@@ -8,7 +8,8 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { c as createTar } from 'tar';
-import { extractArchive } from '../../src/archive/extract.js';
+import { extractArchive, type ExtractResult } from '../../src/archive/extract.js';
+import { buildManifest, sha256File } from '../../src/archive/manifest.js';
 import { WebtreeError } from '../../src/core/errors.js';
 import type { Limits } from '../../src/site/types.js';
 import { dirEntry, file, gz, header, pad, pax, tar } from '../fixtures/make-bad-archives.js';
@@ -52,6 +53,7 @@ async function refused(archive: string, limits: Limits, layout: 'single-top' | '
   expect(err).toBeInstanceOf(WebtreeError);
   expect((err as WebtreeError).code).toBe('EBADARCHIVE');
   expect(await readdir(dest)).toEqual([]);
+  expect(await readdir(tmp)).not.toContain('dest.unpack');
   return err as WebtreeError;
 }
 
@@ -67,6 +69,13 @@ async function makeProduct(): Promise<string> {
   return src;
 }
 
+/** The hashes taken while unpacking are those of the bytes on disk, file for file, and of the archive. */
+async function expectHashesOfDisk(res: ExtractResult, archive: string): Promise<void> {
+  const onDisk = await buildManifest(dest, await sha256File(archive));
+  expect(res.archiveSha256).toBe(onDisk.archiveSha256);
+  expect([...res.files].sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(onDisk.files);
+}
+
 const PRODUCT_TREE = ['data.bin 644', 'lib/ 755', 'lib/app.py 644', 'run.wsgi 755', 'static/ 755', 'static/empty/ 755'];
 
 describe('genuine archives', () => {
@@ -75,7 +84,8 @@ describe('genuine archives', () => {
     const archive = join(tmp, 'pkg-1.0.tar.gz');
     await createTar({ gzip: true, cwd: src, file: archive, portable: true }, ['pkg-1.0']);
     const res = await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
-    expect(res).toEqual({ entries: 6, bytes: 3000 + 12 + 22, strippedTop: 'pkg-1.0' });
+    expect(res).toMatchObject({ entries: 6, bytes: 3000 + 12 + 22, strippedTop: 'pkg-1.0' });
+    await expectHashesOfDisk(res, archive);
     expect(await listing()).toEqual(PRODUCT_TREE);
     expect(await readFile(join(dest, 'lib', 'app.py'), 'utf8')).toBe('print("hi")\n');
     expect(await readdir(tmp)).toEqual(['dest', 'pkg-1.0.tar.gz', 'src']);
@@ -100,19 +110,23 @@ describe('genuine archives', () => {
   it('layout "any" keeps loose files as they are', async () => {
     const archive = await write('loose.tar', tar(file('README', 'r'), dirEntry('lib/'), file('lib/a.py', 'a'), file('index.html', '<p>')));
     const res = await extractArchive(archive, dest, { limits: LIMITS, layout: 'any' });
-    expect(res).toEqual({ entries: 4, bytes: 5 });
+    expect(res).toMatchObject({ entries: 4, bytes: 5 });
+    expect(res.strippedTop).toBeUndefined();
+    await expectHashesOfDisk(res, archive);
     expect(await listing()).toEqual(['README 644', 'index.html 644', 'lib/ 755', 'lib/a.py 644']);
   });
 
   it('layout "any" still strips a single top directory', async () => {
     const archive = await write('one.tar', tar(dirEntry('EXPO/'), file('EXPO/index.html', '<p>')));
-    expect(await extractArchive(archive, dest, { limits: LIMITS, layout: 'any' })).toEqual({ entries: 1, bytes: 3, strippedTop: 'EXPO' });
+    expect(await extractArchive(archive, dest, { limits: LIMITS, layout: 'any' })).toMatchObject({ entries: 1, bytes: 3, strippedTop: 'EXPO' });
     expect(await listing()).toEqual(['index.html 644']);
   });
 
   it('creates directories the archive only implies, and keeps empty files and directories', async () => {
     const archive = await write('implied.tar', tar(file('top/a/b/c.txt', 'c'), file('top/empty', ''), dirEntry('top/void/')));
-    expect(await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' })).toEqual({ entries: 5, bytes: 1, strippedTop: 'top' });
+    const res = await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
+    expect(res).toMatchObject({ entries: 5, bytes: 1, strippedTop: 'top' });
+    await expectHashesOfDisk(res, archive);
     expect(await listing()).toEqual(['a/ 755', 'a/b/ 755', 'a/b/c.txt 644', 'empty 644', 'void/ 755']);
   });
 
@@ -175,6 +189,34 @@ describe('the staging directory', () => {
     const archive = await write('one.tar', tar(file('top/a', 'a')));
     await expect(extractArchive(archive, link, { limits: LIMITS, layout: 'single-top' })).rejects.toMatchObject({ code: 'EIO' });
     expect(await readdir(dest)).toEqual([]);
+  });
+});
+
+describe('one pass', () => {
+  it('removes what it wrote when a late entry is refused', async () => {
+    const archive = await write('late.tar', tar(file('top/a', 'a'.repeat(5000)), file('top/b/c', 'c'), file('top/../evil', 'x')));
+    expect((await refused(archive, LIMITS)).message).toMatch(/"top\/\.\.\/evil" climbs out of the tree/);
+  });
+
+  it('refuses an archive that is not the file that was hashed when the install was planned', async () => {
+    const archive = await write('one.tar', tar(file('top/a', 'a')));
+    const planned = await sha256File(archive);
+    await writeFile(archive, tar(file('top/a', 'b')));
+    const err = await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top', expectSha256: planned }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EBADARCHIVE', message: /^archive "one.tar" changed while it was being installed \(sha256 [0-9a-f]{12}…, was [0-9a-f]{12}…\)$/ });
+    expect(await readdir(dest)).toEqual([]);
+    expect(await readdir(tmp)).toEqual(['dest', 'one.tar']);
+    // The same file as planned is accepted.
+    expect((await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top', expectSha256: await sha256File(archive) })).entries).toBe(1);
+  });
+
+  it('stops when its signal is aborted, leaving dest empty', async () => {
+    const archive = await write('one.tar', tar(file('top/a', 'a')));
+    const ac = new AbortController();
+    ac.abort(new Error('interrupted'));
+    await expect(extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top', signal: ac.signal })).rejects.toThrow('interrupted');
+    expect(await readdir(dest)).toEqual([]);
+    expect(await readdir(tmp)).toEqual(['dest', 'one.tar']);
   });
 });
 

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// Benchmark 1: `webtree install` against the careful shell way (bench/shell-install.sh: tar -xzf
+// into a new directory, sync -f, ln -s a temporary link, mv -T it over current), on the same
+// archive, in the same run. Rounds alternate which side goes first and each starts after a full
+// sync, so that neither pays for the other's dirty pages; medians are quoted, and the ratio is
+// the figure (the machines are shared and noisy). Then a breakdown of where webtree's time goes.
+//
+// Usage: npm run build && node bench/install.mjs [--mb 120] [--files 8000] [--rounds 5] [--json]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { extractArchive } from '../dist/archive/extract.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cli = path.join(here, '..', 'bin', 'webtree.js');
+const shellInstall = path.join(here, 'shell-install.sh');
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '120' },
+    files: { type: 'string', default: '8000' },
+    rounds: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const mb = Number(values.mb), files = Number(values.files), rounds = Number(values.rounds);
+const log = values.json ? () => {} : (...a) => console.log(...a);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+async function timedAsync(fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+function run(cmd, args, env = process.env, quiet = false) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout ?? ''}\n${r.stderr}`);
+  return r.stdout;
+}
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'webtree-bench-install-'));
+try {
+  // A sandbox site as `webtree init` makes it (as root, owned by the service account if it exists).
+  const prefix = path.join(root, 'site');
+  run(process.execPath, [cli, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18080']);
+  const config = path.join(prefix, 'webtree.yaml');
+  const env = { ...process.env, WEBTREE_CONFIG: config };
+
+  // A TV archive like DESIGN.md's measurement: ~120 MB in ~8,000 files, half random, half text.
+  log(`making a ${mb} MB archive of ${files} files…`);
+  const src = path.join(root, 'src');
+  const top = path.join(src, 'tv-1.0');
+  const per = Math.floor((mb * 1024 * 1024) / files);
+  fs.mkdirSync(path.join(top, 'product'), { recursive: true });
+  fs.writeFileSync(path.join(top, 'product', 'tv.wsgi'), 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n');
+  for (let i = 0; i < files - 1; i++) {
+    const sub = path.join(top, 'product', 'data', `d${i % 40}`, `e${i % 7}`);
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, `f${i}.dat`), i % 2 ? randomBytes(per) : Buffer.alloc(per, `line ${i}\n`));
+  }
+  const master = path.join(root, 'tv-master.tar.gz');
+  execFileSync('tar', ['-czf', master, '-C', src, 'tv-1.0']);
+  fs.rmSync(src, { recursive: true, force: true });
+  const archiveSize = fs.statSync(master).size;
+
+  // The shell's products, on the same file system as the site's.
+  const shellDir = path.join(root, 'shell', 'tv');
+  fs.mkdirSync(shellDir, { recursive: true });
+
+  const shell = [], webtree = [];
+  for (let r = 0; r < rounds; r++) {
+    const version = `1.${r + 1}`;
+    const archive = path.join(root, `tv-${version}.tar.gz`);
+    fs.linkSync(master, archive);
+    const sides = [
+      () => shell.push(timed(() => run('bash', [shellInstall, archive, shellDir, version]))),
+      () => webtree.push(timed(() => {
+        if (process.env.BENCH_DEBUG) run(process.execPath, [path.join(here, '..', '..', '..', 'tmp', 'lb', 'ts.mjs'), process.execPath, '--cpu-prof', '--cpu-prof-dir=/tmp/lb/prof2', cli, 'install', archive, '--debug'], env).split('\n').forEach((l) => log(l));
+        else run(process.execPath, [cli, 'install', archive], env);
+      })),
+    ];
+    if (r % 2) sides.reverse();
+    for (const side of sides) {
+      execFileSync('sync');
+      side();
+    }
+    log(`round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}`);
+  }
+  const status = JSON.parse(run(process.execPath, [cli, 'status', '--json'], env));
+  const tv = JSON.stringify(status).includes(`1.${rounds}`);
+  if (!tv) throw new Error(`webtree status does not show TV 1.${rounds} active after the rounds:\n${JSON.stringify(status)}`);
+  run(process.execPath, [cli, 'verify'], env);
+
+  // Where the time goes: each part alone, in this process (medians of 3).
+  const parts = {};
+  const part = async (name, fn) => {
+    const xs = [];
+    for (let i = 0; i < 3; i++) {
+      execFileSync('sync');
+      xs.push(await timedAsync(fn));
+    }
+    parts[name] = median(xs);
+  };
+  await part('node start (node -e 0)', () => run(process.execPath, ['-e', '0']));
+  await part('webtree start (webtree --help)', () => run(process.execPath, [cli, '--help']));
+  await part('sha256 of the archive', async () => {
+    const h = createHash('sha256');
+    await pipeline(fs.createReadStream(master, { highWaterMark: 1 << 20 }), h);
+  });
+  await part('inflate only (node zlib)', () => pipeline(fs.createReadStream(master, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 18 }), new Writable({ write: (_c, _e, cb) => cb() })));
+  await part('inflate only (gzip -dc)', () => run('gzip', ['-dc', master], process.env, true));
+  let n = 0;
+  const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000, maxDepth: 64, maxRatio: 200 };
+  const scratch = [];
+  await part('unpack + hash + check (extractArchive)', async () => {
+    const d = path.join(root, `x${n++}`);
+    fs.mkdirSync(d);
+    scratch.push(d);
+    await extractArchive(master, d, { limits, layout: 'single-top' });
+  });
+  await part('sync -f of the unpacked tree', () => run('sync', ['-f', scratch[0]]));
+  for (const d of scratch) fs.rmSync(d, { recursive: true, force: true });
+
+  const result = {
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
+    archive: { mb, files, compressedBytes: archiveSize },
+    rounds,
+    shellMedianS: median(shell),
+    webtreeMedianS: median(webtree),
+    ratio: median(webtree) / median(shell),
+    shellS: shell,
+    webtreeS: webtree,
+    partsS: parts,
+  };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    log(`\narchive: ${(archiveSize / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files; ${rounds} rounds, alternating`);
+    log(`shell (tar -xzf, sync -f, ln -s, mv -T): median ${ms(result.shellMedianS)}`);
+    log(`webtree install:                        median ${ms(result.webtreeMedianS)}`);
+    log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x (target ≤ 1.2x)`);
+    log('\nwhere the time goes (each part alone, median of 3):');
+    for (const [k, v] of Object.entries(parts)) log(`  ${k.padEnd(42)} ${ms(v)}`);
+  }
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}
