@@ -144,6 +144,13 @@ function listingOf(rules: EntryRules, top: string | undefined): Listing {
 
 const FILE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
+/** The process's umask, read once (setting it back at once): open() applies it to every mode. */
+function readUmask(): number {
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
+}
+
 /**
  * Writes admitted entries under root, synchronously: every system call is finished before the
  * next header is read, so a refusal never races a write still in flight.
@@ -158,6 +165,7 @@ class TreeWriter {
   private hash?: Hash;
   private current?: Admitted;
   private mtime?: Date;
+  private readonly umask = readUmask();
 
   constructor(
     private readonly root: string,
@@ -173,10 +181,11 @@ class TreeWriter {
       else this.mkdir(a.rel, a.mode);
       return;
     }
-    this.fd = fs.openSync(p, FILE_FLAGS, 0o600);
+    this.fd = fs.openSync(p, FILE_FLAGS, a.mode);
     if (this.owner) fs.fchownSync(this.fd, this.owner.uid, this.owner.gid);
-    // Explicitly, so that the umask cannot change it.
-    fs.fchmodSync(this.fd, a.mode);
+    // Explicitly only when the umask took bits from it (safe modes have no group or other write
+    // bits, so the usual 022 and 002 take none).
+    if ((a.mode & this.umask) !== 0) fs.fchmodSync(this.fd, a.mode);
     this.current = a;
     this.mtime = mtime;
     this.left = a.size;

@@ -250,4 +250,15 @@ describe('modes', () => {
     }
     expect(await listing()).toEqual(['a/ 755', 'a/b 644', 'c/ 755', 'c/d 600']);
   });
+
+  it('are the archive\'s safe modes under a umask of 077 too: the umask takes nothing', async () => {
+    const archive = await write('modes.tar', tar(file('top/a/b', 'x', 0o644), file('top/run', '#!', 0o755), dirEntry('top/c/', 0o755)));
+    const old = process.umask(0o077);
+    try {
+      await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
+    } finally {
+      process.umask(old);
+    }
+    expect(await listing()).toEqual(['a/ 755', 'a/b 644', 'c/ 755', 'run 755']);
+  });
 });
