@@ -53,7 +53,17 @@ const mountText = (m?: Mount) => (m ? ` (${m.fstype} ${m.source} mounted on ${m.
  * ("take webtree's lock in /srv/www/state") where the error's own path would not.
  */
 export function errnoError(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError | undefined {
-  if (!isErrno(err) || !MAPPED.has(err.code!)) return undefined;
+  const w = mapped(err, facts, doing);
+  // --debug shows the stack: the system call's, not this function's.
+  if (w && (err as Error).stack) w.stack = `${w.name}: ${w.message}\ncaused by ${(err as Error).stack}`;
+  return w;
+}
+
+/** A system error: a WebtreeError carries a code too, some of them spelled like errno's. */
+const isSystemError = (err: unknown): err is NodeJS.ErrnoException => !(err instanceof WebtreeError) && isErrno(err) && MAPPED.has(err.code!);
+
+function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError | undefined {
+  if (!isSystemError(err)) return undefined;
   const e = err;
   const p = e.path;
   const verb = VERBS[e.syscall ?? ''] ?? e.syscall ?? 'write';
@@ -136,7 +146,7 @@ async function accessDirOf(p: string): Promise<string> {
  * a hint); anything else is returned as it was.
  */
 export async function explainErrno(err: unknown, doing?: string): Promise<unknown> {
-  if (!isErrno(err) || !MAPPED.has(err.code!)) return err;
+  if (!isSystemError(err)) return err;
   const p = err.path;
   const facts: ErrnoFacts = { account: await currentAccount() };
   if (p) {

@@ -69,6 +69,8 @@ describe('errnoError', () => {
     expect(errnoError(sysErr('ENOENT', 'open', '/x'), codemanager)).toBeUndefined();
     expect(errnoError(new Error('plain'), codemanager)).toBeUndefined();
     expect(errnoError('a string', codemanager)).toBeUndefined();
+    // A WebtreeError's code may be spelled like errno's: it is already explained.
+    expect(errnoError(new WebtreeError('ENOSPC', 'the disk is full: already said'), codemanager)).toBeUndefined();
   });
 });
 
