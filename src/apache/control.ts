@@ -139,7 +139,8 @@ async function checkRuntimeAccess(site: Site): Promise<void> {
     }
     if (!(await accountMayWrite(site, dir, true, me))) bad.push({ path: dir, line: `${dir} (${await ownerText(dir)}): ${what}` });
   }
-  for (const file of [L.errorLog, L.accessLog, L.pidFile]) {
+  // Not the pid file: a stale one was removed above, and Apache writes its own in run/.
+  for (const file of [L.errorLog, L.accessLog]) {
     if ((await fs.stat(file).catch(() => undefined)) && !(await accountMayWrite(site, file, false, me))) bad.push({ path: file, line: `${file} (${await ownerText(file)}): Apache appends to it` });
   }
   if (!bad.length) return;
@@ -166,8 +167,8 @@ export async function start(site: Site, opts: { timeoutMs?: number } = {}): Prom
   await checkPort(site);
   const before = await status(site);
   if (before.running) return { alreadyRunning: true, pid: before.pid! };
-  await checkRuntimeAccess(site);
   if (before.stalePidFile) await fs.rm(L.pidFile, { force: true });
+  await checkRuntimeAccess(site);
   await killAll(await findOurProcesses(L.serverRoot)); // orphaned workers still hold the port
   const host = connectHost(site.apache.listen.host);
   const { port } = site.apache.listen;
