@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -91,6 +92,21 @@ describe.runIf(run)('disk full under the products root', () => {
     expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${products}/tv/`));
     const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed' });
+  });
+
+  it('the same file system read-only: refused before the journal, naming it, the tree as it was', async () => {
+    await execa('mount', ['-o', 'remount,ro', products]);
+    try {
+      const before = await listing(s.site, ['filler']);
+      const r = await s.sb.run(['install', s.big]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^webtree: a directory that `install TV 3\.4[^`]*` needs is on a read-only file system; nothing was changed\n/);
+      expect(r.stderr).toContain(`\n  ${products}/tv (read-only file system): `);
+      expect(r.stderr).toContain(`hint: remount read-write (\`mount -o remount,rw\` on the file system of ${products}/tv)`);
+      expect(await listing(s.site, ['filler'])).toEqual(before);
+    } finally {
+      await execa('mount', ['-o', 'remount,rw', products]);
+    }
   });
 
   it('once the space is freed, the same archive installs and verify is clean', async () => {
