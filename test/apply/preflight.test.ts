@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { journalFile } from '../../src/apply/journal.js';
-import { accessNeeds, preflight } from '../../src/apply/preflight.js';
+import { accessNeeds, preflight, preflightError } from '../../src/apply/preflight.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { WebtreeError } from '../../src/core/errors.js';
@@ -47,6 +47,24 @@ describe('accessNeeds', () => {
     const needs = accessNeeds(planPrune(site, TV, st, 1, ctx), site.paths.state);
     expect(needs).toContainEqual({ dir: '/t/dbwebtools/tv/1', why: 'remove /t/dbwebtools/tv/1', how: 'empty' });
     expect(needs).toContainEqual({ dir: '/t/dbwebtools/tv', why: 'remove /t/dbwebtools/tv/1', how: 'into' });
+  });
+});
+
+describe('preflightError', () => {
+  it('several directories, one on a read-only file system, run by an operator who is not the service account', () => {
+    const site = sandboxSite('/t');
+    const plan = planInstall(site, TV, state(), { archive: '/a/tv-3.4.tar.gz', version: '3.4', sha256: 'b', activate: true }, ctx);
+    const e = preflightError(plan, [
+      { dir: '/t/dbwebtools', why: ['make directory /t/dbwebtools/tv'], readOnly: false, owner: 'owner root:root, mode 0755' },
+      { dir: '/t/www/html', why: ['point /t/www/html/TV -> /t/dbwebtools/tv/current/product'], readOnly: true, owner: '' },
+    ], { user: 'alice', uid: 1000, group: 'alice' }, site);
+    expect(e.code).toBe('EACCES');
+    expect(e.message).toBe('permission denied: alice (uid 1000) may not write 2 directories that `install TV 3.4` needs; nothing was changed');
+    expect(e.details).toBe([
+      '  /t/dbwebtools (owner root:root, mode 0755): make directory /t/dbwebtools/tv',
+      '  /t/www/html (read-only file system): point /t/www/html/TV -> /t/dbwebtools/tv/current/product',
+    ].join('\n'));
+    expect(e.hint).toBe(`run webtree as root or as ${site.apache.user}, the service account the tree belongs to (\`chown -R ${site.apache.user}:${site.apache.group} /t/dbwebtools\`); remount read-write (\`mount -o remount,rw\` on the file system of /t/www/html)`);
   });
 });
 
