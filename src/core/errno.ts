@@ -64,10 +64,10 @@ const isSystemError = (err: unknown): err is NodeJS.ErrnoException => !(err inst
 
 function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError | undefined {
   if (!isSystemError(err)) return undefined;
-  const e = err;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
   const p = e.path;
   const verb = VERBS[e.syscall ?? ''] ?? e.syscall ?? 'write';
-  const what = doing ?? (p ? `${verb} ${p}${(e as { dest?: string }).dest ? ` to ${(e as { dest?: string }).dest}` : ''}` : `${verb} (the system did not say which file)`);
+  const what = doing ?? (p ? `${verb} ${p}${e.dest ? ` to ${e.dest}` : ''}` : `${verb} (the system did not say which file)`);
   const where = facts.mount?.dir ?? (p ? path.dirname(p) : undefined);
   const { account } = facts;
   switch (e.code) {
