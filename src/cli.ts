@@ -5,7 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadCatalog } from './catalog/load.js';
-import { isErrno, usageError, WebtreeError } from './core/errors.js';
+import { explainErrno } from './core/errno.js';
+import { usageError, WebtreeError } from './core/errors.js';
 import { createReporter, processStreams, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
 import type { Command, OptionSpec } from './commands/types.js';
@@ -68,11 +69,6 @@ function describeError(err: unknown, debug: boolean): { text: string; code: numb
     if (debug && err.stack) lines.push(err.stack);
     return { text: lines.join('\n'), code: err.exitCode };
   }
-  if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-    const e = err as NodeJS.ErrnoException;
-    return { text: `webtree: permission denied${e.path ? ` on ${e.path}` : ''} (${e.syscall ?? 'access'})\n  hint: run as the service account or as root${debug ? `\n${e.stack}` : ''}`, code: 1 };
-  }
-  if (isErrno(err, 'ENOSPC')) return { text: `webtree: the disk is full${(err as NodeJS.ErrnoException).path ? ` (writing ${(err as NodeJS.ErrnoException).path})` : ''}; nothing was changed\n  hint: free some space (webtree prune PRODUCT --keep N) and run the command again`, code: 1 };
   const e = err as Error;
   return { text: `webtree: unexpected error: ${e?.message ?? String(err)}${debug ? `\n${e?.stack}` : '\n  hint: run again with --debug for the stack trace, and report it'}`, code: 1 };
 }
@@ -128,7 +124,8 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     });
     return code ?? 0;
   } catch (err) {
-    const { text, code } = describeError(err, debug);
+    // A full disk, a denied permission, a read-only file system: named, with the fix, not a stack trace.
+    const { text, code } = describeError(await explainErrno(err), debug);
     streams.err(text + '\n');
     return code;
   }

@@ -5,9 +5,13 @@
  * status need no environment and work from the pid file and /proc. Every child process gets an
  * argument array, never a shell string.
  */
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
+import { resolveOwner } from '../apply/owner.js';
+import { ownerText } from '../apply/preflight.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, connectHost } from './layout.js';
@@ -112,6 +116,42 @@ async function checkPort(site: Site): Promise<void> {
   });
 }
 
+/** Can the account Apache runs as write (and enter) this path? As root, asked as the account. */
+async function accountMayWrite(site: Site, p: string, dir: boolean, me: Identity): Promise<boolean> {
+  if (me.uid !== 0) return fs.access(p, dir ? constants.W_OK | constants.X_OK : constants.W_OK).then(() => true, () => false);
+  const test = dir ? ['test', '-w', p, '-a', '-x', p] : ['test', '-w', p];
+  return (await execa('runuser', ['-u', site.apache.user, '--', ...test], { reject: false })).exitCode === 0;
+}
+
+/**
+ * Apache, run as the account, writes its logs, the Mutex and mod_wsgi's sockets in the runtime
+ * directory and its pid file in run/. Where it may not, httpd starts and dies with a line in a
+ * log it could not open: check first and name the directory and the account.
+ */
+async function checkRuntimeAccess(site: Site): Promise<void> {
+  const L = apacheLayout(site);
+  const me = currentIdentity();
+  const bad: { path: string; line: string }[] = [];
+  for (const [dir, what] of [[site.paths.runtime, 'logs, Mutex and mod_wsgi sockets'], [path.dirname(L.pidFile), 'the pid file']]) {
+    const st = await fs.stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new WebtreeError('EAPACHE', `${dir}, where Apache keeps ${what}, does not exist`, { hint: 'webtree init makes the missing directories' });
+    }
+    if (!(await accountMayWrite(site, dir, true, me))) bad.push({ path: dir, line: `${dir} (${await ownerText(dir)}): ${what}` });
+  }
+  // Not the pid file: a stale one was removed above, and Apache writes its own in run/.
+  for (const file of [L.errorLog, L.accessLog]) {
+    if ((await fs.stat(file).catch(() => undefined)) && !(await accountMayWrite(site, file, false, me))) bad.push({ path: file, line: `${file} (${await ownerText(file)}): Apache appends to it` });
+  }
+  if (!bad.length) return;
+  const { user, group } = site.apache;
+  const account = await resolveOwner(user, group).then((o) => `${user} (uid ${o.uid})`, () => user);
+  throw new WebtreeError('EACCES', `permission denied: ${account}, the account Apache runs as, may not write where Apache writes; Apache was not started`, {
+    details: bad.map((b) => `  ${b.line}`).join('\n'),
+    hint: `as root: \`chown -R ${user}:${group} ${bad.map((b) => b.path).join(' ')}\` (running webtree as root does not help: Apache itself runs as ${user})`,
+  });
+}
+
 async function runApache(site: Site, verb: string) {
   const L = apacheLayout(site);
   const argv = asAccount(site, verb, ['/bin/bash', L.runApache, verb]);
@@ -128,6 +168,7 @@ export async function start(site: Site, opts: { timeoutMs?: number } = {}): Prom
   const before = await status(site);
   if (before.running) return { alreadyRunning: true, pid: before.pid! };
   if (before.stalePidFile) await fs.rm(L.pidFile, { force: true });
+  await checkRuntimeAccess(site);
   await killAll(await findOurProcesses(L.serverRoot)); // orphaned workers still hold the port
   const host = connectHost(site.apache.listen.host);
   const { port } = site.apache.listen;

@@ -18,6 +18,7 @@ import { historyFile } from '../state/tree.js';
 import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
 import { clearJournal, readJournal, writeJournal, type AfterSpec, type Journal } from './journal.js';
 import { checkRequires } from './check-version.js';
+import { preflight } from './preflight.js';
 import { chownTree, type Owner } from './owner.js';
 import { linkOverFile } from '../failover/link-over-file.js';
 
@@ -67,6 +68,7 @@ export class Executor {
    */
   async apply(plan: Plan, id: string, after?: AfterSpec): Promise<void> {
     if (plan.ops.length === 0) return;
+    await preflight(plan, this.opts.site);
     const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan, ...(after ? { after, phase: 'ops' } : {}) };
     await writeJournal(this.state, journal);
     const undos: Undo[] = [];

@@ -64,11 +64,19 @@ export async function writeFileAtomic(file: string, content: string | Buffer, mo
   const tmp = tempName(file, 'write');
   const fh = await fs.open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(content);
-    await fh.chmod(mode); // the umask must not decide an init script's execute bit
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(content);
+      await fh.chmod(mode); // the umask must not decide an init script's execute bit
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    // A full disk must not leave the half-written temporary behind; and a write on a file
+    // handle carries no path, which the operator needs to know where the space ran out.
+    await fs.rm(tmp, { force: true });
+    if (isErrno(err) && err.path === undefined) err.path = file;
+    throw err;
   }
   try {
     await fs.rename(tmp, file);

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { explainErrno } from '../core/errno.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { whoAmI } from '../state/history.js';
 
@@ -64,14 +65,7 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
     command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
   };
   const tmp = `${file}.${me.token}`;
-  // Durable before it is linked into place: a power cut must not leave an empty lock behind.
-  const fh = await fs.open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(JSON.stringify(me));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeHolder(tmp, me, stateDir);
   const deadline = Date.now() + waitMs;
   let recoveredFrom: LockHolder | undefined;
   try {
@@ -133,6 +127,28 @@ async function breakStale(file: string, stale: LockHolder, tmp: string): Promise
     return true;
   } finally {
     await fs.rm(guard, { force: true });
+  }
+}
+
+/**
+ * Durable before it is linked into place: a power cut must not leave an empty lock behind. A
+ * state directory the account may not write, or a full disk, is the first thing a command meets:
+ * said in those words, and the half-written file removed.
+ */
+async function writeHolder(tmp: string, me: LockHolder, stateDir: string): Promise<void> {
+  try {
+    const fh = await fs.open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(JSON.stringify(me));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    // A write on a file handle carries no path: name the file.
+    if (isErrno(err) && err.path === undefined) err.path = tmp;
+    throw await explainErrno(err, `take webtree's lock in ${stateDir}`);
   }
 }
 

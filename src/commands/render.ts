@@ -13,6 +13,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
+import { preflight } from '../apply/preflight.js';
 import { executorFor, freshPlanContext, planContext, registerAfterHook, runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -102,6 +103,8 @@ export const renderCommand: Command = {
       recordedBefore = read.recorded;
       if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
       if (rp.confChanged && !ctx.dryRun) {
+        // Before staging and httpd -t: a conf.d this account may not write is said at once.
+        await preflight(rp.plan, site);
         const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
         await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
       }

@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'ESWITCH'
   | 'EADOPT'
   | 'EPERM'
+  | 'EACCES' // the running account may not write a path webtree needs
+  | 'ENOSPC' // the disk (or the account's quota) is full
+  | 'EROFS' // a read-only file system
   | 'EIO';
 
 const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = { EUSAGE: 2, ESITE: 2, EBADNAME: 2 };

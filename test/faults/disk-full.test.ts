@@ -1,0 +1,153 @@
+/**
+ * Disk full: `webtree install` of an archive that overflows a small tmpfs the test mounts, first
+ * under the products root, then under the whole site (web tree, state, products), where the lock,
+ * the journal or the unpacking meets the full disk depending on how much is left. Each time: exit
+ * 1, a message that says the disk is full and names the file system and `df -h`, the live
+ * version untouched, the tree as it was (no staging, trash, temporary, lock or journal); once the
+ * space is freed the same archive installs and `verify` is clean. Mounting needs root, as in CI.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSampleArchive } from '../../src/demo/samples.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { fillLeaving, freeBytes, listing, moveOntoTmpfs } from './tree.js';
+
+const MiB = 1024 * 1024;
+const canMount = process.getuid?.() === 0;
+// Outside CI a non-root run may skip; under CI=true a missing root is a failure, never a skip.
+const run = canMount || process.env.CI === 'true';
+
+/** TV 3.4 with 2 MiB of incompressible data in it: more than the space left in each case below. */
+const bigArchive = (dir: string) => writeSampleArchive(dir, 'TV', '3.4', { 'product/big.bin': randomBytes(1.5 * MiB).toString('base64') });
+
+const HISTORY = 'www/state/history.jsonl';
+
+interface Site {
+  sb: Sandbox;
+  site: string;
+  unmount?: () => Promise<void>;
+  big: string;
+}
+
+async function sandboxWithTv(): Promise<Site> {
+  const sb = await makeSandbox();
+  const arch = path.join(sb.dir, 'archives');
+  await fs.mkdir(arch);
+  const first = await sb.run(['install', await writeSampleArchive(arch, 'TV', '3.3a')]);
+  expect(first.exitCode, first.stderr).toBe(0);
+  return { sb, site: path.join(sb.dir, 'site'), big: await bigArchive(arch) };
+}
+
+/** Install the big archive onto the full disk and check everything a failed install promises. */
+async function installOntoFullDisk(s: Site, mountDir: string): Promise<string> {
+  const served = await fs.readFile(path.join(s.site, 'www/html/TV/tv.wsgi'));
+  const before = await listing(s.site, [HISTORY, 'filler']);
+  const r = await s.sb.run(['install', s.big]);
+  expect(r.exitCode, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(/^webtree: the disk is full: could not /);
+  expect(r.stderr).toContain(`(tmpfs webtree-test mounted on ${mountDir})`);
+  expect(r.stderr).toContain(`free space on ${mountDir} (\`df -h ${mountDir}\` shows what is left`);
+  expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+  // The live version untouched: the same link, the same bytes served.
+  expect(await fs.readlink(path.join(s.site, 'dbwebtools/tv/current'))).toBe('3.3a');
+  expect(await fs.readFile(path.join(s.site, 'www/html/TV/tv.wsgi'))).toEqual(served);
+  // The tree as it was: no staging, trash or temporary; the lock released, no journal pending.
+  expect(await listing(s.site, [HISTORY, 'filler'])).toEqual(before);
+  const state = await fs.readdir(path.join(s.site, 'www/state'));
+  expect(state).not.toContain('lock');
+  expect(state).not.toContain('journal.json');
+  return r.stderr;
+}
+
+async function freeAndInstall(s: Site, filler: string): Promise<void> {
+  await fs.rm(filler);
+  const r = await s.sb.run(['install', s.big]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  expect(await fs.readlink(path.join(s.site, 'dbwebtools/tv/current'))).toBe('3.4');
+  expect(await fs.readFile(path.join(s.site, 'www/html/TV/tv.wsgi'), 'utf8')).toMatch(/VERSION = "3.4"/);
+  const v = await s.sb.run(['verify']);
+  expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+}
+
+describe.runIf(run)('disk full under the products root', () => {
+  let s: Site;
+  let products: string;
+  beforeAll(async () => {
+    s = await sandboxWithTv();
+    products = path.join(s.site, 'dbwebtools');
+    s.unmount = await moveOntoTmpfs(products, 4 * MiB);
+  });
+  afterAll(async () => {
+    await s?.unmount?.();
+    await s?.sb.cleanup();
+  });
+
+  it('an archive that overflows it: exit 1, "the disk is full" with the file system, the tree as it was', async () => {
+    await fillLeaving(path.join(products, 'filler'), 512 * 1024);
+    expect(await freeBytes(products)).toBeLessThan(MiB);
+    const stderr = await installOntoFullDisk(s, products);
+    expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${products}/tv/`));
+    const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed' });
+  });
+
+  it('the same file system read-only: refused before the journal, naming it, the tree as it was', async () => {
+    await execa('mount', ['-o', 'remount,ro', products]);
+    try {
+      const before = await listing(s.site, ['filler']);
+      const r = await s.sb.run(['install', s.big]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^webtree: a directory that `install TV 3\.4[^`]*` needs is on a read-only file system; nothing was changed\n/);
+      expect(r.stderr).toContain(`\n  ${products}/tv (read-only file system): `);
+      expect(r.stderr).toContain(`hint: remount read-write (\`mount -o remount,rw\` on the file system of ${products}/tv)`);
+      expect(await listing(s.site, ['filler'])).toEqual(before);
+    } finally {
+      await execa('mount', ['-o', 'remount,rw', products]);
+    }
+  });
+
+  it('once the space is freed, the same archive installs and verify is clean', async () => {
+    await freeAndInstall(s, path.join(products, 'filler'));
+  });
+});
+
+describe.runIf(run)('disk full under the whole site: the lock, the journal and the unpacking', () => {
+  let s: Site;
+  let filler: string;
+  beforeAll(async () => {
+    s = await sandboxWithTv();
+    s.unmount = await moveOntoTmpfs(s.site, 8 * MiB);
+    filler = path.join(s.site, 'filler');
+  });
+  afterAll(async () => {
+    await s?.unmount?.();
+    await s?.sb.cleanup();
+  });
+
+  it('nothing left: taking the lock meets it', async () => {
+    await fillLeaving(filler, 0);
+    const stderr = await installOntoFullDisk(s, s.site);
+    expect(stderr).toContain(`could not take webtree's lock in ${path.join(s.site, 'www/state')}`);
+  });
+
+  it('one page left: the lock fits, writing the journal meets it', async () => {
+    await fillLeaving(filler, 4096);
+    const stderr = await installOntoFullDisk(s, s.site);
+    expect(stderr).toContain(`${path.join(s.site, 'www/state/journal.json')}`);
+  });
+
+  it('256 KiB left: the unpacking meets it; the failure is in the history', async () => {
+    await fillLeaving(filler, 256 * 1024);
+    const stderr = await installOntoFullDisk(s, s.site);
+    expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${s.site}/dbwebtools/tv/`));
+    const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed' });
+  });
+
+  it('once the filler is deleted, the same archive installs and verify is clean', async () => {
+    await freeAndInstall(s, filler);
+  });
+});
