@@ -69,16 +69,17 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
   checkDest(dest);
   const scratch = scratchFor(dest);
   const src = await openArchive(archive);
+  let writer: TreeWriter | undefined;
   try {
     fs.mkdirSync(scratch, { mode: 0o700 });
     if (opts.owner) fs.lchownSync(scratch, opts.owner.uid, opts.owner.gid);
-    const writer = new TreeWriter(scratch, opts.owner);
+    writer = new TreeWriter(scratch, opts.owner);
     const rules = new EntryRules(opts.limits, src.size);
     const framing = new TarFraming(
       src.name,
       opts.limits,
-      (v: EntryView) => writer.begin(rules.admit(v), v.mtime),
-      (piece) => writer.body(piece),
+      (v: EntryView) => writer!.begin(rules.admit(v), v.mtime),
+      (piece) => writer!.body(piece),
     );
     const hash = createHash('sha256');
     let read = 0;
@@ -114,6 +115,7 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
   } catch (err) {
     // File system errors (a full disk, a denied write) go up as they are, with their code and
     // path, for the command line to name.
+    writer?.abandon();
     fs.rmSync(scratch, { recursive: true, force: true });
     throw err;
   } finally {
@@ -198,7 +200,12 @@ class TreeWriter {
   body(piece: Buffer): void {
     if (this.left === 0) return;
     const data = piece.length > this.left ? piece.subarray(0, this.left) : piece;
-    for (let off = 0; off < data.length; ) off += fs.writeSync(this.fd, data, off);
+    try {
+      for (let off = 0; off < data.length; ) off += fs.writeSync(this.fd, data, off);
+    } catch (err) {
+      // A write names no file of its own: say which one the disk was full for.
+      throw Object.assign(err as NodeJS.ErrnoException, { path: (err as NodeJS.ErrnoException).path ?? join(this.root, this.current!.rel) });
+    }
     this.hash!.update(data);
     this.left -= data.length;
     this.bytes += data.length;
@@ -210,11 +217,26 @@ class TreeWriter {
     if (this.fd !== -1) throw new WebtreeError('EBADARCHIVE', `archive entry ${q(this.current?.raw ?? '')} ends early`, { hint: HINT_DAMAGED });
   }
 
+  /** Stopped midway: close the file being written, if any (the caller removes the tree). */
+  abandon(): void {
+    if (this.fd === -1) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Closing can fail on a full disk too; the file is removed with the tree either way.
+    }
+    this.fd = -1;
+  }
+
   private close(): void {
     const a = this.current!;
-    if (this.mtime) fs.futimesSync(this.fd, this.mtime, this.mtime);
-    fs.closeSync(this.fd);
+    const fd = this.fd;
     this.fd = -1;
+    try {
+      if (this.mtime) fs.futimesSync(fd, this.mtime, this.mtime);
+    } finally {
+      fs.closeSync(fd);
+    }
     this.files.push({ path: a.rel, size: a.size, sha256: this.hash!.digest('hex'), mode: a.mode });
     this.current = undefined;
   }
