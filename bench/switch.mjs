@@ -15,6 +15,8 @@
 //        [--idle 1]      (cycles run first without load: what the commands cost on their own)
 //        [--records FILE] (every request as a JSON line: app, source, start, end, status, error, …)
 // Needs root (Apache runs as the service account codemanager) or runs Apache as the caller.
+// Exit status 0 when no request failed and every command converged within 2 s, else 1.
+// Results and what they mean: docs/benchmarks.md, section 2.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
