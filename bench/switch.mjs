@@ -376,7 +376,7 @@ async function main() {
     '',
     `requests: ${load.length} by the load loop (${WORKERS} keep-alive clients for each of ${APPS.length} apps${RATE ? `, at most ${RATE}/s each` : ', back to back'}, ${(load.length / seconds).toFixed(0)}/s over ${seconds.toFixed(1)} s) and ${polls.length} convergence polls`,
     `failed or non-2xx: ${bad.length}${bad.length ? ` (${causes(bad)}; ${bad.filter((r) => r.error && r.reused).length} of the errors on a reused keep-alive connection)` : ''}`,
-    `stale answers (old version or server after the app had converged): ${stale}`,
+    `stale answers (old version or server after the app had converged): ${stale}; 200s whose body names no version or server: ${load.filter((r) => r.status === 200 && r.version === undefined && r.server === undefined).length}`,
     `convergence: median ${median(allConverge).toFixed(0)} ms, max ${Math.max(...allConverge).toFixed(0)} ms over ${steps.length} commands (target: under 2000 ms)`,
     ...idleLine,
     '',
