@@ -3,12 +3,15 @@
  * every app, and go back automatically when the new version does not answer. mod_wsgi keeps
  * old code loaded, and a graceful drops requests under load (DESIGN.md, measured), so each
  * change restarts no more than it needs: touching an app's script restarts only that app's
- * daemon; the python libraries, imported by every app, need a graceful; static pages nothing.
+ * daemon; the python libraries, imported by every app, touch every app's script (Apache's own
+ * workers run no python, WSGIRestrictEmbedded); static pages nothing. A graceful is kept for
+ * daemons a touch does not restart (script reloading off) and for going back from a wedged one.
  */
 import { daemonPids } from '../apache/apps.js';
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import { sleep } from '../apache/process.js';
+import type { WsgiApp } from '../apache/render.js';
 import { Executor, recordOf } from '../apply/executor.js';
 import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
@@ -22,11 +25,16 @@ import { findProduct } from '../catalog/load.js';
 import { executorFor, freshPlanContext, registerAfterHook, type After, type TxInput } from './tx.js';
 import type { CommandContext } from './types.js';
 
-export type Refresh = 'touch' | 'graceful' | 'none';
+/** touch: the product's own app; touch-all: every app's daemon; graceful: all of Apache. */
+export type Refresh = 'touch' | 'touch-all' | 'graceful' | 'none';
 
-/** What a product's activation must restart to be served. */
+/**
+ * What a product's activation must restart to be served. Never a graceful: under load it drops
+ * the requests on kept-alive connections and those the old workers pass to the daemons' old
+ * sockets (bench/switch.mjs, docs/benchmarks.md), a touch drops none.
+ */
 export function refreshFor(d: ProductDescriptor): Refresh {
-  if (d.base === 'webpylib') return 'graceful';
+  if (d.base === 'webpylib') return 'touch-all';
   if (d.wsgi && d.installable) return 'touch';
   return 'none';
 }
@@ -66,6 +74,17 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
     pidsBefore = await daemonPids(site, d.name);
     await new Executor({ site }).touch(app.script); // through the web link: the new version's script
   }
+  if (how === 'touch-all') {
+    const { report, kept } = await restartEveryApp(site, configured);
+    if (kept.length === 0) {
+      // Every app imports the library: each one that does not answer counts against it.
+      const failures = report.results.filter((r, i) => !r.ok && i < configured.length).map(failureOf);
+      for (const r of report.results.slice(configured.length)) if (!r.ok) notes.push(`warning: ${r.url} does not answer (${r.status ?? r.error}); not caused by this change`);
+      return { ok: failures.length === 0, failures, lines: report.lines, notes };
+    }
+    notes.push(`the daemons of ${kept.join(', ')} did not restart when their scripts were touched: graceful restart`);
+    return serve(site, catalog, d, 'graceful', from, to).then((r) => ({ ...r, notes: [...notes, ...r.notes] }));
+  }
   if (how === 'graceful') {
     try {
       await graceful(site);
@@ -76,7 +95,7 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
   const report = await checkApps(site, configured);
   // Results come in the order of the apps, then robots.txt.
   const blamed = report.results.filter((r, i) => !r.ok && (how === 'graceful' || (app !== undefined && configured[i] === app)));
-  const failures = blamed.map((r) => `${r.url} answered ${r.status ?? r.error}`);
+  const failures = blamed.map(failureOf);
   const answer = app && report.results[configured.indexOf(app)];
   if (app && answer && failures.length === 0 && from !== undefined && to !== undefined && namesOnly(answer.body ?? '', from, to)) {
     // The old version's answer from the daemon that ran it: the new code was not loaded. A new
@@ -89,6 +108,28 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
   return { ok: failures.length === 0, failures, lines: report.lines, notes };
 }
 
+type Report = Awaited<ReturnType<typeof checkApps>>;
+
+/**
+ * Restart every app's daemon without a graceful: touch each app's script, then check every app
+ * (mod_wsgi restarts a daemon at its next request, here the check's). `kept`: the apps whose
+ * daemon pids did not change, so the touch restarted nothing (WSGIScriptReloading Off): only a
+ * graceful restarts those. For a change every app sees: a library, or the database server.
+ */
+export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promise<{ report: Report; kept: string[] }> {
+  const before = new Map<string, number[]>();
+  for (const a of configured) before.set(a.name, await daemonPids(site, a.name));
+  for (const a of configured) await new Executor({ site }).touch(a.script);
+  const report = await checkApps(site, configured);
+  const kept: string[] = [];
+  for (const a of configured) {
+    const pids = await daemonPids(site, a.name);
+    if (pids.length > 0 && pids.every((p) => before.get(a.name)!.includes(p))) kept.push(a.name);
+  }
+  return { report, kept };
+}
+const failureOf = (r: Report['results'][number]) => `${r.url} answered ${r.status ?? r.error}`;
+
 /** runChange's `after` for install, activate and rollback. */
 export async function serveActivation(ctx: CommandContext, { site, catalog }: TxInput, plan: Plan, d: ProductDescriptor): Promise<void> {
   const change = activationIn(site, d, plan);
@@ -98,7 +139,7 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Tx
   const first = await serve(site, catalog, d, how, change.from, change.to);
   for (const n of first.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
   if (first.ok) {
-    const what = { touch: `${d.name}'s daemon restarted`, graceful: 'graceful restart', none: 'nothing to restart' }[how];
+    const what = { touch: `${d.name}'s daemon restarted`, 'touch-all': "every app's daemon restarted", graceful: 'graceful restart', none: 'nothing to restart' }[how];
     ctx.reporter.note(`apache: ${d.name} ${change.to} is served (${what}); ${first.lines.filter((l) => l.startsWith('ok')).length} of ${first.lines.length} URLs answer`);
     return;
   }
@@ -142,7 +183,7 @@ async function reserve(site: Site, catalog: ProductDescriptor[], d: ProductDescr
   const again = await serve(site, catalog, d, r.how, r.bad, r.good);
   // A daemon wedged by the bad version (a hung import) can outlive a touch of the script, and even
   // cache the bad module under the same path: restart every daemon so the good version is served.
-  return !again.ok && r.how === 'touch' ? serve(site, catalog, d, 'graceful', r.bad, r.good) : again;
+  return !again.ok && (r.how === 'touch' || r.how === 'touch-all') ? serve(site, catalog, d, 'graceful', r.bad, r.good) : again;
 }
 
 /** The `after` of install, activate and rollback; the next command runs it again if this process dies during it. */

@@ -195,10 +195,18 @@ describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTA
     }
   }, 120_000);
 
-  it('a new python library reaches every app (graceful)', async () => {
-    await ok(['install', await archive('dbiapp_pylib', 'v1_4b')]);
+  it("a new python library reaches every app: every app's daemon restarts, Apache itself does not (no graceful)", async () => {
+    // A graceful drops requests under load (bench/switch.mjs); touching every app's script drops none.
+    const errorLog = site('local', 'web_logs', 'error_log');
+    const offset = (await fs.stat(errorLog)).size;
+    const r = await ok(['install', await archive('dbiapp_pylib', 'v1_4b')]);
+    expect(r.stdout + r.stderr).toContain("apache: dbiapp_pylib v1_4b is served (every app's daemon restarted)");
     expect(await body('/AV')).toBe('AV 1.1 server=server3 dbiapp v1_4b');
     expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4b');
+    expect(await body('/ConstantsDB')).toBe('ConstantsDB 1.5d server=server3 dbiapp v1_4b');
+    expect(await body('/QE/DECam')).toBe('QE 2.0 server=server3 dbiapp v1_4b');
+    const log = (await fs.readFile(errorLog, 'utf8')).slice(offset);
+    expect(log).not.toMatch(/AH00493|graceful restart/i);
   }, 60_000);
 
   it('a template Apache rejects is refused with its message; the live files and the server are untouched', async () => {
@@ -249,7 +257,7 @@ describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTA
     expect((await apps()).every((a) => a.startsWith('200 '))).toBe(true);
   }, 60_000);
 
-  it('an app that keeps serving the old version (script reloading off) is rolled back', async () => {
+  it('an app that keeps serving the old version (script reloading off) is rolled back; a library falls back to a graceful', async () => {
     const noReload = path.join(sb.dir, 'no-reload-templates');
     await fs.cp(path.join(ROOT, 'conf-templates'), noReload, { recursive: true });
     await fs.appendFile(path.join(noReload, 'app.conf.ejs'), 'WSGIScriptReloading Off\n');
@@ -259,6 +267,10 @@ describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTA
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/TV 3\.3a does not answer \(.*\/TV still serves TV 3\.4 \(daemon pid \d+ was not restarted\)\); rolled back to 3\.4/);
     expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'auto-rollback', from: '3.3a', to: '3.4', outcome: 'rolled-back' });
+    // A library: touching the scripts restarts no daemon here, so webtree falls back to a graceful.
+    const lib = await ok(['activate', 'dbiapp_pylib', 'v1_4a']);
+    expect(lib.stdout + lib.stderr).toMatch(/the daemons of .*TV.* did not restart when their scripts were touched: graceful restart/);
+    expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4a');
     await ok(['render']); // back to the stock templates
     expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
   }, 60_000);

@@ -117,9 +117,9 @@ describe('what an activation restarts', () => {
     by = Object.fromEntries((await loadCatalog()).map((d) => [d.name, d]));
   });
 
-  it('a WSGI app: its script is touched; the python libraries: a graceful; EXPO: nothing', () => {
+  it("a WSGI app: its script is touched; the python libraries: every app's script, never a graceful; EXPO: nothing", () => {
     expect(['TV', 'ConstantsDB', 'AV', 'QE'].map((n) => refreshFor(by[n]))).toEqual(['touch', 'touch', 'touch', 'touch']);
-    expect(['dbiapp_pylib', 'wsgi_py', 'ChartDirector'].map((n) => refreshFor(by[n]))).toEqual(['graceful', 'graceful', 'graceful']);
+    expect(['dbiapp_pylib', 'wsgi_py', 'ChartDirector'].map((n) => refreshFor(by[n]))).toEqual(['touch-all', 'touch-all', 'touch-all']);
     expect(refreshFor(by.EXPO)).toBe('none');
   });
 
