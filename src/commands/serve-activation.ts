@@ -11,7 +11,6 @@ import { daemonPids } from '../apache/apps.js';
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import { sleep } from '../apache/process.js';
-import type { WsgiApp } from '../apache/render.js';
 import { Executor, recordOf } from '../apply/executor.js';
 import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
@@ -22,6 +21,7 @@ import type { Site } from '../site/types.js';
 import type { HistoryEntry } from '../state/history.js';
 import { readProductState } from '../state/tree.js';
 import { findProduct } from '../catalog/load.js';
+import { restartEveryApp } from '../apache/restart-apps.js';
 import { executorFor, freshPlanContext, registerAfterHook, type After, type TxInput } from './tx.js';
 import type { CommandContext } from './types.js';
 
@@ -110,24 +110,6 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
 
 type Report = Awaited<ReturnType<typeof checkApps>>;
 
-/**
- * Restart every app's daemon without a graceful: touch each app's script, then check every app
- * (mod_wsgi restarts a daemon at its next request, here the check's). `kept`: the apps whose
- * daemon pids did not change, so the touch restarted nothing (WSGIScriptReloading Off): only a
- * graceful restarts those. For a change every app sees: a library, or the database server.
- */
-export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promise<{ report: Report; kept: string[] }> {
-  const before = new Map<string, number[]>();
-  for (const a of configured) before.set(a.name, await daemonPids(site, a.name));
-  for (const a of configured) await new Executor({ site }).touch(a.script);
-  const report = await checkApps(site, configured);
-  const kept: string[] = [];
-  for (const a of configured) {
-    const pids = await daemonPids(site, a.name);
-    if (pids.length > 0 && pids.every((p) => before.get(a.name)!.includes(p))) kept.push(a.name);
-  }
-  return { report, kept };
-}
 const failureOf = (r: Report['results'][number]) => `${r.url} answered ${r.status ?? r.error}`;
 
 /** runChange's `after` for install, activate and rollback. */

@@ -5,6 +5,7 @@
  */
 import { checkApps, liveApps } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
+import { restartEveryApp } from '../apache/restart-apps.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText } from '../core/errors.js';
 import type { Site } from '../site/types.js';
@@ -25,15 +26,22 @@ export { servedApps } from '../apache/apps.js';
 export const restartAndCheck: RestartAndCheck = async (site, catalog) => {
   const st = await status(site);
   if (!st.running) return { ok: true, restarted: false, report: 'apache not running: no restart needed (it reads the new cfg files when it starts)' };
-  try {
-    await graceful(site);
-  } catch (err) {
-    return { ok: false, restarted: false, report: `graceful restart failed: ${errorText(err)}` };
-  }
   // Only the apps the live conf.d mounts: one installed since the last render is not served yet, and its 404 is no failure.
-  const { results, lines: health } = await checkApps(site, (await liveApps(site, catalog)).configured);
+  const { configured } = await liveApps(site, catalog);
+  // Touching every app's script restarts the daemons alone; a graceful fails requests under load.
+  let { report, kept } = await restartEveryApp(site, configured);
+  if (kept.length > 0) {
+    try {
+      await graceful(site); // daemons a touch does not restart (WSGIScriptReloading Off)
+    } catch (err) {
+      return { ok: false, restarted: false, report: `graceful restart failed: ${errorText(err)}` };
+    }
+    report = await checkApps(site, configured);
+  }
+  const { results, lines: health } = report;
   const bad = results.filter((r) => !r.ok);
   const lines = health.map((l) => `  ${l}`);
-  const head = bad.length ? `graceful restart done (pid ${st.pid}); ${bad.length} of ${results.length} health checks failed:` : `graceful restart done (pid ${st.pid}); all ${results.length} health checks answered:`;
+  const how = kept.length ? `graceful restart done (pid ${st.pid}; the daemons of ${kept.join(', ')} did not restart on a touch)` : `every app's daemon restarted (Apache pid ${st.pid} kept)`;
+  const head = bad.length ? `${how}; ${bad.length} of ${results.length} health checks failed:` : `${how}; all ${results.length} health checks answered:`;
   return { ok: bad.length === 0, restarted: true, report: [head, ...lines].join('\n') };
 };

@@ -1,0 +1,31 @@
+/**
+ * Restarting every WSGI app without restarting Apache: touching each app's script makes its
+ * mod_wsgi daemon restart on its next request, and no request is dropped (a graceful restart
+ * drops kept-alive connections and in-flight daemon requests under load; bench/switch.mjs).
+ */
+import { daemonPids } from './apps.js';
+import { checkApps } from './check.js';
+import type { WsgiApp } from './render.js';
+import { Executor } from '../apply/executor.js';
+import type { Site } from '../site/types.js';
+
+type Report = Awaited<ReturnType<typeof checkApps>>;
+
+/**
+ * Restart every app's daemon without a graceful: touch each app's script, then check every app
+ * (mod_wsgi restarts a daemon at its next request, here the check's). `kept`: the apps whose
+ * daemon pids did not change, so the touch restarted nothing (WSGIScriptReloading Off): only a
+ * graceful restarts those. For a change every app sees: a library, or the database server.
+ */
+export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promise<{ report: Report; kept: string[] }> {
+  const before = new Map<string, number[]>();
+  for (const a of configured) before.set(a.name, await daemonPids(site, a.name));
+  for (const a of configured) await new Executor({ site }).touch(a.script);
+  const report = await checkApps(site, configured);
+  const kept: string[] = [];
+  for (const a of configured) {
+    const pids = await daemonPids(site, a.name);
+    if (pids.length > 0 && pids.every((p) => before.get(a.name)!.includes(p))) kept.push(a.name);
+  }
+  return { report, kept };
+}
