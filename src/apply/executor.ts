@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { extractArchive, scratchFor, type ExtractProgress, type UnpackedFile } from '../archive/extract.js';
-import { buildManifest } from '../archive/manifest.js';
+import { buildManifest, manifestOfUnpacked } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { describeOp, type Op, type Plan } from '../plan/ops.js';
@@ -53,7 +53,7 @@ export class Executor {
    * manifest of that directory then needs no second read of the tree. Paths written after the
    * extract (add-file, copy-file) are dropped from it and hashed afresh.
    */
-  private readonly unpacked = new Map<string, Map<string, UnpackedFile>>();
+  private readonly unpacked = new Map<string, { files: Map<string, UnpackedFile>; rewritten: Set<string> }>();
 
   constructor(private readonly opts: ExecutorOptions) {}
 
@@ -197,7 +197,12 @@ export class Executor {
 
   /** A file rewritten after its extract: its hash from the unpacking no longer holds. */
   private forget(p: string): void {
-    for (const [dir, files] of this.unpacked) if (p.startsWith(dir + path.sep)) files.delete(path.relative(dir, p).split(path.sep).join('/'));
+    for (const [dir, u] of this.unpacked) {
+      if (!p.startsWith(dir + path.sep)) continue;
+      const rel = path.relative(dir, p).split(path.sep).join('/');
+      u.files.delete(rel);
+      u.rewritten.add(rel);
+    }
   }
 
   private async own(p: string, recursive = false): Promise<void> {
@@ -263,7 +268,7 @@ export class Executor {
         await fs.chmod(op.dest, 0o755);
         // Everything below was created with its owner already; only dest itself is ours.
         await this.own(op.dest);
-        this.unpacked.set(op.dest, new Map(files.map((f) => [f.path, f])));
+        this.unpacked.set(op.dest, { files: new Map(files.map((f) => [f.path, f])), rewritten: new Set() });
         return undefined;
       }
       case 'check-version':
@@ -286,7 +291,8 @@ export class Executor {
         await this.own(op.to);
         return undefined;
       case 'write-manifest': {
-        const m = await buildManifest(op.dir, op.archiveSha256, this.unpacked.get(op.dir));
+        const u = this.unpacked.get(op.dir);
+        const m = u ? await manifestOfUnpacked(op.dir, op.archiveSha256, u.files.values(), u.rewritten) : await buildManifest(op.dir, op.archiveSha256);
         await writeFileAtomic(op.to, JSON.stringify({ product: op.product, version: op.version, installedAt: new Date().toISOString(), ...m }), 0o644);
         await this.own(op.to);
         return undefined;

@@ -66,29 +66,40 @@ async function walk(dir: string, visit: (rel: string, st: Stats) => Promise<void
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
- * Every file under dir, hashed. Anything but regular files and directories is refused: an
- * installed version holds nothing else, and a manifest that skipped it would hide it. `known`
- * holds hashes already taken of these very files (as they were unpacked, in this process); a
- * file found with the size and mode it was written with is not read again.
+ * Streams every file under dir. Anything but regular files and directories is refused: an
+ * installed version holds nothing else, and a manifest that skipped it would hide it.
  */
-export async function buildManifest(dir: string, archiveSha256: string, known?: ReadonlyMap<string, ManifestFile>): Promise<Manifest> {
+export async function buildManifest(dir: string, archiveSha256: string): Promise<Manifest> {
   const files: ManifestFile[] = [];
-  const toHash: ManifestFile[] = [];
   walkSync(dir, (p, st) => {
     if (st.isDirectory()) return;
-    if (!st.isFile()) {
-      throw new WebtreeError('EIO', `cannot record ${join(dir, p)} in a manifest: it is ${what(st)}`, {
-        hint: 'An installed version holds only regular files and directories; move it aside and retry.',
-      });
-    }
-    const f: ManifestFile = { path: p, size: st.size, sha256: '', mode: st.mode & 0o7777 };
-    const k = known?.get(p);
-    if (k && k.size === f.size && k.mode === f.mode) f.sha256 = k.sha256;
-    else toHash.push(f);
-    files.push(f);
+    if (!st.isFile()) throw notAFile(join(dir, p), st);
+    files.push({ path: p, size: st.size, sha256: '', mode: st.mode & 0o7777 });
   });
-  for (const f of toHash) f.sha256 = await sha256File(join(dir, f.path));
+  for (const f of files) f.sha256 = await sha256File(join(dir, f.path));
   return { archiveSha256, files: files.sort(byPath) };
+}
+
+/**
+ * The manifest of a tree this process has just unpacked and checked (extract.ts): the files with
+ * the hashes taken as they were written, plus the few written into it since (add-file,
+ * copy-file), which are read and hashed. No second walk of thousands of files.
+ */
+export async function manifestOfUnpacked(dir: string, archiveSha256: string, unpacked: Iterable<ManifestFile>, rewritten: Iterable<string>): Promise<Manifest> {
+  const files = new Map<string, ManifestFile>();
+  for (const f of unpacked) files.set(f.path, f);
+  for (const rel of rewritten) {
+    const st = lstatSync(join(dir, rel));
+    if (!st.isFile()) throw notAFile(join(dir, rel), st);
+    files.set(rel, { path: rel, size: st.size, sha256: await sha256File(join(dir, rel)), mode: st.mode & 0o7777 });
+  }
+  return { archiveSha256, files: [...files.values()].sort(byPath) };
+}
+
+function notAFile(p: string, st: Stats): WebtreeError {
+  return new WebtreeError('EIO', `cannot record ${p} in a manifest: it is ${what(st)}`, {
+    hint: 'An installed version holds only regular files and directories; move it aside and retry.',
+  });
 }
 
 /** Findings, one line each, naming the file and what differs; [] when dir matches m exactly. */

@@ -13,6 +13,8 @@ import type { HistoryEntry } from '../../src/state/history.js';
 import { readHistory } from '../../src/state/history.js';
 import type { Site } from '../../src/site/types.js';
 import { sandboxSite } from '../helpers/site.js';
+import { buildManifest, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
+import { writeSampleArchive } from '../../src/demo/samples.js';
 
 let dir: string;
 let site: Site;
@@ -95,6 +97,34 @@ describe('apply', () => {
     expect((await fs.readdir(p('dbwebtools/tv'))).sort()).toEqual(['1', '2', 'current']);
     expect(await fs.readdir(p('www/html/cfg'))).toEqual([]);
     expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a4', outcome: 'undone' });
+  });
+});
+
+describe('the manifest of an install', () => {
+  it('is what a fresh walk and hash of the installed tree finds, files added or replaced after the unpack included', async () => {
+    const archive = await writeSampleArchive(dir, 'TV', '3', { 'product/lib/a.py': 'a = 1\n', 'product/same.txt': 'x' });
+    const staging = p('dbwebtools/tv/.webtree-staging-3-x');
+    const manifest = path.join(site.paths.state, 'manifests', 'TV', '3.json');
+    await fs.mkdir(path.dirname(manifest), { recursive: true });
+    const sha = await sha256File(archive);
+    const pl: Plan = {
+      command: 't', summary: 's', notes: [], commit: 5, temps: [staging, manifest],
+      ops: [
+        { kind: 'extract', archive, dest: staging, layout: 'single-top', sha256: sha },
+        // Same size as the unpacked file, other bytes: its hash from the unpack must not be kept.
+        { kind: 'add-file', path: path.join(staging, 'product', 'same.txt'), content: 'y' },
+        { kind: 'add-file', path: path.join(staging, 'new.py'), content: 'new\n' },
+        { kind: 'check-version', dir: staging, product: 'TV', requires: ['product/*.wsgi'] },
+        { kind: 'write-manifest', dir: staging, to: manifest, archiveSha256: sha, product: 'TV', version: '3' },
+        { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') },
+      ],
+    };
+    await new Executor({ site }).apply(pl, 'm1');
+    const written = JSON.parse(await fs.readFile(manifest, 'utf8')) as Manifest;
+    const fresh = await buildManifest(p('dbwebtools/tv/3'), sha);
+    expect(written.files).toEqual(fresh.files);
+    expect(written.files.map((f) => f.path)).toEqual(expect.arrayContaining(['new.py', 'product/same.txt', 'product/lib/a.py', 'product/tv.wsgi']));
+    expect(await verifyManifest(p('dbwebtools/tv/3'), written)).toEqual([]);
   });
 });
 
