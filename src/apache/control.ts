@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import { execa } from 'execa';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, connectHost } from './layout.js';
@@ -53,8 +52,12 @@ export function asAccount(site: Site, verb: string, argv: string[], me: Identity
  */
 const EUPS_WRAPPER = '. "$1" || exit 1; shift; while [ "$1" != -- ]; do setup "$1" || exit 1; shift; done; shift; exec "$@"';
 
-function run(argv: string[], site: Site) {
+/** execa is loaded on first use: `webtree status` reads the pid file and /proc and starts no process. */
+const loadExeca = async () => (await import('execa')).execa;
+
+async function run(argv: string[], site: Site) {
   const env = site.apache.pythonHome ? { PYTHONHOME: site.apache.pythonHome } : undefined;
+  const execa = await loadExeca();
   return execa(argv[0], argv.slice(1), { reject: false, all: true, env, stdin: 'ignore' });
 }
 
@@ -105,7 +108,7 @@ async function checkPort(site: Site): Promise<void> {
   const text = await fs.readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024');
   const first = Number(text) || 1024;
   if (port >= first) return;
-  const caps = await execa('getcap', [site.apache.httpd], { reject: false });
+  const caps = await (await loadExeca())('getcap', [site.apache.httpd], { reject: false });
   if (/cap_net_bind_service/.test(caps.stdout ?? '')) return;
   throw new WebtreeError('EAPACHE', `port ${port} is below ${first}: ${site.apache.user} may not listen on it`, {
     hint: `set apache.listen to a port of ${first} or more (8080) and forward ${port} to it, or let the binary bind it: setcap cap_net_bind_service=+ep ${site.apache.httpd}`,

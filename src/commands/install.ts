@@ -32,6 +32,14 @@ export const installCommand: Command = {
     'no-activate': { type: 'boolean', description: 'install without pointing current at it' },
     license: { type: 'string', arg: 'FILE', description: "ChartDirector's licence file (chartdir.lic)" },
   },
+  // The registry (registry.ts) holds this same spec, so that install's code loads only when it runs;
+  // a test keeps the two equal.
+  examples: [
+    { cmd: 'install tv-3.4.tar.gz', says: 'unpack TV 3.4 beside the other versions and make it current' },
+    { cmd: 'install EXPO.tar --version 2024-03', says: 'an archive whose name carries no version' },
+    { cmd: 'install QEngine-2.1.tar.gz --no-activate', says: 'unpack now, activate later with `webtree activate QE 2.1`' },
+    { cmd: 'install ChartDirector-5.0.2.tar.gz --license chartdir.lic', says: 'ChartDirector with its licence file' },
+  ],
   async run(ctx) {
     const archive = path.resolve(ctx.positionals[0]);
     const catalog = await ctx.catalog();
