@@ -60,7 +60,9 @@ export function errorLines(e: ErrorReport, colour: boolean): string {
 }
 
 export function createReporter(json: boolean, streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Reporter {
-  const colour = colourWanted(json, streams, env);
+  // Asked on first use: touching process.stderr opens it, which a status that only prints need not pay for.
+  let colourMemo: boolean | undefined;
+  const colour = () => (colourMemo ??= colourWanted(json, streams, env));
   return {
     json,
     result(data, text) {
@@ -74,7 +76,7 @@ export function createReporter(json: boolean, streams: Streams = processStreams,
       streams.err(line + '\n');
     },
     warn(line) {
-      streams.err(`${paint(colour, '33', 'webtree: warning:')} ${line}\n`);
+      streams.err(`${paint(colour(), '33', 'webtree: warning:')} ${line}\n`);
     },
     progress(label) {
       if (json || streams.errIsTTY !== true) return NO_PROGRESS;
@@ -82,7 +84,7 @@ export function createReporter(json: boolean, streams: Streams = processStreams,
     },
     error(e, exit, debugStack) {
       if (json) streams.out(JSON.stringify({ error: e, exit }, null, 2) + '\n');
-      else streams.err(errorLines(e, colour) + '\n');
+      else streams.err(errorLines(e, colour()) + '\n');
       if (debugStack) streams.err(debugStack + '\n');
     },
   };
