@@ -6,11 +6,13 @@
 import { readAdoptFacts } from '../failover/adopt-facts.js';
 import { planAdopt } from '../plan/adopt.js';
 import { reportPlan, runChange } from './tx.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode } from './types.js';
 
-export async function runAdopt(ctx: CommandContext): Promise<number | void> {
-  const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) =>
-    planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx));
-  // runChange has printed the notes already (stderr); the result says what was done.
-  return reportPlan(ctx, plan, { notes: plan.notes });
-}
+export const adoptCommand: CommandCode = {
+  async run(ctx) {
+    const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) =>
+      planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx));
+    // runChange has printed the notes already (stderr); the result says what was done.
+    return reportPlan(ctx, plan, { notes: plan.notes });
+  },
+};

@@ -10,9 +10,8 @@ import { apacheLayout } from '../apache/layout.js';
 import { lockAndRecover } from './tx.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import type { CommandContext } from './types.js';
-
 import { APACHE_VERBS as VERBS, type ApacheVerb as Verb } from './registry.js';
+import type { CommandCode, CommandContext } from './types.js';
 
 /** Every app after a start, restart or graceful: the server runs on when one fails, but the exit says so. */
 async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: number, head: string): Promise<number> {
@@ -84,9 +83,10 @@ async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'sta
   }
 }
 
-/** apache VERB */
-export async function runApache(ctx: CommandContext): Promise<number | void> {
-  const verb = ctx.positionals[0] as Verb;
-  if (!VERBS.includes(verb)) throw usageError(`unknown apache verb "${verb}"`, `webtree apache ${VERBS.join('|')}`);
-  return run(ctx, verb);
-}
+export const apacheCommand: CommandCode = {
+  async run(ctx) {
+    const verb = ctx.positionals[0] as Verb;
+    if (!VERBS.includes(verb)) throw usageError(`unknown apache verb "${verb}"`, `webtree apache ${VERBS.join('|')}`);
+    return run(ctx, verb);
+  },
+};

@@ -5,7 +5,7 @@
  */
 import { usageError } from '../core/errors.js';
 import { COMMANDS, SHELLS } from './registry.js';
-import type { CommandContext, CommandSpec, OptionSpec } from './types.js';
+import type { CommandCode, CommandContext, CommandSpec, OptionSpec } from './types.js';
 import { GLOBAL } from './usage.js';
 
 /** What a positional word or an option's value completes to. */
@@ -104,10 +104,12 @@ complete -F _webtree webtree
 `;
 }
 
-export async function runCompletion(ctx: CommandContext): Promise<number> {
+async function runCompletion(ctx: CommandContext): Promise<number> {
   const shell = ctx.positionals[0];
   if (!(SHELLS as readonly string[]).includes(shell)) throw usageError(`completion: no completion for the shell "${shell}"`, `shells: ${SHELLS.join(', ')}`);
   const products = (await ctx.catalog()).filter((d) => d.installable).map((d) => d.name);
   ctx.reporter.result(null, () => bashCompletion(products));
   return 0;
 }
+
+export const completionCommand: CommandCode = { run: runCompletion };

@@ -1,10 +1,10 @@
 /** help [COMMAND [VERB]]: the main usage, or one command's usage with its examples. */
 import { usageError } from '../core/errors.js';
 import { COMMANDS, findCommand } from './registry.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode, CommandContext } from './types.js';
 import { commandUsage, mainUsage } from './usage.js';
 
-export async function runHelp(ctx: CommandContext): Promise<number> {
+async function runHelp(ctx: CommandContext): Promise<number> {
   const [name, verb] = ctx.positionals;
   if (name === undefined) {
     ctx.reporter.result(null, () => mainUsage());
@@ -18,3 +18,5 @@ export async function runHelp(ctx: CommandContext): Promise<number> {
   ctx.reporter.result(null, () => commandUsage(c));
   return 0;
 }
+
+export const helpCommand: CommandCode = { run: runHelp };

@@ -1,18 +1,19 @@
 import { findProduct } from '../catalog/load.js';
 import { readHistory } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode } from './types.js';
 
-/** history [PRODUCT] */
-export async function runHistory(ctx: CommandContext): Promise<number | void> {
-  const site = await ctx.site();
-  const product = ctx.positionals[0] ? findProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
-  const entries = (await readHistory(historyFile(site))).filter((e) => product === undefined || e.product === product);
-  ctx.reporter.result({ entries }, () =>
-    entries.length === 0 ? 'no history yet' : entries.map((e) => {
-      const who = e.sudoUser ? `${e.user} (sudo by ${e.sudoUser})` : e.user;
-      const what = [e.action, e.product, e.version].filter(Boolean).join(' ');
-      const move = e.to !== undefined ? ` ${e.from ?? '(none)'} -> ${e.to}` : '';
-      return `${e.time}  ${who.padEnd(12)} ${what}${move}  [${e.outcome}]${e.message ? `  ${e.message}` : ''}`;
-    }).join('\n'));
-}
+export const historyCommand: CommandCode = {
+  async run(ctx) {
+    const site = await ctx.site();
+    const product = ctx.positionals[0] ? findProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
+    const entries = (await readHistory(historyFile(site))).filter((e) => product === undefined || e.product === product);
+    ctx.reporter.result({ entries }, () =>
+      entries.length === 0 ? 'no history yet' : entries.map((e) => {
+        const who = e.sudoUser ? `${e.user} (sudo by ${e.sudoUser})` : e.user;
+        const what = [e.action, e.product, e.version].filter(Boolean).join(' ');
+        const move = e.to !== undefined ? ` ${e.from ?? '(none)'} -> ${e.to}` : '';
+        return `${e.time}  ${who.padEnd(12)} ${what}${move}  [${e.outcome}]${e.message ? `  ${e.message}` : ''}`;
+      }).join('\n'));
+  },
+};

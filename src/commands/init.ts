@@ -10,7 +10,7 @@ import { DEFAULT_SERVERS } from '../site/schema.js';
 import type { DbServer, Site } from '../site/types.js';
 import { siteYaml, type SiteValues } from '../site/write.js';
 import { lockAndRecover, newApplyId, printPlan } from './tx.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode } from './types.js';
 
 async function firstExisting(candidates: string[]): Promise<string | undefined> {
   for (const c of candidates) if (await lstatOrNull(c)) return c;
@@ -31,57 +31,58 @@ function parseServer(spec: string): DbServer {
   return { name: m[1], host: m[2], port: Number(m[3]) };
 }
 
-/** init [--prefix DIR] … */
-export async function runInit(ctx: CommandContext): Promise<number | void> {
-  const prefix = ctx.options.prefix as string | undefined;
-  const values: SiteValues = { ...(await detectApache()) };
-  if (prefix !== undefined) {
-    const dir = path.resolve(prefix);
-    Object.assign(values, { 'paths.www': path.join(dir, 'www'), 'paths.products': path.join(dir, 'dbwebtools'), 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' });
-  }
-  if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen as string;
-  const user = ctx.options.user as string | undefined;
-  if (user !== undefined) values['apache.user'] = user;
-  values['apache.group'] = (ctx.options.group as string | undefined) ?? (user ? await primaryGroup(user) : undefined);
-  const given = ((ctx.options.server as string[] | undefined) ?? []).map(parseServer);
-  const servers = given.length ? given : DEFAULT_SERVERS;
-  if (given.length) values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;
+export const initCommand: CommandCode = {
+  async run(ctx) {
+    const prefix = ctx.options.prefix as string | undefined;
+    const values: SiteValues = { ...(await detectApache()) };
+    if (prefix !== undefined) {
+      const dir = path.resolve(prefix);
+      Object.assign(values, { 'paths.www': path.join(dir, 'www'), 'paths.products': path.join(dir, 'dbwebtools'), 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' });
+    }
+    if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen as string;
+    const user = ctx.options.user as string | undefined;
+    if (user !== undefined) values['apache.user'] = user;
+    values['apache.group'] = (ctx.options.group as string | undefined) ?? (user ? await primaryGroup(user) : undefined);
+    const given = ((ctx.options.server as string[] | undefined) ?? []).map(parseServer);
+    const servers = given.length ? given : DEFAULT_SERVERS;
+    if (given.length) values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;
 
-  const file = path.resolve(ctx.config ?? ctx.env.WEBTREE_CONFIG ?? (prefix !== undefined ? path.join(path.resolve(prefix), 'webtree.yaml') : PRODUCTION_SITE_FILE));
-  if (await lstatOrNull(file)) {
-    throw new WebtreeError('EIO', `site file ${file} exists; init never overwrites it`, { hint: 'edit it by hand, or give another place with --config' });
-  }
-  const text = siteYaml(values, servers, `webtree site file, written by \`webtree init\` on ${new Date().toISOString()}.\nEdit by hand; \`webtree verify\` checks it. Paths must be absolute.`);
-  const { site, problems } = readSite(text, file);
-  if (!site) {
-    throw new WebtreeError('ESITE', 'these options make a bad site file', { details: problems.map((p) => `  ${p.key}: ${p.message}`).join('\n'), hint: 'fix the options and run init again' });
-  }
-  const catalog = await ctx.catalog();
-  const sandbox = prefix !== undefined;
-  const existing = await existingPaths(site, catalog);
-  const plan = planInit(site, catalog, existing, { sandbox });
-  // The site file comes last: an init cut short is run again, and it refuses once the file exists.
-  plan.ops.push({ kind: 'make-dir', path: path.dirname(file) }, { kind: 'write-file', path: file, content: text, mode: 0o644 });
-  if (ctx.dryRun) {
-    printPlan(ctx.reporter, plan);
+    const file = path.resolve(ctx.config ?? ctx.env.WEBTREE_CONFIG ?? (prefix !== undefined ? path.join(path.resolve(prefix), 'webtree.yaml') : PRODUCTION_SITE_FILE));
+    if (await lstatOrNull(file)) {
+      throw new WebtreeError('EIO', `site file ${file} exists; init never overwrites it`, { hint: 'edit it by hand, or give another place with --config' });
+    }
+    const text = siteYaml(values, servers, `webtree site file, written by \`webtree init\` on ${new Date().toISOString()}.\nEdit by hand; \`webtree verify\` checks it. Paths must be absolute.`);
+    const { site, problems } = readSite(text, file);
+    if (!site) {
+      throw new WebtreeError('ESITE', 'these options make a bad site file', { details: problems.map((p) => `  ${p.key}: ${p.message}`).join('\n'), hint: 'fix the options and run init again' });
+    }
+    const catalog = await ctx.catalog();
+    const sandbox = prefix !== undefined;
+    const existing = await existingPaths(site, catalog);
+    const plan = planInit(site, catalog, existing, { sandbox });
+    // The site file comes last: an init cut short is run again, and it refuses once the file exists.
+    plan.ops.push({ kind: 'make-dir', path: path.dirname(file) }, { kind: 'write-file', path: file, content: text, mode: 0o644 });
+    if (ctx.dryRun) {
+      printPlan(ctx.reporter, plan);
+      return 0;
+    }
+    const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+    // The one write before the executor: its lock and journal live in the state directory.
+    const first = await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
+    if (first && owner) await chownTree(first, owner);
+    // On an existing tree an interrupted change may be pending: it is settled before adding to the tree.
+    const { lock, executor } = await lockAndRecover(ctx, site, 'init');
+    try {
+      await executor.apply(plan, newApplyId());
+    } finally {
+      await lock.release();
+    }
+    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - 2, sandbox }, () =>
+      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - 2} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
+        prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));
     return 0;
-  }
-  const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
-  // The one write before the executor: its lock and journal live in the state directory.
-  const first = await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
-  if (first && owner) await chownTree(first, owner);
-  // On an existing tree an interrupted change may be pending: it is settled before adding to the tree.
-  const { lock, executor } = await lockAndRecover(ctx, site, 'init');
-  try {
-    await executor.apply(plan, newApplyId());
-  } finally {
-    await lock.release();
-  }
-  ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - 2, sandbox }, () =>
-    [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - 2} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
-      prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));
-  return 0;
-}
+  },
+};
 
 async function existingPaths(site: Site, catalog: Parameters<typeof consumers>[1]): Promise<Set<string>> {
   const candidates = [...treeDirs(site), path.join(site.paths.html, 'robots.txt'), activeLink(site)];

@@ -34,7 +34,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'init --prefix /tmp/sandbox --server server3=localhost:5432 --server server2=localhost:5433', says: 'a sandbox whose two database servers are local clusters' },
       { cmd: 'init --dry-run', says: 'print what init would create and create nothing' },
     ],
-  }, async () => (await import('./init.js')).runInit),
+  }, async () => (await import('./init.js')).initCommand.run),
   lazy({
     name: 'install',
     summary: 'verify and unpack a product archive into a new version, then activate it',
@@ -68,7 +68,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'activate QE 2.1 --dry-run', says: 'print the plan and change nothing' },
       { cmd: 'activate wsgi_py 1.5a --json', says: 'the result as JSON (docs/json.md)' },
     ],
-  }, async () => (await import('./activate.js')).runActivate),
+  }, async () => (await import('./activate.js')).activateCommand.run),
   lazy({
     name: 'rollback',
     summary: 'go back to the version that was active before (from the history)',
@@ -82,7 +82,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'rollback TV --to 3.3a', says: 'back to a named installed version' },
       { cmd: 'rollback AV --dry-run', says: 'say which version it would go back to, and change nothing' },
     ],
-  }, async () => (await import('./activate.js')).runRollback),
+  }, async () => (await import('./activate.js')).rollbackCommand.run),
   lazy({
     name: 'list',
     summary: 'installed versions of every product (or one), the active one marked',
@@ -96,7 +96,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'list TV', says: 'TV only' },
       { cmd: 'list --json', says: 'the same as JSON (docs/json.md)' },
     ],
-  }, async () => (await import('./list.js')).runList),
+  }, async () => (await import('./list.js')).listCommand.run),
   lazy({
     name: 'status',
     summary: 'what is active: each product, the database server, Apache',
@@ -110,7 +110,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'status --json', says: 'the same as JSON, for scripts and monitors' },
       { cmd: '--config /tmp/sandbox/webtree.yaml status', says: 'the status of another site' },
     ],
-  }, async () => (await import('./status.js')).runStatus),
+  }, async () => (await import('./status.js')).statusCommand.run),
   lazy({
     name: 'history',
     summary: 'what happened to the tree: when, who, what, from, to, outcome',
@@ -124,7 +124,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'history TV', says: "TV's installs, activations, rollbacks and prunes" },
       { cmd: 'history --json', says: 'the entries as JSON' },
     ],
-  }, async () => (await import('./history.js')).runHistory),
+  }, async () => (await import('./history.js')).historyCommand.run),
   lazy({
     name: 'prune',
     summary: 'delete old versions, never the current or the previous one',
@@ -137,7 +137,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'prune TV --keep 3', says: 'keep the three newest TV versions, the current and the previous one' },
       { cmd: 'prune QE --keep 0 --dry-run', says: 'which versions would go, keeping only current and previous' },
     ],
-  }, async () => (await import('./prune.js')).runPrune),
+  }, async () => (await import('./prune.js')).pruneCommand.run),
   lazy({
     name: 'verify',
     summary: 'check links, manifests, the active server and licences; exit 1 on any finding',
@@ -150,7 +150,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'verify', says: 'check the whole tree; exit 0 when all is well, 1 with the findings' },
       { cmd: 'verify --json', says: 'the findings as JSON, for a monitor' },
     ],
-  }, async () => (await import('./verify.js')).runVerify),
+  }, async () => (await import('./verify.js')).verifyCommand.run),
   lazy({
     name: 'render',
     summary: 'generate httpd.conf, conf.d/*, robots.txt, runApache.sh and the init scripts; test, then go live',
@@ -169,7 +169,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'render --templates ./my-templates', says: 'render from edited copies of the templates' },
       { cmd: 'render --force', says: 'overwrite files edited by hand, keeping each as FILE.hand-edited-<time>' },
     ],
-  }, async () => (await import('./render.js')).runRender),
+  }, async () => (await import('./render.js')).renderCommand.run),
   lazy({
     name: 'apache',
     summary: `run Apache as the service account; VERB: ${APACHE_VERBS.join(', ')}`,
@@ -185,7 +185,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'apache status --json', says: 'running or not, the pid, each app\'s answer; exit 1 unless all is well' },
       { cmd: 'apache configtest', says: 'httpd -t on the configuration as it is' },
     ],
-  }, async () => (await import('./apache.js')).runApache),
+  }, async () => (await import('./apache.js')).apacheCommand.run),
   lazy({
     name: 'switch-web',
     summary: "failover: move every web tool to SERVER's database in one step",
@@ -202,7 +202,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'switch-web server3 --dry-run', says: 'run the checks and print the plan; change nothing' },
       { cmd: 'switch-web server2 --no-check-db', says: 'switch without asking the database (it does not answer yet)' },
     ],
-  }, async () => (await import('./switch-web.js')).runSwitchWeb),
+  }, async () => (await import('./switch-web.js')).switchWebCommand.run),
   lazy({
     name: 'adopt',
     summary: 'take over a tree laid out by hand (cfg links, ECL settings.py, version dirs)',
@@ -215,7 +215,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'adopt --dry-run', says: 'after `webtree init` on the hand-made tree: what adopt would change' },
       { cmd: 'adopt', says: 'take the tree over in place; no reader sees a difference' },
     ],
-  }, async () => (await import('./adopt.js')).runAdopt),
+  }, async () => (await import('./adopt.js')).adoptCommand.run),
   lazy({
     name: 'help',
     summary: 'show the usage of webtree or of one command, with examples',
@@ -229,7 +229,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'help install', says: "install's usage and examples (the same as `webtree install --help`)" },
       { cmd: 'help apache', says: 'the apache verbs' },
     ],
-  }, async () => (await import('./help.js')).runHelp),
+  }, async () => (await import('./help.js')).helpCommand.run),
   lazy({
     name: 'completion',
     summary: 'print the shell completion script (bash)',
@@ -242,7 +242,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'completion bash > /etc/bash_completion.d/webtree', says: 'as root: completion for every user (new shells)' },
       { cmd: 'completion bash > ~/.local/share/bash-completion/completions/webtree', says: 'for yourself only; bash-completion loads it on first use' },
     ],
-  }, async () => (await import('./completion.js')).runCompletion),
+  }, async () => (await import('./completion.js')).completionCommand.run),
 ];
 
 export const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);

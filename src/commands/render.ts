@@ -14,7 +14,7 @@ import { errorText, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
 import { executorFor, freshPlanContext, planContext, registerAfterHook, runChange } from './tx.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
 
@@ -74,41 +74,42 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
   });
 }
 
-/** render [--diff] [--force] [--templates DIR] */
-export async function runRender(ctx: CommandContext): Promise<number | void> {
-  const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
-  if (ctx.options.diff) {
-    if (ctx.dryRun || ctx.options.force) throw new WebtreeError('EUSAGE', '--diff changes nothing; it takes neither --dry-run nor --force');
-    return showDiff(ctx, templatesDir);
-  }
-  const force = ctx.options.force === true;
-  let rp: RenderPlan | undefined;
-  let recordedBefore: Record<string, string> | null = null;
-  let live = '';
-  const plan = await runChange(ctx, 'render', async ({ site, catalog, pctx }) => {
-    const read = await readRenderInputs(site, catalog, templatesDir);
-    rp = planRender(site, { ...read, force }, pctx);
-    recordedBefore = read.recorded;
-    if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
-    if (rp.confChanged && !ctx.dryRun) {
-      const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
-      await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
+export const renderCommand: CommandCode = {
+  async run(ctx) {
+    const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
+    if (ctx.options.diff) {
+      if (ctx.dryRun || ctx.options.force) throw new WebtreeError('EUSAGE', '--diff changes nothing; it takes neither --dry-run nor --force');
+      return showDiff(ctx, templatesDir);
     }
-    return rp.plan;
-  }, {
-    kind: 'render',
-    data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
-    run: async ({ site, catalog }) => {
-      if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
-    },
-  });
-  if (ctx.dryRun || !rp) return 0;
-  const site = await ctx.site();
-  const done = rp.changes;
-  ctx.reporter.result({ changed: done.length > 0, summary: plan.summary, files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })), apache: live || null }, () =>
-    [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live].filter(Boolean).join('\n'));
-  return 0;
-}
+    const force = ctx.options.force === true;
+    let rp: RenderPlan | undefined;
+    let recordedBefore: Record<string, string> | null = null;
+    let live = '';
+    const plan = await runChange(ctx, 'render', async ({ site, catalog, pctx }) => {
+      const read = await readRenderInputs(site, catalog, templatesDir);
+      rp = planRender(site, { ...read, force }, pctx);
+      recordedBefore = read.recorded;
+      if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
+      if (rp.confChanged && !ctx.dryRun) {
+        const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
+        await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
+      }
+      return rp.plan;
+    }, {
+      kind: 'render',
+      data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
+      run: async ({ site, catalog }) => {
+        if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
+      },
+    });
+    if (ctx.dryRun || !rp) return 0;
+    const site = await ctx.site();
+    const done = rp.changes;
+    ctx.reporter.result({ changed: done.length > 0, summary: plan.summary, files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })), apache: live || null }, () =>
+      [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live].filter(Boolean).join('\n'));
+    return 0;
+  },
+};
 
 /** A render killed after its files were written: reload and check again, or put the old files back. */
 registerAfterHook('render', async (ctx, { site, catalog }, _plan, data: { changes: FileChange[]; recordedBefore: Record<string, string> | null; confChanged: boolean }) => {

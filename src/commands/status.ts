@@ -3,25 +3,26 @@ import { productRows } from '../state/rows.js';
 import { activeServer } from '../state/server.js';
 import { readTree } from '../state/tree.js';
 import { readWithRecovery } from './read-recovery.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode } from './types.js';
 
-/** status: each product's current and previous version, the active server, Apache. */
-export async function runStatus(ctx: CommandContext): Promise<number | void> {
-  const site = await ctx.site();
-  const catalog = (await ctx.catalog()).filter((d) => d.installable);
-  await readWithRecovery(ctx, site);
-  const tree = await readTree(site, catalog, 'list');
-  const products = productRows(catalog, tree);
-  const server = await activeServer(site);
-  // The pid file is trusted only when it names a live httpd of this tree (control.status).
-  const st = await apacheStatus(site);
-  const apache = { running: st.running, pid: st.pid ?? null };
-  ctx.reporter.result({ site: site.file, products, server, apache }, () => [
-    `site     ${site.file}`,
-    `server   ${server ?? '(none)'}`,
-    `apache   ${apache.running ? `running, pid ${apache.pid}` : 'stopped'}`,
-    '',
-    `${'product'.padEnd(14)} ${'current'.padEnd(10)} ${'previous'.padEnd(10)} installed`,
-    ...products.map((p) => `${p.name.padEnd(14)} ${(p.current ?? '-').padEnd(10)} ${(p.previous ?? '-').padEnd(10)} ${p.versions.join(' ') || '-'}`),
-  ].join('\n'));
-}
+export const statusCommand: CommandCode = {
+  async run(ctx) {
+    const site = await ctx.site();
+    const catalog = (await ctx.catalog()).filter((d) => d.installable);
+    await readWithRecovery(ctx, site);
+    const tree = await readTree(site, catalog, 'list');
+    const products = productRows(catalog, tree);
+    const server = await activeServer(site);
+    // The pid file is trusted only when it names a live httpd of this tree (control.status).
+    const st = await apacheStatus(site);
+    const apache = { running: st.running, pid: st.pid ?? null };
+    ctx.reporter.result({ site: site.file, products, server, apache }, () => [
+      `site     ${site.file}`,
+      `server   ${server ?? '(none)'}`,
+      `apache   ${apache.running ? `running, pid ${apache.pid}` : 'stopped'}`,
+      '',
+      `${'product'.padEnd(14)} ${'current'.padEnd(10)} ${'previous'.padEnd(10)} installed`,
+      ...products.map((p) => `${p.name.padEnd(14)} ${(p.current ?? '-').padEnd(10)} ${(p.previous ?? '-').padEnd(10)} ${p.versions.join(' ') || '-'}`),
+    ].join('\n'));
+  },
+};

@@ -13,7 +13,7 @@ import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switc
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
 import { executorFor, freshPlanContext, registerAfterHook, runChange } from './tx.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode, CommandContext } from './types.js';
 
 /** Back to `to` after a failed health check, under the lock the switch still holds. */
 async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], to: string, failed: string, restart: RestartAndCheck): Promise<RestartOutcome> {
@@ -107,3 +107,7 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
     : [plan.summary]).join('\n'));
   return 0;
 }
+
+export const switchWebCommand: CommandCode = {
+  run: (ctx) => runSwitchWeb(ctx),
+};

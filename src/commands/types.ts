@@ -53,9 +53,12 @@ export interface CommandSpec {
 
 export type Run = (ctx: CommandContext) => Promise<number | void>;
 
-export interface Command extends CommandSpec {
+/** What a command's own file exports: the code that runs it (the registry holds its spec). */
+export interface CommandCode {
   run: Run;
 }
+
+export interface Command extends CommandSpec, CommandCode {}
 
 /** A registry entry: the spec, and the import of the code that runs it. */
 export interface LazyCommand extends CommandSpec {

@@ -1,15 +1,16 @@
 import { readTree } from '../state/tree.js';
 import { verifyTree } from '../verify/checks.js';
 import { readWithRecovery } from './read-recovery.js';
-import type { CommandContext } from './types.js';
+import type { CommandCode } from './types.js';
 
-/** verify: exit 1 on any finding, so that a monitor can run it. */
-export async function runVerify(ctx: CommandContext): Promise<number | void> {
-  const site = await ctx.site();
-  const catalog = await ctx.catalog();
-  await readWithRecovery(ctx, site);
-  const findings = await verifyTree(site, catalog, await readTree(site, catalog));
-  ctx.reporter.result({ ok: findings.length === 0, findings }, () =>
-    findings.length === 0 ? 'verify: all good' : [`verify: ${findings.length} finding(s)`, ...findings.map((f) => `  ${f.what}: ${f.problem}`)].join('\n'));
-  return findings.length ? 1 : 0;
-}
+export const verifyCommand: CommandCode = {
+  async run(ctx) {
+    const site = await ctx.site();
+    const catalog = await ctx.catalog();
+    await readWithRecovery(ctx, site);
+    const findings = await verifyTree(site, catalog, await readTree(site, catalog));
+    ctx.reporter.result({ ok: findings.length === 0, findings }, () =>
+      findings.length === 0 ? 'verify: all good' : [`verify: ${findings.length} finding(s)`, ...findings.map((f) => `  ${f.what}: ${f.problem}`)].join('\n'));
+    return findings.length ? 1 : 0;
+  },
+};
