@@ -105,6 +105,7 @@ try {
     'status, 8 x 200 versions': [process.execPath, BIN, '--config', big.config, 'status'],
   };
   const names = Object.keys(sides);
+  const loadBefore = os.loadavg()[0];
   const times = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) timeMs(sides[n]); // warm the page cache once
   for (let r = 0; r < rounds; r++) {
@@ -120,7 +121,9 @@ try {
   const over200 = med[names[2]] - med[names[0]];
   console.log(`\noverhead over node -e 0:  ${over20.toFixed(1)} ms at 20 versions, ${over200.toFixed(1)} ms at 200 versions (target: under 150 ms)`);
   console.log(`growth from 20 to 200 versions per product (1,440 more versions): ${(over200 - over20).toFixed(1)} ms`);
-  console.log(`\nmachine: ${os.cpus().length} CPUs (nproc ${execFileSync('nproc', { encoding: 'utf8' }).trim()}), ${os.cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`\nmachine: nproc ${execFileSync('nproc', { encoding: 'utf8' }).trim()}, ${os.cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}`);
+  // Other work on the machine slows both sides; the load says how much there was.
+  console.log(`load average (1 min) before/after timing: ${loadBefore.toFixed(2)} / ${os.loadavg()[0].toFixed(2)}`);
   if (values.keep) console.log(`sites kept in ${dir}`);
 } finally {
   if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });

@@ -181,7 +181,7 @@ export const COMMANDS: LazyCommand[] = [
     verbs: APACHE_VERBS,
     examples: [
       { cmd: 'apache start', says: 'start Apache as the service account and check every app' },
-      { cmd: 'apache graceful', says: 'reload the configuration without dropping connections, then check every app' },
+      { cmd: 'apache graceful', says: 'reload the configuration, then check every app' },
       { cmd: 'apache status --json', says: 'running or not, the pid, each app\'s answer; exit 1 unless all is well' },
       { cmd: 'apache configtest', says: 'httpd -t on the configuration as it is' },
     ],
@@ -219,7 +219,7 @@ export const COMMANDS: LazyCommand[] = [
   lazy({
     name: 'help',
     summary: 'show the usage of webtree or of one command, with examples',
-    args: '[COMMAND]',
+    args: '[COMMAND [VERB]]',
     positionals: { min: 0, max: 2 },
     changes: false,
     json: false,
