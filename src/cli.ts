@@ -1,54 +1,20 @@
 /**
  * The entry point and the one error boundary: parse the command line, run the command, turn
  * errors into a message, a hint and an exit status (0 done, 1 refused/failed, 2 bad usage or
- * site file, 3 changes pending). Stack traces only with --debug.
+ * site file, 3 changes pending). Stack traces only with --debug. Under --json an error is a JSON
+ * document on stdout too: {"error": {code, message, hint, details}, "exit": N}.
+ *
+ * Only the registry is loaded up front; the command's own code is imported when it runs.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadCatalog } from './catalog/load.js';
 import { explainErrno } from './core/errno.js';
 import { usageError, WebtreeError } from './core/errors.js';
-import { createReporter, processStreams, type Streams } from './core/reporter.js';
+import { createReporter, processStreams, type ErrorReport, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
-import type { Command, OptionSpec } from './commands/types.js';
-import { loadSite, siteFilePath } from './site/load.js';
+import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 
-const GLOBAL: Record<string, OptionSpec> = {
-  config: { type: 'string', arg: 'FILE', description: 'site file (default: $WEBTREE_CONFIG, else /usr/remote/software/www/webtree.yaml)' },
-  json: { type: 'boolean', description: 'print the result as JSON (read commands)' },
-  'dry-run': { type: 'boolean', description: 'print the plan and change nothing (changing commands)' },
-  debug: { type: 'boolean', description: 'show each operation and stack traces' },
-  help: { type: 'boolean', description: 'show help' },
-};
-
-const optLine = (name: string, o: OptionSpec) => `  --${name}${o.arg ? ` ${o.arg}` : ''}`.padEnd(30) + o.description;
-
-export function commandUsage(c: Command): string {
-  const opts = Object.entries(c.options).map(([n, o]) => optLine(n, o));
-  const common = [c.changes ? '[--dry-run]' : '', c.json ? '[--json]' : ''].filter(Boolean).join(' ');
-  return [`usage: webtree ${c.name}${c.args ? ` ${c.args}` : ''}${Object.keys(c.options).length ? ' [options]' : ''} ${common}`.trimEnd(), '', c.summary, ...(opts.length ? ['', 'options:', ...opts] : [])].join('\n');
-}
-
-export function mainUsage(): string {
-  return [
-    'usage: webtree [--config FILE] COMMAND [options]',
-    '',
-    'Deploys and runs the SISPI database web tools: Apache + mod_wsgi, versioned products, failover.',
-    '',
-    'commands:',
-    // A long argument list gets the summary on the next line rather than running into it.
-    ...COMMANDS.map((c) => {
-      const head = `  ${c.name} ${c.args}`.trimEnd();
-      return head.length < 30 ? `${head.padEnd(30)}${c.summary}` : `${head}\n${''.padEnd(30)}${c.summary}`;
-    }),
-    '',
-    'global options:',
-    ...Object.entries(GLOBAL).map(([n, o]) => optLine(n, o)),
-    '',
-    'exit status: 0 done; 1 refused or failed (the tree is as it was); 2 bad usage or site file; 3 render --diff found changes.',
-    'webtree COMMAND --help shows one command.',
-  ].join('\n');
-}
+export { commandUsage, mainUsage } from './commands/usage.js';
 
 /** The command's name: the first word that is not an option or an option's value. */
 function splitCommand(argv: string[]): { name?: string; rest: string[] } {
@@ -61,20 +27,17 @@ function splitCommand(argv: string[]): { name?: string; rest: string[] } {
   return { rest: argv };
 }
 
-function describeError(err: unknown, debug: boolean): { text: string; code: number } {
+function describeError(err: unknown): { report: ErrorReport; code: number; stack?: string } {
   if (err instanceof WebtreeError) {
-    const lines = [`webtree: ${err.message}`];
-    if (err.details) lines.push(err.details);
-    if (err.hint) lines.push(`  hint: ${err.hint}`);
-    if (debug && err.stack) lines.push(err.stack);
-    return { text: lines.join('\n'), code: err.exitCode };
+    return { report: { code: err.code, message: err.message, hint: err.hint ?? null, details: err.details ?? null }, code: err.exitCode, stack: err.stack };
   }
   const e = err as Error;
-  return { text: `webtree: unexpected error: ${e?.message ?? String(err)}${debug ? `\n${e?.stack}` : '\n  hint: run again with --debug for the stack trace, and report it'}`, code: 1 };
+  return { report: { code: 'EUNEXPECTED', message: `unexpected error: ${e?.message ?? String(err)}`, hint: 'run again with --debug for the stack trace, and report it', details: null }, code: 1, stack: e?.stack };
 }
 
 export async function main(argv: string[], streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const debug = argv.includes('--debug');
+  const reporter = createReporter(argv.includes('--json'), streams, env);
   try {
     const { name, rest } = splitCommand(argv);
     if (name === undefined) {
@@ -82,7 +45,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
         streams.out(mainUsage() + '\n');
         return argv.length === 0 ? 2 : 0;
       }
-      throw usageError('no command given', 'webtree --help lists the commands');
+      throw usageError('no command given', 'webtree help lists the commands');
     }
     const command = findCommand(name);
     if (!command) throw usageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
@@ -97,7 +60,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     try {
       parsed = parseArgs(config);
     } catch (err) {
-      throw usageError(`${command.name}: ${(err as Error).message.split('\n')[0]}`, `webtree ${command.name} --help`);
+      throw usageError(`${command.name}: ${(err as Error).message.split('\n')[0]}`, `webtree help ${command.name}`);
     }
     const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
     if (values.help) {
@@ -109,9 +72,10 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       throw usageError(`${command.name} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}${command.args ? ` (${command.args})` : ''}, got ${parsed.positionals.length}`, commandUsage(command).split('\n')[0]);
     }
     if (values['dry-run'] && !command.changes) throw usageError(`${command.name} changes nothing; --dry-run does not apply`);
-    const reporter = createReporter(values.json === true, streams);
+    if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
+    const run = await command.load();
     let site: Promise<Site> | undefined;
-    const code = await command.run({
+    const code = await run({
       positionals: parsed.positionals,
       options: values,
       reporter,
@@ -119,14 +83,14 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       debug,
       config: values.config as string | undefined,
       env,
-      site: () => (site ??= loadSite(siteFilePath(values.config as string | undefined, env))),
-      catalog: () => loadCatalog(),
+      site: () => (site ??= import('./site/load.js').then(({ loadSite, siteFilePath }) => loadSite(siteFilePath(values.config as string | undefined, env)))),
+      catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
     });
     return code ?? 0;
   } catch (err) {
     // A full disk, a denied permission, a read-only file system: named, with the fix, not a stack trace.
-    const { text, code } = describeError(await explainErrno(err), debug);
-    streams.err(text + '\n');
+    const { report, code, stack } = describeError(await explainErrno(err));
+    reporter.error(report, code, debug ? stack : undefined);
     return code;
   }
 }

@@ -9,7 +9,6 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { resolveOwner } from '../apply/owner.js';
 import { ownerText } from '../apply/preflight.js';
 import { WebtreeError } from '../core/errors.js';
@@ -57,8 +56,12 @@ export function asAccount(site: Site, verb: string, argv: string[], me: Identity
  */
 const EUPS_WRAPPER = '. "$1" || exit 1; shift; while [ "$1" != -- ]; do setup "$1" || exit 1; shift; done; shift; exec "$@"';
 
-function run(argv: string[], site: Site) {
+/** execa is loaded on first use: `webtree status` reads the pid file and /proc and starts no process. */
+const loadExeca = async () => (await import('execa')).execa;
+
+async function run(argv: string[], site: Site) {
   const env = site.apache.pythonHome ? { PYTHONHOME: site.apache.pythonHome } : undefined;
+  const execa = await loadExeca();
   return execa(argv[0], argv.slice(1), { reject: false, all: true, env, stdin: 'ignore' });
 }
 
@@ -109,7 +112,7 @@ async function checkPort(site: Site): Promise<void> {
   const text = await fs.readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024');
   const first = Number(text) || 1024;
   if (port >= first) return;
-  const caps = await execa('getcap', [site.apache.httpd], { reject: false });
+  const caps = await (await loadExeca())('getcap', [site.apache.httpd], { reject: false });
   if (/cap_net_bind_service/.test(caps.stdout ?? '')) return;
   throw new WebtreeError('EAPACHE', `port ${port} is below ${first}: ${site.apache.user} may not listen on it`, {
     hint: `set apache.listen to a port of ${first} or more (8080) and forward ${port} to it, or let the binary bind it: setcap cap_net_bind_service=+ep ${site.apache.httpd}`,
@@ -120,7 +123,7 @@ async function checkPort(site: Site): Promise<void> {
 async function accountMayWrite(site: Site, p: string, dir: boolean, me: Identity): Promise<boolean> {
   if (me.uid !== 0) return fs.access(p, dir ? constants.W_OK | constants.X_OK : constants.W_OK).then(() => true, () => false);
   const test = dir ? ['test', '-w', p, '-a', '-x', p] : ['test', '-w', p];
-  return (await execa('runuser', ['-u', site.apache.user, '--', ...test], { reject: false })).exitCode === 0;
+  return (await (await loadExeca())('runuser', ['-u', site.apache.user, '--', ...test], { reject: false })).exitCode === 0;
 }
 
 /**

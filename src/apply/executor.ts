@@ -11,6 +11,7 @@ import { extractArchive, scratchFor, type ExtractProgress, type UnpackedFile } f
 import { buildManifest, manifestOfUnpacked } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
 import { describeOp, type Op, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import { appendHistory, readHistory, type HistoryEntry } from '../state/history.js';
@@ -31,7 +32,7 @@ export interface ExecutorOptions {
   /** Pause between operations: widens the window the kill tests aim at (WEBTREE_TEST_OP_DELAY_MS). */
   opDelayMs?: number;
   /** A progress display for unpacking (a bar on a terminal; nothing otherwise). */
-  progress?: (label: string) => { update(p: { bytes: number; entries: number; totalBytes?: number }): void; done(): void };
+  progress?: (label: string) => Progress;
 }
 
 type Undo = () => Promise<void>;
@@ -249,7 +250,7 @@ export class Executor {
             layout: op.layout,
             owner: this.opts.owner,
             expectSha256: op.sha256,
-            onProgress: bar && ((p: ExtractProgress) => bar.update({ bytes: p.bytes, entries: p.entries })),
+            onProgress: bar && ((p: ExtractProgress) => bar.update({ bytes: p.bytes, entries: p.entries, fraction: p.archiveRead / p.archiveBytes })),
           });
         } finally {
           bar?.done();

@@ -6,10 +6,17 @@ import type { ProductDescriptor, WebLink } from './types.js';
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const withV = (pattern: string, v: string) => pattern.split('{v}').join(v);
 
+/** One regular expression per pattern, not per name: a product directory may hold hundreds of versions. */
+const PATTERNS = new Map<string, RegExp>();
+
 function matchV(pattern: string, text: string): string | undefined {
-  const [before, after] = pattern.split('{v}');
-  const m = new RegExp(`^${escapeRe(before)}([A-Za-z0-9][A-Za-z0-9._+-]*)${escapeRe(after ?? '')}$`).exec(text);
-  return m?.[1];
+  let re = PATTERNS.get(pattern);
+  if (!re) {
+    const [before, after] = pattern.split('{v}');
+    re = new RegExp(`^${escapeRe(before)}([A-Za-z0-9][A-Za-z0-9._+-]*)${escapeRe(after ?? '')}$`);
+    PATTERNS.set(pattern, re);
+  }
+  return re.exec(text)?.[1];
 }
 
 export const STAGING_PREFIX = '.webtree-staging-';

@@ -2,16 +2,9 @@ import { findProduct } from '../catalog/load.js';
 import { planActivate, planRollback } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
 import { reportPlan, runChange } from './tx.js';
-import type { Command } from './types.js';
+import type { CommandCode } from './types.js';
 
-export const activateCommand: Command = {
-  name: 'activate',
-  summary: 'point a product at one of its installed versions',
-  args: 'PRODUCT VERSION',
-  positionals: { min: 2, max: 2 },
-  changes: true,
-  json: true,
-  options: {},
+export const activateCommand: CommandCode = {
   async run(ctx) {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const plan = await runChange(ctx, `activate ${d.name} ${ctx.positionals[1]}`, ({ site, tree, pctx }) =>
@@ -20,14 +13,7 @@ export const activateCommand: Command = {
   },
 };
 
-export const rollbackCommand: Command = {
-  name: 'rollback',
-  summary: 'go back to the version that was active before (from the history)',
-  args: 'PRODUCT',
-  positionals: { min: 1, max: 1 },
-  changes: true,
-  json: true,
-  options: { to: { type: 'string', arg: 'VERSION', description: 'go back to this installed version instead' } },
+export const rollbackCommand: CommandCode = {
   async run(ctx) {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const plan = await runChange(ctx, `rollback ${d.name}`, ({ site, tree, pctx }) =>

@@ -6,16 +6,9 @@
 import { readAdoptFacts } from '../failover/adopt-facts.js';
 import { planAdopt } from '../plan/adopt.js';
 import { reportPlan, runChange } from './tx.js';
-import type { Command } from './types.js';
+import type { CommandCode } from './types.js';
 
-export const adoptCommand: Command = {
-  name: 'adopt',
-  summary: 'take over a tree laid out by hand (cfg links, ECL settings.py, version dirs)',
-  args: '',
-  positionals: { min: 0, max: 0 },
-  changes: true,
-  json: true,
-  options: {},
+export const adoptCommand: CommandCode = {
   async run(ctx) {
     const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) =>
       planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx));

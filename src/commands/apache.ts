@@ -10,10 +10,8 @@ import { apacheLayout } from '../apache/layout.js';
 import { lockAndRecover } from './tx.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import type { Command, CommandContext } from './types.js';
-
-const VERBS = ['start', 'stop', 'restart', 'graceful', 'status', 'configtest'] as const;
-type Verb = (typeof VERBS)[number];
+import { APACHE_VERBS as VERBS, type ApacheVerb as Verb } from './registry.js';
+import type { CommandCode, CommandContext } from './types.js';
 
 /** Every app after a start, restart or graceful: the server runs on when one fails, but the exit says so. */
 async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: number, head: string): Promise<number> {
@@ -85,14 +83,7 @@ async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'sta
   }
 }
 
-export const apacheCommand: Command = {
-  name: 'apache',
-  summary: `run Apache as the service account; VERB: ${VERBS.join(', ')}`,
-  args: 'VERB',
-  positionals: { min: 1, max: 1 },
-  changes: false,
-  json: true,
-  options: {},
+export const apacheCommand: CommandCode = {
   async run(ctx) {
     const verb = ctx.positionals[0] as Verb;
     if (!VERBS.includes(verb)) throw usageError(`unknown apache verb "${verb}"`, `webtree apache ${VERBS.join('|')}`);

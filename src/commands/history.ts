@@ -1,16 +1,9 @@
 import { findProduct } from '../catalog/load.js';
 import { readHistory } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
-import type { Command } from './types.js';
+import type { CommandCode } from './types.js';
 
-export const historyCommand: Command = {
-  name: 'history',
-  summary: 'what happened to the tree: when, who, what, from, to, outcome',
-  args: '[PRODUCT]',
-  positionals: { min: 0, max: 1 },
-  changes: false,
-  json: true,
-  options: {},
+export const historyCommand: CommandCode = {
   async run(ctx) {
     const site = await ctx.site();
     const product = ctx.positionals[0] ? findProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;

@@ -10,7 +10,7 @@ import { DEFAULT_SERVERS } from '../site/schema.js';
 import type { DbServer, Site } from '../site/types.js';
 import { siteYaml, type SiteValues } from '../site/write.js';
 import { lockAndRecover, newApplyId, printPlan } from './tx.js';
-import type { Command } from './types.js';
+import type { CommandCode } from './types.js';
 
 async function firstExisting(candidates: string[]): Promise<string | undefined> {
   for (const c of candidates) if (await lstatOrNull(c)) return c;
@@ -31,20 +31,7 @@ function parseServer(spec: string): DbServer {
   return { name: m[1], host: m[2], port: Number(m[3]) };
 }
 
-export const initCommand: Command = {
-  name: 'init',
-  summary: 'write a site file and the empty tree (a sandbox with --prefix)',
-  args: '',
-  positionals: { min: 0, max: 0 },
-  changes: true,
-  json: true,
-  options: {
-    prefix: { type: 'string', arg: 'DIR', description: 'lay the whole site out under DIR (a sandbox): DIR/www, DIR/dbwebtools, DIR/local/web_logs' },
-    listen: { type: 'string', arg: 'HOST:PORT', description: 'where Apache listens (default 0.0.0.0:80; sandbox 127.0.0.1:8080)' },
-    user: { type: 'string', arg: 'NAME', description: 'service account Apache runs as (default codemanager)' },
-    group: { type: 'string', arg: 'NAME', description: "service account's group (default: the user's primary group, else sispi)" },
-    server: { type: 'string', multiple: true, arg: 'NAME=HOST:PORT', description: 'a database server (repeat; the first is active unless server3 is listed)' },
-  },
+export const initCommand: CommandCode = {
   async run(ctx) {
     const prefix = ctx.options.prefix as string | undefined;
     const values: SiteValues = { ...(await detectApache()) };

@@ -7,7 +7,7 @@ import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
 import { reportPlan, runChange } from './tx.js';
-import type { Command } from './types.js';
+import type { CommandCode } from './types.js';
 
 async function requireFile(p: string, what: string): Promise<void> {
   try {
@@ -19,19 +19,7 @@ async function requireFile(p: string, what: string): Promise<void> {
   }
 }
 
-export const installCommand: Command = {
-  name: 'install',
-  summary: 'verify and unpack a product archive into a new version, then activate it',
-  args: 'ARCHIVE',
-  positionals: { min: 1, max: 1 },
-  changes: true,
-  json: true,
-  options: {
-    product: { type: 'string', arg: 'P', description: "product, when the archive's name does not say" },
-    version: { type: 'string', arg: 'V', description: "version, when the archive's name does not carry one (EXPO.tar)" },
-    'no-activate': { type: 'boolean', description: 'install without pointing current at it' },
-    license: { type: 'string', arg: 'FILE', description: "ChartDirector's licence file (chartdir.lic)" },
-  },
+export const installCommand: CommandCode = {
   async run(ctx) {
     const archive = path.resolve(ctx.positionals[0]);
     const catalog = await ctx.catalog();

@@ -2,16 +2,9 @@ import { findProduct } from '../catalog/load.js';
 import { WebtreeError } from '../core/errors.js';
 import { planPrune } from '../plan/lifecycle.js';
 import { reportPlan, runChange } from './tx.js';
-import type { Command } from './types.js';
+import type { CommandCode } from './types.js';
 
-export const pruneCommand: Command = {
-  name: 'prune',
-  summary: 'delete old versions, never the current or the previous one',
-  args: 'PRODUCT',
-  positionals: { min: 1, max: 1 },
-  changes: true,
-  json: true,
-  options: { keep: { type: 'string', arg: 'N', description: 'how many of the newest versions to keep (current and previous are always kept)' } },
+export const pruneCommand: CommandCode = {
   async run(ctx) {
     const d = findProduct(await ctx.catalog(), ctx.positionals[0]);
     const raw = ctx.options.keep as string | undefined;

@@ -15,7 +15,7 @@ import { planRender, planRevert, type FileChange, type RenderPlan } from '../pla
 import type { Site } from '../site/types.js';
 import { preflight } from '../apply/preflight.js';
 import { executorFor, freshPlanContext, planContext, registerAfterHook, runChange } from './tx.js';
-import type { Command, CommandContext } from './types.js';
+import type { CommandCode, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
 
@@ -75,18 +75,7 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
   });
 }
 
-export const renderCommand: Command = {
-  name: 'render',
-  summary: 'generate httpd.conf, conf.d/*, robots.txt, runApache.sh and the init scripts; test, then go live',
-  args: '',
-  positionals: { min: 0, max: 0 },
-  changes: true,
-  json: true,
-  options: {
-    diff: { type: 'boolean', description: 'show what would change as a unified diff and change nothing (exit 3: changes pending, 0: none)' },
-    force: { type: 'boolean', description: 'overwrite files edited by hand, keeping each hand-edited one as FILE.hand-edited-<time>' },
-    templates: { type: 'string', arg: 'DIR', description: "render from the templates in DIR instead of webtree's conf-templates/" },
-  },
+export const renderCommand: CommandCode = {
   async run(ctx) {
     const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
     if (ctx.options.diff) {

@@ -2,22 +2,15 @@ import { status as apacheStatus } from '../apache/control.js';
 import { productRows } from '../state/rows.js';
 import { activeServer } from '../state/server.js';
 import { readTree } from '../state/tree.js';
-import { readWithRecovery } from './tx.js';
-import type { Command } from './types.js';
+import { readWithRecovery } from './read-recovery.js';
+import type { CommandCode } from './types.js';
 
-export const statusCommand: Command = {
-  name: 'status',
-  summary: 'what is active: each product, the database server, Apache',
-  args: '',
-  positionals: { min: 0, max: 0 },
-  changes: false,
-  json: true,
-  options: {},
+export const statusCommand: CommandCode = {
   async run(ctx) {
     const site = await ctx.site();
     const catalog = (await ctx.catalog()).filter((d) => d.installable);
     await readWithRecovery(ctx, site);
-    const tree = await readTree(site, catalog);
+    const tree = await readTree(site, catalog, 'list');
     const products = productRows(catalog, tree);
     const server = await activeServer(site);
     // The pid file is trusted only when it names a live httpd of this tree (control.status).

@@ -13,7 +13,7 @@ import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switc
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
 import { executorFor, freshPlanContext, registerAfterHook, runChange } from './tx.js';
-import type { Command, CommandContext } from './types.js';
+import type { CommandCode, CommandContext } from './types.js';
 
 /** Back to `to` after a failed health check, under the lock the switch still holds. */
 async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], to: string, failed: string, restart: RestartAndCheck): Promise<RestartOutcome> {
@@ -108,16 +108,6 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
   return 0;
 }
 
-export const switchWebCommand: Command = {
-  name: 'switch-web',
-  summary: "failover: move every web tool to SERVER's database in one step",
-  args: 'SERVER',
-  positionals: { min: 1, max: 1 },
-  changes: true,
-  json: true,
-  options: {
-    'no-check-db': { type: 'boolean', description: 'do not check that SERVER answers and is the primary (pg_is_in_recovery() = false)' },
-    'no-restart': { type: 'boolean', description: 'no graceful restart and health check after the switch' },
-  },
+export const switchWebCommand: CommandCode = {
   run: (ctx) => runSwitchWeb(ctx),
 };

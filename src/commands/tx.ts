@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { Executor } from '../apply/executor.js';
-import { readJournal } from '../apply/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
@@ -38,6 +37,8 @@ export async function executorFor(ctx: CommandContext, site: Site): Promise<Exec
     owner: await ownerForThisProcess(site.apache.user, site.apache.group),
     onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
+    // A bar while unpacking, on a terminal only (the reporter decides).
+    progress: (label) => ctx.reporter.progress(label),
   });
 }
 
@@ -70,6 +71,24 @@ export type AfterHook = (ctx: CommandContext, input: TxInput, plan: Plan, data: 
 const AFTER_HOOKS = new Map<string, AfterHook>();
 export const registerAfterHook = (kind: string, hook: AfterHook) => void AFTER_HOOKS.set(kind, hook);
 
+/**
+ * The module that registers each kind: commands load lazily, so the command that finds an
+ * interrupted apply may not have loaded the one that made it. A test checks this table.
+ */
+export const AFTER_HOOK_MODULES: Record<string, () => Promise<unknown>> = {
+  'serve-activation': () => import('./serve-activation.js'),
+  'serve-restore': () => import('./serve-activation.js'),
+  render: () => import('./render.js'),
+  'render-restore': () => import('./render.js'),
+  'switch-web': () => import('./switch-web.js'),
+  'switch-restore': () => import('./switch-web.js'),
+};
+
+export async function findAfterHook(kind: string): Promise<AfterHook | undefined> {
+  if (!AFTER_HOOKS.has(kind)) await AFTER_HOOK_MODULES[kind]?.();
+  return AFTER_HOOKS.get(kind);
+}
+
 export interface After {
   kind: string;
   /** What the check needs to run again from the journal; computed once the plan is made. */
@@ -85,8 +104,8 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
   const how = done.finished ? 'finished' : 'undone';
   ctx.reporter.warn(`an interrupted \`${journal.plan.command}\` (pid ${journal.pid}, ${journal.startedAt}) was ${how}`);
   if (!done.resume) return;
-  const hook = AFTER_HOOKS.get(done.resume.kind);
   try {
+    const hook = await findAfterHook(done.resume.kind);
     if (hook) {
       ctx.reporter.warn(`running its check again: ${done.resume.kind}`);
       const catalog = await ctx.catalog();
@@ -173,21 +192,4 @@ export async function lockAndRecover(ctx: CommandContext, site: Site, label: str
     throw err;
   }
   return { lock, executor };
-}
-
-/** Read commands finish an interrupted apply first when they can; without write access they say so. */
-export async function readWithRecovery(ctx: CommandContext, site: Site): Promise<void> {
-  if (!(await readJournal(site.paths.state).catch(() => undefined))) return;
-  try {
-    // A short wait: a live apply holds the lock, and a read command then reads what is there.
-    const { lock } = await lockAndRecover(ctx, site, 'recover', 2000);
-    await lock.release();
-  } catch (err) {
-    if (err instanceof WebtreeError && err.code === 'ELOCKED') return; // a live apply is under way; read what is there
-    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-      ctx.reporter.warn('an interrupted change is pending and this account cannot finish it: run any changing webtree command as the service account or root');
-      return;
-    }
-    throw err;
-  }
 }

@@ -6,7 +6,7 @@ export interface OptionSpec {
   type: 'string' | 'boolean';
   multiple?: boolean;
   description: string;
-  /** Shown in usage, e.g. "DIR". */
+  /** Shown in usage, e.g. "DIR"; completion offers files for FILE, directories for DIR, products for P. */
   arg?: string;
 }
 
@@ -24,9 +24,18 @@ export interface CommandContext {
   catalog(): Promise<ProductDescriptor[]>;
 }
 
-export interface Command {
+/** An example in help: the command line (after `webtree `) and what it does. */
+export interface Example {
+  cmd: string;
+  says: string;
+}
+
+/**
+ * What the registry knows of a command without loading it: enough for parsing, usage, help and
+ * completion. The code that runs it is imported only when it runs (startup stays fast).
+ */
+export interface CommandSpec {
   name: string;
-  /** Several words for grouped commands: "apache start". */
   summary: string;
   /** Positional part of the usage line: "ARCHIVE", "PRODUCT VERSION". */
   args: string;
@@ -34,7 +43,24 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Changes the tree: takes --dry-run and the lock. */
   changes: boolean;
-  /** Reads only: takes --json. */
+  /** Takes --json: the result (or the error) as one JSON document on stdout. */
   json: boolean;
-  run(ctx: CommandContext): Promise<number | void>;
+  /** A grouped command's first word: apache start|stop|… */
+  verbs?: readonly string[];
+  /** Two to four real command lines, shown by help. */
+  examples: Example[];
+}
+
+export type Run = (ctx: CommandContext) => Promise<number | void>;
+
+/** What a command's own file exports: the code that runs it (the registry holds its spec). */
+export interface CommandCode {
+  run: Run;
+}
+
+export interface Command extends CommandSpec, CommandCode {}
+
+/** A registry entry: the spec, and the import of the code that runs it. */
+export interface LazyCommand extends CommandSpec {
+  load(): Promise<Run>;
 }

@@ -1,16 +1,9 @@
 import { readTree } from '../state/tree.js';
 import { verifyTree } from '../verify/checks.js';
-import { readWithRecovery } from './tx.js';
-import type { Command } from './types.js';
+import { readWithRecovery } from './read-recovery.js';
+import type { CommandCode } from './types.js';
 
-export const verifyCommand: Command = {
-  name: 'verify',
-  summary: 'check links, manifests, the active server and licences; exit 1 on any finding',
-  args: '',
-  positionals: { min: 0, max: 0 },
-  changes: false,
-  json: true,
-  options: {},
+export const verifyCommand: CommandCode = {
   async run(ctx) {
     const site = await ctx.site();
     const catalog = await ctx.catalog();

@@ -1,7 +1,22 @@
 /**
  * The one output channel. Commands hand results to the reporter, which prints text for a person
- * or one JSON document with --json; notes and warnings go to stderr so JSON stays parseable.
+ * or one JSON document with --json; notes, warnings and progress go to stderr so JSON stays
+ * parseable. Colour and progress bars only on a terminal, never under --json, and no colour
+ * when NO_COLOR is set (https://no-color.org).
  */
+import { createProgress, NO_PROGRESS, type Progress } from './progress.js';
+
+export type { Progress, ProgressUpdate } from './progress.js';
+
+/** A failure as the error boundary reports it (the `error` of --json's error document). */
+export interface ErrorReport {
+  code: string;
+  message: string;
+  hint: string | null;
+  /** Extra lines: an Apache error, a diff, a list of findings. */
+  details: string | null;
+}
+
 export interface Reporter {
   readonly json: boolean;
   /** The command's result: `data` for --json, `text()` for a person. */
@@ -9,19 +24,45 @@ export interface Reporter {
   /** Progress and notes for a person (stderr; kept out of --json's stdout). */
   note(line: string): void;
   warn(line: string): void;
+  /** A bar on stderr while long work runs (a terminal only; a no-op in pipes and under --json). */
+  progress(label: string): Progress;
+  /** The command failed: `{error, exit}` on stdout under --json, else the message and hint on stderr. */
+  error(e: ErrorReport, exit: number, debugStack?: string): void;
 }
 
 export interface Streams {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** stderr is a terminal: colour and progress are drawn only then. */
+  readonly errIsTTY?: boolean;
+  /** The terminal's width, for the progress line. */
+  readonly errColumns?: number;
 }
 
 export const processStreams: Streams = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
+  get errIsTTY() {
+    return process.stderr.isTTY === true;
+  },
+  get errColumns() {
+    return process.stderr.columns;
+  },
 };
 
-export function createReporter(json: boolean, streams: Streams = processStreams): Reporter {
+/** Colour on stderr: a terminal, no --json, and NO_COLOR unset or empty. */
+export const colourWanted = (json: boolean, streams: Streams, env: NodeJS.ProcessEnv) => !json && streams.errIsTTY === true && !env.NO_COLOR;
+
+const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+export function errorLines(e: ErrorReport, colour: boolean): string {
+  return [paint(colour, '1;31', `webtree: ${e.message}`), e.details, e.hint ? `  hint: ${e.hint}` : undefined].filter((l) => l).join('\n');
+}
+
+export function createReporter(json: boolean, streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Reporter {
+  // Asked on first use: touching process.stderr opens it, which a status that only prints need not pay for.
+  let colourMemo: boolean | undefined;
+  const colour = () => (colourMemo ??= colourWanted(json, streams, env));
   return {
     json,
     result(data, text) {
@@ -35,7 +76,16 @@ export function createReporter(json: boolean, streams: Streams = processStreams)
       streams.err(line + '\n');
     },
     warn(line) {
-      streams.err(`webtree: warning: ${line}\n`);
+      streams.err(`${paint(colour(), '33', 'webtree: warning:')} ${line}\n`);
+    },
+    progress(label) {
+      if (json || streams.errIsTTY !== true) return NO_PROGRESS;
+      return createProgress(label, { write: streams.err, columns: streams.errColumns });
+    },
+    error(e, exit, debugStack) {
+      if (json) streams.out(JSON.stringify({ error: e, exit }, null, 2) + '\n');
+      else streams.err(errorLines(e, colour()) + '\n');
+      if (debugStack) streams.err(debugStack + '\n');
     },
   };
 }

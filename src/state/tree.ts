@@ -3,6 +3,7 @@
  * AND its manifest: a directory alone is half-made or laid by hand), which one each pointer
  * names, leftovers of interrupted applies, and the history.
  */
+import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';
@@ -40,28 +41,42 @@ export interface TreeState {
 
 export const historyFile = (site: Site) => path.join(site.paths.state, 'history.jsonl');
 
-async function readDirOrEmpty(dir: string): Promise<string[]> {
+async function readDirOrEmpty(dir: string): Promise<Dirent[]> {
   try {
-    return await fs.readdir(dir);
+    return await fs.readdir(dir, { withFileTypes: true });
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
 }
 
-export async function readProductState(site: Site, d: ProductDescriptor): Promise<ProductState> {
+/**
+ * How much of the manifests to read. 'read' parses each one (its archive sha256; a corrupt one
+ * makes the version unmanaged), for planners and verify. 'list' only lists the manifest
+ * directory: status and list then cost one readdir per product, whatever the number of versions
+ * and files (sha256 stays empty; verify finds a corrupt manifest).
+ */
+export type ManifestRead = 'read' | 'list';
+
+export async function readProductState(site: Site, d: ProductDescriptor, manifests: ManifestRead = 'read'): Promise<ProductState> {
   const dir = productDir(site, d);
-  const names = await readDirOrEmpty(dir);
+  const entries = await readDirOrEmpty(dir);
+  const listed = manifests === 'list' ? new Set((await readDirOrEmpty(path.dirname(manifestPath(site, d, 'x')))).map((e) => e.name)) : undefined;
   const versions: string[] = [];
   const unmanaged: string[] = [];
   const leftovers: string[] = [];
   const sha256: Record<string, string> = {};
-  for (const name of names) {
+  for (const e of entries) {
+    const name = e.name;
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) { leftovers.push(path.join(dir, name)); continue; }
     const v = versionFromDirName(d, name);
-    if (v === undefined) continue;
-    const st = await lstatOrNull(versionPath(site, d, v));
-    if (!st?.isDirectory()) continue;
+    // The entry's type as readdir gives it (no lstat per version): a link named like a version is not one.
+    if (v === undefined || !e.isDirectory()) continue;
+    if (listed) {
+      if (listed.has(path.basename(manifestPath(site, d, v)))) versions.push(v);
+      else unmanaged.push(v);
+      continue;
+    }
     try {
       const m = JSON.parse(await fs.readFile(manifestPath(site, d, v), 'utf8')) as { archiveSha256: string };
       sha256[v] = m.archiveSha256;
@@ -82,8 +97,8 @@ export async function readProductState(site: Site, d: ProductDescriptor): Promis
   return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers, licensed, blockedLinks };
 }
 
-export async function readTree(site: Site, catalog: ProductDescriptor[]): Promise<TreeState> {
+export async function readTree(site: Site, catalog: ProductDescriptor[], manifests: ManifestRead = 'read'): Promise<TreeState> {
   const products: Record<string, ProductState> = {};
-  for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d);
+  for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d, manifests);
   return { products, history: await readHistory(historyFile(site)) };
 }

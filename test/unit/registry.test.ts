@@ -1,7 +1,12 @@
-/** Every command in the registry has a name, a summary and a usage, and answers --help. */
+/** Every command in the registry has a name, a summary, a usage and examples, and answers --help and help. */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { commandUsage, main, mainUsage } from '../../src/cli.js';
-import { COMMANDS } from '../../src/commands/registry.js';
+import { COMMANDS, findCommand } from '../../src/commands/registry.js';
+import { AFTER_HOOK_MODULES, findAfterHook } from '../../src/commands/tx.js';
+import { GLOBAL } from '../../src/commands/usage.js';
 
 async function run(argv: string[]) {
   let out = '';
@@ -25,6 +30,62 @@ describe('the command registry', () => {
     const r = await run([c.name, '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain(c.summary);
+  });
+
+  it.each(COMMANDS.map((c) => [c.name, c] as const))('%s has 2 to 4 examples that its own options parse', (_n, c) => {
+    expect(c.examples.length).toBeGreaterThanOrEqual(2);
+    expect(c.examples.length).toBeLessThanOrEqual(4);
+    for (const e of c.examples) {
+      expect(e.says.length, e.cmd).toBeGreaterThan(5);
+      // The words up to a shell redirection, $VARS standing for a value.
+      const words = e.cmd.split(/\s+/);
+      const argv = words.slice(0, words.indexOf('>') === -1 ? undefined : words.indexOf('>'));
+      const specs = { ...GLOBAL, ...c.options };
+      const parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, { type: o.type, multiple: o.multiple === true }])) });
+      expect(parsed.positionals[0], e.cmd).toBe(c.name);
+      const n = parsed.positionals.length - 1;
+      expect(n >= c.positionals.min && n <= c.positionals.max, e.cmd).toBe(true);
+      if (parsed.values['dry-run']) expect(c.changes, e.cmd).toBe(true);
+      if (c.verbs) expect(c.verbs).toContain(parsed.positionals[1]);
+    }
+  });
+
+  it('help COMMAND is COMMAND --help: usage, options and examples; help alone is the main usage', async () => {
+    for (const c of COMMANDS) {
+      const a = await run(['help', c.name]);
+      const b = await run([c.name, '--help']);
+      expect(a.code).toBe(0);
+      expect(a.out).toBe(b.out);
+      expect(a.out).toContain('examples:\n');
+      for (const e of c.examples) expect(a.out).toContain(`  webtree ${e.cmd}\n      ${e.says}\n`);
+    }
+    const main = await run(['help']);
+    expect(main.code).toBe(0);
+    expect(main.out).toBe(mainUsage() + '\n');
+    expect((await run(['help', 'apache', 'graceful'])).out).toBe(commandUsage(findCommand('apache')!) + '\n');
+  });
+
+  it('help of an unknown command or verb is exit 2 naming it and listing what there is', async () => {
+    const r = await run(['help', 'instal']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('help: unknown command "instal"');
+    expect(r.err).toContain(`hint: commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const v = await run(['help', 'apache', 'reload']);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain('unknown apache verb "reload"');
+    expect(v.err).toContain('verbs: start, stop, restart, graceful, status, configtest');
+    expect((await run(['help', 'status', 'x'])).code).toBe(2);
+  });
+
+  it('every kind of after-check a command registers is found by the command that recovers it', async () => {
+    const src = path.join(import.meta.dirname, '..', '..', 'src', 'commands');
+    const kinds: string[] = [];
+    for (const f of await fs.readdir(src)) {
+      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/registerAfterHook\('([^']+)'/g)) kinds.push(m[1]);
+    }
+    expect(kinds.length).toBeGreaterThanOrEqual(6);
+    expect(Object.keys(AFTER_HOOK_MODULES).sort()).toEqual([...kinds].sort());
+    for (const k of kinds) expect(typeof (await findAfterHook(k)), k).toBe('function');
   });
 
   it('bad usage is exit 2 with a hint, never a stack trace', async () => {
