@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runFile } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress, type UnpackedFile } from '../archive/extract.js';
 import { buildManifest, manifestOfUnpacked } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
@@ -167,7 +167,7 @@ export class Executor {
   /** Make what the pre-commit steps wrote durable before the rename makes it live. */
   private async syncTemps(plan: Plan): Promise<void> {
     for (const t of plan.temps) {
-      if (await lstatOrNull(t)) await execa('sync', ['-f', t], { reject: false });
+      if (await lstatOrNull(t)) await runFile('sync', ['-f', t]);
     }
   }
 

@@ -55,7 +55,7 @@ describe('planInstall', () => {
     const st = state({ name: 'ChartDirector', versions: ['5.0.1'], current: '5.0.1', sha256: { '5.0.1': 'x' }, licensed: true });
     const p = planInstall(site, by.ChartDirector, st, { archive: '/a', version: '5.0.2', sha256: 's', activate: true }, ctx());
     const staging = '/t/dbwebtools/webpylib/.webtree-staging-ChartDirector-5.0.2-ID';
-    expect(p.ops).toContainEqual({ kind: 'extract', archive: '/a', dest: staging, layout: 'single-top', content: 'lib' });
+    expect(p.ops).toContainEqual({ kind: 'extract', archive: '/a', dest: staging, layout: 'single-top', content: 'lib', sha256: 's' });
     expect(p.ops).toContainEqual({ kind: 'add-file', path: `${staging}/__init__.py`, content: expect.stringMatching(/\nfrom pychartdir import \*\n$/) });
     expect(p.ops).toContainEqual({ kind: 'copy-file', from: '/t/dbwebtools/webpylib/ChartDirector-5.0.1/chartdir.lic', to: `${staging}/chartdir.lic` });
     expect(p.notes).toEqual([]);
