@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadCatalog } from './catalog/load.js';
 import { isErrno, usageError, WebtreeError } from './core/errors.js';
+import { exitStatusFor, signalName, STOP_SIGNALS, type StopSignal } from './core/interrupt.js';
 import { createReporter, processStreams, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
 import type { Command, OptionSpec } from './commands/types.js';
@@ -77,6 +78,26 @@ function describeError(err: unknown, debug: boolean): { text: string; code: numb
   return { text: `webtree: unexpected error: ${e?.message ?? String(err)}${debug ? `\n${e?.stack}` : '\n  hint: run again with --debug for the stack trace, and report it'}`, code: 1 };
 }
 
+/**
+ * While a changing command runs, SIGINT, SIGTERM and SIGHUP abort its AbortSignal instead of
+ * killing the process: the executor puts the tree back (before the commit point) or finishes the
+ * change (after it), and the command exits 128 + the signal's number. A second signal during that
+ * cleanup is ignored with a message: dying there would leave the work to the next command.
+ */
+function stopOnSignals(streams: Streams): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (sig: StopSignal) => {
+    if (controller.signal.aborted) {
+      streams.err(`webtree: ${sig} ignored: still putting the tree in order after ${String(controller.signal.reason)} (kill -9 would leave that to the next command)\n`);
+      return;
+    }
+    streams.err(`webtree: ${sig}: stopping; a change not yet live is put back, one already live is finished\n`);
+    controller.abort(sig);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((s) => process.off(s, onSignal)) };
+}
+
 export async function main(argv: string[], streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const debug = argv.includes('--debug');
   try {
@@ -115,6 +136,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (values['dry-run'] && !command.changes) throw usageError(`${command.name} changes nothing; --dry-run does not apply`);
     const reporter = createReporter(values.json === true, streams);
     let site: Promise<Site> | undefined;
+    const stop = command.changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
     const code = await command.run({
       positionals: parsed.positionals,
       options: values,
@@ -125,7 +147,13 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       env,
       site: () => (site ??= loadSite(siteFilePath(values.config as string | undefined, env))),
       catalog: () => loadCatalog(),
-    });
+      signal: stop?.signal,
+    }).finally(() => stop?.dispose());
+    if (stop?.signal.aborted && !code) {
+      const sig = signalName(stop.signal);
+      streams.err(`webtree: interrupted by ${sig} after the command had done its work; nothing is left half-done\n`);
+      return exitStatusFor(sig);
+    }
     return code ?? 0;
   } catch (err) {
     const { text, code } = describeError(err, debug);

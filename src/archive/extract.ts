@@ -31,7 +31,7 @@ export interface ExtractResult {
 export async function extractArchive(
   archive: string,
   dest: string,
-  opts: { limits: Limits; layout: 'single-top' | 'any'; owner?: { uid: number; gid: number } },
+  opts: { limits: Limits; layout: 'single-top' | 'any'; owner?: { uid: number; gid: number }; signal?: AbortSignal },
 ): Promise<ExtractResult> {
   await checkDest(dest);
   const src = await openArchive(archive);

@@ -4,12 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { Executor } from '../apply/executor.js';
 import { readJournal } from '../apply/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
+import { interruptedNothingChanged } from '../core/interrupt.js';
 import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import type { PlanContext } from '../plan/lifecycle.js';
@@ -38,6 +40,7 @@ export async function executorFor(ctx: CommandContext, site: Site): Promise<Exec
     owner: await ownerForThisProcess(site.apache.user, site.apache.group),
     onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
+    signal: ctx.signal,
   });
 }
 
@@ -139,9 +142,18 @@ export async function runChange(
   try {
     const tree = await readTree(site, catalog);
     const pctx = planContext(ctx, tree.history);
-    const p = await plan({ site, catalog, tree, pctx });
+    let p: Plan;
+    try {
+      p = await plan({ site, catalog, tree, pctx });
+      // Stops at once on a signal (the concurrency and signal tests aim there).
+      if (ctx.env.WEBTREE_TEST_PAUSE_MS) await sleep(Number(ctx.env.WEBTREE_TEST_PAUSE_MS), undefined, { signal: ctx.signal }).catch(() => undefined);
+    } catch (err) {
+      // A signal while planning (Ctrl-C also kills the planner's children, httpd -t say): nothing was written.
+      if (!ctx.signal?.aborted) throw err;
+      await executor.noteInterrupted({ id: pctx.id, time: pctx.now, ...pctx.who, action: label.split(' ')[0], outcome: 'undone' });
+      throw interruptedNothingChanged(ctx.signal, 'while the change was being planned');
+    }
     for (const n of p.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
-    if (ctx.env.WEBTREE_TEST_PAUSE_MS) await new Promise((r) => setTimeout(r, Number(ctx.env.WEBTREE_TEST_PAUSE_MS)));
     const withAfter = after !== undefined && p.ops.length > 0;
     await executor.apply(p, pctx.id, withAfter ? { kind: after.kind, data: after.data?.() ?? null } : undefined);
     if (withAfter) {
@@ -164,7 +176,7 @@ export async function runChange(
  */
 export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor }> {
   const executor = await executorFor(ctx, site);
-  const lock = await acquireLock(site.paths.state, label, waitMs);
+  const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal);
   if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
   try {
     await recoverInterrupted(ctx, site, executor);
