@@ -59,6 +59,12 @@ async function snapshotTree(): Promise<Record<string, string>> {
   return out;
 }
 
+/** A spawned process's end, with its output as text. */
+async function ended(child: ResultPromise): Promise<{ exitCode?: number; stdout: string; stderr: string }> {
+  const r = await child;
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
 const lastEntry = async () => (await sb.json(['history'])).entries.at(-1);
 
 /** Resolve once the child's stderr has shown a line matching re (its --debug operation lines). */
@@ -91,7 +97,7 @@ describe('signals before the change is live leave the tree as it was, at once', 
       for (let i = 0; i < 2000 && !(await staging()); i++) await new Promise((r) => setTimeout(r, 5));
       expect(await staging(), 'the unpack began').toBe(true);
       child.kill(sig);
-      const r = await child;
+      const r = await ended(child);
       await expectAsItWas(r, exit, before);
       expect(r.stderr).toMatch(new RegExp(`^${sig} arrived (during unpack|before check) `, 'm'));
       expect(await lastEntry()).toMatchObject({ action: 'install', version: `2.${sig}`, outcome: 'undone', message: `interrupted by ${sig} before it took effect; nothing was changed` });
@@ -116,7 +122,7 @@ describe('signals before the change is live leave the tree as it was, at once', 
         process.kill(-child.pid!, 'SIGINT');
       }
     });
-    const r = await child;
+    const r = await ended(child);
     watcher.close();
     if (r.exitCode === 0) throw new Error('the render finished before the stage appeared; cannot test');
     await expectAsItWas(r, 130, before);
@@ -139,7 +145,7 @@ describe('signals before the change is live leave the tree as it was, at once', 
     }
     watcher.close();
     child.kill('SIGTERM');
-    const r = await child;
+    const r = await ended(child);
     await expectAsItWas(r, 143, before);
     expect(r.stderr).toMatch(/^SIGTERM arrived /m);
     expect(await lastEntry()).toMatchObject({ action: 'render', outcome: 'undone' });
@@ -153,14 +159,14 @@ describe('signals before the change is live leave the tree as it was, at once', 
     const waiter = sb.spawn(['activate', 'TV', '1.0'], { WEBTREE_LOCK_WAIT: '60' });
     await new Promise((r) => setTimeout(r, 300));
     waiter.kill('SIGINT');
-    const w = await waiter;
+    const w = await ended(waiter);
     expect(w.exitCode, w.stderr).toBe(130);
     expect(w.stderr).toMatch(/interrupted: nothing was changed/);
     expect(w.stderr).toMatch(new RegExp(`SIGINT arrived while waiting for the lock held by pid ${holder.pid}`));
     // The holder still holds it: the waiter did not wait for it.
     expect(JSON.parse(await fs.readFile(lockFile, 'utf8')).pid).toBe(holder.pid);
     holder.kill('SIGINT');
-    const h = await holder;
+    const h = await ended(holder);
     expect(h.exitCode).toBe(130);
     expect(await exists(lockFile)).toBe(false);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
@@ -175,7 +181,7 @@ describe('a signal after the commit point: the change is finished, and the exit 
     child.kill('SIGINT');
     await whenLine(child, /SIGINT: stopping/);
     child.kill('SIGINT');
-    const r = await child;
+    const r = await ended(child);
     expect(r.exitCode, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/^webtree: interrupted after the change took effect: it was finished \(install TV 4\.0 and activate it/m);
     expect(r.stderr).toMatch(/SIGINT ignored: still putting the tree in order/);
@@ -193,7 +199,7 @@ describe('a signal after the commit point: the change is finished, and the exit 
     const child = sb.spawn(['render', '--debug'], { WEBTREE_TEST_OP_DELAY_MS: '150' });
     await whenLine(child, /write .*\n/);
     child.kill('SIGTERM');
-    const r = await child;
+    const r = await ended(child);
     expect(r.exitCode, r.stderr).toBe(143);
     expect(r.stderr).toMatch(/^webtree: interrupted after the change took effect: it was finished \(render /m);
     expect(await lastEntry()).toMatchObject({ action: 'render', outcome: 'ok' });
