@@ -68,7 +68,8 @@ export class Executor {
     const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan, ...(after ? { after, phase: 'ops' } : {}) };
     await writeJournal(this.state, journal);
     const undos: Undo[] = [];
-    const signal = this.opts.signal;
+    // A plan that goes back after a failed check is always finished: stopping it would leave the failure live.
+    const signal = plan.finish ? undefined : this.opts.signal;
     let i = 0;
     try {
       for (; i < plan.ops.length; i++) {

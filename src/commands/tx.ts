@@ -32,15 +32,18 @@ export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise
 
 /**
  * The one way a command gets an executor: run as root it gives what it makes to the service
- * account; --debug shows each operation; the kill tests can slow it down.
+ * account; --debug shows each operation; the kill tests can slow it down. `interruptible`: a
+ * signal stops its apply (the command's own change); the executors of the checks that follow a
+ * live change (going back, recording a failed check) are not, as stopping them would leave the
+ * failed change live.
  */
-export async function executorFor(ctx: CommandContext, site: Site): Promise<Executor> {
+export async function executorFor(ctx: CommandContext, site: Site, interruptible = false): Promise<Executor> {
   return new Executor({
     site,
     owner: await ownerForThisProcess(site.apache.user, site.apache.group),
     onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${l}`) : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
-    signal: ctx.signal,
+    signal: interruptible ? ctx.signal : undefined,
   });
 }
 
@@ -175,7 +178,7 @@ export async function runChange(
  * executor to apply with.
  */
 export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor }> {
-  const executor = await executorFor(ctx, site);
+  const executor = await executorFor(ctx, site, true);
   const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal);
   if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
   try {

@@ -157,7 +157,10 @@ describe('signals before the change is live leave the tree as it was, at once', 
     const lockFile = path.join(stateDir(), 'lock');
     for (let i = 0; i < 500 && (await fs.readFile(lockFile, 'utf8').then((t) => JSON.parse(t).pid, () => 0)) !== holder.pid; i++) await new Promise((r) => setTimeout(r, 20));
     const waiter = sb.spawn(['activate', 'TV', '1.0'], { WEBTREE_LOCK_WAIT: '60' });
-    await new Promise((r) => setTimeout(r, 300));
+    // A waiter writes its would-be lock as lock.<token> before it waits: signal once that is there.
+    const waiting = async () => (await fs.readdir(stateDir())).some((n) => /^lock\.[0-9a-f]{16}$/.test(n));
+    for (let i = 0; i < 1000 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await waiting(), 'the second command waits for the lock').toBe(true);
     waiter.kill('SIGINT');
     const w = await ended(waiter);
     expect(w.exitCode, w.stderr).toBe(130);
