@@ -84,9 +84,9 @@ let prunesMidApply = 0;
 /** A prune killed: afterwards either nothing or every doomed version is gone, and current stays. */
 async function killedPrune(round: number, delay: { base: number; span: number }): Promise<'none' | 'all' | 'nothing-to-do'> {
   const before = await tvState();
-  const kept = keptVersions(tv, before, 2, await history());
+  const kept = keptVersions(tv, before, 1, await history());
   const doomed = before.versions.filter((v) => !kept.has(v));
-  await killAt(['prune', 'TV', '--keep', '2'], randomInt(delay.base, delay.span + 20), round, doomed.length * 2 + 1);
+  await killAt(['prune', 'TV', '--keep', '1'], randomInt(delay.base, delay.span + 20), round, doomed.length * 2 + 1);
   const mid = await pendingJournal();
   expect(await readerView()).toBe(before.current);
   await verifyClean(`prune round ${round}`);
