@@ -9,6 +9,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { explainErrno } from './core/errno.js';
 import { usageError, WebtreeError } from './core/errors.js';
+import { exitStatusFor, signalName, STOP_SIGNALS, type StopSignal } from './core/interrupt.js';
 import { createReporter, processStreams, type ErrorReport, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
@@ -33,6 +34,26 @@ function describeError(err: unknown): { report: ErrorReport; code: number; stack
   }
   const e = err as Error;
   return { report: { code: 'EUNEXPECTED', message: `unexpected error: ${e?.message ?? String(err)}`, hint: 'run again with --debug for the stack trace, and report it', details: null }, code: 1, stack: e?.stack };
+}
+
+/**
+ * While a changing command runs, SIGINT, SIGTERM and SIGHUP abort its AbortSignal instead of
+ * killing the process: the executor puts the tree back (before the commit point) or finishes the
+ * change (after it), and the command exits 128 + the signal's number. A second signal during that
+ * cleanup is ignored with a message: dying there would leave the work to the next command.
+ */
+function stopOnSignals(streams: Streams): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (sig: StopSignal) => {
+    if (controller.signal.aborted) {
+      streams.err(`webtree: ${sig} ignored: still putting the tree in order after ${String(controller.signal.reason)} (kill -9 would leave that to the next command)\n`);
+      return;
+    }
+    streams.err(`webtree: ${sig}: stopping; a change not yet live is put back, one already live is finished\n`);
+    controller.abort(sig);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((s) => process.off(s, onSignal)) };
 }
 
 export async function main(argv: string[], streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -75,6 +96,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
     let site: Promise<Site> | undefined;
+    const stop = command.changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
     const code = await run({
       positionals: parsed.positionals,
       options: values,
@@ -85,7 +107,13 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       env,
       site: () => (site ??= import('./site/load.js').then(({ loadSite, siteFilePath }) => loadSite(siteFilePath(values.config as string | undefined, env)))),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
-    });
+      signal: stop?.signal,
+    }).finally(() => stop?.dispose());
+    if (stop?.signal.aborted && !code) {
+      const sig = signalName(stop.signal);
+      streams.err(`webtree: interrupted by ${sig} after the command had done its work; nothing is left half-done\n`);
+      return exitStatusFor(sig);
+    }
     return code ?? 0;
   } catch (err) {
     // A full disk, a denied permission, a read-only file system: named, with the fix, not a stack trace.

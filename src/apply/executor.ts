@@ -11,6 +11,7 @@ import { extractArchive, scratchFor, type ExtractProgress, type UnpackedFile } f
 import { buildManifest, manifestOfUnpacked } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
+import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
 import type { Progress } from '../core/progress.js';
 import { describeOp, type Op, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
@@ -33,6 +34,12 @@ export interface ExecutorOptions {
   opDelayMs?: number;
   /** A progress display for unpacking (a bar on a terminal; nothing otherwise). */
   progress?: (label: string) => Progress;
+  /**
+   * Aborted (reason: the signal's name) when the operator asks the command to stop: looked at
+   * between operations and passed to the unpacker. Before the commit point the apply is undone
+   * as for a failure; after it the plan is finished and the apply then throws to say so.
+   */
+  signal?: AbortSignal;
 }
 
 type Undo = () => Promise<void>;
@@ -73,22 +80,30 @@ export class Executor {
     const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan, ...(after ? { after, phase: 'ops' } : {}) };
     await writeJournal(this.state, journal);
     const undos: Undo[] = [];
+    // A plan that goes back after a failed check is always finished: stopping it would leave the failure live.
+    const signal = plan.finish ? undefined : this.opts.signal;
     let i = 0;
     try {
       for (; i < plan.ops.length; i++) {
-        if (i === plan.commit && plan.commit > 0) await this.syncTemps(plan);
         if (this.opts.opDelayMs) await new Promise((r) => setTimeout(r, this.opts.opDelayMs));
+        // Up to and including the commit operation's turn nothing is live: stop here, put back below.
+        if (signal?.aborted && i <= plan.commit) throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
+        if (i === plan.commit && plan.commit > 0) await this.syncTemps(plan);
         const undo = await this.run(plan.ops[i], id);
         if (i >= plan.commit && undo) undos.push(undo);
       }
-    } catch (err) {
+    } catch (caught) {
+      // Stopped before the commit (by the check above, or the unpacker giving up on the signal).
+      const interrupted = signal?.aborted === true && i <= plan.commit;
+      const err = interrupted && !isInterrupted(caught) ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`) : caught;
       // Reverse what already went live, newest first, so the tree is as it was; then drop the temps
       // (a reversed rename puts the version back under its staging name).
       const stuck: string[] = [];
       for (const undo of undos.reverse()) await undo().catch((e: Error) => stuck.push(e.message));
       await this.removeTemps(plan);
+      if (interrupted) await this.recordInterrupted(plan, id, signal);
       // 'failed', never 'rolled-back': a compensated change never served, so rollback must not return to it.
-      await this.recordFailure(plan, id, err, stuck.length ? `; could not undo: ${stuck.join('; ')}` : '');
+      else await this.recordFailure(plan, id, err, stuck.length ? `; could not undo: ${stuck.join('; ')}` : '');
       await clearJournal(this.state);
       if (stuck.length && err instanceof WebtreeError) {
         throw new WebtreeError(err.code, err.message, { hint: 'webtree verify names what is left to mend', details: [err.details, `could not put back: ${stuck.join('; ')}`].filter(Boolean).join('\n'), exitCode: err.exitCode, cause: err });
@@ -97,6 +112,8 @@ export class Executor {
     }
     if (after) await writeJournal(this.state, { ...journal, phase: 'after' });
     else await clearJournal(this.state);
+    // Stopped once the change was live: it is finished; the check that follows is left to the next command.
+    if (signal?.aborted) throw interruptedFinished(signal, plan.summary, after !== undefined);
   }
 
   /**
@@ -222,6 +239,19 @@ export class Executor {
     if (!existed) await this.own(file);
   }
 
+  /** A change stopped by a signal before its plan was made: one 'undone' entry says so. */
+  async noteInterrupted(entry: HistoryEntry): Promise<void> {
+    const message = `interrupted by ${this.opts.signal ? signalName(this.opts.signal) : 'a signal'} before it took effect; nothing was changed`;
+    await this.appendOnce({ ...entry, outcome: 'undone', message }).catch(() => undefined);
+  }
+
+  private async recordInterrupted(plan: Plan, id: string, signal: AbortSignal): Promise<void> {
+    const record = recordOf(plan);
+    if (!record) return;
+    const message = `interrupted by ${signalName(signal)} before it took effect; nothing was changed`;
+    await this.appendOnce({ ...record.entry, id, outcome: 'undone', message }).catch(() => undefined);
+  }
+
   private async recordFailure(plan: Plan, id: string, err: unknown, extra: string): Promise<void> {
     const record = recordOf(plan);
     if (!record) return;
@@ -250,6 +280,7 @@ export class Executor {
             layout: op.layout,
             owner: this.opts.owner,
             expectSha256: op.sha256,
+            signal: this.opts.signal,
             onProgress: bar && ((p: ExtractProgress) => bar.update({ bytes: p.bytes, entries: p.entries, fraction: p.archiveRead / p.archiveBytes })),
           });
         } finally {

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { explainErrno } from '../core/errno.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
+import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
 
 export interface LockHolder {
@@ -58,7 +59,7 @@ export interface Lock {
   recoveredFrom?: LockHolder;
 }
 
-export async function acquireLock(stateDir: string, command: string, waitMs: number): Promise<Lock> {
+export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal): Promise<Lock> {
   const file = path.join(stateDir, 'lock');
   const me: LockHolder = {
     pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
@@ -83,6 +84,7 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
         continue;
       }
       // Not broken (another process is breaking it, or the holder lives): wait, and keep to the deadline.
+      if (signal?.aborted) throw interruptedNothingChanged(signal, `while waiting for the lock held by pid ${holder.pid}`);
       if (Date.now() >= deadline) {
         const h = holder;
         throw new WebtreeError('ELOCKED', `the tree is locked by pid ${h.pid} (user ${h.user}, \`${h.command}\`, since ${h.since})`, {

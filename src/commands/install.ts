@@ -15,6 +15,10 @@ async function requireFile(p: string, what: string): Promise<void> {
     if (!st.isFile()) throw new WebtreeError('EUSAGE', `${what} ${p} is not a regular file`);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) throw new WebtreeError('EUSAGE', `${what} ${p} does not exist`, { hint: 'give the path of an existing file' });
+    // A path no file can have (a name too long, a file used as a directory, a loop of links): bad usage too.
+    if (isErrno(err, 'ENAMETOOLONG') || isErrno(err, 'ENOTDIR') || isErrno(err, 'ELOOP')) {
+      throw new WebtreeError('EUSAGE', `${what} ${p.length > 200 ? `${p.slice(0, 200)}…` : p} cannot be a file (${(err as NodeJS.ErrnoException).code})`, { hint: 'give the path of an existing file' });
+    }
     throw err;
   }
 }

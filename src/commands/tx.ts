@@ -4,11 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { Executor } from '../apply/executor.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
+import { interruptedNothingChanged } from '../core/interrupt.js';
 import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import type { PlanContext } from '../plan/lifecycle.js';
@@ -29,9 +31,12 @@ export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise
 
 /**
  * The one way a command gets an executor: run as root it gives what it makes to the service
- * account; --debug shows each operation; the kill tests can slow it down.
+ * account; --debug shows each operation; the kill tests can slow it down. `interruptible`: a
+ * signal stops its apply (the command's own change); the executors of the checks that follow a
+ * live change (going back, recording a failed check) are not, as stopping them would leave the
+ * failed change live.
  */
-export async function executorFor(ctx: CommandContext, site: Site): Promise<Executor> {
+export async function executorFor(ctx: CommandContext, site: Site, interruptible = false): Promise<Executor> {
   return new Executor({
     site,
     owner: await ownerForThisProcess(site.apache.user, site.apache.group),
@@ -40,6 +45,7 @@ export async function executorFor(ctx: CommandContext, site: Site): Promise<Exec
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
     // A bar while unpacking, on a terminal only (the reporter decides).
     progress: (label) => ctx.reporter.progress(label),
+    signal: interruptible ? ctx.signal : undefined,
   });
 }
 
@@ -159,9 +165,18 @@ export async function runChange(
   try {
     const tree = await readTree(site, catalog);
     const pctx = planContext(ctx, tree.history);
-    const p = await plan({ site, catalog, tree, pctx });
+    let p: Plan;
+    try {
+      p = await plan({ site, catalog, tree, pctx });
+      // Stops at once on a signal (the concurrency and signal tests aim there).
+      if (ctx.env.WEBTREE_TEST_PAUSE_MS) await sleep(Number(ctx.env.WEBTREE_TEST_PAUSE_MS), undefined, { signal: ctx.signal }).catch(() => undefined);
+    } catch (err) {
+      // A signal while planning (Ctrl-C also kills the planner's children, httpd -t say): nothing was written.
+      if (!ctx.signal?.aborted) throw err;
+      await executor.noteInterrupted({ id: pctx.id, time: pctx.now, ...pctx.who, action: label.split(' ')[0], outcome: 'undone' });
+      throw interruptedNothingChanged(ctx.signal, 'while the change was being planned');
+    }
     for (const n of p.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
-    if (ctx.env.WEBTREE_TEST_PAUSE_MS) await new Promise((r) => setTimeout(r, Number(ctx.env.WEBTREE_TEST_PAUSE_MS)));
     const withAfter = after !== undefined && p.ops.length > 0;
     await executor.apply(p, pctx.id, withAfter ? { kind: after.kind, data: after.data?.() ?? null } : undefined);
     if (withAfter) {
@@ -183,8 +198,8 @@ export async function runChange(
  * executor to apply with.
  */
 export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor }> {
-  const executor = await executorFor(ctx, site);
-  const lock = await acquireLock(site.paths.state, label, waitMs);
+  const executor = await executorFor(ctx, site, true);
+  const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal);
   if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
   try {
     await recoverInterrupted(ctx, site, executor);

@@ -22,6 +22,8 @@ export interface CommandContext {
   /** Loads and validates the site file (exit 2 when bad). */
   site(): Promise<Site>;
   catalog(): Promise<ProductDescriptor[]>;
+  /** Aborted (reason: the signal's name) on SIGINT, SIGTERM or SIGHUP while a changing command runs. */
+  signal?: AbortSignal;
 }
 
 /** An example in help: the command line (after `webtree `) and what it does. */

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'EVERSIONCONFLICT' // same version, different sha256
   | 'ELINKISDIR' // a real directory where a link should be
   | 'ELOCKED'
+  | 'EINTERRUPTED' // stopped by SIGINT/SIGTERM/SIGHUP (exit 128 + the signal's number)
   | 'ENOPREVIOUS'
   | 'EAPACHE'
   | 'EHEALTH'

@@ -65,11 +65,18 @@ function lineOf(doc: Document, lc: LineCounter, keyPath: (string | number)[]): n
 /** Validate and normalise parsed YAML. Returns problems instead of throwing so every one is reported at once. */
 export function readSite(text: string, file: string): { site?: Site; problems: SiteProblem[] } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const problems: SiteProblem[] = [];
-  for (const e of doc.errors) problems.push({ key: '(yaml)', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] });
-  if (problems.length) return { problems };
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  let doc: Document;
+  let raw: Record<string, unknown>;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+    for (const e of doc.errors) problems.push({ key: '(yaml)', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] });
+    if (problems.length) return { problems };
+    // toJS throws on alias bombs (ReferenceError) and the parser on nesting too deep for the stack (RangeError).
+    raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    return { problems: [{ key: '(yaml)', message: `cannot be read as YAML: ${String((err as Error)?.message ?? err).split('\n')[0]}` }] };
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) return { problems: [{ key: '(top)', line: 1, message: 'the site file must be a mapping of settings' }] };
 
   const sections = new Map<string, Set<string>>();

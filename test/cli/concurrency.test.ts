@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { readHistory } from '../../src/state/history.js';
 
 let sb: Sandbox;
 
@@ -78,4 +79,57 @@ describe('one lock for every change', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`took over the lock of pid ${child.pid}`));
   });
+});
+
+describe('eight changing commands started at the same moment against one site', () => {
+  let site: Sandbox;
+  beforeAll(async () => {
+    site = await makeSandbox();
+    // Each command below works on its own product, so that it succeeds in whatever order the lock lets it run.
+    for (const [p, v, ...more] of [['TV', '1.0'], ['AV', '1.1'], ['AV', '1.2', '--no-activate'], ['ConstantsDB', '1.5d'], ['ConstantsDB', '1.6'], ['QE', '1.0'], ['QE', '1.1'], ['QE', '1.2']]) {
+      const r = await site.run(['install', await writeSampleArchive(site.dir, p, v), ...more]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+  }, 120_000);
+  afterAll(async () => site.cleanup());
+
+  it('serialise on the lock: each exits 0, the history holds exactly their eight entries, verify is clean', async () => {
+    const state = path.join(site.dir, 'site/www/state');
+    const before = await readHistory(path.join(state, 'history.jsonl'));
+    const commands: [string, string | undefined, string[]][] = [
+      ['install', 'TV', ['install', await writeSampleArchive(site.dir, 'TV', '2.0')]],
+      ['install', 'EXPO', ['install', await writeSampleArchive(site.dir, 'EXPO', '1.0')]],
+      ['activate', 'AV', ['activate', 'AV', '1.2']],
+      ['rollback', 'ConstantsDB', ['rollback', 'ConstantsDB']],
+      ['prune', 'QE', ['prune', 'QE', '--keep', '1']],
+      ['render', undefined, ['render']],
+      ['switch-web', undefined, ['switch-web', 'server2', '--no-check-db', '--no-restart']],
+      ['install', 'QE', ['install', await writeSampleArchive(site.dir, 'QE', '1.3'), '--no-activate']],
+    ];
+    // The pause holds the lock a moment after planning, so that every other command has to wait for it.
+    const env = { WEBTREE_LOCK_WAIT: '300', WEBTREE_TEST_PAUSE_MS: '150' };
+    const results = await Promise.all(commands.map(([, , args]) => site.spawn(args, env)));
+    results.forEach((r, i) => expect(r.exitCode, `${commands[i][2].join(' ')}: ${String(r.stderr)}`).toBe(0));
+    // Nobody found another's half-done apply: each ran on a tree the previous one had finished.
+    for (const r of results) expect(String(r.stderr)).not.toMatch(/interrupted|took over the lock/);
+
+    const after = await readHistory(path.join(state, 'history.jsonl'));
+    const added = after.slice(before.length);
+    expect(added.map((e) => `${e.action} ${e.product ?? ''}`.trim()).sort()).toEqual(commands.map(([a, p]) => `${a} ${p ?? ''}`.trim()).sort());
+    expect(new Set(added.map((e) => e.id)).size, 'one entry per command, none doubled').toBe(8);
+    expect(added.every((e) => e.outcome === 'ok')).toBe(true);
+    // One at a time: the history's order is the order the lock granted, so the times never go back.
+    const times = added.map((e) => Date.parse(e.time));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+
+    expect(await fs.readdir(state)).not.toContain('journal.json');
+    expect(await fs.readdir(state)).not.toContain('lock');
+    const v = await site.run(['verify']);
+    expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    const st = await site.json(['status']);
+    const current = Object.fromEntries(st.products.map((p: { name: string; current: string }) => [p.name, p.current]));
+    expect(current).toMatchObject({ TV: '2.0', EXPO: '1.0', AV: '1.2', ConstantsDB: '1.5d', QE: '1.2' });
+    expect((await site.json(['list', 'QE'])).products[0].versions).toEqual(['1.1', '1.2', '1.3']);
+    expect(await fs.readlink(path.join(site.dir, 'site/www/servers/active'))).toBe('server2');
+  }, 300_000);
 });
