@@ -1,4 +1,4 @@
-import { findProduct } from '../catalog/load.js';
+import { findVersionedProduct } from '../catalog/load.js';
 import { readHistory } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
 import type { Command } from './types.js';
@@ -13,7 +13,7 @@ export const historyCommand: Command = {
   options: {},
   async run(ctx) {
     const site = await ctx.site();
-    const product = ctx.positionals[0] ? findProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
+    const product = ctx.positionals[0] ? findVersionedProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
     const entries = (await readHistory(historyFile(site))).filter((e) => product === undefined || e.product === product);
     ctx.reporter.result({ entries }, () =>
       entries.length === 0 ? 'no history yet' : entries.map((e) => {
