@@ -168,13 +168,14 @@ export function planPrune(site: Site, d: ProductDescriptor, st: ProductState, ke
   const kept = keptVersions(d, st, keep, ctx.history);
   const doomed = st.versions.filter((v) => !kept.has(v));
   const command = `prune ${d.name} --keep ${keep}`;
-  if (doomed.length === 0) return emptyPlan(command, `nothing to prune for ${d.name} (keeping ${[...kept].join(', ') || 'none'})`);
+  const keeping = kept.size ? `keeping ${[...kept].join(', ')}` : 'keeping none';
+  if (doomed.length === 0) return emptyPlan(command, `nothing to prune for ${d.name} (${keeping})`);
   const ops: Op[] = [];
   for (const v of doomed) {
     // The manifest goes first: from that instant the version is no longer listed as installed.
     ops.push({ kind: 'remove', path: manifestPath(site, d, v) });
     ops.push({ kind: 'remove', path: versionPath(site, d, v) });
   }
-  ops.push({ kind: 'record', entry: entry(ctx, { action: 'prune', product: d.name, message: `removed ${doomed.join(', ')}; kept ${[...kept].join(', ')}` }) });
-  return { command, summary: `remove ${d.name} ${doomed.join(', ')} (keeping ${[...kept].join(', ')})`, ops, commit: 0, temps: [], notes: [] };
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'prune', product: d.name, message: `removed ${doomed.join(', ')}; kept ${[...kept].join(', ') || 'none'}` }) });
+  return { command, summary: `remove ${d.name} ${doomed.join(', ')} (${keeping})`, ops, commit: 0, temps: [], notes: [] };
 }
