@@ -1,6 +1,7 @@
 import { findVersionedProduct } from '../catalog/load.js';
 import { readHistory } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
+import { readWithRecovery } from './tx.js';
 import type { Command } from './types.js';
 
 export const historyCommand: Command = {
@@ -13,6 +14,7 @@ export const historyCommand: Command = {
   options: {},
   async run(ctx) {
     const site = await ctx.site();
+    await readWithRecovery(ctx, site); // like every read: an interrupted change is settled first
     const product = ctx.positionals[0] ? findVersionedProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
     const entries = (await readHistory(historyFile(site))).filter((e) => product === undefined || e.product === product);
     ctx.reporter.result({ entries }, () =>

@@ -13,7 +13,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
-import { executorFor, freshPlanContext, planContext, registerAfterHook, runChange } from './tx.js';
+import { executorFor, freshPlanContext, planContext, readWithRecovery, registerAfterHook, runChange } from './tx.js';
 import type { Command, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
@@ -33,6 +33,7 @@ function handEditedError(site: Site, conflicts: FileChange[]): WebtreeError {
 /** render --diff: what would change, exit 3 when anything would (0 when nothing). Reads only. */
 async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<number> {
   const site = await ctx.site();
+  await readWithRecovery(ctx, site); // a render cut short is finished first, so the diff is against what stays
   const read = await readRenderInputs(site, await ctx.catalog(), templatesDir);
   const pctx = planContext(ctx, []); // --diff applies nothing: the history plays no part
   const rp = planRender(site, { ...read, force: false }, pctx);
