@@ -43,7 +43,7 @@ export async function swapLink(link: string, target: string): Promise<{ previous
   const st = await lstatOrNull(link);
   if (st && !st.isSymbolicLink()) {
     throw new WebtreeError('ELINKISDIR', `${link} is a real ${st.isDirectory() ? 'directory' : 'file'} where webtree keeps a link`, {
-      hint: `move it aside by hand (or take the tree over with \`webtree adopt\`), then run the command again`,
+      hint: 'move it aside by hand (adopt leaves it alone), then run the command again: it makes the link',
     });
   }
   const previous = st ? await fs.readlink(link) : null;

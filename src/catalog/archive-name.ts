@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { WebtreeError } from '../core/errors.js';
+import { findVersionedProduct } from './load.js';
 import type { ProductDescriptor } from './types.js';
 import { versionProblem } from './version.js';
 
@@ -28,9 +29,8 @@ export function identifyArchive(
   const base = path.basename(archive);
   let product = override.product;
   let version = override.version;
-  if (product !== undefined && !catalog.some((d) => d.name === product)) {
-    throw new WebtreeError('EUSAGE', `unknown product "${product}"`, { hint: `products: ${catalog.map((d) => d.name).join(', ')}` });
-  }
+  // Any case, as every other command takes product names; a product without versions is refused.
+  if (product !== undefined) product = findVersionedProduct(catalog, product).name;
   const candidates = catalog.filter((d) => d.installable && (product === undefined || d.name === product));
   let nameMatched = false;
   for (const d of candidates) {

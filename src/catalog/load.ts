@@ -70,3 +70,17 @@ export function findProduct(catalog: ProductDescriptor[], name: string): Product
   if (!d) throw new WebtreeError('EUSAGE', `unknown product "${name}"`, { hint: `products: ${catalog.map((p) => p.name).join(', ')}` });
   return d;
 }
+
+/**
+ * A product that has versions: what install, activate, rollback, prune and list act on. ECL is
+ * not one (it is served from its own directory), so naming it is bad usage, said plainly.
+ */
+export function findVersionedProduct(catalog: ProductDescriptor[], name: string): ProductDescriptor {
+  const d = findProduct(catalog, name);
+  if (!d.installable) {
+    throw new WebtreeError('EUSAGE', `${d.name} has no versions: webtree does not install it, it is served from its own directory (the site file's ${d.name.toLowerCase()}.dir)`, {
+      hint: `change ${d.name} in that directory by hand; \`webtree switch-web SERVER\` moves its ${d.wsgi?.cfg ?? 'settings'} between servers and \`webtree verify\` checks it. Versioned products: ${catalog.filter((p) => p.installable).map((p) => p.name).join(', ')}`,
+    });
+  }
+  return d;
+}

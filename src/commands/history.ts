@@ -1,12 +1,14 @@
-import { findProduct } from '../catalog/load.js';
+import { findVersionedProduct } from '../catalog/load.js';
 import { readHistory } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
+import { readWithRecovery } from './read-recovery.js';
 import type { CommandCode } from './types.js';
 
 export const historyCommand: CommandCode = {
   async run(ctx) {
     const site = await ctx.site();
-    const product = ctx.positionals[0] ? findProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
+    await readWithRecovery(ctx, site); // like every read: an interrupted change is settled first
+    const product = ctx.positionals[0] ? findVersionedProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
     const entries = (await readHistory(historyFile(site))).filter((e) => product === undefined || e.product === product);
     ctx.reporter.result({ entries }, () =>
       entries.length === 0 ? 'no history yet' : entries.map((e) => {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '../archive/manifest.js';
 import { identifyArchive } from '../catalog/archive-name.js';
-import { findProduct } from '../catalog/load.js';
+import { findVersionedProduct } from '../catalog/load.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
@@ -28,7 +28,7 @@ export const installCommand: CommandCode = {
     const archive = path.resolve(ctx.positionals[0]);
     const catalog = await ctx.catalog();
     const id = identifyArchive(archive, catalog, { product: ctx.options.product as string | undefined, version: ctx.options.version as string | undefined });
-    const d = findProduct(catalog, id.product);
+    const d = findVersionedProduct(catalog, id.product);
     await requireFile(archive, 'archive');
     const license = ctx.options.license === undefined ? undefined : path.resolve(ctx.options.license as string);
     if (license !== undefined) {

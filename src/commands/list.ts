@@ -1,4 +1,4 @@
-import { findProduct } from '../catalog/load.js';
+import { findVersionedProduct } from '../catalog/load.js';
 import { productRows } from '../state/rows.js';
 import { readTree } from '../state/tree.js';
 import { readWithRecovery } from './read-recovery.js';
@@ -8,7 +8,7 @@ export const listCommand: CommandCode = {
   async run(ctx) {
     const site = await ctx.site();
     let catalog = (await ctx.catalog()).filter((d) => d.installable);
-    if (ctx.positionals[0]) catalog = [findProduct(catalog, ctx.positionals[0])];
+    if (ctx.positionals[0]) catalog = [findVersionedProduct(await ctx.catalog(), ctx.positionals[0])];
     await readWithRecovery(ctx, site);
     const tree = await readTree(site, catalog, 'list');
     const rows = productRows(catalog, tree);

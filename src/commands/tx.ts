@@ -138,7 +138,8 @@ export function reportPlan(ctx: CommandContext, plan: Plan, extra: Record<string
 
 export function printPlan(reporter: Reporter, plan: Plan): void {
   reporter.result({ dryRun: true, command: plan.command, summary: plan.summary, operations: plan.ops, notes: plan.notes }, () =>
-    [`would ${plan.summary}:`, ...plan.ops.map((o, i) => `  ${i + 1}. ${describeOp(o)}`), ...plan.notes.map((n) => `  note: ${n}`)].join('\n'));
+    // A plan with nothing to do has a sentence for a summary, not a verb: print it as it is.
+    [plan.ops.length ? `would ${plan.summary}:` : plan.summary, ...plan.ops.map((o, i) => `  ${i + 1}. ${describeOp(o)}`), ...plan.notes.map((n) => `  note: ${n}`)].join('\n'));
 }
 
 /**

@@ -57,7 +57,7 @@ export function adoptProducts(site: Site, catalog: ProductDescriptor[], tree: Tr
         const link = webLinkPath(site, l);
         const want = webLinkTarget(site, d, l);
         if (wf.kind === 'missing') out.notes.push(`${d.name}: ${link} is missing, so the site does not serve it; \`webtree activate ${d.name} ${current}\` makes it`);
-        else if (wf.kind !== 'link') out.notes.push(`${d.name}: ${link} is a real ${wf.kind}, not a link; left as it is`);
+        else if (wf.kind !== 'link') out.notes.push(`${d.name}: ${link} is a real ${wf.kind}, not a link; left as it is (move it aside in a quiet moment, then \`webtree activate ${d.name} ${current}\` makes the link)`);
         else if (wf.link === want) continue;
         else if (wf.real !== null && wf.real === wf.expectedReal) out.live.push({ kind: 'swap-link', path: link, target: want });
         else out.problems.push(`${d.name}: ${link} -> ${wf.link} leads to ${wf.real ?? 'nothing'}, but ${d.name}'s current (${current}) is ${wf.expectedReal ?? want}`);

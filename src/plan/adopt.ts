@@ -112,7 +112,8 @@ export function planAdopt(site: Site, catalog: ProductDescriptor[], tree: TreeSt
     if (v.action === 'create' && hasActive(v.c)) live.push({ kind: 'swap-link', path: v.c.path, target: consumerTarget(site, v.c) });
   }
   live.push(...products.live);
-  if (prepare.length + live.length === 0) return emptyPlan('adopt', 'the tree is already in webtree\'s form; nothing to adopt', notes);
+  // The products' notes too: a missing web link, a real directory left alone, say what to do even when there is nothing to adopt.
+  if (prepare.length + live.length === 0) return emptyPlan('adopt', 'the tree is already in webtree\'s form; nothing to adopt', [...notes, ...products.notes]);
 
   const who = { time: ctx.now, ...ctx.who, outcome: 'ok' as const };
   const converted = verdicts.filter((v) => v.action === 'swap' || v.action === 'file').length;

@@ -32,11 +32,16 @@ const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
     hint: st.versions.length ? `installed: ${st.versions.join(', ')}` : `install it first: webtree install ARCHIVE`,
   });
 
-/** A real file or directory where a web link belongs is refused before anything changes. */
+/**
+ * A real file or directory where webtree keeps a link (a web link, or the pointer itself, as the
+ * guide's webpylib/ChartDirector) is refused before anything changes. adopt leaves such paths
+ * alone (no rename swaps a directory for a link without a gap), so the hint does not send there.
+ */
 function refuseBlockedLinks(st: ProductState): void {
   if (st.blockedLinks.length === 0) return;
-  throw new WebtreeError('ELINKISDIR', `${st.blockedLinks[0]} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
-    hint: 'move it aside by hand (or take the tree over with `webtree adopt`), then run the command again',
+  const p = st.blockedLinks[0];
+  throw new WebtreeError('ELINKISDIR', `${p} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
+    hint: `in a quiet moment, move it aside (mv ${p} ${p}.by-hand) and run the command again at once: it makes the link (the apps read it only when they start)`,
   });
 }
 
@@ -107,10 +112,33 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
 export function planActivate(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, action = 'activate', undo = false): Plan {
   const command = `${action} ${d.name} ${v}`;
   if (!st.versions.includes(v)) throw notInstalled(d, v, st);
-  if (st.current === v) return emptyPlan(command, `${d.name} ${v} is already active; nothing to do`);
   refuseBlockedLinks(st);
+  if (st.current === v) return planRepair(site, d, st, v, ctx, command);
   const ops = [...activationOps(site, d, v), { kind: 'record', entry: entry(ctx, { action, product: d.name, from: st.current, to: v, ...(undo ? { undo } : {}) }) } as Op];
   return { command, summary: `point ${d.name} at ${v}${st.current ? ` (was ${st.current})` : ''}`, ops, commit: 0, temps: [], notes: [] };
+}
+
+/**
+ * Activating the version already current re-makes what is missing or wrong: a web link removed
+ * or pointing elsewhere. The pointer is swapped again too (a no-op on disk, the plan's commit,
+ * as in every activation); nothing to repair is a no-op.
+ */
+function planRepair(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, command: string): Plan {
+  const bad = d.webLinks.filter((l) => st.webLinkTargets !== undefined && st.webLinkTargets[webLinkPath(site, l)] !== webLinkTarget(site, d, l));
+  // current is read from the pointer, so the pointer is right; only the web links can be wrong.
+  if (bad.length === 0) return emptyPlan(command, `${d.name} ${v} is already active and its links are right; nothing to do`);
+  const wrong = bad.map((l) => {
+    const was = st.webLinkTargets![webLinkPath(site, l)];
+    return was === null ? `${webLinkPath(site, l)} was missing` : `${webLinkPath(site, l)} pointed at ${was}`;
+  });
+  const ops: Op[] = [{ kind: 'swap-link', path: pointerPath(site, d), target: pointerTarget(d, v) }];
+  for (const l of bad) {
+    const link = webLinkPath(site, l);
+    if (path.dirname(link) !== site.paths.html) ops.push({ kind: 'make-dir', path: path.dirname(link) });
+    ops.push({ kind: 'swap-link', path: link, target: webLinkTarget(site, d, l) });
+  }
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'repair', product: d.name, version: v, message: wrong.join('; ') }) });
+  return { command, summary: `repair the links of ${d.name} ${v} (${wrong.join('; ')})`, ops, commit: 0, temps: [], notes: [] };
 }
 
 export function planRollback(site: Site, d: ProductDescriptor, st: ProductState, to: string | undefined, ctx: PlanContext): Plan {
@@ -140,13 +168,14 @@ export function planPrune(site: Site, d: ProductDescriptor, st: ProductState, ke
   const kept = keptVersions(d, st, keep, ctx.history);
   const doomed = st.versions.filter((v) => !kept.has(v));
   const command = `prune ${d.name} --keep ${keep}`;
-  if (doomed.length === 0) return emptyPlan(command, `nothing to prune for ${d.name} (keeping ${[...kept].join(', ') || 'none'})`);
+  const keeping = kept.size ? `keeping ${[...kept].join(', ')}` : 'keeping none';
+  if (doomed.length === 0) return emptyPlan(command, `nothing to prune for ${d.name} (${keeping})`);
   const ops: Op[] = [];
   for (const v of doomed) {
     // The manifest goes first: from that instant the version is no longer listed as installed.
     ops.push({ kind: 'remove', path: manifestPath(site, d, v) });
     ops.push({ kind: 'remove', path: versionPath(site, d, v) });
   }
-  ops.push({ kind: 'record', entry: entry(ctx, { action: 'prune', product: d.name, message: `removed ${doomed.join(', ')}; kept ${[...kept].join(', ')}` }) });
-  return { command, summary: `remove ${d.name} ${doomed.join(', ')} (keeping ${[...kept].join(', ')})`, ops, commit: 0, temps: [], notes: [] };
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'prune', product: d.name, message: `removed ${doomed.join(', ')}; kept ${[...kept].join(', ') || 'none'}` }) });
+  return { command, summary: `remove ${d.name} ${doomed.join(', ')} (${keeping})`, ops, commit: 0, temps: [], notes: [] };
 }

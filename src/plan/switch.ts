@@ -68,7 +68,8 @@ export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: Swit
   const commit = ops.length;
   // Relative, as init lays it: the switch dir can be moved or mounted elsewhere.
   ops.push({ kind: 'swap-link', path: activeLink(site), target: req.server });
-  ops.push({ kind: 'record', entry: switchEntry(ctx, facts.active ?? undefined, req) });
+  // A switch back after a failed health check is the failover's auto-rollback: the same outcome as a product's.
+  ops.push({ kind: 'record', entry: switchEntry(ctx, facts.active ?? undefined, req, req.undo ? 'rolled-back' : 'ok') });
   const notes = facts.active === null ? [`${activeLink(site)} was missing: the web tools pointed at no server`] : [];
   const summary = req.undo
     ? `switch the web tools back to ${req.server} (from ${facts.active})`

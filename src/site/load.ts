@@ -187,7 +187,7 @@ export async function loadSite(file: string): Promise<Site> {
     const lines = problems.map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.key}: ${p.message}`);
     throw new WebtreeError('ESITE', `bad site file ${file} (${problems.length} problem${problems.length > 1 ? 's' : ''})`, {
       details: lines.join('\n'),
-      hint: 'fix the site file and run the command again; `webtree init --help` lists every setting',
+      hint: 'fix the site file and run the command again; every setting is described in README.md ("The site file") and in the comments `webtree init` writes',
     });
   }
   return site;

@@ -1,7 +1,7 @@
 /**
  * Every setting of the site file: its type, its production default and what it is for. The
  * loader validates against this table, `init` writes the file from it (with the descriptions
- * as comments), and `webtree init --help` can print it. Defaults that depend on another
+ * as comments), and README.md's "The site file" lists it (a test keeps the two in step). Defaults that depend on another
  * setting are given as "<www>/html" and filled in by normalise.
  */
 export type SettingType = 'path' | 'text' | 'name' | 'listen' | 'int' | 'bool' | 'names';

@@ -17,6 +17,14 @@ export interface HistoryEntry {
   sha256?: string;
   /** rollback without --to: undoes the last activation instead of stacking a new one. */
   undo?: boolean;
+  /**
+   * ok: done as asked. failed: refused or reversed, the tree as it was (a refused switch, a
+   * change undone after a failure, a health check with nothing to go back to). undone:
+   * interrupted before its commit, undone by the next command. recovered: interrupted after its
+   * commit, finished by the next command. rolled-back: the going back after a failed health
+   * check (a product's auto-rollback, switch-web's switch back, render's previous files).
+   * README.md ("History") lists the same.
+   */
   outcome: 'ok' | 'failed' | 'recovered' | 'undone' | 'rolled-back';
   message?: string;
 }

@@ -30,8 +30,10 @@ export interface ProductState {
   leftovers: string[];
   /** The active version holds the product's licence file (products that need one). */
   licensed?: boolean;
-  /** Web links that are real files or directories where webtree keeps a link. */
+  /** The pointer or web links that are real files or directories where webtree keeps a link. */
   blockedLinks: string[];
+  /** Each web link's target as read (by its path), null when it is missing; blocked ones are left out. */
+  webLinkTargets?: Record<string, string | null>;
 }
 
 export interface TreeState {
@@ -107,11 +109,15 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
   const current = pointer === undefined ? undefined : versionFromPointer(d, pointer);
   const licensed = d.license && current !== undefined ? (await lstatOrNull(path.join(versionPath(site, d, current), d.license.file)))?.isFile() === true : undefined;
   const blockedLinks: string[] = [];
+  const webLinkTargets: Record<string, string | null> = {};
+  if (pointer === undefined && (await lstatOrNull(pointerPath(site, d)))) blockedLinks.push(pointerPath(site, d)); // there, and not a link
   for (const l of d.webLinks) {
-    const st = await lstatOrNull(webLinkPath(site, l));
-    if (st && !st.isSymbolicLink()) blockedLinks.push(webLinkPath(site, l));
+    const p = webLinkPath(site, l);
+    const st = await lstatOrNull(p);
+    if (st && !st.isSymbolicLink()) blockedLinks.push(p);
+    else webLinkTargets[p] = st ? await readLinkOrNull(p) : null;
   }
-  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers, licensed, blockedLinks };
+  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers, licensed, blockedLinks, webLinkTargets };
 }
 
 export async function readTree(site: Site, catalog: ProductDescriptor[], manifests: ManifestRead = 'read'): Promise<TreeState> {

@@ -24,12 +24,13 @@ async function resolves(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);
 }
 
-async function checkLink(out: Finding[], link: string, expected: string, what: string): Promise<void> {
+/** fix: what makes the link again, said after a missing or real-directory finding. */
+async function checkLink(out: Finding[], link: string, expected: string, what: string, fix?: string): Promise<void> {
   const st = await lstatOrNull(link);
-  if (!st) return void out.push({ what, problem: `${link} is missing` });
-  if (!st.isSymbolicLink()) return void out.push({ what, problem: `${link} is a real ${st.isDirectory() ? 'directory' : 'file'}, not a link` });
+  if (!st) return void out.push({ what, problem: `${link} is missing${fix ? ` (${fix} makes it)` : ''}` });
+  if (!st.isSymbolicLink()) return void out.push({ what, problem: `${link} is a real ${st.isDirectory() ? 'directory' : 'file'}, not a link${fix ? ` (move it aside, then ${fix} makes the link)` : ''}` });
   const target = await fs.readlink(link);
-  if (target !== expected) out.push({ what, problem: `${link} -> ${target}, expected -> ${expected}` });
+  if (target !== expected) out.push({ what, problem: `${link} -> ${target}, expected -> ${expected}${fix ? ` (${fix} re-points it)` : ''}` });
   else if (!(await resolves(link))) out.push({ what, problem: `${link} -> ${target} does not resolve` });
 }
 
@@ -37,10 +38,19 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
   const st = tree.products[d.name];
   const what = d.name;
   if (st.pointer !== undefined && st.current === undefined) out.push({ what, problem: `${pointerPath(site, d)} -> ${st.pointer} names no version` });
+  const pointer = pointerPath(site, d);
+  const held = st.blockedLinks.includes(pointer) ? await lstatOrNull(pointer) : null;
+  if (held) {
+    // The guide's webpylib/ChartDirector: a real directory, which adopt leaves alone.
+    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it aside (mv ${pointer} ${pointer}.by-hand) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
+    if (d.license && held.isDirectory() && !(await lstatOrNull(path.join(pointer, d.license.file)))) {
+      out.push({ what, problem: `no licence file ${d.license.file} in ${pointer}: ${d.name} runs watermarked` });
+    }
+  }
   if (st.current !== undefined) {
     if (!st.versions.includes(st.current)) out.push({ what, problem: `current names ${st.current}, which is not installed` });
     await checkLink(out, pointerPath(site, d), pointerTarget(d, st.current), what);
-    for (const l of d.webLinks) await checkLink(out, webLinkPath(site, l), webLinkTarget(site, d, l), what);
+    for (const l of d.webLinks) await checkLink(out, webLinkPath(site, l), webLinkTarget(site, d, l), what, `\`webtree activate ${d.name} ${st.current}\``);
     if (d.license && !(await lstatOrNull(path.join(versionPath(site, d, st.current), d.license.file)))) {
       out.push({ what, problem: `no licence file ${d.license.file} in ${st.current}: ChartDirector runs watermarked (install --license FILE)` });
     }

@@ -55,8 +55,10 @@ describe('adopt under kill -9', () => {
       const again = await webtree(config, ['adopt']);
       expect(again.code, again.stderr).toBe(0);
       expect(await Promise.all(paths.map((p) => fs.readFile(p, 'utf8')))).toEqual(expected);
-      const v = await webtree(config, ['verify']);
-      expect(v.code, `run ${i}: ${v.stdout}`).toBe(0);
+      // verify's one finding is ChartDirector's real directory, which adopt leaves alone.
+      const v = await webtree(config, ['verify', '--json']);
+      const findings = (JSON.parse(v.stdout).findings as { what: string; problem: string }[]).filter((f) => !(f.what === 'ChartDirector' && / is a real directory where webtree keeps /.test(f.problem)));
+      expect(findings, `run ${i}: ${v.stdout}`).toEqual([]);
       await fs.rm(dir, { recursive: true, force: true });
     }
     console.log(`adopt kill test: ${RUNS} runs (uninterrupted adopt ${runMs} ms); ${JSON.stringify(counts)}`);

@@ -56,7 +56,7 @@ describe('switch-web restart and health check', () => {
     expect(seen).toEqual([paths.map(() => 'server2'), paths.map(() => 'server3')]);
     expect(Object.values(readServers(paths))).toEqual(paths.map(() => 'server3'));
     const h = (await readHistory(path.join(site.paths.state, 'history.jsonl'))).filter((e) => e.action === 'switch-web');
-    expect(h.map((e) => [e.from, e.to, e.outcome, e.undo ?? false])).toEqual([['server3', 'server2', 'ok', false], ['server2', 'server3', 'ok', true]]);
+    expect(h.map((e) => [e.from, e.to, e.outcome, e.undo ?? false])).toEqual([['server3', 'server2', 'ok', false], ['server2', 'server3', 'rolled-back', true]]);
     expect(h[1].message).toContain('switched back: the health check after switching to server2 failed');
   });
 

@@ -105,6 +105,19 @@ describe('activate, rollback', () => {
     }
   });
 
+  it('activate of what is active re-makes a missing or wrong web link, committing at the pointer swap', () => {
+    const right = { '/t/www/html/QE/DECam': '/t/dbwebtools/QEngine/current' };
+    expect(planActivate(site, by.QE, state({ name: 'QE', versions: ['2'], current: '2', webLinkTargets: right }), '2', ctx()).ops).toEqual([]);
+    const p = planActivate(site, by.QE, state({ name: 'QE', versions: ['2'], current: '2', webLinkTargets: { '/t/www/html/QE/DECam': null } }), '2', ctx());
+    expect(p.commit).toBe(0);
+    expect(p.ops.map((o) => o.kind)).toEqual(['swap-link', 'make-dir', 'swap-link', 'record']);
+    expect(p.ops[0]).toEqual({ kind: 'swap-link', path: '/t/dbwebtools/QEngine/current', target: '2' });
+    expect(p.ops[2]).toEqual({ kind: 'swap-link', path: '/t/www/html/QE/DECam', target: '/t/dbwebtools/QEngine/current' });
+    expect((p.ops[3] as Extract<typeof p.ops[number], { kind: 'record' }>).entry).toMatchObject({ action: 'repair', product: 'QE', version: '2', message: '/t/www/html/QE/DECam was missing' });
+    const wrong = planActivate(site, by.QE, state({ name: 'QE', versions: ['2'], current: '2', webLinkTargets: { '/t/www/html/QE/DECam': '/elsewhere' } }), '2', ctx());
+    expect(wrong.summary).toBe('repair the links of QE 2 (/t/www/html/QE/DECam pointed at /elsewhere)');
+  });
+
   it('rollback goes to the version active before (history), not the next lower number', () => {
     const hist = [h('install', '3.3a'), h('install', '3.10', '3.3a'), h('activate', '3.4', '3.10')];
     const st = state({ versions: ['3.3a', '3.4', '3.10'], current: '3.4' });
