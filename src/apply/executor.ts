@@ -61,7 +61,7 @@ export class Executor {
    * manifest of that directory then needs no second read of the tree. Paths written after the
    * extract (add-file, copy-file) are dropped from it and hashed afresh.
    */
-  private readonly unpacked = new Map<string, { files: Map<string, UnpackedFile>; rewritten: Set<string> }>();
+  private readonly unpacked = new Map<string, { files: Map<string, UnpackedFile>; rewritten: Set<string>; archiveSha256: string }>();
 
   constructor(private readonly opts: ExecutorOptions) {}
 
@@ -91,6 +91,8 @@ export class Executor {
         if (i === plan.commit && plan.commit > 0) await this.syncTemps(plan);
         const undo = await this.run(plan.ops[i], id);
         if (i >= plan.commit && undo) undos.push(undo);
+        // The journal must hold what recovery may need to re-run: the sha256 the unpack found.
+        if (this.fillArchiveSha256(plan, i)) await writeJournal(this.state, journal);
       }
     } catch (caught) {
       // Stopped before the commit (by the check above, or the unpacker giving up on the signal).
@@ -114,6 +116,29 @@ export class Executor {
     else await clearJournal(this.state);
     // Stopped once the change was live: it is finished; the check that follows is left to the next command.
     if (signal?.aborted) throw interruptedFinished(signal, plan.summary, after !== undefined);
+  }
+
+  /**
+   * After an extract planned without the archive's sha256: put the one the unpack found into the
+   * plan's later operations that record it (the manifest, the history entry). True if any changed.
+   */
+  private fillArchiveSha256(plan: Plan, i: number): boolean {
+    const op = plan.ops[i];
+    if (op.kind !== 'extract' || op.sha256 !== undefined) return false;
+    const sha = this.unpacked.get(op.dest)?.archiveSha256;
+    if (sha === undefined) return false;
+    let changed = false;
+    for (const later of plan.ops.slice(i + 1)) {
+      if (later.kind === 'write-manifest' && later.dir === op.dest && later.archiveSha256 === undefined) {
+        later.archiveSha256 = sha;
+        changed = true;
+      }
+      if (later.kind === 'record' && later.entry.action === 'install' && later.entry.sha256 === undefined) {
+        later.entry.sha256 = sha;
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   /**
@@ -300,7 +325,7 @@ export class Executor {
         await fs.chmod(op.dest, 0o755);
         // Everything below was created with its owner already; only dest itself is ours.
         await this.own(op.dest);
-        this.unpacked.set(op.dest, { files: new Map(files.map((f) => [f.path, f])), rewritten: new Set() });
+        this.unpacked.set(op.dest, { files: new Map(files.map((f) => [f.path, f])), rewritten: new Set(), archiveSha256: result.archiveSha256 });
         return undefined;
       }
       case 'check-version':
@@ -324,7 +349,9 @@ export class Executor {
         return undefined;
       case 'write-manifest': {
         const u = this.unpacked.get(op.dir);
-        const m = u ? await manifestOfUnpacked(op.dir, op.archiveSha256, u.files.values(), u.rewritten) : await buildManifest(op.dir, op.archiveSha256);
+        const sha = op.archiveSha256 ?? u?.archiveSha256;
+        if (sha === undefined) throw new WebtreeError('EIO', `no archive sha256 for the manifest of ${op.product} ${op.version}: nothing was unpacked into ${op.dir}`, { hint: 'this is a fault in webtree; report it' });
+        const m = u ? await manifestOfUnpacked(op.dir, sha, u.files.values(), u.rewritten) : await buildManifest(op.dir, sha);
         await writeFileAtomic(op.to, JSON.stringify({ product: op.product, version: op.version, installedAt: new Date().toISOString(), ...m }), 0o644);
         await this.own(op.to);
         return undefined;

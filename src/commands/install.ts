@@ -6,6 +6,8 @@ import { findVersionedProduct } from '../catalog/load.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
+import { recordOf } from '../apply/executor.js';
+import { manifestPath } from '../catalog/paths.js';
 import { reportPlan, runChange } from './tx.js';
 import type { CommandCode } from './types.js';
 
@@ -35,10 +37,13 @@ export const installCommand: CommandCode = {
       if (!d.license) throw new WebtreeError('EUSAGE', `${d.name} takes no licence file`, { hint: '--license is for ChartDirector' });
       await requireFile(license, 'licence file');
     }
-    const sha256 = await sha256File(archive);
+    // Hashed beforehand only when this version looks installed (the same archive is a no-op,
+    // another is refused); otherwise the unpacking hashes the archive as it reads it.
+    const site = await ctx.site();
+    const sha256 = (await fs.lstat(manifestPath(site, d, id.version)).catch(() => null)) ? await sha256File(archive) : undefined;
     const activate = ctx.options['no-activate'] !== true;
     const plan = await runChange(ctx, `install ${path.basename(archive)}`, ({ site, tree, pctx }) =>
       planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), serveAfter(ctx, d));
-    return reportPlan(ctx, plan, { product: d.name, version: id.version, sha256 });
+    return reportPlan(ctx, plan, { product: d.name, version: id.version, sha256: sha256 ?? recordOf(plan)?.entry.sha256 });
   },
 };

@@ -59,7 +59,12 @@ function activationOps(site: Site, d: ProductDescriptor, v: string): Op[] {
 export interface InstallRequest {
   archive: string;
   version: string;
-  sha256: string;
+  /**
+   * The archive's sha256, taken beforehand only when the version looked installed (to tell the
+   * same archive from another). Otherwise the unpacking hashes what it reads, and the executor
+   * puts that into the manifest and the history.
+   */
+  sha256?: string;
   activate: boolean;
   license?: string;
 }
@@ -68,6 +73,11 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
   const v = req.version;
   const command = `install ${d.name} ${v}`;
   if (st.versions.includes(v)) {
+    if (req.sha256 === undefined) {
+      throw new WebtreeError('EVERSIONCONFLICT', `${d.name} ${v} was installed by another command while this one waited for the lock`, {
+        hint: `run the install again: it compares the archive with the installed ${d.name} ${v}`,
+      });
+    }
     if (st.sha256[v] === req.sha256) {
       return emptyPlan(command, `${d.name} ${v} is already installed from the same archive; nothing to do`,
         st.current === v ? [] : [`${d.name} ${v} is installed but not active: webtree activate ${d.name} ${v}`]);

@@ -14,7 +14,8 @@ export type Op =
   | { kind: 'check-version'; dir: string; product: string; requires: string[] }
   | { kind: 'add-file'; path: string; content: string }
   | { kind: 'copy-file'; from: string; to: string }
-  | { kind: 'write-manifest'; dir: string; to: string; archiveSha256: string; product: string; version: string }
+  /** archiveSha256 absent: the sha256 the extract into `dir` found (the executor fills it in, journal included). */
+  | { kind: 'write-manifest'; dir: string; to: string; archiveSha256?: string; product: string; version: string }
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'swap-link'; path: string; target: string }
   /**

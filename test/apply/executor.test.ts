@@ -1,5 +1,6 @@
 /** The executor and its primitives against real temporary directories. */
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -125,6 +126,33 @@ describe('the manifest of an install', () => {
     expect(written.files).toEqual(fresh.files);
     expect(written.files.map((f) => f.path)).toEqual(expect.arrayContaining(['new.py', 'product/same.txt', 'product/lib/a.py', 'product/tv.wsgi']));
     expect(await verifyManifest(p('dbwebtools/tv/3'), written)).toEqual([]);
+  });
+});
+
+describe('an install planned without the archive\'s sha256', () => {
+  it('takes the one the unpack read into the manifest, the history and the journal', async () => {
+    const archive = await writeSampleArchive(dir, 'TV', '3');
+    const staging = p('dbwebtools/tv/.webtree-staging-3-y');
+    const manifest = path.join(site.paths.state, 'manifests', 'TV', '3.json');
+    await fs.mkdir(path.dirname(manifest), { recursive: true });
+    const record: HistoryEntry = { id: 's1', time: 't', user: 'u', action: 'install', product: 'TV', version: '3', outcome: 'ok' };
+    const pl: Plan = {
+      command: 't', summary: 's', notes: [], commit: 2, temps: [staging, manifest],
+      ops: [
+        { kind: 'extract', archive, dest: staging, layout: 'single-top' },
+        { kind: 'write-manifest', dir: staging, to: manifest, product: 'TV', version: '3' },
+        { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') },
+        { kind: 'record', entry: record },
+      ],
+    };
+    // The journal as it stands at the commit: what a killed process would leave to recovery.
+    let journalAtCommit: string | undefined;
+    const ex = new Executor({ site, onOp: (l) => { if (l.startsWith('rename')) journalAtCommit = readFileSync(journalFile(site.paths.state), 'utf8'); } });
+    await ex.apply(pl, 's1');
+    const sha = await sha256File(archive);
+    expect(JSON.parse(await fs.readFile(manifest, 'utf8'))).toMatchObject({ archiveSha256: sha });
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl'))).at(-1)).toMatchObject({ id: 's1', sha256: sha });
+    expect(JSON.parse(journalAtCommit!).plan.ops[3].entry.sha256).toBe(sha);
   });
 });
 

@@ -75,6 +75,16 @@ describe('planInstall', () => {
     expect(() => planInstall(site, by.TV, st, { archive: '/a', version: '3.4', sha256: 'cc', activate: true }, ctx())).toThrow(/already installed from a different archive/);
   });
 
+  it('without a sha256 (the version was not installed when looked at) the unpack supplies it; a version installed meanwhile is refused', () => {
+    const p = planInstall(site, by.TV, state({ versions: ['3.3a'], current: '3.3a' }), { archive: '/a', version: '3.4', activate: true }, ctx());
+    const extract = p.ops.find((o) => o.kind === 'extract');
+    expect(extract).toMatchObject({ kind: 'extract', archive: '/a' });
+    expect(extract && 'sha256' in extract ? extract.sha256 : undefined).toBeUndefined();
+    expect(p.ops.find((o) => o.kind === 'write-manifest')).not.toHaveProperty('archiveSha256', expect.anything());
+    const raced = state({ versions: ['3.4'], current: '3.4', sha256: { '3.4': 'bb' } });
+    expect(() => planInstall(site, by.TV, raced, { archive: '/a', version: '3.4', activate: true }, ctx())).toThrow(/TV 3\.4 was installed by another command while this one waited for the lock/);
+  });
+
   it('refuses a real directory where a web link belongs before anything changes', () => {
     const st = state({ versions: ['1', '2'], current: '1', blockedLinks: ['/t/www/html/TV'] });
     expect(() => planActivate(site, by.TV, st, '2', ctx())).toThrow(/html\/TV is a real file or directory where webtree keeps a link; nothing was changed/);
