@@ -75,12 +75,18 @@ try {
   }
   const master = path.join(root, 'tv-master.tar.gz');
   execFileSync('tar', ['-czf', master, '-C', src, 'tv-1.0']);
-  fs.rmSync(src, { recursive: true, force: true });
   const archiveSize = fs.statSync(master).size;
 
-  // The shell's products, on the same file system as the site's.
-  const shellDir = path.join(root, 'shell', 'tv');
+  // The shell's product directory beside webtree's, in the site's products root: the file system
+  // allocates both alike (a directory elsewhere can land in emptier block groups, and creating
+  // files there costs a different amount of system time).
+  const productsRoot = path.join(prefix, 'dbwebtools');
+  const shellDir = path.join(productsRoot, 'tv-shell');
   fs.mkdirSync(shellDir, { recursive: true });
+  // Nothing is deleted until the end: freeing thousands of files makes the next creations slow
+  // (for a while) on some file systems, whichever side comes next. Let what came before settle.
+  execFileSync('sync');
+  await new Promise((r) => setTimeout(r, 3000));
 
   const shell = [], webtree = [];
   for (let r = 0; r < rounds; r++) {
@@ -127,7 +133,7 @@ try {
   const scratch = [];
   const syncs = [];
   await part('unpack + hash + check (extractArchive)', async () => {
-    const d = path.join(root, `x${n++}`);
+    const d = path.join(productsRoot, `x${n++}`);
     fs.mkdirSync(d);
     scratch.push(d);
     await extractArchive(master, d, { limits, layout: 'single-top' });
@@ -137,7 +143,6 @@ try {
     return s;
   });
   parts['sync -f of the tree just unpacked'] = median(syncs);
-  for (const d of scratch) fs.rmSync(d, { recursive: true, force: true });
 
   const result = {
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
@@ -162,3 +167,4 @@ try {
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
 }
+

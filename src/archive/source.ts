@@ -11,7 +11,7 @@ import { HINT_DAMAGED, q, refuseArchive } from './names.js';
 
 /** Raw reads of 1 MiB; inflated pieces of 256 KiB, with up to 4 MiB inflated ahead of the reader. */
 const CHUNK = 1024 * 1024;
-const INFLATED_CHUNK = 256 * 1024;
+const INFLATED_CHUNK = 4 * 1024 * 1024;
 const INFLATE_AHEAD = 4 * 1024 * 1024;
 
 export interface ArchiveSource {
