@@ -1,13 +1,14 @@
 /**
  * The last word on an unpacked tree: what is on disk must be exactly what the archive declared —
- * the same paths, only regular files and directories, the same sizes — and nothing may be setuid,
- * setgid, sticky, or writable by group or others. Synchronous: thousands of lstat calls cost
- * milliseconds this way, and far more as promises.
+ * the same paths, and only regular files and directories. One readdir per directory, with the
+ * types it gives (no lstat per file: 8,000 of them were a tenth of the unpacking). Sizes and modes
+ * are the writer's own doing and checked as it writes: it created every file O_EXCL with its
+ * safe mode and wrote exactly the declared bytes; `bytes` is what it wrote, compared here.
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { WebtreeError } from '../core/errors.js';
-import { UNSAFE_MODE_BITS, q } from './names.js';
+import { q } from './names.js';
 import type { Kind } from './rules.js';
 
 /** What an archive creates under dest, after its top directory is stripped. */
@@ -34,34 +35,26 @@ function fault(name: string, what: string): WebtreeError {
   return new WebtreeError('EBADARCHIVE', `unpacking archive ${name} produced ${what}`, { hint: HINT });
 }
 
-export function checkTree(dest: string, listing: Listing, name: string): void {
+export function checkTree(dest: string, listing: Listing, name: string, bytesWritten: number): void {
   const seen = new Set<string>();
-  let bytes = 0;
   const walk = (rel: string): void => {
-    const names = fs.readdirSync(rel === '' ? dest : join(dest, rel));
-    for (const base of names.sort()) {
-      const path = rel === '' ? base : `${rel}/${base}`;
-      const st = fs.lstatSync(join(dest, path));
+    const entries = fs.readdirSync(rel === '' ? dest : join(dest, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
       const want = listing.tree.get(path);
-      const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : undefined;
+      const kind = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : undefined;
       if (!kind) throw fault(name, `${q(path)}, which is neither a regular file nor a directory`);
       if (!want) throw fault(name, `${q(path)}, which the archive listing does not hold`);
       if (want.kind !== kind) throw fault(name, `${q(path)} as a ${kind === 'dir' ? 'directory' : 'file'}, listed as a ${want.kind === 'dir' ? 'directory' : 'file'}`);
-      if (st.mode & UNSAFE_MODE_BITS) throw fault(name, `${q(path)} with unsafe mode ${(st.mode & 0o7777).toString(8)}`);
       seen.add(path);
       if (kind === 'dir') walk(path);
-      else {
-        if (st.size !== want.size) throw fault(name, `${q(path)} of ${st.size} bytes, listed as ${want.size}`);
-        if (st.nlink !== 1) throw fault(name, `${q(path)} with ${st.nlink} hard links`);
-        bytes += st.size;
-      }
     }
   };
   walk('');
   for (const path of listing.tree.keys()) {
     if (!seen.has(path)) throw fault(name, `no ${q(path)}, which the archive listing holds`);
   }
-  if (seen.size !== listing.entries || bytes !== listing.bytes) {
-    throw fault(name, `${seen.size} entries and ${bytes} bytes, listed as ${listing.entries} and ${listing.bytes}`);
+  if (seen.size !== listing.entries || bytesWritten !== listing.bytes) {
+    throw fault(name, `${seen.size} entries and ${bytesWritten} bytes, listed as ${listing.entries} and ${listing.bytes}`);
   }
 }

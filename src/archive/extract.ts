@@ -14,6 +14,7 @@
  * they are read, so what was unpacked is exactly what was hashed. Finally the tree on disk is
  * checked against what the archive declared, and moved onto dest with one rename.
  */
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +90,7 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     const root = end.top === undefined ? scratch : join(scratch, end.top);
     // The root itself was made by us (mode 0700 while unpacking); the archive's own mode for its
     // top directory, if it had an entry, is applied by the caller's chmod of dest.
-    checkTree(root, listing, name);
+    checkTree(root, listing, name, writer.bytes);
     // dest is an empty directory: rename replaces it in one step.
     fs.renameSync(root, dest);
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -201,6 +202,7 @@ class TreeWriter {
   private mode = 0;
   private size = 0;
   private mtime?: Date;
+  private hash?: Hash;
   private readonly umask = readUmask();
 
   constructor(
@@ -221,7 +223,7 @@ class TreeWriter {
           this.write(data.subarray(op[1], op[1] + op[2]));
           break;
         case 'c':
-          this.close(op[1]);
+          this.close();
           break;
       }
     }
@@ -260,6 +262,7 @@ class TreeWriter {
     this.mode = mode;
     this.size = 0;
     this.mtime = mtimeMs < 0 ? undefined : new Date(mtimeMs);
+    this.hash = createHash('sha256');
     this.entries++;
   }
 
@@ -270,11 +273,13 @@ class TreeWriter {
       // A write names no file of its own: say which one the disk was full for.
       throw Object.assign(err as NodeJS.ErrnoException, { path: (err as NodeJS.ErrnoException).path ?? join(this.root, this.rel) });
     }
+    this.hash!.update(data);
     this.size += data.length;
     this.bytes += data.length;
   }
 
-  private close(sha256: string): void {
+  private close(): void {
+    const sha256 = this.hash!.digest('hex');
     const fd = this.fd;
     this.fd = -1;
     try {

@@ -88,6 +88,3 @@ export function safeMode(mode: number | undefined, type: 'file' | 'dir'): number
   if (type === 'dir') return ((mode ?? 0o755) & 0o755) | 0o700;
   return ((mode ?? 0o644) & 0o755) | 0o600;
 }
-
-/** Bits the unpacked tree must never carry. */
-export const UNSAFE_MODE_BITS = 0o7022;

@@ -18,8 +18,8 @@ export type Instruction =
   | ['f', rel: string, mode: number, mtimeMs: number]
   /** Append bytes [offset, offset + length) of the batch's data to the file being written. */
   | ['w', offset: number, length: number]
-  /** The file is whole; its sha256, taken from the bytes sent. */
-  | ['c', sha256: string];
+  /** The file is whole (the writer hashes what it wrote: its thread has the time, the reader's has not). */
+  | ['c'];
 
 export interface WorkerError {
   webtree: boolean;
