@@ -208,8 +208,18 @@ export class Executor {
 
   /** Make what the pre-commit steps wrote durable before the rename makes it live. */
   private async syncTemps(plan: Plan): Promise<void> {
+    // One path per file system: syncfs flushes the whole file system, once is enough.
+    const byDevice = new Map<number, string>();
     for (const t of plan.temps) {
-      if (await lstatOrNull(t)) await runFile('sync', ['-f', t]);
+      const st = await lstatOrNull(t);
+      if (st && !byDevice.has(st.dev)) byDevice.set(st.dev, t);
+    }
+    if (byDevice.size === 0) return;
+    const r = await runFile('sync', ['-f', ...byDevice.values()]);
+    if (r.exitCode !== 0) {
+      throw new WebtreeError('EIO', `could not flush ${[...byDevice.values()].join(', ')} to disk before making it live: ${r.stderr.trim() || `sync exited ${r.exitCode}`}`, {
+        hint: 'nothing was changed; check the disk (dmesg) and run the command again',
+      });
     }
   }
 
