@@ -53,15 +53,31 @@ export function parseDescriptor(file: string, raw: unknown): ProductDescriptor {
 
 let cached: ProductDescriptor[] | undefined;
 
+const PRODUCTS = path.join(PACKAGE_ROOT, 'products');
+/** Written by `npm run build` (scripts/cache-catalog.mjs): each descriptor parsed, by size and mtime. */
+const CACHE = path.join(PACKAGE_ROOT, 'dist', 'catalog-cache.json');
+
+type CacheEntry = { size: number; mtimeMs: number; raw: unknown };
+
+/** A descriptor file's YAML, from the build's cache while the file is unchanged, else parsed. */
+async function readDescriptor(file: string, cache: Record<string, CacheEntry>): Promise<unknown> {
+  const st = await fs.stat(file);
+  const c = cache[path.basename(file)];
+  if (c && c.size === st.size && c.mtimeMs === st.mtimeMs) return c.raw;
+  return parse(await fs.readFile(file, 'utf8'));
+}
+
 /** The catalog, in the order of DESIGN.md's table. */
-export async function loadCatalog(dir = path.join(PACKAGE_ROOT, 'products')): Promise<ProductDescriptor[]> {
-  if (cached && dir === path.join(PACKAGE_ROOT, 'products')) return cached;
+export async function loadCatalog(dir = PRODUCTS, cacheFile = dir === PRODUCTS ? CACHE : undefined): Promise<ProductDescriptor[]> {
+  if (cached && dir === PRODUCTS) return cached;
   const order = ['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py', 'ECL'];
   const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  // A cache that is missing or torn is no error: the files are parsed.
+  const cache = cacheFile ? ((await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t)).catch(() => ({}))) as Record<string, CacheEntry>) : {};
   const out: ProductDescriptor[] = [];
-  for (const f of files) out.push(parseDescriptor(f, parse(await fs.readFile(path.join(dir, f), 'utf8'))));
+  for (const f of files) out.push(parseDescriptor(f, await readDescriptor(path.join(dir, f), cache)));
   out.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
-  if (dir === path.join(PACKAGE_ROOT, 'products')) cached = out;
+  if (dir === PRODUCTS) cached = out;
   return out;
 }
 
