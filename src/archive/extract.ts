@@ -73,12 +73,12 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
   checkDest(dest);
   const scratch = scratchFor(dest);
   let writer: TreeWriter | undefined;
-  const worker = new Worker(WORKER, { workerData: { archive, limits: opts.limits, layout: opts.layout } satisfies UnpackRequest });
+  const reader = takePrestarted(archive, opts) ?? startReader({ archive, limits: opts.limits, layout: opts.layout });
   try {
     fs.mkdirSync(scratch, { mode: 0o700 });
     if (opts.owner) fs.lchownSync(scratch, opts.owner.uid, opts.owner.gid);
     writer = new TreeWriter(scratch, opts.owner);
-    const end = await write(worker, writer, opts);
+    const end = await write(reader, writer, opts);
     writer.finish();
     const name = end.name;
     if (opts.expectSha256 !== undefined && end.archiveSha256 !== opts.expectSha256) {
@@ -105,8 +105,59 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     fs.rmSync(scratch, { recursive: true, force: true });
     throw err;
   } finally {
-    await worker.terminate();
+    await reader.worker.terminate();
   }
+}
+
+/** A reader worker and what it said before anyone listened (it was started ahead of the unpack). */
+interface Reader {
+  worker: Worker;
+  req: UnpackRequest;
+  queue: Heard[];
+  listener?: (h: Heard) => void;
+}
+type Heard = FromWorker | { kind: 'crash'; err: unknown };
+
+function startReader(req: UnpackRequest): Reader {
+  const worker = new Worker(WORKER, { workerData: req });
+  const r: Reader = { worker, req, queue: [] };
+  const hear = (h: Heard) => (r.listener ? r.listener(h) : r.queue.push(h));
+  worker.on('message', (m: FromWorker) => hear(m));
+  worker.on('error', (err) => hear({ kind: 'crash', err }));
+  worker.on('exit', (code) => hear({ kind: 'crash', err: new WebtreeError('EIO', `the unpacking worker stopped (exit ${code}) before the archive's end`, { hint: 'this is a fault in webtree; report it with the archive' }) }));
+  return r;
+}
+
+const prestarted = new Map<string, Reader>();
+const keyOf = (req: UnpackRequest) => JSON.stringify([req.archive, req.limits, req.layout]);
+
+/**
+ * Start reading an archive before the change is planned (install does, once it knows the archive
+ * is new): the reader's start-up and first megabytes overlap the lock and the planning. It reads
+ * at most its 8 MiB of batches ahead and writes nothing; the unpack of the same archive takes it
+ * over, and discardPrestarted ends it if none comes.
+ */
+export function prestartUnpack(archive: string, limits: Limits, layout: 'single-top' | 'any'): void {
+  const req: UnpackRequest = { archive, limits, layout };
+  if (prestarted.has(keyOf(req))) return;
+  const r = startReader(req);
+  // Never what keeps the process alive: a plan that needs no unpacking just exits.
+  r.worker.unref();
+  prestarted.set(keyOf(req), r);
+}
+
+export async function discardPrestarted(): Promise<void> {
+  const all = [...prestarted.values()];
+  prestarted.clear();
+  await Promise.all(all.map((r) => r.worker.terminate()));
+}
+
+function takePrestarted(archive: string, opts: ExtractOptions): Reader | undefined {
+  const key = keyOf({ archive, limits: opts.limits, layout: opts.layout });
+  const r = prestarted.get(key);
+  prestarted.delete(key);
+  r?.worker.ref();
+  return r;
 }
 
 /** The worker's built file: under the test runner these sources run as TypeScript, the worker from dist/. */
@@ -117,7 +168,8 @@ const WORKER = fileURLToPath(import.meta.url).endsWith('.ts')
 type End = Extract<FromWorker, { kind: 'end' }>;
 
 /** Carry out the worker's instructions as they come, until its end or its refusal. */
-function write(worker: Worker, writer: TreeWriter, opts: ExtractOptions): Promise<End> {
+function write(reader: Reader, writer: TreeWriter, opts: ExtractOptions): Promise<End> {
+  const { worker } = reader;
   return new Promise<End>((resolve, reject) => {
     let done = false;
     let read = 0;
@@ -132,7 +184,7 @@ function write(worker: Worker, writer: TreeWriter, opts: ExtractOptions): Promis
     const onAbort = () => finish(opts.signal!.reason);
     if (opts.signal?.aborted) return finish(opts.signal.reason);
     opts.signal?.addEventListener('abort', onAbort);
-    worker.on('message', (m: FromWorker) => {
+    reader.listener = (m: Heard) => {
       if (done) return;
       try {
         switch (m.kind) {
@@ -150,13 +202,15 @@ function write(worker: Worker, writer: TreeWriter, opts: ExtractOptions): Promis
             return finish(undefined, m);
           case 'error':
             return finish(revive(m.error));
+          case 'crash':
+            return finish(m.err);
         }
       } catch (err) {
         finish(err);
       }
-    });
-    worker.on('error', (err) => finish(err));
-    worker.on('exit', (code) => finish(new WebtreeError('EIO', `the unpacking worker stopped (exit ${code}) before the archive's end`, { hint: 'this is a fault in webtree; report it with the archive' })));
+    };
+    // What it said before we listened (a reader started ahead), in order.
+    for (const m of reader.queue.splice(0)) reader.listener(m);
   });
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { discardPrestarted, prestartUnpack } from '../archive/extract.js';
 import { sha256File } from '../archive/manifest.js';
 import { identifyArchive } from '../catalog/archive-name.js';
 import { findVersionedProduct } from '../catalog/load.js';
@@ -41,9 +42,13 @@ export const installCommand: CommandCode = {
     // another is refused); otherwise the unpacking hashes the archive as it reads it.
     const site = await ctx.site();
     const sha256 = (await fs.lstat(manifestPath(site, d, id.version)).catch(() => null)) ? await sha256File(archive) : undefined;
+    // A new version will be unpacked: start reading the archive while the lock is taken and the
+    // change planned (it writes nothing; it is dropped if the plan needs no unpacking).
+    if (sha256 === undefined && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout);
     const activate = ctx.options['no-activate'] !== true;
     const plan = await runChange(ctx, `install ${path.basename(archive)}`, ({ site, tree, pctx }) =>
-      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), serveAfter(ctx, d));
+      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), serveAfter(ctx, d))
+      .finally(() => discardPrestarted());
     return reportPlan(ctx, plan, { product: d.name, version: id.version, sha256: sha256 ?? recordOf(plan)?.entry.sha256 });
   },
 };
