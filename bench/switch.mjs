@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { findOurProcesses } from '../dist/apache/process.js';
 import { apacheLayout } from '../dist/apache/layout.js';
-import { FIRST_VERSIONS, writeSampleArchive } from '../dist/demo/samples.js';
+import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../dist/demo/samples.js';
 import { loadSite } from '../dist/site/load.js';
 
 const { values: opt } = parseArgs({
@@ -63,18 +63,6 @@ const OLD = Object.fromEntries(FIRST_VERSIONS);
 const NEW = { TV: '3.4', ConstantsDB: '1.6', AV: '1.2', QE: '2.1', dbiapp_pylib: 'v1_4b' };
 const OTHERS = ['ConstantsDB', 'AV', 'QE'];
 
-// ECL is not installed from an archive: it lives in the web tree and reads its settings.py,
-// switched per server, as in test/cli/apache-e2e.test.ts.
-const ECL_APP = `import os
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-def application(environ, start_response):
-    ns = {}
-    exec(open(os.path.join(HERE, 'settings.py')).read(), ns)
-    body = ('ECL server=%s\\n' % ns.get('DATABASE_SERVER')).encode('utf-8')
-    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
-    return [body]
-`;
 
 /** What a body says (version, server, dbiapp library): "TV 3.4 server=server3 dbiapp v1_4a", "ECL server=server2", "<h1>Exposure Browser 1.0</h1>". */
 function marker(body) {
@@ -221,7 +209,7 @@ async function buildSite() {
     await webtree(['rollback', p]);
   }
   const ecl = path.join(site.ecl.dir, 'ecl.wsgi');
-  await fs.writeFile(ecl, ECL_APP, { mode: 0o644 });
+  await fs.writeFile(ecl, ECL_SAMPLE_APP, { mode: 0o644 });
   const st = await fs.stat(site.ecl.dir);
   await fs.chown(ecl, st.uid, st.gid);
   await webtree(['render']);

@@ -41,6 +41,22 @@ def application(environ, start_response):
 
 type Files = Record<string, string>;
 
+/**
+ * ECL is not installed from an archive: it lives in the web tree and reads its settings.py —
+ * switched per server by switch-web — at every request, so its answer names the server it is on
+ * (and a broken settings.py fails it).
+ */
+export const ECL_SAMPLE_APP = `import os
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def application(environ, start_response):
+    ns = {}
+    exec(open(os.path.join(HERE, 'settings.py')).read(), ns)
+    body = ('ECL server=%s\\n' % ns.get('DATABASE_SERVER')).encode('utf-8')
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
+    return [body]
+`;
+
 function productFiles(product: string, version: string): { top: string; files: Files } {
   switch (product) {
     case 'TV':

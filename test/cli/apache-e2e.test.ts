@@ -5,38 +5,21 @@
  * no process of the tree is left.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOurProcesses, processUid } from '../../src/apache/process.js';
-import { FIRST_VERSIONS, writeSampleArchive } from '../../src/demo/samples.js';
+import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../../src/demo/samples.js';
 import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { freePort, get, requestLoop } from '../helpers/http.js';
 import { ensureServiceAccount } from '../helpers/service-account.js';
+import { APACHE_INSTALL, skipWithoutApache } from '../helpers/apache-env.js';
 
-const HTTPD = '/usr/sbin/apache2';
-const WSGI = '/usr/lib/apache2/modules/mod_wsgi.so';
-const INSTALL = 'apt-get install apache2 libapache2-mod-wsgi-py3';
-const missing = !existsSync(HTTPD) || !existsSync(WSGI) ? `Apache with mod_wsgi not found (${HTTPD}, ${WSGI}): ${INSTALL}`
-  : process.getuid?.() !== 0 ? 'these tests run as root: they start Apache as codemanager through su and runuser' : undefined;
-if (missing && process.env.CI === 'true') {
-  describe('webtree render and apache (end to end)', () => it('needs Apache 2.4 with mod_wsgi, as root', () => { throw new Error(missing); }));
-} else if (missing) console.warn(`skipping the webtree render/apache end-to-end tests: ${missing}`);
+const missing = skipWithoutApache('webtree render/apache');
 
-const ECL_APP = `import os
-HERE = os.path.dirname(os.path.abspath(__file__))
 
-def application(environ, start_response):
-    ns = {}
-    exec(open(os.path.join(HERE, 'settings.py')).read(), ns)
-    body = ('ECL server=%s\\n' % ns.get('DATABASE_SERVER')).encode('utf-8')
-    start_response('200 OK', [('Content-Type', 'text/plain')])
-    return [body]
-`;
-
-describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTALL})`, () => {
+describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_INSTALL})`, () => {
   let sb: Sandbox;
   let port: number;
   let archives: string;
@@ -77,7 +60,7 @@ describe.skipIf(!!missing)(`webtree render and apache end to end (needs: ${INSTA
     await fs.mkdir(archives);
     for (const [p, v] of FIRST_VERSIONS) await ok(['install', await archive(p, v)]);
     const ecl = site('www', 'wsgi', 'ECL', 'decam', 'ecl.wsgi');
-    await fs.writeFile(ecl, ECL_APP, { mode: 0o644 });
+    await fs.writeFile(ecl, ECL_SAMPLE_APP, { mode: 0o644 });
     await fs.chown(ecl, account.uid, account.gid);
   }, 120_000);
 

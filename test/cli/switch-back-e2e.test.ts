@@ -3,7 +3,6 @@
  * when an app fails on the new server's settings, the switch back is recorded like a product's
  * auto-rollback (outcome rolled-back), and the app answers again on the server it came from.
  */
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,29 +10,13 @@ import { findOurProcesses } from '../../src/apache/process.js';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { freePort, get } from '../helpers/http.js';
 import { ensureServiceAccount } from '../helpers/service-account.js';
+import { skipWithoutApache } from '../helpers/apache-env.js';
+import { ECL_SAMPLE_APP } from '../../src/demo/samples.js';
 
-const HTTPD = '/usr/sbin/apache2';
-const WSGI = '/usr/lib/apache2/modules/mod_wsgi.so';
-const INSTALL = 'apt-get install apache2 libapache2-mod-wsgi-py3';
-const missing = !existsSync(HTTPD) || !existsSync(WSGI) ? `Apache with mod_wsgi not found (${HTTPD}, ${WSGI}): ${INSTALL}`
-  : process.getuid?.() !== 0 ? 'these tests run as root: they start Apache as codemanager' : undefined;
-if (missing && process.env.CI === 'true') {
-  describe('switch-web switch back (end to end)', () => it('needs Apache 2.4 with mod_wsgi, as root', () => { throw new Error(missing); }));
-} else if (missing) console.warn(`skipping the switch-web switch-back end-to-end test: ${missing}`);
+const missing = skipWithoutApache('switch-web switch-back');
 
-/** ECL reads its settings.py (through the switch) at every request: a broken variant fails it. */
-const ECL_APP = `import os
-HERE = os.path.dirname(os.path.abspath(__file__))
 
-def application(environ, start_response):
-    ns = {}
-    exec(open(os.path.join(HERE, 'settings.py')).read(), ns)
-    body = ('ECL server=%s\\n' % ns.get('DATABASE_SERVER')).encode('utf-8')
-    start_response('200 OK', [('Content-Type', 'text/plain')])
-    return [body]
-`;
-
-describe.skipIf(!!missing)('switch-web switch back after a failed health check (end to end)', () => {
+describe.skipIf(missing)('switch-web switch back after a failed health check (end to end)', () => {
   let sb: Sandbox;
   let port: number;
   const ecl = (...p: string[]) => path.join(sb.dir, 'site', 'www', 'wsgi', 'ECL', 'decam', ...p);
@@ -43,7 +26,7 @@ describe.skipIf(!!missing)('switch-web switch back after a failed health check (
     const account = await ensureServiceAccount();
     port = await freePort();
     sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
-    for (const [f, text] of [['ecl.wsgi', ECL_APP], ['settings.py_server3', "DATABASE_SERVER = 'server3'\n"], ['settings.py_server2', "raise RuntimeError('server2 settings broken')\n"]]) {
+    for (const [f, text] of [['ecl.wsgi', ECL_SAMPLE_APP], ['settings.py_server3', "DATABASE_SERVER = 'server3'\n"], ['settings.py_server2', "raise RuntimeError('server2 settings broken')\n"]]) {
       await fs.writeFile(ecl(f), text, { mode: 0o644 });
       await fs.chown(ecl(f), account.uid, account.gid);
     }
