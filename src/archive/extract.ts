@@ -190,7 +190,8 @@ function write(reader: Reader, writer: TreeWriter, opts: ExtractOptions): Promis
         switch (m.kind) {
           case 'batch': {
             writer.apply(m.ops, Buffer.from(m.data));
-            worker.postMessage({ credit: 1 } satisfies ToWorker);
+            // Written: the buffer goes back to the reader to be filled again.
+            worker.postMessage({ credit: 1, buffer: m.data } satisfies ToWorker, [m.data]);
             opts.onProgress?.({ bytes: writer.bytes, entries: writer.entries, archiveBytes: size, archiveRead: read });
             return;
           }

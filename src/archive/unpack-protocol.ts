@@ -40,7 +40,8 @@ export type FromWorker =
   | { kind: 'end'; archiveSha256: string; top?: string; bytes: number; tree: [string, 'file' | 'dir', number][]; name: string }
   | { kind: 'error'; error: WorkerError };
 
-/** The writer hands back a credit for each batch it has written. */
+/** The writer hands back a credit for each batch it has written, and the batch's buffer for reuse. */
 export interface ToWorker {
   credit: number;
+  buffer?: ArrayBuffer;
 }

@@ -24,8 +24,11 @@ const port = parentPort!;
 const req = workerData as UnpackRequest;
 let credits = CREDITS;
 let wake: (() => void) | undefined;
+/** Batch buffers the writer has handed back: reused, so that a big archive allocates eight, not hundreds. */
+const spare: ArrayBuffer[] = [];
 port.on('message', (m: ToWorker) => {
   credits += m.credit;
+  if (m.buffer && m.buffer.byteLength === BATCH_BYTES) spare.push(m.buffer);
   wake?.();
   wake = undefined;
 });
@@ -41,7 +44,8 @@ function flush(): void {
   port.postMessage(msg, [data]);
   credits--;
   ops = [];
-  buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  const again = spare.pop();
+  buf = again ? Buffer.from(again) : Buffer.allocUnsafeSlow(BATCH_BYTES);
   used = 0;
 }
 
