@@ -96,7 +96,8 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
     let site: Promise<Site> | undefined;
-    const stop = command.changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
+    // Only a command that will change the tree takes the signals over: --dry-run and render --diff read.
+    const stop = command.changes && values['dry-run'] !== true && values.diff !== true ? stopOnSignals(streams) : undefined;
     const code = await run({
       positionals: parsed.positionals,
       options: values,

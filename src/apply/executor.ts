@@ -13,6 +13,7 @@ import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
 import type { Progress } from '../core/progress.js';
+import { explainErrno } from '../core/errno.js';
 import { describeOp, type Op, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import { appendHistory, readHistory, type HistoryEntry } from '../state/history.js';
@@ -290,7 +291,9 @@ export class Executor {
   private async recordFailure(plan: Plan, id: string, err: unknown, extra: string): Promise<void> {
     const record = recordOf(plan);
     if (!record) return;
-    const message = (err instanceof Error ? err.message : String(err)) + extra;
+    // The history says what the operator was told: a full disk or a denied write explained, not errno.
+    const told = await explainErrno(err).catch(() => err);
+    const message = (told instanceof Error ? told.message : String(told)) + extra;
     await this.appendOnce({ ...record.entry, id, outcome: 'failed', message }).catch(() => undefined);
   }
 

@@ -11,7 +11,7 @@ export const historyCommand: CommandCode = {
     const product = ctx.positionals[0] ? findVersionedProduct(await ctx.catalog(), ctx.positionals[0]).name : undefined;
     const entries = (await readHistory(historyFile(site))).filter((e) => product === undefined || e.product === product);
     ctx.reporter.result({ entries }, () =>
-      entries.length === 0 ? 'no history yet' : entries.map((e) => {
+      entries.length === 0 ? (product ? `no history of ${product} yet` : 'no history yet') : entries.map((e) => {
         const who = e.sudoUser ? `${e.user} (sudo by ${e.sudoUser})` : e.user;
         const what = [e.action, e.product, e.version].filter(Boolean).join(' ');
         const move = e.to !== undefined ? ` ${e.from ?? '(none)'} -> ${e.to}` : '';

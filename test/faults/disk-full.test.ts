@@ -91,7 +91,7 @@ describe.runIf(run)('disk full under the products root', () => {
     const stderr = await installOntoFullDisk(s, products);
     expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${products}/tv/`));
     const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed' });
+    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed', message: expect.stringMatching(/^the disk is full: could not write /) });
   });
 
   it('the same file system read-only: refused before the journal, naming it, the tree as it was', async () => {
@@ -144,7 +144,7 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
     const stderr = await installOntoFullDisk(s, s.site);
     expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${s.site}/dbwebtools/tv/`));
     const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed' });
+    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed', message: expect.stringMatching(/^the disk is full: could not write /) });
   });
 
   it('once the filler is deleted, the same archive installs and verify is clean', async () => {
