@@ -106,3 +106,24 @@ export async function removeAside(p: string, trash: string): Promise<void> {
 export async function pathExists(p: string): Promise<boolean> {
   return (await lstatOrNull(p)) !== null;
 }
+
+/**
+ * mkdir -p that reports the real reason: Node's recursive mkdir says ENOENT on a read-only file
+ * system (and names the wrong path), so each missing level is made on its own and a failure
+ * carries its own code (EROFS, EACCES, ENOSPC) and path. Returns the first directory made.
+ */
+export async function makeDirs(dir: string, mode: number): Promise<string | undefined> {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); (await lstatOrNull(d)) === null; d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      await fs.mkdir(d, { mode });
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+  }
+  return missing[0];
+}

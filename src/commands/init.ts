@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { lstatOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull, makeDirs } from '../apply/fsatomic.js';
 import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { planInit, treeDirs } from '../plan/init.js';
@@ -68,7 +67,7 @@ export const initCommand: CommandCode = {
     }
     const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
     // The one write before the executor: its lock and journal live in the state directory.
-    const first = await fs.mkdir(site.paths.state, { recursive: true, mode: 0o755 });
+    const first = await makeDirs(site.paths.state, 0o755);
     if (first && owner) await chownTree(first, owner);
     // On an existing tree an interrupted change may be pending: it is settled before adding to the tree.
     const { lock, executor } = await lockAndRecover(ctx, site, 'init');

@@ -8,11 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { makeSandbox, runCli, type Sandbox } from '../helpers/cli.js';
 import { fillLeaving, freeBytes, listing, moveOntoTmpfs } from './tree.js';
 
 const MiB = 1024 * 1024;
@@ -149,5 +150,22 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
 
   it('once the filler is deleted, the same archive installs and verify is clean', async () => {
     await freeAndInstall(s, filler);
+  });
+});
+
+describe.skipIf(!run)('init onto a read-only file system', () => {
+  it('names the file system and the fix, exit 1, no stack trace', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-ro-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'webtree-test', dir]);
+    try {
+      const r = await runCli(['init', '--prefix', path.join(dir, 'site'), '--listen', '127.0.0.1:18099']);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^webtree: the file system is read-only: could not create the directory ${dir}/site \\(tmpfs webtree-test mounted on ${dir}\\)`));
+      expect(r.stderr).toContain(`mount -o remount,rw ${dir}`);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    } finally {
+      await execa('umount', [dir]);
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
