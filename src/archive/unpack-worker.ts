@@ -74,7 +74,10 @@ async function run(limits: Limits): Promise<void> {
           ops.push(['d', a.rel, a.mode]);
           return;
         }
-        ops.push(['f', a.rel, a.mode, v.mtime ? v.mtime.getTime() : -1]);
+        // A pax mtime that is no number or out of a Date's range is an Invalid Date: none, as
+        // node-tar makes of an unreadable header field (futimes would fail on it).
+        const mtime = v.mtime?.getTime();
+        ops.push(['f', a.rel, a.mode, mtime !== undefined && Number.isFinite(mtime) ? mtime : null]);
         left = a.size;
         if (left === 0) close();
       },

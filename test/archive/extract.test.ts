@@ -140,6 +140,24 @@ describe('genuine archives', () => {
   });
 });
 
+describe('file times', () => {
+  it('keep the archive\'s mtime, before 1970 too', async () => {
+    const archive = await write('times.tar', tar(dirEntry('top/'), pax({ mtime: '-86400' }), file('top/old', 'o'), file('top/new', 'n')));
+    await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
+    expect((await lstat(join(dest, 'old'))).mtimeMs).toBe(-86_400_000);
+    expect((await lstat(join(dest, 'new'))).mtimeMs).toBe(1_700_000_000_000);
+  });
+
+  it('an mtime no date can hold (a pax "mtime" that is no number, or out of range) is ignored, as an unreadable header field is', async () => {
+    const archive = await write('bad-times.tar', tar(dirEntry('top/'), pax({ mtime: 'soon' }), file('top/a', 'a'), pax({ mtime: '1e20' }), file('top/b', 'b')));
+    const before = Date.now() - 1000;
+    const res = await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
+    expect(res.entries).toBe(2);
+    expect(await readFile(join(dest, 'a'), 'utf8')).toBe('a');
+    expect((await lstat(join(dest, 'b'))).mtimeMs).toBeGreaterThan(before);
+  });
+});
+
 describe('limits at their boundaries', () => {
   it('maxEntries counts every file and directory, the top one included', async () => {
     const parts = [dirEntry('top/')];
