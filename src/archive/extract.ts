@@ -306,7 +306,7 @@ class TreeWriter {
     else this.mkdir(rel, mode);
   }
 
-  private open(rel: string, mode: number, mtimeMs: number): void {
+  private open(rel: string, mode: number, mtimeMs: number | null): void {
     this.parents(rel);
     this.fd = fs.openSync(join(this.root, rel), FILE_FLAGS, mode);
     if (this.owner) fs.fchownSync(this.fd, this.owner.uid, this.owner.gid);
@@ -316,7 +316,7 @@ class TreeWriter {
     this.rel = rel;
     this.mode = mode;
     this.size = 0;
-    this.mtime = mtimeMs < 0 ? undefined : new Date(mtimeMs);
+    this.mtime = mtimeMs === null ? undefined : new Date(mtimeMs);
     this.hash = createHash('sha256');
     this.entries++;
   }

@@ -60,8 +60,8 @@ export async function openArchive(archive: string): Promise<ArchiveSource> {
 }
 
 /** Positional reads: a stream over a FileHandle closes the handle when it ends. */
-async function* rawChunks(fh: FileHandle, watch?: (piece: Buffer) => void): AsyncGenerator<Buffer> {
-  for (let pos = 0; ; ) {
+async function* rawChunks(fh: FileHandle, watch?: (piece: Buffer) => void, from = 0): AsyncGenerator<Buffer> {
+  for (let pos = from; ; ) {
     const buf = Buffer.allocUnsafe(CHUNK);
     const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
     if (bytesRead === 0) return;
@@ -77,7 +77,15 @@ async function* read(fh: FileHandle, name: string, gzip: boolean, watch?: (piece
     yield* rawChunks(fh, watch);
     return;
   }
-  const raw = Readable.from(rawChunks(fh, watch), { objectMode: false });
+  // Bytes watched so far, in order; `stop` silences a read still in flight when gunzip ended.
+  let watched = 0;
+  let stop = false;
+  const seen = (piece: Buffer) => {
+    if (stop) return;
+    watched += piece.length;
+    watch?.(piece);
+  };
+  const raw = Readable.from(rawChunks(fh, seen), { objectMode: false });
   // Inflating runs on libuv's thread pool: reading ahead lets it overlap the writing of files.
   const gunzip = createGunzip({ chunkSize: INFLATED_CHUNK, readableHighWaterMark: INFLATE_AHEAD } as ZlibOptions);
   // Errors reach us through the iteration below; the callback only keeps pipeline quiet.
@@ -88,9 +96,14 @@ async function* read(fh: FileHandle, name: string, gzip: boolean, watch?: (piece
     throw gzipError(name, err);
   } finally {
     // Breaking off early (a refusal) must stop the inflater, not let it run on to the end.
+    stop = true;
     raw.destroy();
     gunzip.destroy();
   }
+  // gunzip ends with its stream and skips zero bytes after it as padding, unread: the watcher
+  // (the archive's sha256) must still see the whole file, or the same file hashed whole later
+  // (install's no-op check) would not be recognised.
+  if (watch) for await (const piece of rawChunks(fh, watch, watched)) void piece;
 }
 
 function gzipError(name: string, err: unknown): unknown {

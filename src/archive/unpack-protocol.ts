@@ -14,8 +14,8 @@ export interface UnpackRequest {
 export type Instruction =
   /** Make a directory the archive names (its parents first, if the archive only implies them). */
   | ['d', rel: string, mode: number]
-  /** Start a file: create it, empty, with this mode and (ms since the epoch, -1 for none) mtime. */
-  | ['f', rel: string, mode: number, mtimeMs: number]
+  /** Start a file: create it, empty, with this mode and mtime (ms since the epoch, before it too; null for none). */
+  | ['f', rel: string, mode: number, mtimeMs: number | null]
   /** Append bytes [offset, offset + length) of the batch's data to the file being written. */
   | ['w', offset: number, length: number]
   /** The file is whole (the writer hashes what it wrote: its thread has the time, the reader's has not). */

@@ -36,9 +36,13 @@ port.on('message', (m: ToWorker) => {
 let ops: Instruction[] = [];
 let buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
 let used = 0;
+/** Archive bytes read so far, and the archive's size: sent ahead of each batch, for the progress report. */
+let read = 0;
+let size = 0;
 
 function flush(): void {
   if (ops.length === 0) return;
+  port.postMessage({ kind: 'read', read, size } satisfies FromWorker);
   const data = buf.buffer;
   const msg: FromWorker = { kind: 'batch', ops, data };
   port.postMessage(msg, [data]);
@@ -62,6 +66,7 @@ function send(piece: Buffer): void {
 
 async function run(limits: Limits): Promise<void> {
   const src = await openArchive(req.archive);
+  size = src.size;
   try {
     const rules = new EntryRules(limits, src.size);
     let left = 0;
@@ -78,7 +83,10 @@ async function run(limits: Limits): Promise<void> {
           ops.push(['d', a.rel, a.mode]);
           return;
         }
-        ops.push(['f', a.rel, a.mode, v.mtime ? v.mtime.getTime() : -1]);
+        // A pax mtime that is no number or out of a Date's range is an Invalid Date: none, as
+        // node-tar makes of an unreadable header field (futimes would fail on it).
+        const mtime = v.mtime?.getTime();
+        ops.push(['f', a.rel, a.mode, mtime !== undefined && Number.isFinite(mtime) ? mtime : null]);
         left = a.size;
         if (left === 0) close();
       },
@@ -91,16 +99,12 @@ async function run(limits: Limits): Promise<void> {
       },
     );
     const archiveHash = createHash('sha256');
-    let read = 0;
     for await (const chunk of src.chunks((raw) => {
       archiveHash.update(raw);
       read += raw.length;
     })) {
       framing.push(chunk);
-      if (used >= BATCH_BYTES / 2 || ops.length >= 4096) {
-        flush();
-        port.postMessage({ kind: 'read', read, size: src.size } satisfies FromWorker);
-      }
+      if (used >= BATCH_BYTES / 2 || ops.length >= 4096) flush();
       while (credits <= 0) await new Promise<void>((r) => (wake = r));
     }
     framing.end();

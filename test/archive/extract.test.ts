@@ -12,7 +12,7 @@ import { extractArchive, type ExtractResult } from '../../src/archive/extract.js
 import { buildManifest, sha256File } from '../../src/archive/manifest.js';
 import { WebtreeError } from '../../src/core/errors.js';
 import type { Limits } from '../../src/site/types.js';
-import { dirEntry, file, gz, header, pad, pax, tar } from '../fixtures/make-bad-archives.js';
+import { dirEntry, file, gz, header, noise, pad, pax, tar } from '../fixtures/make-bad-archives.js';
 
 const LIMITS: Limits = { maxBytes: 64 * 1024 * 1024, maxEntries: 10_000, maxDepth: 64, maxRatio: 100 };
 const MiB = 1024 * 1024;
@@ -140,6 +140,24 @@ describe('genuine archives', () => {
   });
 });
 
+describe('file times', () => {
+  it('keep the archive\'s mtime, before 1970 too', async () => {
+    const archive = await write('times.tar', tar(dirEntry('top/'), pax({ mtime: '-86400' }), file('top/old', 'o'), file('top/new', 'n')));
+    await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
+    expect((await lstat(join(dest, 'old'))).mtimeMs).toBe(-86_400_000);
+    expect((await lstat(join(dest, 'new'))).mtimeMs).toBe(1_700_000_000_000);
+  });
+
+  it('an mtime no date can hold (a pax "mtime" that is no number, or out of range) is ignored, as an unreadable header field is', async () => {
+    const archive = await write('bad-times.tar', tar(dirEntry('top/'), pax({ mtime: 'soon' }), file('top/a', 'a'), pax({ mtime: '1e20' }), file('top/b', 'b')));
+    const before = Date.now() - 1000;
+    const res = await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top' });
+    expect(res.entries).toBe(2);
+    expect(await readFile(join(dest, 'a'), 'utf8')).toBe('a');
+    expect((await lstat(join(dest, 'b'))).mtimeMs).toBeGreaterThan(before);
+  });
+});
+
 describe('limits at their boundaries', () => {
   it('maxEntries counts every file and directory, the top one included', async () => {
     const parts = [dirEntry('top/')];
@@ -189,6 +207,20 @@ describe('the staging directory', () => {
     const archive = await write('one.tar', tar(file('top/a', 'a')));
     await expect(extractArchive(archive, link, { limits: LIMITS, layout: 'single-top' })).rejects.toMatchObject({ code: 'EIO' });
     expect(await readdir(dest)).toEqual([]);
+  });
+});
+
+describe('progress', () => {
+  it('always gives the archive\'s size (the bar\'s divisor), from the first report on', async () => {
+    for (const [name, data] of [['small.tar', tar(file('top/a', 'a'))], ['large.tar.gz', gz(tar(file('top/a', noise(3 * MiB)), file('top/b', 'b')))]] as const) {
+      const archive = await write(name, data);
+      const seen: number[] = [];
+      await rm(dest, { recursive: true });
+      await mkdir(dest);
+      await extractArchive(archive, dest, { limits: LIMITS, layout: 'single-top', onProgress: (p) => seen.push(p.archiveBytes) });
+      expect(seen.length, name).toBeGreaterThan(0);
+      expect(seen.filter((n) => n !== data.length), name).toEqual([]);
+    }
   });
 });
 
