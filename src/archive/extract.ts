@@ -3,7 +3,7 @@
  * each entry as it streams past, into a scratch directory beside dest that nothing serves. The
  * reading, checking and hashing run on a worker thread (unpack-worker.ts), the writing here, so
  * that on two cores the two halves overlap; the worker's instructions come in acknowledged
- * batches (at most 8 MiB in flight).
+ * batches (about 12 MiB in flight: eight 1 MiB batches, and what one inflated piece adds).
  *
  * Every header is checked (rules.ts) before a byte of its entry is written, and a refusal removes
  * the scratch directory, so dest is only ever empty or the whole, checked tree. Only regular files
@@ -134,7 +134,7 @@ const keyOf = (req: UnpackRequest) => JSON.stringify([req.archive, req.limits, r
 /**
  * Start reading an archive before the change is planned (install does, once it knows the archive
  * is new): the reader's start-up and first megabytes overlap the lock and the planning. It reads
- * at most its 8 MiB of batches ahead and writes nothing; the unpack of the same archive takes it
+ * at most its batches' worth ahead (about 12 MiB) and writes nothing; the unpack of the same archive takes it
  * over, and discardPrestarted ends it if none comes.
  */
 export function prestartUnpack(archive: string, limits: Limits, layout: 'single-top' | 'any'): void {
