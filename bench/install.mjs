@@ -149,6 +149,13 @@ try {
     return s;
   });
   parts['sync -f of the tree just unpacked'] = median(syncs);
+  await part('tar -xzf alone, the same place (GNU tar + gzip)', () => {
+    const d = path.join(productsRoot, `x${n++}`);
+    fs.mkdirSync(d);
+    run('tar', ['-xzf', master, '-C', d]);
+    const s = timed(() => run('sync', ['-f', d]));
+    return s;
+  });
 
   const result = {
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), dir: root, fs: run('stat', ['-f', '-c', '%T', root]).trim(), load: os.loadavg() },
