@@ -89,6 +89,9 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
   for (const e of entries) {
     const name = e.name;
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) { leftovers.push(path.join(dir, name)); continue; }
+    // A real directory where the pointer belongs is no version (TV's `current` matches "{v}"):
+    // it is reported as a blocked pointer instead.
+    if (path.join(dir, name) === pointerPath(site, d)) continue;
     const v = versionFromDirName(d, name);
     // The entry's type as readdir gives it (no lstat per version): a link named like a version is not one.
     if (v === undefined || !e.isDirectory()) continue;

@@ -188,6 +188,18 @@ describe("a real directory where ChartDirector's link belongs (the guide's webpy
   });
 });
 
+describe("a real directory where TV's current belongs", () => {
+  it('is reported once, as the blocked pointer, not also as a version without a manifest', async () => {
+    const t = await sandbox();
+    const cur = t.site('dbwebtools', 'tv', 'current');
+    await fs.mkdir(cur, { recursive: true });
+    const v = await t.sb.run(['verify']);
+    expect(v.exitCode, v.stdout).toBe(1);
+    expect(v.stdout).toContain(`TV: ${cur} is a real directory where webtree keeps TV's version link`);
+    expect(v.stdout).not.toMatch(/current has no manifest/);
+  });
+});
+
 describe('messages', () => {
   it('prune with nothing to keep reads as English', async () => {
     const t = await sandbox();
