@@ -7,8 +7,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFile } from '../core/exec.js';
-import { extractArchive, scratchFor, type ExtractProgress, type UnpackedFile } from '../archive/extract.js';
-import { buildManifest, manifestOfUnpacked } from '../archive/manifest.js';
+import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
+import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
@@ -62,7 +62,7 @@ export class Executor {
    * manifest of that directory then needs no second read of the tree. Paths written after the
    * extract (add-file, copy-file) are dropped from it and hashed afresh.
    */
-  private readonly unpacked = new Map<string, { files: Map<string, UnpackedFile>; rewritten: Set<string>; archiveSha256: string }>();
+  private readonly unpacked = new Map<string, { files: Map<string, ManifestFile>; rewritten: Set<string>; archiveSha256: string }>();
 
   constructor(private readonly opts: ExecutorOptions) {}
 

@@ -23,16 +23,9 @@ import { PACKAGE_ROOT } from '../core/package-root.js';
 import { WebtreeError, type ErrorCode } from '../core/errors.js';
 import type { Limits } from '../site/types.js';
 import { checkTree, strip, type Listing } from './check-tree.js';
+import type { ManifestFile } from './manifest.js';
 import { HINT_DAMAGED, q } from './names.js';
 import type { FromWorker, Instruction, ToWorker, UnpackRequest, WorkerError } from './unpack-protocol.js';
-
-export interface UnpackedFile {
-  /** Relative to dest, '/'-separated. */
-  path: string;
-  size: number;
-  sha256: string;
-  mode: number;
-}
 
 export interface ExtractResult {
   /** Files and directories created under dest. */
@@ -43,8 +36,8 @@ export interface ExtractResult {
   strippedTop?: string;
   /** sha256 of the archive file as read. */
   archiveSha256: string;
-  /** Every file under dest with its hash, in no particular order. */
-  files: UnpackedFile[];
+  /** Every file under dest with its hash (a manifest's entries), in no particular order. */
+  files: ManifestFile[];
 }
 
 export interface ExtractProgress {
@@ -112,7 +105,6 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
 /** A reader worker and what it said before anyone listened (it was started ahead of the unpack). */
 interface Reader {
   worker: Worker;
-  req: UnpackRequest;
   queue: Heard[];
   listener?: (h: Heard) => void;
 }
@@ -120,7 +112,7 @@ type Heard = FromWorker | { kind: 'crash'; err: unknown };
 
 function startReader(req: UnpackRequest): Reader {
   const worker = new Worker(WORKER, { workerData: req });
-  const r: Reader = { worker, req, queue: [] };
+  const r: Reader = { worker, queue: [] };
   const hear = (h: Heard) => (r.listener ? r.listener(h) : r.queue.push(h));
   worker.on('message', (m: FromWorker) => hear(m));
   worker.on('error', (err) => hear({ kind: 'crash', err }));
@@ -250,7 +242,7 @@ function readUmask(): number {
 class TreeWriter {
   bytes = 0;
   entries = 0;
-  readonly files: UnpackedFile[] = [];
+  readonly files: ManifestFile[] = [];
   private readonly made = new Set<string>(['']);
   private fd = -1;
   private rel = '';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstatSync, readdirSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { WebtreeError, isErrno } from '../core/errors.js';
@@ -42,7 +42,11 @@ function what(st: Stats): string {
   return 'not a regular file';
 }
 
-/** The same walk, synchronously: for building a manifest of thousands of files just unpacked. */
+/**
+ * Every path under dir with its lstat, directories first-visited, in sorted order. Synchronous:
+ * thousands of lstat calls cost milliseconds this way, far more as promises; the hashing that
+ * follows is what reads the files.
+ */
 function walkSync(dir: string, visit: (rel: string, st: Stats) => void, rel = ''): void {
   const names = readdirSync(rel === '' ? dir : join(dir, rel)).sort();
   for (const name of names) {
@@ -50,17 +54,6 @@ function walkSync(dir: string, visit: (rel: string, st: Stats) => void, rel = ''
     const st = lstatSync(join(dir, p));
     visit(p, st);
     if (st.isDirectory()) walkSync(dir, visit, p);
-  }
-}
-
-/** Every path under dir with its lstat, directories first-visited, in sorted order. */
-async function walk(dir: string, visit: (rel: string, st: Stats) => Promise<void>, rel = ''): Promise<void> {
-  const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
-  for (const name of names) {
-    const p = rel === '' ? name : `${rel}/${name}`;
-    const st = await lstat(join(dir, p));
-    await visit(p, st);
-    if (st.isDirectory()) await walk(dir, visit, p);
   }
 }
 
@@ -115,27 +108,32 @@ export async function verifyManifest(dir: string, m: Manifest): Promise<string[]
   const out: string[] = [];
   const listed = new Map(m.files.map((f) => [f.path, f]));
   const found = new Set<string>();
-  await walk(dir, async (p, st) => {
+  const entries: [string, Stats][] = [];
+  walkSync(dir, (p, st) => void entries.push([p, st]));
+  for (const [p, st] of entries) {
     const f = listed.get(p);
     if (st.isDirectory()) {
       if (f) {
         out.push(`${p}: is a directory, the manifest has a file`);
         found.add(p);
       }
-      return;
+      continue;
     }
     if (!st.isFile()) {
       out.push(`${p}: ${what(st)}, not a regular file`);
       if (f) found.add(p);
-      return;
+      continue;
     }
-    if (!f) return void out.push(`${p}: extra file, not in the manifest`);
+    if (!f) {
+      out.push(`${p}: extra file, not in the manifest`);
+      continue;
+    }
     found.add(p);
     if (st.size !== f.size) out.push(`${p}: size changed (${f.size} bytes in the manifest, ${st.size} now)`);
     else if ((await sha256File(join(dir, p))) !== f.sha256) out.push(`${p}: content changed (sha256 differs)`);
     const mode = st.mode & 0o7777;
     if (mode !== f.mode) out.push(`${p}: mode changed (${f.mode.toString(8)} in the manifest, ${mode.toString(8)} now)`);
-  });
+  }
   for (const f of m.files) {
     if (!found.has(f.path)) out.push(`${f.path}: missing`);
   }
