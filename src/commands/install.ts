@@ -8,7 +8,7 @@ import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
 import { serveAfter } from './serve-activation.js';
 import { recordOf } from '../apply/executor.js';
-import { manifestPath } from '../catalog/paths.js';
+import { readProductState } from '../state/tree.js';
 import { reportPlan, runChange } from './tx.js';
 import type { CommandCode } from './types.js';
 
@@ -41,7 +41,8 @@ export const installCommand: CommandCode = {
     // Hashed beforehand only when this version looks installed (the same archive is a no-op,
     // another is refused); otherwise the unpacking hashes the archive as it reads it.
     const site = await ctx.site();
-    const sha256 = (await fs.lstat(manifestPath(site, d, id.version)).catch(() => null)) ? await sha256File(archive) : undefined;
+    const installed = (await readProductState(site, d, 'list')).versions.includes(id.version);
+    const sha256 = installed ? await sha256File(archive) : undefined;
     // A new version will be unpacked: start reading the archive while the lock is taken and the
     // change planned (it writes nothing; it is dropped if the plan needs no unpacking).
     if (sha256 === undefined && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout);
