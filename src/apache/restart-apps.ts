@@ -4,12 +4,11 @@
  * drops kept-alive connections and in-flight daemon requests under load; bench/switch.mjs).
  */
 import { daemonPids } from './apps.js';
-import { checkApps } from './check.js';
+import { checkApps, type HealthReport } from './check.js';
 import type { WsgiApp } from './render.js';
 import { Executor } from '../apply/executor.js';
 import type { Site } from '../site/types.js';
 
-type Report = Awaited<ReturnType<typeof checkApps>>;
 
 /**
  * Restart every app's daemon without a graceful: touch each app's script, then check every app
@@ -17,7 +16,7 @@ type Report = Awaited<ReturnType<typeof checkApps>>;
  * daemon pids did not change, so the touch restarted nothing (WSGIScriptReloading Off): only a
  * graceful restarts those. For a change every app sees: a library, or the database server.
  */
-export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promise<{ report: Report; kept: string[] }> {
+export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promise<{ report: HealthReport; kept: string[] }> {
   const before = new Map<string, number[]>();
   for (const a of configured) before.set(a.name, await daemonPids(site, a.name));
   for (const a of configured) await new Executor({ site }).touch(a.script);

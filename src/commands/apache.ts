@@ -5,6 +5,7 @@
  * activation's health check.
  */
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
+import type { HealthResult } from '../apache/health.js';
 import { configtest, graceful, restart, start, status, stop, asAccount } from '../apache/control.js';
 import { apacheLayout } from '../apache/layout.js';
 import { readWithRecovery } from './read-recovery.js';
@@ -13,6 +14,9 @@ import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { APACHE_VERBS as VERBS, type ApacheVerb as Verb } from './registry.js';
 import type { CommandCode, CommandContext } from './types.js';
+
+/** The apps' answers as --json gives them. */
+const appsJson = (results: HealthResult[]) => results.map(({ url, ok, status: s }) => ({ url, ok, status: s ?? null }));
 
 /** Every app after a start, restart or graceful: the server runs on when one fails, but the exit says so. */
 async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: number, head: string): Promise<number> {
@@ -25,18 +29,18 @@ async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: num
       hint: `fix what the error log names; Apache runs on (webtree apache status, webtree apache ${verb === 'start' ? 'restart' : verb} after the fix)`,
     });
   }
-  ctx.reporter.result({ verb, running: true, pid, apps: report.results.map(({ url, ok, status: s }) => ({ url, ok, status: s ?? null })) }, () =>
+  ctx.reporter.result({ verb, running: true, pid, apps: appsJson(report.results) }, () =>
     [head, ...report.lines.map((l) => `  ${l}`)].join('\n'));
   return 0;
 }
 
 async function statusOf(ctx: CommandContext, site: Site): Promise<number> {
   const st = await status(site);
-  const apps = st.running ? (await checkApps(site, (await liveApps(site, await ctx.catalog())).configured, 0)).results : [];
-  const healthy = st.running && apps.every((r) => r.ok);
-  ctx.reporter.result({ running: st.running, pid: st.pid ?? null, uptimeSec: st.uptimeSec ?? null, apps: apps.map(({ url, ok, status: s }) => ({ url, ok, status: s ?? null })) }, () =>
+  const report = st.running ? await checkApps(site, (await liveApps(site, await ctx.catalog())).configured, 0) : undefined;
+  const healthy = st.running && (report?.ok ?? false);
+  ctx.reporter.result({ running: st.running, pid: st.pid ?? null, uptimeSec: st.uptimeSec ?? null, apps: appsJson(report?.results ?? []) }, () =>
     st.running
-      ? [`apache running, pid ${st.pid}, up ${st.uptimeSec ?? '?'} s, listening on ${site.apache.listen.host}:${site.apache.listen.port}`, ...apps.map((r) => `  ${r.ok ? 'ok  ' : 'FAIL'} ${r.url} ${r.status ?? r.error ?? ''}`.trimEnd())].join('\n')
+      ? [`apache running, pid ${st.pid}, up ${st.uptimeSec ?? '?'} s, listening on ${site.apache.listen.host}:${site.apache.listen.port}`, ...(report?.lines ?? []).map((l) => `  ${l}`)].join('\n')
       : `apache stopped${st.stalePidFile ? ` (stale pid file ${apacheLayout(site).pidFile})` : ''}`);
   // Like verify: 0 only when all is well, so that a monitor can run it.
   return healthy ? 0 : 1;

@@ -8,7 +8,7 @@
  * daemons a touch does not restart (script reloading off) and for going back from a wedged one.
  */
 import { daemonPids } from '../apache/apps.js';
-import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
+import { checkApps, errorLogOffset, errorLogTail, liveApps, type HealthReport } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import { sleep } from '../apache/process.js';
 import { Executor, recordOf } from '../apply/executor.js';
@@ -22,7 +22,7 @@ import type { HistoryEntry } from '../state/history.js';
 import { readProductState } from '../state/tree.js';
 import { findProduct } from '../catalog/load.js';
 import { restartEveryApp } from '../apache/restart-apps.js';
-import { executorFor, freshPlanContext, registerAfterHook, type After, type TxInput } from './tx.js';
+import { executorFor, freshPlanContext, registerAfterHook, reportNotes, type After, type AfterInput } from './tx.js';
 import type { CommandContext } from './types.js';
 
 /** touch: the product's own app; touch-all: every app's daemon; graceful: all of Apache. */
@@ -108,18 +108,17 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
   return { ok: failures.length === 0, failures, lines: report.lines, notes };
 }
 
-type Report = Awaited<ReturnType<typeof checkApps>>;
 
-const failureOf = (r: Report['results'][number]) => `${r.url} answered ${r.status ?? r.error}`;
+const failureOf = (r: HealthReport['results'][number]) => `${r.url} answered ${r.status ?? r.error}`;
 
 /** runChange's `after` for install, activate and rollback. */
-export async function serveActivation(ctx: CommandContext, { site, catalog }: TxInput, plan: Plan, d: ProductDescriptor): Promise<void> {
+export async function serveActivation(ctx: CommandContext, { site, catalog }: AfterInput, plan: Plan, d: ProductDescriptor): Promise<void> {
   const change = activationIn(site, d, plan);
   if (!change || !(await status(site)).running) return; // stopped: `status` says so, and a start loads the new version
   const how = refreshFor(d);
   const offset = await errorLogOffset(site);
   const first = await serve(site, catalog, d, how, change.from, change.to);
-  for (const n of first.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
+  reportNotes(ctx.reporter, first.notes);
   if (first.ok) {
     const what = { touch: `${d.name}'s daemon restarted`, 'touch-all': "every app's daemon restarted", graceful: 'graceful restart', none: 'nothing to restart' }[how];
     ctx.reporter.note(`apache: ${d.name} ${change.to} is served (${what}); ${first.lines.filter((l) => l.startsWith('ok')).length} of ${first.lines.length} URLs answer`);

@@ -9,7 +9,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { Executor } from '../apply/executor.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { ownerForThisProcess } from '../apply/owner.js';
-import { isErrno, WebtreeError } from '../core/errors.js';
+import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
@@ -74,7 +74,9 @@ const lockWaitMs = (env: NodeJS.ProcessEnv) => Math.max(0, Number(env.WEBTREE_LO
  * failure). A command registers its kind at load; the next command runs it again when the
  * process that made the change died before the check finished.
  */
-export type AfterHook = (ctx: CommandContext, input: TxInput, plan: Plan, data: any) => Promise<void>;
+export type AfterHook = (ctx: CommandContext, input: AfterInput, plan: Plan, data: any) => Promise<void>;
+/** What a check after a change needs: it reads what it checks itself, after the change. */
+export type AfterInput = Pick<TxInput, 'site' | 'catalog'>;
 const AFTER_HOOKS = new Map<string, AfterHook>();
 export const registerAfterHook = (kind: string, hook: AfterHook) => void AFTER_HOOKS.set(kind, hook);
 
@@ -101,7 +103,7 @@ export interface After {
   /** What the check needs to run again from the journal; computed once the plan is made. */
   data?: () => unknown;
   /** This process's own run of the check (it may report more than a resumed one). */
-  run: (input: TxInput, plan: Plan) => Promise<void>;
+  run: (input: AfterInput, plan: Plan) => Promise<void>;
 }
 
 export async function recoverInterrupted(ctx: CommandContext, site: Site, executor: Executor): Promise<void> {
@@ -115,17 +117,19 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
     const hook = await findAfterHook(done.resume.kind);
     if (hook) {
       ctx.reporter.warn(`running its check again: ${done.resume.kind}`);
-      const catalog = await ctx.catalog();
-      const tree = await readTree(site, catalog);
-      await hook(ctx, { site, catalog, tree, pctx: planContext(ctx, tree.history) }, journal.plan, done.resume.data);
+      await hook(ctx, { site, catalog: await ctx.catalog() }, journal.plan, done.resume.data);
     }
   } catch (err) {
     // The check did its own going-back; what it reports belongs to the interrupted command, not this one.
-    const e = err as WebtreeError;
-    ctx.reporter.warn([`the check of the interrupted \`${journal.plan.command}\` failed: ${e.message}`, e.details].filter(Boolean).join('\n'));
+    ctx.reporter.warn(`the check of the interrupted \`${journal.plan.command}\` failed: ${errorText(err)}`);
   } finally {
     await executor.clearJournal();
   }
+}
+
+/** A plan's notes: those that begin "warning: " are warnings, the others notes. */
+export function reportNotes(reporter: Reporter, notes: string[]): void {
+  for (const n of notes) (n.startsWith('warning: ') ? reporter.warn(n.slice(9)) : reporter.note(n));
 }
 
 /** A changing command's result: what the plan did (nothing more to print after --dry-run's plan). */
@@ -177,16 +181,17 @@ export async function runChange(
       await executor.noteInterrupted({ id: pctx.id, time: pctx.now, ...pctx.who, action: label.split(' ')[0], outcome: 'undone' });
       throw interruptedNothingChanged(ctx.signal, 'while the change was being planned');
     }
-    for (const n of p.notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
+    reportNotes(ctx.reporter, p.notes);
     const withAfter = after !== undefined && p.ops.length > 0;
     await executor.apply(p, pctx.id, withAfter ? { kind: after.kind, data: after.data?.() ?? null } : undefined);
+    // A plan that changed nothing has nothing to check.
     if (withAfter) {
       try {
-        await after.run({ site, catalog, tree, pctx }, p);
+        await after.run({ site, catalog }, p);
       } finally {
         await executor.clearJournal();
       }
-    } else if (after) await after.run({ site, catalog, tree, pctx }, p);
+    }
     return p;
   } finally {
     await lock.release();

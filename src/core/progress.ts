@@ -50,16 +50,13 @@ const BAR = 24;
 /** The line as drawn (without the carriage return and erase), for a person and for tests. */
 export function progressLine(label: string, p: ProgressUpdate): string {
   const entries = `${p.entries.toLocaleString('en-US')} entr${p.entries === 1 ? 'y' : 'ies'}`;
-  if (p.fraction !== undefined && (p.totalBytes === undefined || p.totalBytes <= 0)) {
-    const frac = Math.min(1, Math.max(0, p.fraction));
-    const filled = Math.round(frac * BAR);
-    return `${label}  [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${`${Math.floor(frac * 100)}%`.padStart(4)}  ${formatBytes(p.bytes)}  ${entries}`;
-  }
-  if (p.totalBytes === undefined || p.totalBytes <= 0) return `${label}  ${formatBytes(p.bytes)}  ${entries}`;
-  const frac = Math.min(1, Math.max(0, p.bytes / p.totalBytes));
+  const total = p.totalBytes !== undefined && p.totalBytes > 0 ? p.totalBytes : undefined;
+  const done = total !== undefined ? p.bytes / total : p.fraction;
+  const bytes = total !== undefined ? `${formatBytes(p.bytes)} / ${formatBytes(total)}` : formatBytes(p.bytes);
+  if (done === undefined) return `${label}  ${bytes}  ${entries}`;
+  const frac = Math.min(1, Math.max(0, done));
   const filled = Math.round(frac * BAR);
-  const pct = `${Math.floor(frac * 100)}%`.padStart(4);
-  return `${label}  [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${pct}  ${formatBytes(p.bytes)} / ${formatBytes(p.totalBytes)}  ${entries}`;
+  return `${label}  [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${`${Math.floor(frac * 100)}%`.padStart(4)}  ${bytes}  ${entries}`;
 }
 
 export function createProgress(label: string, opts: ProgressOptions): Progress {
