@@ -75,15 +75,13 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
     await new Executor({ site }).touch(app.script); // through the web link: the new version's script
   }
   if (how === 'touch-all') {
-    const { report, kept } = await restartEveryApp(site, configured);
-    if (kept.length === 0) {
-      // Every app imports the library: each one that does not answer counts against it.
-      const failures = report.results.filter((r, i) => !r.ok && i < configured.length).map(failureOf);
-      for (const r of report.results.slice(configured.length)) if (!r.ok) notes.push(`warning: ${r.url} does not answer (${r.status ?? r.error}); not caused by this change`);
-      return { ok: failures.length === 0, failures, lines: report.lines, notes };
-    }
-    notes.push(`the daemons of ${kept.join(', ')} did not restart when their scripts were touched: graceful restart`);
-    return serve(site, catalog, d, 'graceful', from, to).then((r) => ({ ...r, notes: [...notes, ...r.notes] }));
+    const { report, kept, gracefulError } = await restartEveryApp(site, configured);
+    if (kept.length) notes.push(`the daemons of ${kept.join(', ')} did not restart when their scripts were touched: graceful restart`);
+    if (gracefulError !== undefined) return { ok: false, failures: [`graceful restart failed: ${gracefulError}`], lines: [], notes };
+    // Every app imports the library: each one that does not answer counts against it.
+    const failures = report.results.filter((r, i) => !r.ok && i < configured.length).map(failureOf);
+    for (const r of report.results.slice(configured.length)) if (!r.ok) notes.push(`warning: ${r.url} does not answer (${r.status ?? r.error}); not caused by this change`);
+    return { ok: failures.length === 0, failures, lines: report.lines, notes };
   }
   if (how === 'graceful') {
     try {

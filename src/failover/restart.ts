@@ -1,13 +1,13 @@
 /**
- * After a switch the apps still hold connections to the old server: a graceful restart makes
- * them reconnect, and a health check of every app says whether they came back. switch-web takes
+ * After a switch the apps still hold connections to the old server: restarting every app's
+ * daemon (restartEveryApp: a touch of each script, a graceful only where that restarts nothing)
+ * makes them reconnect, and a health check of every app says whether they came back. switch-web takes
  * this as a function so that tests can make it fail and watch the switch go back.
  */
-import { checkApps, liveApps } from '../apache/check.js';
-import { graceful, status } from '../apache/control.js';
+import { liveApps } from '../apache/check.js';
+import { status } from '../apache/control.js';
 import { restartEveryApp } from '../apache/restart-apps.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { errorText } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 
 export interface RestartOutcome {
@@ -20,24 +20,14 @@ export interface RestartOutcome {
 
 export type RestartAndCheck = (site: Site, catalog: ProductDescriptor[]) => Promise<RestartOutcome>;
 
-/** The apps Apache serves: one list for render, activation and failover (src/apache/apps.ts). */
-export { servedApps } from '../apache/apps.js';
-
 export const restartAndCheck: RestartAndCheck = async (site, catalog) => {
   const st = await status(site);
   if (!st.running) return { ok: true, restarted: false, report: 'apache not running: no restart needed (it reads the new cfg files when it starts)' };
   // Only the apps the live conf.d mounts: one installed since the last render is not served yet, and its 404 is no failure.
   const { configured } = await liveApps(site, catalog);
   // Touching every app's script restarts the daemons alone; a graceful fails requests under load.
-  let { report, kept } = await restartEveryApp(site, configured);
-  if (kept.length > 0) {
-    try {
-      await graceful(site); // daemons a touch does not restart (WSGIScriptReloading Off)
-    } catch (err) {
-      return { ok: false, restarted: false, report: `graceful restart failed: ${errorText(err)}` };
-    }
-    report = await checkApps(site, configured);
-  }
+  const { report, kept, gracefulError } = await restartEveryApp(site, configured);
+  if (gracefulError !== undefined) return { ok: false, restarted: false, report: `graceful restart failed: ${gracefulError}` };
   const { results, lines: health } = report;
   const bad = results.filter((r) => !r.ok);
   const lines = health.map((l) => `  ${l}`);
