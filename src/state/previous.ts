@@ -6,13 +6,18 @@
  */
 import type { HistoryEntry } from './history.js';
 
-const CHANGES_POINTER = new Set(['install', 'activate', 'rollback', 'adopt', 'recover', 'auto-rollback']);
+const CHANGES_POINTER = new Set(['install', 'activate', 'rollback', 'adopt', 'auto-rollback']);
+/** Outcomes of a change that took effect: done, finished by the next command, or going back after a failed check. */
+const TOOK_EFFECT = new Set(['ok', 'recovered', 'rolled-back']);
+
+/** This entry moved the product's pointer (from `from`, when known, to `to`). */
+const movedPointer = (e: HistoryEntry, product: string): e is HistoryEntry & { to: string } =>
+  e.product === product && e.to !== undefined && CHANGES_POINTER.has(e.action) && TOOK_EFFECT.has(e.outcome);
 
 export function activationStack(history: HistoryEntry[], product: string): string[] {
   const stack: string[] = [];
   for (const e of history) {
-    if (e.product !== product || e.to === undefined || !CHANGES_POINTER.has(e.action)) continue;
-    if (e.outcome !== 'ok' && e.outcome !== 'recovered' && e.outcome !== 'rolled-back') continue;
+    if (!movedPointer(e, product)) continue;
     if (stack.length === 0 && e.from !== undefined) stack.push(e.from);
     if (e.undo && stack.length > 1 && stack[stack.length - 2] === e.to) {
       stack.pop();
@@ -37,7 +42,7 @@ export function previousVersion(history: HistoryEntry[], product: string, curren
 export function lastReplaced(history: HistoryEntry[], product: string): string | undefined {
   for (let i = history.length - 1; i >= 0; i--) {
     const e = history[i];
-    if (e.product === product && e.to !== undefined && e.from !== undefined && CHANGES_POINTER.has(e.action) && e.outcome === 'ok') return e.from;
+    if (movedPointer(e, product) && e.from !== undefined) return e.from;
   }
   return undefined;
 }

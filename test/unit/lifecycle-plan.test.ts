@@ -161,6 +161,14 @@ describe('prune', () => {
     expect(removed).toEqual(['/t/www/state/manifests/TV/3.json', '/t/dbwebtools/tv/3', '/t/www/state/manifests/TV/4.json', '/t/dbwebtools/tv/4']);
   });
 
+  it('keeps the version a rollback replaced also when the next command finished that rollback (outcome recovered)', () => {
+    const hist = [h('install', '1'), h('install', '2', '1'), h('install', '5', '2'), { ...h('rollback', '2', '5', { undo: true }), outcome: 'recovered' as const }];
+    const p = planPrune(site, by.TV, state({ versions: ['1', '2', '3', '4', '5'], current: '2' }), 0, ctx(hist));
+    const removed = p.ops.filter((o) => o.kind === 'remove').map((o) => (o as { path: string }).path);
+    expect(removed).not.toContain('/t/dbwebtools/tv/5');
+    expect(removed).toContain('/t/dbwebtools/tv/4');
+  });
+
   it('--keep 0 still keeps current and previous', () => {
     const hist = [h('install', '1'), h('install', '2', '1')];
     const p = planPrune(site, by.TV, state({ versions: ['1', '2'], current: '2' }), 0, ctx(hist));
