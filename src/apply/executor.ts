@@ -10,7 +10,7 @@ import { runFile } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
-import { isErrno, WebtreeError } from '../core/errors.js';
+import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
 import type { Progress } from '../core/progress.js';
 import { explainErrno } from '../core/errno.js';
@@ -98,7 +98,9 @@ export class Executor {
     } catch (caught) {
       // Stopped before the commit (by the check above, or the unpacker giving up on the signal).
       const interrupted = signal?.aborted === true && i <= plan.commit;
-      const err = interrupted && !isInterrupted(caught) ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`) : caught;
+      // Explained once (a full disk, a denied write: the file system, the account, the fix), for
+      // the history and for the operator alike.
+      const err = interrupted && !isInterrupted(caught) ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`) : await explainErrno(caught).catch(() => caught);
       // Reverse what already went live, newest first, so the tree is as it was; then drop the temps
       // (a reversed rename puts the version back under its staging name).
       const stuck: string[] = [];
@@ -108,8 +110,9 @@ export class Executor {
       // 'failed', never 'rolled-back': a compensated change never served, so rollback must not return to it.
       else await this.recordFailure(plan, id, err, stuck.length ? `; could not undo: ${stuck.join('; ')}` : '');
       await clearJournal(this.state);
-      if (stuck.length && err instanceof WebtreeError) {
-        throw new WebtreeError(err.code, err.message, { hint: 'webtree verify names what is left to mend', details: [err.details, `could not put back: ${stuck.join('; ')}`].filter(Boolean).join('\n'), exitCode: err.exitCode, cause: err });
+      if (stuck.length) {
+        const e = err instanceof WebtreeError ? err : new WebtreeError('EIO', errorText(err), { cause: err });
+        throw new WebtreeError(e.code, e.message, { hint: 'webtree verify names what is left to mend', details: [e.details, `could not put back: ${stuck.join('; ')}`].filter(Boolean).join('\n'), exitCode: e.exitCode, cause: err });
       }
       throw err;
     }
@@ -291,9 +294,7 @@ export class Executor {
   private async recordFailure(plan: Plan, id: string, err: unknown, extra: string): Promise<void> {
     const record = recordOf(plan);
     if (!record) return;
-    // The history says what the operator was told: a full disk or a denied write explained, not errno.
-    const told = await explainErrno(err).catch(() => err);
-    const message = (told instanceof Error ? told.message : String(told)) + extra;
+    const message = (err instanceof Error ? err.message : String(err)) + extra;
     await this.appendOnce({ ...record.entry, id, outcome: 'failed', message }).catch(() => undefined);
   }
 

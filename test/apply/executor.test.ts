@@ -62,6 +62,25 @@ describe('apply', () => {
     expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a1', outcome: 'failed' });
   });
 
+  it('an undo that itself fails is named in the error, also when the failure was a plain system error', async () => {
+    await fs.writeFile(p('x'), 'x');
+    const pl = plan({
+      ops: [
+        { kind: 'rename', from: p('x'), to: p('y') },
+        // The way back is now blocked: a directory where the renamed file must return.
+        { kind: 'make-dir', path: p('x') },
+        // A plain ENOENT from the file system, no WebtreeError.
+        { kind: 'write-file', path: p('missing', 'dir', 'f'), content: 'f', mode: 0o644 },
+      ],
+      commit: 0,
+    });
+    const err = await new Executor({ site }).apply(pl, 'u1').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WebtreeError);
+    expect((err as WebtreeError).message).toMatch(/ENOENT/);
+    expect((err as WebtreeError).details).toMatch(/^could not put back: /);
+    expect((err as WebtreeError).hint).toBe('webtree verify names what is left to mend');
+  });
+
   it('a failure after the commit reverses what went live', async () => {
     await fs.mkdir(p('www/html/TV'));
     const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }, { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current') }, { kind: 'record', entry: entry('a2') }] });
