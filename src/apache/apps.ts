@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
-import { apacheLayout } from './layout.js';
+import { apacheLayout, appConfFile } from './layout.js';
 import { findOurProcesses } from './process.js';
 import type { WsgiApp } from './render.js';
 
@@ -32,14 +32,13 @@ export async function servedApps(site: Site, catalog: ProductDescriptor[]): Prom
   return apps;
 }
 
-export const appConfFile = (site: Site, app: { name: string }) => path.join(apacheLayout(site).confDir, `${app.name}.conf`);
 
 /** Splits apps into those the live conf.d mounts and those it does not yet (render not run since). */
 export async function splitConfigured(site: Site, apps: WsgiApp[]): Promise<{ configured: WsgiApp[]; unconfigured: WsgiApp[] }> {
   const configured: WsgiApp[] = [];
   const unconfigured: WsgiApp[] = [];
   for (const app of apps) {
-    const ok = await fs.access(appConfFile(site, app)).then(() => true, () => false);
+    const ok = await fs.access(appConfFile(apacheLayout(site), app.name)).then(() => true, () => false);
     (ok ? configured : unconfigured).push(app);
   }
   return { configured, unconfigured };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import ejs from 'ejs';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import { apacheLayout } from './layout.js';
+import { apacheLayout, appConfFile } from './layout.js';
 import { apacheQuote, shellQuote, systemdArg, systemdText } from './quote.js';
 
 export interface WsgiApp {
@@ -69,7 +69,7 @@ export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string
   });
   return [
     one(layout.confFile, 'httpd.conf', 0o644),
-    ...common.apps.map((app) => one(path.posix.join(layout.confDir, `${app.name}.conf`), 'app.conf', 0o644, { app })),
+    ...common.apps.map((app) => one(appConfFile(layout, app.name), 'app.conf', 0o644, { app })),
     one(layout.robots, 'robots.txt', 0o644),
     one(layout.runApache, 'runApache.sh', 0o755),
     one(layout.initScript, 'init.d-httpd', 0o755),

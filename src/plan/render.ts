@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { apacheLayout } from '../apache/layout.js';
 import type { RenderedFile } from '../apache/render.js';
 import type { Site } from '../site/types.js';
 import type { PlanContext } from './lifecycle.js';
@@ -61,7 +62,7 @@ const meaningful = (text: string) => text.split('\n').filter((l) => l.trim() !==
 export const handEditedCopy = (file: string, now: string) => `${file}.hand-edited-${now.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 
 export const isConf = (site: Site, file: string) =>
-  file === path.join(site.paths.www, 'conf', 'httpd.conf') || path.dirname(file) === path.join(site.paths.www, 'conf.d');
+  file === apacheLayout(site).confFile || path.dirname(file) === apacheLayout(site).confDir;
 
 function handEdited(live: LiveFile, recordedSha: string | undefined, wanted: string | null): boolean {
   if (recordedSha !== undefined) return sha256(live.content) !== recordedSha;
