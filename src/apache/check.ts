@@ -8,8 +8,6 @@ import type { Site } from '../site/types.js';
 import { servedApps, splitConfigured } from './apps.js';
 import { graceful, start, status } from './control.js';
 import { checkHealth, type HealthResult } from './health.js';
-import { apacheLayout } from './layout.js';
-import { fileSize, readTail } from './process.js';
 import type { WsgiApp } from './render.js';
 
 export interface HealthReport {
@@ -31,13 +29,7 @@ export async function liveApps(site: Site, catalog: ProductDescriptor[]): Promis
   return splitConfigured(site, await servedApps(site, catalog));
 }
 
-/** Where the error log ends now, so that a report shows only what this change caused. */
-export const errorLogOffset = (site: Site) => fileSize(apacheLayout(site).errorLog);
-
-export async function errorLogTail(site: Site, offset: number, lines = 20): Promise<string> {
-  const L = apacheLayout(site);
-  return `end of ${L.errorLog}:\n${(await readTail(L.errorLog, offset, lines)) || '(nothing new)'}`;
-}
+export { errorLogOffset, errorLogTail } from './control.js';
 
 /** After putting files back: a graceful when the master survived, else a fresh start. Says what it did. */
 export async function bringUp(site: Site): Promise<string> {

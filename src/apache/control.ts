@@ -126,6 +126,15 @@ async function accountMayWrite(site: Site, p: string, dir: boolean, me: Identity
   return (await (await loadExeca())('runuser', ['-u', site.apache.user, '--', ...test], { reject: false })).exitCode === 0;
 }
 
+/** Where the error log ends now, so that a report shows only what this change caused. */
+export const errorLogOffset = (site: Site) => fileSize(apacheLayout(site).errorLog);
+
+/** What the error log gained since `offset`, headed by its path ("(nothing new)" when nothing). */
+export async function errorLogTail(site: Site, offset: number, lines = 20): Promise<string> {
+  const L = apacheLayout(site);
+  return `end of ${L.errorLog}:\n${(await readTail(L.errorLog, offset, lines)) || '(nothing new)'}`;
+}
+
 /**
  * Apache, run as the account, writes its logs, the Mutex and mod_wsgi's sockets in the runtime
  * directory and its pid file in run/. Where it may not, httpd starts and dies with a line in a
@@ -178,7 +187,7 @@ export async function start(site: Site, opts: { timeoutMs?: number } = {}): Prom
   if (await canConnect(host, port)) {
     throw new WebtreeError('EAPACHE', `port ${port} on ${host} is already taken by another program`, { hint: 'stop that program or choose another apache.listen' });
   }
-  const logOffset = await fileSize(L.errorLog);
+  const logOffset = await errorLogOffset(site);
   const r = await runApache(site, 'start');
   // httpd -k start exits 0 once it has detached, and what fails after that (the pid file, the
   // children) leaves nothing running: only a live pid of ours that answers on the port counts.
@@ -189,10 +198,10 @@ export async function start(site: Site, opts: { timeoutMs?: number } = {}): Prom
     return s.running && (await canConnect(host, port, 500));
   }, opts.timeoutMs ?? 10_000, 200));
   if (!up) {
-    const tail = await readTail(L.errorLog, logOffset);
+    const tail = await errorLogTail(site, logOffset);
     await stop(site).catch(() => undefined);
     throw new WebtreeError('EAPACHE', `Apache did not start on ${host}:${port}`, {
-      details: [(r.all ?? '').trim(), `end of ${L.errorLog}:`, tail || '(nothing new)'].filter(Boolean).join('\n'),
+      details: [(r.all ?? '').trim(), tail].filter(Boolean).join('\n'),
       hint: 'fix what the error log names, then webtree apache start',
     });
   }
@@ -244,7 +253,7 @@ export async function graceful(site: Site, opts: { timeoutMs?: number } = {}): P
   asAccount(site, 'restart', []);
   const before = await status(site);
   if (!before.running) throw new WebtreeError('EAPACHE', 'Apache is not running', { hint: 'webtree apache start' });
-  const logOffset = await fileSize(L.errorLog);
+  const logOffset = await errorLogOffset(site);
   const r = await runApache(site, 'graceful');
   if (r.exitCode !== 0) {
     throw new WebtreeError('EAPACHE', 'Apache refused the graceful restart', { details: (r.all ?? '').trim(), hint: 'fix what Apache names; the server runs on as before' });
@@ -254,7 +263,7 @@ export async function graceful(site: Site, opts: { timeoutMs?: number } = {}): P
   const host = connectHost(site.apache.listen.host);
   if (!(await alive()) || !(await canConnect(host, site.apache.listen.port))) {
     throw new WebtreeError('EAPACHE', 'Apache did not survive the graceful restart', {
-      details: `end of ${L.errorLog}:\n${await readTail(L.errorLog, logOffset)}`,
+      details: await errorLogTail(site, logOffset),
       hint: 'fix what the error log names, then webtree apache start',
     });
   }

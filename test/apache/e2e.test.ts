@@ -21,23 +21,12 @@ import type { Site } from '../../src/site/types.js';
 import { ensureServiceAccount, SERVICE_USER } from '../helpers/service-account.js';
 import { makeSite } from './fixtures.js';
 import { buildSandbox, freePort, installVersion } from './sandbox.js';
+import { APACHE_INSTALL, APACHE_MODULES, HTTPD, skipWithoutApache } from '../helpers/apache-env.js';
 
-const HTTPD = '/usr/sbin/apache2';
-const MODULES = '/usr/lib/apache2/modules';
-const INSTALL = 'apt-get install apache2 libapache2-mod-wsgi-py3';
+const MODULES = APACHE_MODULES;
+const missing = skipWithoutApache('Apache');
 
-function whyNot(): string | undefined {
-  if (!existsSync(HTTPD) || !existsSync(path.join(MODULES, 'mod_wsgi.so'))) return `Apache with mod_wsgi not found (${HTTPD}, ${MODULES}/mod_wsgi.so): ${INSTALL}`;
-  if (process.getuid?.() !== 0) return 'the Apache end-to-end tests must run as root: they start httpd as codemanager through su and runuser';
-  return undefined;
-}
-const missing = whyNot();
-if (missing && process.env.CI === 'true') {
-  // In CI a missing Apache is a failure, never a quiet skip.
-  describe('Apache end-to-end', () => it('needs Apache 2.4 with mod_wsgi, as root', () => { throw new Error(missing); }));
-} else if (missing) console.warn(`skipping the Apache end-to-end tests: ${missing}`);
-
-describe.skipIf(!!missing)(`Apache end-to-end (needs: ${INSTALL})`, () => {
+describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
   let root: string;
   let site: Site;
   let apps: WsgiApp[];

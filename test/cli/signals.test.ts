@@ -6,6 +6,7 @@
  * changed". After the commit point the change is finished instead, and the exit says so.
  */
 import { execa, type ResultPromise } from 'execa';
+import { pathExists } from '../../src/apply/fsatomic.js';
 import { watch } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,6 @@ let sb: Sandbox;
 let site: string;
 const tvDir = () => path.join(site, 'dbwebtools/tv');
 const stateDir = () => path.join(site, 'www/state');
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
 
 beforeAll(async () => {
   sb = await makeSandbox();
@@ -37,8 +37,8 @@ async function expectAsItWas(r: { exitCode?: number; stderr: string }, exit: num
   expect(r.exitCode, r.stderr).toBe(exit);
   expect(r.stderr).toMatch(/^webtree: interrupted: nothing was changed$/m);
   expect(r.stderr, 'no stack trace').not.toMatch(/^\s+at /m);
-  expect(await exists(path.join(stateDir(), 'journal.json')), 'no pending journal').toBe(false);
-  expect(await exists(path.join(stateDir(), 'lock')), 'lock released').toBe(false);
+  expect(await pathExists(path.join(stateDir(), 'journal.json')), 'no pending journal').toBe(false);
+  expect(await pathExists(path.join(stateDir(), 'lock')), 'lock released').toBe(false);
   expect(await litter(site), 'no staging or temp files').toEqual([]);
   expect(await snapshotTree()).toEqual(snapshot);
 }
@@ -171,7 +171,7 @@ describe('signals before the change is live leave the tree as it was, at once', 
     holder.kill('SIGINT');
     const h = await ended(holder);
     expect(h.exitCode).toBe(130);
-    expect(await exists(lockFile)).toBe(false);
+    expect(await pathExists(lockFile)).toBe(false);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   }, 60_000);
 });
@@ -191,11 +191,11 @@ describe('a signal after the commit point: the change is finished, and the exit 
     expect(await fs.readlink(path.join(tvDir(), 'current'))).toBe('4.0');
     expect(await lastEntry()).toMatchObject({ action: 'install', version: '4.0', outcome: 'ok' });
     expect(await litter(site)).toEqual([]);
-    expect(await exists(path.join(stateDir(), 'lock'))).toBe(false);
+    expect(await pathExists(path.join(stateDir(), 'lock'))).toBe(false);
     // The check that follows an activation is left to the next command, which runs it and is clean.
     const v = await sb.run(['verify']);
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
-    expect(await exists(path.join(stateDir(), 'journal.json'))).toBe(false);
+    expect(await pathExists(path.join(stateDir(), 'journal.json'))).toBe(false);
   }, 60_000);
 
   it('SIGTERM while render writes its files: all are written, none is left old', async () => {

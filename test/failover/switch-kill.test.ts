@@ -6,6 +6,7 @@
  * interrupted apply and find the tree clean. WEBTREE_KILL_RUNS sets the count (default 200).
  */
 import { execa } from 'execa';
+import { pathExists } from '../../src/apply/fsatomic.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +21,6 @@ afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
 
 /** Start switch-web and SIGKILL it: after `delayMs`, or `afterOpMs` after the `op`-th operation line. */
 async function killedSwitch(config: string, to: string, how: { delayMs: number } | { op: number; afterOpMs: number }): Promise<'killed' | 'finished'> {
@@ -69,7 +69,7 @@ describe('switch-web under kill -9', () => {
       expect(['server2', 'server3']).toContain([...servers][0]);
       expect([...servers][0]).toBe(await fs.readlink(active));
 
-      const pending = await exists(journal);
+      const pending = await pathExists(journal);
       const moved = (await fs.readlink(active)) !== from;
       if (outcome === 'finished') counts.finished++;
       else if (pending) counts[moved ? 'killedCommitted' : 'killedUncommitted']++;
@@ -83,7 +83,7 @@ describe('switch-web under kill -9', () => {
       }
       const v = await webtree(s.config, ['verify']);
       expect(v.code, `verify after run ${i}: ${v.stdout}${v.stderr}`).toBe(0);
-      expect(await exists(journal)).toBe(false);
+      expect(await pathExists(journal)).toBe(false);
       expect(new Set(Object.values(readServers(paths))).size).toBe(1);
     }
     const seconds = (Date.now() - started) / 1000;

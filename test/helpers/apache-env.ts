@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs';
 import { describe, it } from 'vitest';
 
-const HTTPD = '/usr/sbin/apache2';
-const WSGI = '/usr/lib/apache2/modules/mod_wsgi.so';
+export const HTTPD = '/usr/sbin/apache2';
+export const APACHE_MODULES = '/usr/lib/apache2/modules';
+const WSGI = `${APACHE_MODULES}/mod_wsgi.so`;
 export const APACHE_INSTALL = 'apt-get install apache2 libapache2-mod-wsgi-py3';
 
 /** Why the tests cannot run here (undefined: they can). */
