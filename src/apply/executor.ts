@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFile } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
-import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
+import { buildManifest, manifestOfUnpacked, manifestText, type ManifestFile } from '../archive/manifest.js';
 import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
@@ -366,7 +366,7 @@ export class Executor {
         const sha = op.archiveSha256 ?? u?.archiveSha256;
         if (sha === undefined) throw new WebtreeError('EIO', `no archive sha256 for the manifest of ${op.product} ${op.version}: nothing was unpacked into ${op.dir}`, { hint: 'this is a fault in webtree; report it' });
         const m = u ? await manifestOfUnpacked(op.dir, sha, u.files.values(), u.rewritten) : await buildManifest(op.dir, sha);
-        await writeFileAtomic(op.to, JSON.stringify({ product: op.product, version: op.version, installedAt: new Date().toISOString(), ...m }), 0o644);
+        await writeFileAtomic(op.to, manifestText(op.product, op.version, m), 0o644);
         await this.own(op.to);
         return undefined;
       }

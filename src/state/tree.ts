@@ -4,6 +4,7 @@
  * names, leftovers of interrupted applies, and the history.
  */
 import type { Dirent } from 'node:fs';
+import { peekArchiveSha256 } from '../archive/manifest.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';
@@ -60,24 +61,6 @@ async function readDirOrEmpty(dir: string): Promise<Dirent[]> {
  */
 export type ManifestRead = 'read' | 'list';
 
-/**
- * The archive sha256 a manifest records. webtree writes it before the file list, so the head of
- * the file is enough: planning an install does not parse megabytes of file lists of every
- * version (DESIGN's product has 8,000 files). Anything else is parsed whole.
- */
-async function manifestSha256(file: string): Promise<string> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const head = Buffer.alloc(1024);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const m = /^\{"product":"[^"\\]*","version":"[^"\\]*","installedAt":"[^"\\]*","archiveSha256":"([0-9a-f]{64})","files":\[/.exec(head.toString('utf8', 0, bytesRead));
-    if (m) return m[1];
-    return (JSON.parse(await fh.readFile('utf8')) as { archiveSha256: string }).archiveSha256;
-  } finally {
-    await fh.close();
-  }
-}
-
 export async function readProductState(site: Site, d: ProductDescriptor, manifests: ManifestRead = 'read'): Promise<ProductState> {
   const dir = productDir(site, d);
   const entries = await readDirOrEmpty(dir);
@@ -101,7 +84,7 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
       continue;
     }
     try {
-      sha256[v] = await manifestSha256(manifestPath(site, d, v));
+      sha256[v] = await peekArchiveSha256(manifestPath(site, d, v));
       versions.push(v);
     } catch (err) {
       if (!isErrno(err, 'ENOENT') && !(err instanceof SyntaxError)) throw err;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
+import { buildManifest, manifestText, peekArchiveSha256, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
 import { WebtreeError } from '../../src/core/errors.js';
 
 const SHA_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -98,5 +98,26 @@ describe('verifyManifest', () => {
   it('reports a missing version directory in one line', async () => {
     await rm(dir, { recursive: true });
     expect(await verifyManifest(dir, m)).toEqual([`${dir} is missing`]);
+  });
+});
+
+describe('the manifest file', () => {
+  it('gives back its archive sha256 from its head, "adopted" too, and falls back to a full parse', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'webtree-mtext-'));
+    try {
+      const files = Array.from({ length: 5000 }, (_, i) => ({ path: `f${i}`, size: i, sha256: 'a'.repeat(64), mode: 0o644 }));
+      for (const sha of ['e'.repeat(64), 'adopted']) {
+        const f = join(dir, `${sha.slice(0, 4)}.json`);
+        await writeFile(f, manifestText('TV', '3.4', { archiveSha256: sha, files }));
+        expect(await peekArchiveSha256(f)).toBe(sha);
+        expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ product: 'TV', version: '3.4', archiveSha256: sha, files });
+      }
+      // Written by something else, in another key order: parsed whole.
+      const other = join(dir, 'other.json');
+      await writeFile(other, JSON.stringify({ files, archiveSha256: 'f'.repeat(64) }));
+      expect(await peekArchiveSha256(other)).toBe('f'.repeat(64));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
