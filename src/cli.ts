@@ -92,12 +92,15 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
       throw usageError(`${command.name} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}${command.args ? ` (${command.args})` : ''}, got ${parsed.positionals.length}`, commandUsage(command).split('\n')[0]);
     }
-    if (values['dry-run'] && !command.changes) throw usageError(`${command.name} changes nothing; --dry-run does not apply`);
+    // A changing command given the option with which it only reads (render --diff) reads.
+    const reading = command.readsWith !== undefined && values[command.readsWith] === true;
+    const changes = command.changes && !reading;
+    if (values['dry-run'] && !changes) throw usageError(`${reading ? `${command.name} --${command.readsWith}` : command.name} changes nothing; --dry-run does not apply`);
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
     let site: Promise<Site> | undefined;
-    // Only a command that will change the tree takes the signals over: --dry-run and render --diff read.
-    const stop = command.changes && values['dry-run'] !== true && values.diff !== true ? stopOnSignals(streams) : undefined;
+    // Only a command that will change the tree takes the signals over.
+    const stop = changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
     const code = await run({
       positionals: parsed.positionals,
       options: values,

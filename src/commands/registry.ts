@@ -157,6 +157,7 @@ export const COMMANDS: LazyCommand[] = [
     args: '',
     positionals: { min: 0, max: 0 },
     changes: true,
+    readsWith: 'diff',
     json: true,
     options: {
       diff: { type: 'boolean', description: 'show what would change as a unified diff and change nothing (exit 3: changes pending, 0: none)' },

@@ -10,7 +10,7 @@ import { graceful, status } from '../apache/control.js';
 import { readRenderInputs, testStaged } from '../apache/render-io.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { errorText, WebtreeError } from '../core/errors.js';
+import { errorText, usageError, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
 import { preflight } from '../apply/preflight.js';
@@ -81,7 +81,7 @@ export const renderCommand: CommandCode = {
   async run(ctx) {
     const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
     if (ctx.options.diff) {
-      if (ctx.dryRun || ctx.options.force) throw new WebtreeError('EUSAGE', '--diff changes nothing; it takes neither --dry-run nor --force');
+      if (ctx.options.force) throw usageError('--diff changes nothing; it does not take --force');
       return showDiff(ctx, templatesDir);
     }
     const force = ctx.options.force === true;

@@ -45,6 +45,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Changes the tree: takes --dry-run and the lock. */
   changes: boolean;
+  /** An option with which the command only reads (render --diff): no --dry-run, no signal take-over. */
+  readsWith?: string;
   /** Takes --json: the result (or the error) as one JSON document on stdout. */
   json: boolean;
   /** A grouped command's first word: apache start|stop|… */

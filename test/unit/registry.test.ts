@@ -95,6 +95,10 @@ describe('the command registry', () => {
     const badOpt = await run(['install', 'x.tar.gz', '--bogus']);
     expect(badOpt.code).toBe(2);
     expect(badOpt.err).toMatch(/install: Unknown option '--bogus'/);
+    // A changing command with the option with which it only reads: as a read command.
+    const diffDry = await run(['render', '--diff', '--dry-run']);
+    expect(diffDry.code).toBe(2);
+    expect(diffDry.err).toMatch(/render --diff changes nothing; --dry-run does not apply/);
     const count = await run(['activate', 'TV']);
     expect(count.code).toBe(2);
     expect(count.err).toMatch(/activate takes 2 arguments \(PRODUCT VERSION\), got 1/);
