@@ -15,7 +15,7 @@ import { planRender, planRevert, type FileChange, type RenderPlan } from '../pla
 import type { Site } from '../site/types.js';
 import { preflight } from '../apply/preflight.js';
 import { readWithRecovery } from './read-recovery.js';
-import { executorFor, freshPlanContext, planContext, registerAfterHook, runChange } from './tx.js';
+import { goBack, planContext, registerAfterHook, runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
@@ -64,13 +64,9 @@ async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescripto
   }
   if (failure === undefined) return `Apache reloaded the new configuration (graceful, pid ${before.pid}); every app answers:\n${lines.map((l) => `  ${l}`).join('\n')}`;
   const tail = await errorLogTail(site, offset);
-  const pctx = await freshPlanContext(ctx, site);
   // The revert is finished, never undone, if this process dies; the next command then brings Apache up on it.
-  const executor = await executorFor(ctx, site);
-  await executor.apply(planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure.split('\n')[0]}`, pctx), pctx.id, { kind: 'render-restore', data: null });
-  const up = await bringUp(site);
-  const again = await checkApps(site, (await liveApps(site, catalog)).configured);
-  await executor.clearJournal();
+  const { up, again } = await goBack(ctx, site, (pctx) => planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure!.split('\n')[0]}`, pctx),
+    { kind: 'render-restore', data: null }, async () => ({ up: await bringUp(site), again: await checkApps(site, (await liveApps(site, catalog)).configured) }));
   throw new WebtreeError('EAPACHE', `the new configuration failed after a graceful restart (${failure.split('\n')[0]}); the previous files are back`, {
     details: [...lines.map((l) => `  ${l}`), tail, up, ...again.lines.map((l) => `  ${l}`)].join('\n'),
     hint: 'fix what the error log names (in the templates or the site file), check with `webtree render --diff`, then render again',

@@ -15,14 +15,14 @@ import { Executor, recordOf } from '../apply/executor.js';
 import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
-import { planActivate } from '../plan/lifecycle.js';
+import { planGoBack } from '../plan/lifecycle.js';
 import { emptyPlan, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import type { HistoryEntry } from '../state/history.js';
 import { readProductState } from '../state/tree.js';
 import { findProduct } from '../catalog/load.js';
 import { restartEveryApp } from '../apache/restart-apps.js';
-import { executorFor, freshPlanContext, registerAfterHook, reportNotes, type After, type AfterInput } from './tx.js';
+import { executorFor, freshPlanContext, goBack, registerAfterHook, reportNotes, type After, type AfterInput } from './tx.js';
 import type { CommandContext } from './types.js';
 
 /** touch: the product's own app; touch-all: every app's daemon; graceful: all of Apache. */
@@ -124,10 +124,10 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Af
   }
   const bad = change.to!;
   const tail = await errorLogTail(site, offset);
-  const executor = await executorFor(ctx, site);
-  const pctx = await freshPlanContext(ctx, site);
   const why = `${d.name} ${bad} is bad: ${first.failures[0]}`;
   if (change.from === undefined) {
+    const executor = await executorFor(ctx, site);
+    const pctx = await freshPlanContext(ctx, site);
     const entry: HistoryEntry = { id: pctx.id, time: pctx.now, ...pctx.who, action: 'health-check', product: d.name, version: bad, outcome: 'failed', message: `${why}; no earlier version to go back to` };
     await executor.apply({ ...emptyPlan(`health-check ${d.name}`, why), ops: [{ kind: 'record', entry }] }, pctx.id);
     throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer, and there is no earlier version to go back to`, {
@@ -135,15 +135,11 @@ export async function serveActivation(ctx: CommandContext, { site, catalog }: Af
       hint: `fix what the error log names and install a corrected version of ${d.name}`,
     });
   }
-  // The same activation back; a rollback that popped the stack is undone by pushing, and vice versa.
-  const back = planActivate(site, d, await readProductState(site, d), change.from, pctx, 'auto-rollback', !change.undo);
-  back.ops = back.ops.map((o) => (o.kind === 'record' ? { ...o, entry: { ...o.entry, outcome: 'rolled-back', message: `${why}; went back to ${change.from}` } } : o));
-  // Going back is finished, never undone, if this process dies; and its restart is then redone.
-  back.finish = true;
+  // The same activation back, recorded rolled-back; its restart is redone by the next command if this one dies.
   const restore: RestoreData = { product: d.name, how, bad, good: change.from };
-  await executor.apply(back, pctx.id, { kind: 'serve-restore', data: restore });
-  const again = await reserve(site, catalog, d, restore);
-  await executor.clearJournal();
+  const from = change.from;
+  const again = await goBack(ctx, site, async (p) => planGoBack(site, d, await readProductState(site, d), from, p, !change.undo, why),
+    { kind: 'serve-restore', data: restore }, () => reserve(site, catalog, d, restore));
   throw new WebtreeError('EHEALTH', `${d.name} ${bad} does not answer (${first.failures[0]}); rolled back to ${change.from} and marked ${bad} bad in the history`, {
     details: [...first.lines.map((l) => `  ${l}`), tail, `after going back to ${change.from}:`, ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'),
     hint: `the error log names the cause; fix it in a new version of ${d.name} (webtree history ${d.name} shows the entry)`,

@@ -12,21 +12,15 @@ import { readSwitchFacts } from '../failover/switch-facts.js';
 import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switch.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
-import { executorFor, freshPlanContext, registerAfterHook, runChange } from './tx.js';
+import { goBack, registerAfterHook, runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
 
 /** Back to `to` after a failed health check, under the lock the switch still holds. */
 async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], to: string, failed: string, restart: RestartAndCheck): Promise<RestartOutcome> {
   const facts = await readSwitchFacts(site, catalog, to);
-  const pctx = await freshPlanContext(ctx, site);
-  const plan = planSwitch(site, catalog, facts, { server: to, checks: [`was ${to} before`], undo: { reason: failed } }, pctx);
-  // Finished, never undone, if this process dies, and the restart is then redone by the next command.
-  plan.finish = true;
-  const executor = await executorFor(ctx, site);
-  await executor.apply(plan, pctx.id, { kind: 'switch-restore', data: { server: to } });
-  const r = await restart(site, catalog); // the apps reconnect to the server they came from
-  await executor.clearJournal();
-  return r;
+  // The apps reconnect to the server they came from; the next command redoes that if this one dies.
+  return goBack(ctx, site, (pctx) => planSwitch(site, catalog, facts, { server: to, checks: [`was ${to} before`], undo: { reason: failed } }, pctx),
+    { kind: 'switch-restore', data: { server: to } }, () => restart(site, catalog));
 }
 
 /** A switch back whose process died before the apps were restarted on the server they came from. */

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { Executor } from '../apply/executor.js';
+import type { AfterSpec } from '../apply/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
@@ -125,6 +126,22 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
   } finally {
     await executor.clearJournal();
   }
+}
+
+/**
+ * Going back after a failed check, the one way: a plan its planner marked `finish` (completed,
+ * never undone, if this process dies), applied with the check that must follow it as its `after`
+ * (so that the next command redoes that check), then the check, then the journal cleared. A
+ * check that throws leaves the journal for the next command.
+ */
+export async function goBack<T>(ctx: CommandContext, site: Site, plan: (pctx: PlanContext) => Plan | Promise<Plan>, resume: AfterSpec, check: () => Promise<T>): Promise<T> {
+  const pctx = await freshPlanContext(ctx, site);
+  const p = await plan(pctx);
+  const executor = await executorFor(ctx, site);
+  await executor.apply(p, pctx.id, resume);
+  const result = await check();
+  await executor.clearJournal();
+  return result;
 }
 
 /** A plan's notes: those that begin "warning: " are warnings, the others notes. */

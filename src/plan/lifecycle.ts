@@ -129,6 +129,17 @@ export function planActivate(site: Site, d: ProductDescriptor, st: ProductState,
 }
 
 /**
+ * Back to `v` after `why` (the health check after an activation failed): the same activation,
+ * recorded as 'rolled-back' with the reason, and finished, never undone, if it is interrupted.
+ * A rollback that popped the stack is undone by pushing, and vice versa (`undo`).
+ */
+export function planGoBack(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, undo: boolean, why: string): Plan {
+  const p = planActivate(site, d, st, v, ctx, 'auto-rollback', undo);
+  const ops = p.ops.map((o) => (o.kind === 'record' ? { ...o, entry: { ...o.entry, outcome: 'rolled-back' as const, message: `${why}; went back to ${v}` } } : o));
+  return { ...p, ops, finish: true };
+}
+
+/**
  * Activating the version already current re-makes what is missing or wrong: a web link removed
  * or pointing elsewhere. The pointer is swapped again too (a no-op on disk, the plan's commit,
  * as in every activation); nothing to repair is a no-op.

@@ -74,7 +74,8 @@ export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: Swit
   const summary = req.undo
     ? `switch the web tools back to ${req.server} (from ${facts.active})`
     : `switch the web tools to ${req.server}${facts.active ? ` (from ${facts.active})` : ''}`;
-  return { command, summary, ops, commit, temps: [], notes };
+  // Going back after a failed check is finished, never undone, if it is interrupted.
+  return { command, summary, ops, commit, temps: [], notes, ...(req.undo ? { finish: true } : {}) };
 }
 
 /** A plan that only records a refused switch, so the history shows the attempt and why. */

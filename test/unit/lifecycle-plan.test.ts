@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { WebtreeError } from '../../src/core/errors.js';
-import { planActivate, planInstall, planPrune, planRollback, type PlanContext } from '../../src/plan/lifecycle.js';
+import { planActivate, planGoBack, planInstall, planPrune, planRollback, type PlanContext } from '../../src/plan/lifecycle.js';
 import type { HistoryEntry } from '../../src/state/history.js';
 import { activationStack, previousVersion } from '../../src/state/previous.js';
 import type { ProductState } from '../../src/state/tree.js';
@@ -143,6 +143,13 @@ describe('activate, rollback', () => {
     const hist = [h('install', '1'), h('install', '2', '1'), h('install', '3', '2')];
     expect(previousVersion(hist, 'TV', '3', ['1', '3'])).toBe('1');
     expect(() => planRollback(site, by.TV, state({ versions: ['3'], current: '3' }), undefined, ctx(hist))).toThrow(/no earlier active version/);
+  });
+
+  it('going back after a failed check is the activation back, recorded rolled-back with why, and finished if interrupted', () => {
+    const p = planGoBack(site, by.TV, state({ versions: ['1', '2'], current: '2' }), '1', ctx(), true, 'TV 2 is bad: /TV answered 500');
+    expect(p.finish).toBe(true);
+    expect(p.ops.at(-1)).toMatchObject({ kind: 'record', entry: { action: 'auto-rollback', from: '2', to: '1', undo: true, outcome: 'rolled-back', message: 'TV 2 is bad: /TV answered 500; went back to 1' } });
+    expect(planActivate(site, by.TV, state({ versions: ['1', '2'], current: '2' }), '1', ctx()).finish).toBeUndefined();
   });
 
   it('rollback --to V is an activation recorded as a rollback', () => {

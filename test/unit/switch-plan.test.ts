@@ -51,6 +51,7 @@ describe('planSwitch', () => {
     for (const k of Object.keys(f.slots)) f.slots[k] = null;
     f.slots['des_tv.cfg'] = '/t/www/html/cfg/des_tv.cfg_server3'; // tampered: re-pointed too
     const p = planSwitch(site, catalog, f, { server: 'server2', checks: [] }, ctx);
+    expect(p.finish).toBeUndefined(); // a switch forward that is interrupted before its commit is undone
     expect(p.ops[0]).toEqual({ kind: 'make-dir', path: '/t/www/servers/server2' });
     expect(p.ops.slice(1, p.commit)).toContainEqual({ kind: 'swap-link', path: '/t/www/servers/server2/des_tv.cfg', target: '/t/www/html/cfg/des_tv.cfg_server2' });
     expect(p.ops.slice(1, p.commit)).toContainEqual({ kind: 'swap-link', path: '/t/www/servers/server2/ecl-settings.py', target: '/t/www/wsgi/ECL/decam/settings.py_server2' });
@@ -98,6 +99,8 @@ describe('planSwitch', () => {
     for (const c of consumers(site, catalog)) f.slots[c.slot] = c.variant('server3');
     const p = planSwitch(site, catalog, f, { server: 'server3', checks: ['was server3 before'], undo: { reason: 'health check failed' } }, ctx);
     expect(p.ops.at(-1)).toMatchObject({ kind: 'record', entry: { from: 'server2', to: 'server3', undo: true, message: 'switched back: health check failed; checks: was server3 before' } });
+    // Going back is finished, never undone, when interrupted; a switch forward is not marked so.
+    expect(p.finish).toBe(true);
   });
 
   it('a refused switch is only recorded', () => {
