@@ -9,7 +9,7 @@ import { describeServer, requirePrimary } from '../db/primary.js';
 import { restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
 import { failoverRunbook } from '../failover/runbook.js';
 import { readSwitchFacts } from '../failover/switch-facts.js';
-import { planRefusedSwitch, planSwitch, requireKnownServer } from '../plan/switch.js';
+import { planRefusedSwitch, planSwitch, refuseSwitch, requireKnownServer } from '../plan/switch.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
 import { goBack, registerAfterHook, runChange } from './tx.js';
@@ -68,7 +68,7 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
     checks.push(`${server} is a site server`);
     try {
       // The file checks are cheap and need no network: refuse on them before waiting for a database.
-      planSwitch(site, catalog, facts, { server, checks }, pctx);
+      refuseSwitch(site, catalog, facts, server);
       checks.push(`${Object.keys(facts.variants).length} variants readable`);
       if (checkDb) {
         const srv = site.database.servers.find((s) => s.name === server)!;
@@ -79,7 +79,7 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
     } catch (err) {
       if (!(err instanceof WebtreeError) || ctx.dryRun) throw err;
       // Recorded in the history, then reported; every refusal says that nothing changed.
-      refused = /nothing changed/.test(err.message) ? err
+      refused = err.code === 'ESWITCH' ? err
         : new WebtreeError(err.code, `${err.message}; nothing changed`, { hint: err.hint, details: err.details, exitCode: err.exitCode, cause: err });
       return planRefusedSwitch(facts.active, { server, checks }, err.message, pctx);
     }

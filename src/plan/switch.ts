@@ -35,10 +35,13 @@ export const switchEntry = (ctx: PlanContext, from: string | undefined, req: Swi
   message: message ?? [req.undo ? `switched back: ${req.undo.reason}` : '', `checks: ${req.checks.join('; ') || 'none'}`].filter(Boolean).join('; '),
 });
 
-export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: SwitchFacts, req: SwitchRequest, ctx: PlanContext): Plan {
-  requireKnownServer(site, req.server);
-  const command = `switch-web ${req.server}`;
-  if (facts.active === req.server) return emptyPlan(command, `the web tools already use ${req.server}; nothing to do`);
+/**
+ * What refuses a switch to `server` before anything changes, from the files alone (no database):
+ * a consumer outside the indirection, a variant missing or unreadable. Each refusal is ESWITCH
+ * and says that nothing changed.
+ */
+export function refuseSwitch(site: Site, catalog: ProductDescriptor[], facts: SwitchFacts, server: string): void {
+  requireKnownServer(site, server);
   const cs = consumers(site, catalog);
 
   // A consumer outside the indirection would stay behind: the one thing a failover must not do.
@@ -54,11 +57,19 @@ export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: Swit
   }
   const unusable = cs.filter((c) => facts.variants[c.slot] !== 'ok');
   if (unusable.length) {
-    throw new WebtreeError('ESWITCH', `${req.server} lacks ${unusable.length} variant(s) the web tools need; nothing changed`, {
-      details: unusable.map((c) => `  ${c.variant(req.server)}: ${facts.variants[c.slot] ?? 'missing'} (${c.app})`).join('\n'),
-      hint: `put ${unusable.length > 1 ? 'them' : 'it'} in place (start from ${facts.active ?? 'the active server'}'s variant, with ${req.server}'s host and port), then run switch-web again`,
+    throw new WebtreeError('ESWITCH', `${server} lacks ${unusable.length} variant(s) the web tools need; nothing changed`, {
+      details: unusable.map((c) => `  ${c.variant(server)}: ${facts.variants[c.slot] ?? 'missing'} (${c.app})`).join('\n'),
+      hint: `put ${unusable.length > 1 ? 'them' : 'it'} in place (start from ${facts.active ?? 'the active server'}'s variant, with ${server}'s host and port), then run switch-web again`,
     });
   }
+}
+
+export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: SwitchFacts, req: SwitchRequest, ctx: PlanContext): Plan {
+  requireKnownServer(site, req.server);
+  const command = `switch-web ${req.server}`;
+  if (facts.active === req.server) return emptyPlan(command, `the web tools already use ${req.server}; nothing to do`);
+  refuseSwitch(site, catalog, facts, req.server);
+  const cs = consumers(site, catalog);
 
   const ops: Op[] = [];
   if (!facts.serverDir) ops.push({ kind: 'make-dir', path: serverSlotDir(site, req.server) });
