@@ -7,11 +7,11 @@
  */
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { resolveOwner } from '../apply/owner.js';
 import { ownerText } from '../apply/preflight.js';
 import { WebtreeError } from '../core/errors.js';
+import { currentIdentity, type Identity } from '../core/identity.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, connectHost } from './layout.js';
 import { apacheQuote } from './quote.js';
@@ -25,19 +25,7 @@ export interface ApacheStatus {
   stalePidFile: boolean;
 }
 
-export interface Identity {
-  uid: number;
-  user: string;
-}
-
-export function currentIdentity(): Identity {
-  const uid = process.getuid?.() ?? -1;
-  let user = String(uid);
-  try {
-    user = os.userInfo().username;
-  } catch { /* a uid without a passwd entry is nobody we trust */ }
-  return { uid, user };
-}
+export { currentIdentity, type Identity } from '../core/identity.js';
 
 /** argv run as the service account; refuses anyone but root and the account. */
 export function asAccount(site: Site, verb: string, argv: string[], me: Identity = currentIdentity()): string[] {

@@ -6,27 +6,23 @@
 import fs from 'node:fs/promises';
 import { runFile } from '../core/exec.js';
 import { WebtreeError } from '../core/errors.js';
+import { dbEntry } from '../core/identity.js';
 
 export interface Owner {
   uid: number;
   gid: number;
 }
 
-/** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
-async function entry(file: string, value: string, key = 0): Promise<string[] | undefined> {
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').map((l) => l.split(':')).find((f) => f[key] === value);
-}
 
 async function lookup(file: string, name: string): Promise<number | undefined> {
-  const f = await entry(file, name);
+  const f = await dbEntry(file, name);
   return f ? Number(f[2]) : undefined;
 }
 
 /** The name of a user's primary group, where /etc/passwd and /etc/group know it. */
 export async function primaryGroup(user: string): Promise<string | undefined> {
-  const gid = (await entry('/etc/passwd', user))?.[3];
-  return gid === undefined ? undefined : (await entry('/etc/group', gid, 2))?.[0];
+  const gid = (await dbEntry('/etc/passwd', user))?.[3];
+  return gid === undefined ? undefined : (await dbEntry('/etc/group', gid, 2))?.[0];
 }
 
 export async function resolveOwner(user: string, group: string): Promise<Owner> {

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { accountText, currentAccount, type Account } from '../core/errno.js';
+import { dbEntry } from '../core/identity.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
@@ -59,10 +60,7 @@ interface Refusal {
   owner: string;
 }
 
-async function nameOf(file: string, id: number): Promise<string> {
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').map((l) => l.split(':')).find((f) => f.length > 2 && Number(f[2]) === id)?.[0] ?? String(id);
-}
+const nameOf = async (file: string, id: number): Promise<string> => (await dbEntry(file, String(id), 2))?.[0] ?? String(id);
 
 /** The existing directory that would be written for this need, or undefined when none would be. */
 async function existingDir(need: AccessNeed): Promise<string | undefined> {

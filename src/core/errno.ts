@@ -6,9 +6,9 @@
  * given); `explainErrno` gathers the facts (who runs, which mount) and calls it.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { isErrno, WebtreeError } from './errors.js';
+import { currentIdentity, dbEntry } from './identity.js';
 
 export interface Account {
   user: string;
@@ -99,14 +99,8 @@ function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError |
 
 /** Who runs this process, with the name of its primary group. */
 export async function currentAccount(): Promise<Account> {
-  const uid = process.getuid?.() ?? -1;
-  let user = String(uid);
-  try {
-    user = os.userInfo().username;
-  } catch { /* a uid without a passwd entry */ }
-  const gid = process.getgid?.();
-  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
-  const group = groups.split('\n').map((l) => l.split(':')).find((f) => f.length > 2 && Number(f[2]) === gid)?.[0];
+  const { user, uid } = currentIdentity();
+  const group = (await dbEntry('/etc/group', String(process.getgid?.()), 2))?.[0];
   return group ? { user, uid, group } : { user, uid };
 }
 

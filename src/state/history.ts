@@ -1,5 +1,5 @@
+import { currentIdentity } from '../core/identity.js';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import { isErrno } from '../core/errors.js';
 
 /** One line of the append-only history (<state>/history.jsonl). */
@@ -30,12 +30,7 @@ export interface HistoryEntry {
 }
 
 export function whoAmI(env: NodeJS.ProcessEnv = process.env): { user: string; sudoUser?: string } {
-  let user: string;
-  try {
-    user = os.userInfo().username;
-  } catch {
-    user = env.LOGNAME ?? env.USER ?? String(process.getuid?.() ?? '?');
-  }
+  const { user } = currentIdentity();
   return env.SUDO_USER ? { user, sudoUser: env.SUDO_USER } : { user };
 }
 

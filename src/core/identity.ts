@@ -1,0 +1,26 @@
+/**
+ * Who runs this process: its uid and user name (the uid itself when the passwd database has no
+ * name for it). One answer for the history, the error messages and Apache's control.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+
+export interface Identity {
+  uid: number;
+  user: string;
+}
+
+export function currentIdentity(): Identity {
+  const uid = process.getuid?.() ?? -1;
+  let user = String(uid);
+  try {
+    user = os.userInfo().username;
+  } catch { /* a uid without a passwd entry: named by its number */ }
+  return { uid, user };
+}
+
+/** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
+export async function dbEntry(file: string, value: string, key = 0): Promise<string[] | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').map((l) => l.split(':')).find((f) => f.length > key && f[key] === value);
+}
