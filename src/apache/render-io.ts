@@ -2,6 +2,7 @@
  * The I/O around the pure render planner: read what it needs (the apps, the templates, the
  * files on disk, rendered.json), and test a new tree with the real httpd before it goes live.
  */
+import { RENDER_STAGE_PREFIX } from '../catalog/paths.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,7 +43,6 @@ export async function readRenderInputs(site: Site, catalog: ProductDescriptor[],
   return { apps, files, live, recorded };
 }
 
-const STAGE_PREFIX = '.webtree-render-';
 
 /** configtest's Define takes the staged conf.d in quotes: a path with these cannot be staged beside conf/. */
 const unstageable = (p: string) => /["\\*?[\]\u0000-\u001f]|\$\{/.test(p);
@@ -55,12 +55,9 @@ const unstageable = (p: string) => /["\\*?[\]\u0000-\u001f]|\$\{/.test(p);
  */
 export async function testStaged(site: Site, files: RenderedFile[], removed: string[], owner?: Owner): Promise<string> {
   const L = apacheLayout(site);
-  // Stages left by a killed render: nothing includes them, but they should not pile up.
-  for (const name of await fs.readdir(L.serverRoot).catch(() => [] as string[])) {
-    if (name.startsWith(STAGE_PREFIX)) await fs.rm(path.join(L.serverRoot, name), { recursive: true, force: true });
-  }
+  // A stage left by a killed render is swept with the other leftovers when the lock is taken.
   const base = unstageable(L.serverRoot) ? os.tmpdir() : L.serverRoot;
-  const dir = await fs.mkdtemp(path.join(base, STAGE_PREFIX));
+  const dir = await fs.mkdtemp(path.join(base, RENDER_STAGE_PREFIX));
   try {
     const conf = path.join(dir, 'conf', 'httpd.conf');
     const confDir = path.join(dir, 'conf.d');

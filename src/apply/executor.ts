@@ -9,7 +9,7 @@ import path from 'node:path';
 import { runFile } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
 import { buildManifest, manifestOfUnpacked, manifestText, type ManifestFile } from '../archive/manifest.js';
-import { STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
+import { RENDER_STAGE_PREFIX, STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
 import type { Progress } from '../core/progress.js';
@@ -241,13 +241,13 @@ export class Executor {
   private async sweepLeftovers(known: string[]): Promise<void> {
     const { paths } = this.opts.site;
     const www = ['conf', 'conf.d', 'bin', 'init.d'].map((d) => path.join(paths.www, d));
-    const dirs = new Set([...known.map((t) => path.dirname(t)), ...www, paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
+    const dirs = new Set([...known.map((t) => path.dirname(t)), ...www, paths.www, paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
     for (const top of [paths.products, paths.switch, paths.html]) {
       for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) dirs.add(path.join(top, e.name));
     }
     for (const dir of dirs) {
       for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || TEMP_NAME.test(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || name.startsWith(RENDER_STAGE_PREFIX) || TEMP_NAME.test(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
       }
     }
   }

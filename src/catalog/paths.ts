@@ -21,6 +21,8 @@ function matchV(pattern: string, text: string): string | undefined {
 
 export const STAGING_PREFIX = '.webtree-staging-';
 export const TRASH_PREFIX = '.webtree-trash-';
+/** render's staged tree for httpd -t, beside conf/ in the web tree: swept with the other leftovers. */
+export const RENDER_STAGE_PREFIX = '.webtree-render-';
 
 export const productDir = (site: Site, d: ProductDescriptor) =>
   path.join(d.base === 'webpylib' ? site.paths.webpylib : site.paths.products, d.dir);

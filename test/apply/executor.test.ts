@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
-import { swapLink } from '../../src/apply/fsatomic.js';
+import { pathExists, swapLink } from '../../src/apply/fsatomic.js';
 import { journalFile, writeJournal } from '../../src/apply/journal.js';
 import { acquireLock } from '../../src/apply/lock.js';
 import { WebtreeError } from '../../src/core/errors.js';
@@ -172,6 +172,16 @@ describe('an install planned without the archive\'s sha256', () => {
     expect(JSON.parse(await fs.readFile(manifest, 'utf8'))).toMatchObject({ archiveSha256: sha });
     expect((await readHistory(path.join(site.paths.state, 'history.jsonl'))).at(-1)).toMatchObject({ id: 's1', sha256: sha });
     expect(JSON.parse(journalAtCommit!).plan.ops[3].entry.sha256).toBe(sha);
+  });
+});
+
+describe('leftovers', () => {
+  it("a render's httpd -t stage left by a killed render is swept when the next command takes the lock", async () => {
+    const stage = path.join(site.paths.www, '.webtree-render-AbC123');
+    await fs.mkdir(path.join(stage, 'conf.d'), { recursive: true });
+    await fs.writeFile(path.join(stage, 'conf.d', 'TV.conf'), '# staged');
+    expect(await new Executor({ site }).recover()).toBeUndefined();
+    expect(await pathExists(stage)).toBe(false);
   });
 });
 
