@@ -15,7 +15,6 @@ import { COMMANDS, findCommand } from './commands/registry.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 
-export { commandUsage, mainUsage } from './commands/usage.js';
 
 /** The command's name: the first word that is not an option or an option's value. */
 function splitCommand(argv: string[]): { name?: string; rest: string[] } {

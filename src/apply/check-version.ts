@@ -1,8 +1,9 @@
+import { escapeRe } from '../core/regex.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WebtreeError } from '../core/errors.js';
 
-const globRe = (g: string) => new RegExp(`^${g.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+const globRe = (g: string) => new RegExp(`^${g.split('*').map(escapeRe).join('[^/]*')}$`);
 
 async function matches(dir: string, parts: string[]): Promise<boolean> {
   if (parts.length === 0) return true;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { WebtreeError } from '../core/errors.js';
+import { escapeRe } from '../core/regex.js';
 import { findVersionedProduct } from './load.js';
 import type { ProductDescriptor } from './types.js';
 import { versionProblem } from './version.js';
@@ -9,7 +10,6 @@ export interface ArchiveIdentity {
   version: string;
 }
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function patternRe(pattern: string): RegExp {
   const [before, after] = pattern.split('{v}');

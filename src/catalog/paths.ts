@@ -1,9 +1,9 @@
 /** Where a product's pieces live in a site. Pure: path arithmetic only. */
 import path from 'node:path';
+import { escapeRe } from '../core/regex.js';
 import type { Site } from '../site/types.js';
 import type { ProductDescriptor, WebLink } from './types.js';
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const withV = (pattern: string, v: string) => pattern.split('{v}').join(v);
 
 /** One regular expression per pattern, not per name: a product directory may hold hundreds of versions. */

@@ -16,6 +16,7 @@ import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import { planGoBack } from '../plan/lifecycle.js';
+import { escapeRe } from '../core/regex.js';
 import { emptyPlan, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import type { HistoryEntry } from '../state/history.js';
@@ -57,7 +58,7 @@ interface Served {
 
 /** v as a word: not inside a longer version (3.4 in 3.4.1 or v13.4) nor a path (HTTP/2.0); a full stop may end it. */
 const namesVersion = (body: string, v: string) =>
-  new RegExp(`(?<![A-Za-z0-9._/-])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_/-]|\\.[A-Za-z0-9])`).test(body);
+  new RegExp(`(?<![A-Za-z0-9._/-])${escapeRe(v)}(?![A-Za-z0-9_/-]|\\.[A-Za-z0-9])`).test(body);
 
 /** The answer names the old version as a word and not the new one (many apps print their version). */
 export function namesOnly(body: string, oldVersion: string, newVersion: string): boolean {

@@ -62,7 +62,7 @@ export interface CommandCode {
   run: Run;
 }
 
-export interface Command extends CommandSpec, CommandCode {}
+
 
 /** A registry entry: the spec, and the import of the code that runs it. */
 export interface LazyCommand extends CommandSpec {

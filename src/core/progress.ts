@@ -28,8 +28,6 @@ export interface ProgressOptions {
   write: (s: string) => void;
   /** The terminal's width; the line is cut to one less. */
   columns?: number;
-  /** Shortest time between two redraws (100 ms: at most ten a second). */
-  intervalMs?: number;
   now?: () => number;
 }
 
@@ -46,6 +44,8 @@ export function formatBytes(n: number): string {
 }
 
 const BAR = 24;
+/** Shortest time between two redraws: at most ten a second. */
+const REDRAW_MS = 100;
 
 /** The line as drawn (without the carriage return and erase), for a person and for tests. */
 export function progressLine(label: string, p: ProgressUpdate): string {
@@ -61,7 +61,6 @@ export function progressLine(label: string, p: ProgressUpdate): string {
 
 export function createProgress(label: string, opts: ProgressOptions): Progress {
   const now = opts.now ?? (() => performance.now());
-  const interval = opts.intervalMs ?? 100;
   const width = Math.max(20, (opts.columns ?? 80) - 1);
   // The first line waits one interval too: work shorter than that never flashes a bar.
   let last = now();
@@ -71,7 +70,7 @@ export function createProgress(label: string, opts: ProgressOptions): Progress {
     update(p) {
       if (finished) return;
       const t = now();
-      if (t - last < interval) return;
+      if (t - last < REDRAW_MS) return;
       last = t;
       drawn = true;
       opts.write(`\r${progressLine(label, p).slice(0, width)}\x1b[K`);

@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { findProduct, loadCatalog } from '../catalog/load.js';
 import { create } from 'tar';
 
 const wsgiApp = (app: string, version: string, cfg: string) => `# Sample ${app} ${version}, made by webtree's demo.
@@ -81,11 +82,10 @@ function productFiles(product: string, version: string): { top: string; files: F
   }
 }
 
-const ARCHIVE_NAME: Record<string, (v: string) => string> = {
-  TV: (v) => `tv-${v}.tar.gz`, AV: (v) => `des_alarms-${v}.tar.gz`, ConstantsDB: (v) => `ConstantsDB-${v}.tar.gz`,
-  QE: (v) => `QEngine-${v}.tar.gz`, EXPO: (v) => `EXPO-${v}.tar`, ChartDirector: (v) => `ChartDirector-${v}.tar.gz`,
-  dbiapp_pylib: (v) => `dbiapp_pylib_${v}.tar.gz`, wsgi_py: (v) => `wsgi_py_${v}.tar.gz`,
-};
+/** The name an archive of `product` at `version` has: the first pattern its descriptor accepts. */
+async function archiveName(product: string, version: string): Promise<string> {
+  return findProduct(await loadCatalog(), product).archives[0].replace('{v}', version);
+}
 
 /** Write one sample archive of `product` at `version` into dir; returns its path. */
 export async function writeSampleArchive(dir: string, product: string, version: string, extra: Files = {}): Promise<string> {
@@ -97,7 +97,7 @@ export async function writeSampleArchive(dir: string, product: string, version: 
       await fs.mkdir(path.dirname(p), { recursive: true });
       await fs.writeFile(p, content, { mode: 0o644 });
     }
-    const file = path.join(dir, ARCHIVE_NAME[product](version));
+    const file = path.join(dir, await archiveName(product, version));
     await create({ cwd: src, file, gzip: file.endsWith('.gz'), portable: true }, [top]);
     return file;
   } finally {
