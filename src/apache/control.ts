@@ -11,6 +11,7 @@ import path from 'node:path';
 import { resolveOwner } from '../apply/owner.js';
 import { ownerText } from '../apply/preflight.js';
 import { WebtreeError } from '../core/errors.js';
+import { testAsAccount } from '../core/exec.js';
 import { currentIdentity, type Identity } from '../core/identity.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, connectHost } from './layout.js';
@@ -110,8 +111,7 @@ async function checkPort(site: Site): Promise<void> {
 /** Can the account Apache runs as write (and enter) this path? As root, asked as the account. */
 async function accountMayWrite(site: Site, p: string, dir: boolean, me: Identity): Promise<boolean> {
   if (me.uid !== 0) return fs.access(p, dir ? constants.W_OK | constants.X_OK : constants.W_OK).then(() => true, () => false);
-  const test = dir ? ['test', '-w', p, '-a', '-x', p] : ['test', '-w', p];
-  return (await (await loadExeca())('runuser', ['-u', site.apache.user, '--', ...test], { reject: false })).exitCode === 0;
+  return testAsAccount(site.apache.user, dir ? ['-w', p, '-a', '-x', p] : ['-w', p]);
 }
 
 /** Where the error log ends now, so that a report shows only what this change caused. */

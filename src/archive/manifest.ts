@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstatSync, readdirSync } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { WebtreeError, isErrno } from '../core/errors.js';
@@ -24,28 +24,6 @@ export interface Manifest {
   archiveSha256: string;
   /** Sorted by path (plain code-unit order). */
   files: ManifestFile[];
-}
-
-/**
- * A manifest file's text. The archive's sha256 comes before the file list, so that
- * peekArchiveSha256 needs only the head of the file: planning an install does not parse the file
- * lists of every version (DESIGN's product has 8,000 files).
- */
-export const manifestText = (product: string, version: string, m: Manifest, installedAt = new Date().toISOString()) =>
-  JSON.stringify({ product, version, installedAt, archiveSha256: m.archiveSha256, files: m.files });
-
-/** The archive sha256 a manifest records (or "adopted"), from its head; anything else is parsed whole. */
-export async function peekArchiveSha256(file: string): Promise<string> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(1024);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const m = /^\{"product":"[^"\\]*","version":"[^"\\]*","installedAt":"[^"\\]*","archiveSha256":"([^"\\]*)","files":\[/.exec(head.toString('utf8', 0, bytesRead));
-    if (m) return m[1];
-    return (JSON.parse(await fh.readFile('utf8')) as Manifest).archiveSha256;
-  } finally {
-    await fh.close();
-  }
 }
 
 export async function sha256File(path: string): Promise<string> {

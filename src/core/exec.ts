@@ -21,3 +21,11 @@ export function runFile(file: string, args: string[]): Promise<FileResult> {
     });
   });
 }
+
+/**
+ * Does `test ARGS` (test(1)) hold for `account`? Asked as the account through runuser (no PAM
+ * prompt, no login shell needed): as root, access(2) says yes to anything. Only root may ask.
+ */
+export async function testAsAccount(account: string, args: string[]): Promise<boolean> {
+  return (await runFile('runuser', ['-u', account, '--', 'test', ...args])).exitCode === 0;
+}

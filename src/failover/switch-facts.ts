@@ -4,7 +4,7 @@
  */
 import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
-import { execa } from 'execa';
+import { testAsAccount } from '../core/exec.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
 import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -34,7 +34,7 @@ export async function variantProblem(file: string, account?: string): Promise<st
     if (!st.isFile()) return 'not a regular file';
     const fh = await fs.open(file, 'r'); // access(2) says yes to root for anything: really open it
     await fh.close();
-    if (account !== undefined && (await execa('runuser', ['-u', account, '--', 'test', '-r', file], { reject: false })).exitCode !== 0) {
+    if (account !== undefined && !(await testAsAccount(account, ['-r', file]))) {
       return `not readable by ${account}, the account the apps run as`;
     }
     return 'ok';

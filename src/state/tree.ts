@@ -4,7 +4,7 @@
  * names, leftovers of interrupted applies, and the history.
  */
 import type { Dirent } from 'node:fs';
-import { peekArchiveSha256 } from '../archive/manifest.js';
+import { peekArchiveSha256 } from './manifest-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';

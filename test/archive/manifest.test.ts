@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, manifestText, peekArchiveSha256, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
+import { buildManifest, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
+import { manifestText, peekArchiveSha256 } from '../../src/state/manifest-file.js';
 import { WebtreeError } from '../../src/core/errors.js';
 
 const SHA_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
