@@ -20,7 +20,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +28,7 @@ import { execa } from 'execa';
 import { findOurProcesses } from '../dist/apache/process.js';
 import { apacheLayout } from '../dist/apache/layout.js';
 import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../dist/demo/samples.js';
+import { freePort } from '../dist/core/net.js';
 import { loadSite } from '../dist/site/load.js';
 
 const { values: opt } = parseArgs({
@@ -83,16 +83,6 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let port = 0;
 /** Every request through Apache, load and polls alike. */

@@ -3,26 +3,16 @@
  * CLI, run as a child process and printed like a terminal transcript.
  */
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { PACKAGE_ROOT } from '../core/package-root.js';
 import { demoApache } from './apache-part.js';
 import { FIRST_VERSIONS, writeSampleArchive } from './samples.js';
+import { freePort } from '../core/net.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'webtree.js');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function accountExists(name: string): Promise<boolean> {
   return (await execa('id', ['-u', name], { reject: false })).exitCode === 0;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkPrimary, requirePrimary } from '../../src/db/primary.js';
 import { WebtreeError } from '../../src/core/errors.js';
-import { DB_NAME, DB_USER, freePort, pgBinOrSkip, promote, startPrimary, startStandby, type PgCluster } from '../helpers/pg-cluster.js';
+import { freePort } from '../helpers/http.js';
+import { DB_NAME, DB_USER, pgBinOrSkip, promote, startPrimary, startStandby, type PgCluster } from '../helpers/pg-cluster.js';
 
 const db = { name: DB_NAME, user: DB_USER, connectTimeoutSec: 3 };
 const pgBin = pgBinOrSkip(); // throws in CI when PostgreSQL is missing

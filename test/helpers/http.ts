@@ -1,16 +1,6 @@
 /** HTTP for the end-to-end tests: one GET, and a bounded request loop that counts failures. */
-import { createServer } from 'node:net';
+export { freePort } from '../../src/core/net.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function get(url: string): Promise<{ status: number; body: string }> {
   try {

@@ -7,10 +7,10 @@
  * through `runuser -u postgres --` and the temp dir is handed to that user.
  */
 import { execFileSync } from 'node:child_process';
+import { freePort } from '../../src/core/net.js';
 import { randomBytes } from 'node:crypto';
 import { appendFile, chown, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -71,17 +71,6 @@ async function run(bin: string, args: string[]): Promise<void> {
   await execa(file, argv, { cwd: tmpdir(), stdin: 'ignore' });
 }
 
-/** A free loopback port: bind 0, read it, close. Racy, so start() retries with a new one. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function makeTempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
