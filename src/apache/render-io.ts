@@ -9,7 +9,10 @@ import path from 'node:path';
 import { chownTree, type Owner } from '../apply/owner.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
-import { parseRendered, renderedRecordPath, type LiveFile } from '../plan/render.js';
+import { renderedRecordPath, type LiveFile } from '../plan/render.js';
+import { moveAsideCommand } from '../core/attic.js';
+import { isDamaged, isNat, isObj, optional, readStateJson, type FieldCheck } from '../state/state-file.js';
+import { damageNote, type DamageNote } from '../state/tree.js';
 import type { Site } from '../site/types.js';
 import { servedApps } from './apps.js';
 import { configtest } from './control.js';
@@ -22,6 +25,8 @@ export interface RenderRead {
   files: RenderedFile[];
   live: Record<string, LiveFile | null>;
   recorded: Record<string, string> | null;
+  /** rendered.json was damaged and a lenient read went past it. */
+  damage?: DamageNote;
 }
 
 async function readLive(file: string): Promise<LiveFile | null> {
@@ -34,13 +39,38 @@ async function readLive(file: string): Promise<LiveFile | null> {
   }
 }
 
-export async function readRenderInputs(site: Site, catalog: ProductDescriptor[], templatesDir?: string): Promise<RenderRead> {
+const RENDERED_FIELDS: Record<string, FieldCheck> = {
+  version: optional(isNat),
+  files: (v) => isObj(v) && Object.values(v as object).every((x) => typeof x === 'string'),
+};
+
+/**
+ * rendered.json: the sha256 of each file render last wrote, null when render never ran. Damaged,
+ * it throws (render must not guess which files were edited by hand), unless `lenient` (render
+ * --diff), which then compares as if render never ran and says so in `damage`.
+ */
+export async function readRenderedRecord(site: Site, lenient = false): Promise<{ recorded: Record<string, string> | null; damage?: DamageNote }> {
+  const file = renderedRecordPath(site);
+  const spec = {
+    what: "render's record",
+    fix: `move it aside (${moveAsideCommand(file, site.paths.state)}); render then compares each file with what it would write and keeps any that differs as edited by hand (\`webtree render --force\` replaces those, keeping a copy of each)`,
+  };
+  try {
+    const r = await readStateJson<{ files: Record<string, string> }>(file, spec, RENDERED_FIELDS);
+    return { recorded: r ? r.files : null };
+  } catch (err) {
+    if (!lenient || !isDamaged(err)) throw err;
+    return { recorded: null, damage: damageNote(err) };
+  }
+}
+
+export async function readRenderInputs(site: Site, catalog: ProductDescriptor[], templatesDir?: string, lenient = false): Promise<RenderRead> {
   const apps = await servedApps(site, catalog);
   const files = renderTree(site, apps, await loadTemplates(templatesDir));
-  const recorded = parseRendered(await fs.readFile(renderedRecordPath(site), 'utf8').catch(() => null));
+  const { recorded, damage } = await readRenderedRecord(site, lenient);
   const live: Record<string, LiveFile | null> = {};
   for (const p of new Set([...files.map((f) => f.path), ...Object.keys(recorded ?? {})])) live[p] = await readLive(p);
-  return { apps, files, live, recorded };
+  return { apps, files, live, recorded, ...(damage ? { damage } : {}) };
 }
 
 

@@ -17,7 +17,7 @@ import type { Progress } from '../core/progress.js';
 import { explainErrno } from '../core/errno.js';
 import { describeOp, type Op, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
-import { appendHistory, readHistory, type HistoryEntry } from '../state/history.js';
+import { appendHistory, readHistoryLines, type HistoryEntry } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
 import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
 import { clearJournal, readJournal, writeJournal, type AfterSpec, type Journal } from './journal.js';
@@ -90,7 +90,11 @@ export class Executor {
         if (this.opts.opDelayMs) await new Promise((r) => setTimeout(r, this.opts.opDelayMs));
         // Up to and including the commit operation's turn nothing is live: stop here, put back below.
         if (signal?.aborted && i <= plan.commit) throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
-        if (i === plan.commit && plan.commit > 0) await this.syncTemps(plan);
+        if (i === plan.commit && plan.commit > 0) {
+          await this.syncTemps(plan);
+          // The flush can take seconds: a signal that came during it still finds nothing live.
+          if (signal?.aborted) throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
+        }
         const undo = await this.run(plan.ops[i], id);
         if (i >= plan.commit && undo) undos.push(undo);
         // The journal must hold what recovery may need to re-run: the sha256 the unpack found.
@@ -117,7 +121,10 @@ export class Executor {
       }
       throw err;
     }
-    if (after) await writeJournal(this.state, { ...journal, phase: 'after' });
+    // The change is live from here on: nothing below may report it as not made. A journal that
+    // cannot be rewritten (a full disk) still says phase 'ops' with every operation done, which
+    // recovery finishes (each again is a no-op) and then checks: the same as phase 'after'.
+    if (after) await writeJournal(this.state, { ...journal, phase: 'after' }).catch(() => undefined);
     else await clearJournal(this.state);
     // Stopped once the change was live: it is finished; the check that follows is left to the next command.
     if (signal?.aborted) throw interruptedFinished(signal, plan.summary, after !== undefined);
@@ -272,7 +279,7 @@ export class Executor {
 
   private async appendOnce(entry: HistoryEntry): Promise<void> {
     const file = historyFile(this.opts.site);
-    const seen = (await readHistory(file)).some((e) => e.id === entry.id && e.action === entry.action);
+    const seen = (await readHistoryLines(file)).entries.some((e) => e.id === entry.id && e.action === entry.action);
     if (seen) return;
     const existed = (await lstatOrNull(file)) !== null;
     await appendHistory(file, entry);

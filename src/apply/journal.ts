@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isErrno } from '../core/errors.js';
+import { moveAsideCommand } from '../core/attic.js';
+import { isNat, isNonEmptyStr, isObj, isStr, oneOf, optional, readStateJson, shapeProblem, type FieldCheck, type StateFileSpec } from '../state/state-file.js';
 import type { Plan } from '../plan/ops.js';
 import { fsyncDir, writeFileAtomic } from './fsatomic.js';
 
@@ -34,14 +35,39 @@ export async function writeJournal(stateDir: string, j: Journal): Promise<void> 
   await writeFileAtomic(journalFile(stateDir), JSON.stringify(j, null, 1), 0o644);
 }
 
+const isOp: FieldCheck = (v) => isObj(v) && typeof (v as { kind?: unknown }).kind === 'string';
+const PLAN_FIELDS: Record<string, FieldCheck> = {
+  command: isStr, summary: isStr, ops: (v) => Array.isArray(v) && v.every(isOp), commit: isNat,
+  temps: (v) => Array.isArray(v) && v.every((t) => typeof t === 'string'), notes: optional((v) => Array.isArray(v)),
+};
+const JOURNAL_FIELDS: Record<string, FieldCheck> = {
+  id: isNonEmptyStr, pid: isNat, startedAt: isStr, plan: isObj,
+  after: optional((v) => isObj(v) && typeof (v as { kind?: unknown }).kind === 'string'), phase: optional(oneOf('ops', 'after')),
+};
+
+/**
+ * A damaged journal is no plan to finish or undo: what it meant is lost, so a command must not
+ * guess. The fix: see what state the tree is in, then put the journal in the attic.
+ */
+export const journalSpec = (stateDir: string): StateFileSpec => ({
+  what: 'the intent journal',
+  fix: `an interrupted change may be half done and its plan cannot be read: run \`webtree verify\` to see the tree as it is, move the journal aside (${moveAsideCommand(journalFile(stateDir), stateDir)}), then mend what verify names (\`webtree activate PRODUCT VERSION\` re-points a product, \`webtree render\` rewrites the Apache files)`,
+});
+
+/**
+ * The journal, undefined when none is pending; a damaged one (empty, truncated, null, a field
+ * missing, a directory, a FIFO …) throws a DamagedFileError naming it and the fix. write-then-
+ * rename never leaves one torn, so damage came from outside and is never guessed around.
+ */
 export async function readJournal(stateDir: string): Promise<Journal | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(journalFile(stateDir), 'utf8')) as Journal;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    if (err instanceof SyntaxError) return undefined; // cannot happen with write-then-rename; never trust a torn one
-    throw err;
-  }
+  const file = journalFile(stateDir);
+  const spec = journalSpec(stateDir);
+  return readStateJson<Journal>(file, spec, JOURNAL_FIELDS, (j) => {
+    const p = shapeProblem(j.plan, PLAN_FIELDS);
+    if (p) return `has a plan that ${p}`;
+    if (j.plan.commit > j.plan.ops.length) return `has a plan whose commit point (${j.plan.commit}) lies past its ${j.plan.ops.length} operations`;
+    return undefined;
+  });
 }
 
 export async function clearJournal(stateDir: string): Promise<void> {

@@ -11,6 +11,7 @@ import { explainErrno } from '../core/errno.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
+import { isDamaged, isNonEmptyStr, isPosInt, isStr, nullable, readStateJson, type DamagedFileError, type FieldCheck, type StateFileSpec } from '../state/state-file.js';
 
 export interface LockHolder {
   pid: number;
@@ -42,14 +43,59 @@ export async function holderAlive(h: LockHolder): Promise<boolean> {
   return h.start === null || start === null || start === h.start;
 }
 
-async function readHolder(file: string): Promise<LockHolder | null> {
+/**
+ * The lock file's fields and their kinds. A field added later (the host the holder runs on, say)
+ * is one line here; readers of older locks get it as undefined when it is optional.
+ */
+export const HOLDER_FIELDS: Record<string, FieldCheck> = {
+  pid: isPosInt, start: nullable(isStr), user: isStr, command: isStr, since: isStr, token: isNonEmptyStr,
+};
+
+/** What a lock file holds: nothing (absent), a holder, or damage that no webtree wrote. */
+export type LockRead =
+  | { kind: 'absent' }
+  | { kind: 'holder'; holder: LockHolder }
+  /** Empty: a power cut between the create and the write of a file system that lost the data. */
+  | { kind: 'empty' }
+  | { kind: 'damaged'; error: DamagedFileError };
+
+export const lockFile = (stateDir: string) => path.join(stateDir, 'lock');
+
+const lockSpec = (file: string): StateFileSpec => ({
+  what: "webtree's lock",
+  maxBytes: 64 * 1024,
+  // rm, not the attic: a lock holds nothing worth keeping, and what is wrong with it is in this message.
+  fix: `no webtree command wrote it (each writes its lock whole); if none is running (\`pgrep -af webtree\`), remove it: rm -r -- ${file}`,
+});
+
+/** Read and check a lock file (the lock itself or the take-over guard). */
+export async function readLockFile(file: string): Promise<LockRead> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as LockHolder;
+    const holder = await readStateJson<LockHolder>(file, lockSpec(file), HOLDER_FIELDS);
+    return holder === undefined ? { kind: 'absent' } : { kind: 'holder', holder };
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    // Unreadable or torn: cannot come from link(2) of a complete file, so it is not ours to trust.
-    return { pid: -1, start: null, user: '?', command: '?', since: '?', token: 'corrupt' };
+    if (!isDamaged(err)) throw err;
+    return err.problem === 'is empty' ? { kind: 'empty' } : { kind: 'damaged', error: err };
   }
+}
+
+/** The holder of an empty lock: no process, so it is taken over like a dead one. */
+const EMPTY_HOLDER: LockHolder = { pid: -1, start: null, user: '?', command: '(an empty lock file)', since: '?', token: 'empty' };
+
+/** A lock file as the take-over logic sees it: null when absent; damage thrown (never taken over blindly). */
+async function readHolder(file: string): Promise<LockHolder | null> {
+  const r = await readLockFile(file);
+  if (r.kind === 'absent') return null;
+  if (r.kind === 'empty') return EMPTY_HOLDER;
+  if (r.kind === 'damaged') throw r.error;
+  return r.holder;
+}
+
+/** The take-over guard: whatever is wrong with it, a guard that no live breaker holds is cleared. */
+async function readGuard(file: string): Promise<LockHolder | null> {
+  const r = await readLockFile(file);
+  if (r.kind === 'absent') return null;
+  return r.kind === 'holder' ? r.holder : { ...EMPTY_HOLDER, token: `damaged-${r.kind}` };
 }
 
 export interface Lock {
@@ -60,7 +106,7 @@ export interface Lock {
 }
 
 export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal): Promise<Lock> {
-  const file = path.join(stateDir, 'lock');
+  const file = lockFile(stateDir);
   const me: LockHolder = {
     pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
     command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
@@ -77,21 +123,23 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
       } catch (err) {
         if (!isErrno(err, 'EEXIST')) throw err;
       }
+      // Damage (null, a directory, a FIFO …) is thrown here: named, with the fix, never spun on.
       const holder = await readHolder(file);
-      if (holder === null) continue; // released between our link and our read: try again at once
-      if (!(await holderAlive(holder)) && (await breakStale(file, holder, tmp))) {
+      if (holder !== null && !(await holderAlive(holder)) && (await breakStale(file, holder, tmp))) {
         recoveredFrom = holder;
         continue;
       }
-      // Not broken (another process is breaking it, or the holder lives): wait, and keep to the deadline.
-      if (signal?.aborted) throw interruptedNothingChanged(signal, `while waiting for the lock held by pid ${holder.pid}`);
-      if (Date.now() >= deadline) {
+      // Released between our link and our read, not broken (another process is breaking it), or
+      // the holder lives: every path keeps to the signal and the deadline, and sleeps a little.
+      if (signal?.aborted) throw interruptedNothingChanged(signal, `while waiting for the lock${holder ? ` held by pid ${holder.pid}` : ''}`);
+      if (Date.now() >= deadline && holder !== null) {
         const h = holder;
         throw new WebtreeError('ELOCKED', `the tree is locked by pid ${h.pid} (user ${h.user}, \`${h.command}\`, since ${h.since})`, {
           hint: 'wait for that command to finish and run yours again; a lock left by a dead process is recovered by itself',
         });
       }
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+      if (Date.now() >= deadline + 5000) throw new WebtreeError('ELOCKED', `could not take webtree's lock ${file}: it kept changing hands`, { hint: 'run the command again' });
+      await new Promise((r) => setTimeout(r, holder === null ? 5 : 50 + Math.random() * 100));
     }
   } finally {
     await fs.rm(tmp, { force: true });
@@ -109,13 +157,13 @@ async function breakStale(file: string, stale: LockHolder, tmp: string): Promise
     await fs.link(tmp, guard);
   } catch (err) {
     if (!isErrno(err, 'EEXIST')) throw err;
-    const breaker = await readHolder(guard);
+    const breaker = await readGuard(guard);
     // A breaker that died while holding the guard (a window of two syscalls) is cleared here: moved
     // aside under a name of our own, and put back if it turns out to be a live breaker's by now.
     if (breaker && !(await holderAlive(breaker))) {
       const aside = `${guard}.${randomBytes(4).toString('hex')}`;
       if (await fs.rename(guard, aside).then(() => true, () => false)) {
-        const moved = await readHolder(aside);
+        const moved = await readGuard(aside);
         if (moved && moved.token !== breaker.token) await fs.link(aside, guard).catch(() => undefined);
         await fs.rm(aside, { force: true });
       }
@@ -155,6 +203,6 @@ async function writeHolder(tmp: string, me: LockHolder, stateDir: string): Promi
 }
 
 async function releaseLock(file: string, token: string): Promise<void> {
-  const holder = await readHolder(file);
-  if (holder?.token === token) await fs.rm(file, { force: true });
+  const r = await readLockFile(file);
+  if (r.kind === 'holder' && r.holder.token === token) await fs.rm(file, { force: true });
 }

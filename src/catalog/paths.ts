@@ -38,5 +38,7 @@ export const manifestPath = (site: Site, d: ProductDescriptor, v: string) => pat
 export const stagingPath = (site: Site, d: ProductDescriptor, v: string, id: string) =>
   path.join(productDir(site, d), `${STAGING_PREFIX}${versionName(d, v)}-${id}`);
 
-export const versionFromDirName = (d: ProductDescriptor, name: string) => (name.startsWith('.') ? undefined : matchV(d.versionDir, name));
+/** A version has a digit: `current.by-hand` or `old` beside the versions is not one (verify names it). */
+const withDigit = (v: string | undefined) => (v !== undefined && /\d/.test(v) ? v : undefined);
+export const versionFromDirName = (d: ProductDescriptor, name: string) => (name.startsWith('.') ? undefined : withDigit(matchV(d.versionDir, name)));
 export const versionFromPointer = (d: ProductDescriptor, target: string) => matchV(d.pointer.target, target);

@@ -11,6 +11,8 @@ const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 export function versionProblem(v: string): string | undefined {
   if (v === 'current' || v === 'previous') return `"${v}" is a reserved name`;
   if (!VERSION_RE.test(v)) return 'a version is 1-64 letters, digits, ".", "_", "+" or "-", starting with a letter or digit';
+  // A name without a digit beside the versions is read as something moved aside, never as a version.
+  if (!/\d/.test(v)) return 'a version has at least one digit';
   return undefined;
 }
 

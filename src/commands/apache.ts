@@ -8,7 +8,7 @@ import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/che
 import type { HealthResult } from '../apache/health.js';
 import { configtest, graceful, restart, start, status, stop, asAccount } from '../apache/control.js';
 import { apacheLayout } from '../apache/layout.js';
-import { readWithRecovery } from './read-recovery.js';
+import { reportPending } from './read-recovery.js';
 import { lockAndRecover } from './tx.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
@@ -48,7 +48,7 @@ async function statusOf(ctx: CommandContext, site: Site): Promise<number> {
 
 async function run(ctx: CommandContext, verb: Verb): Promise<number> {
   const site = await ctx.site();
-  if (verb === 'status' || verb === 'configtest') await readWithRecovery(ctx, site); // reads settle an interrupted change first
+  if (verb === 'status' || verb === 'configtest') await reportPending(ctx, site); // reads change nothing
   if (verb === 'status') return statusOf(ctx, site);
   if (verb === 'configtest') {
     const out = await configtest(site);

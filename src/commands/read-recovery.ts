@@ -1,25 +1,50 @@
 /**
- * Read commands finish an interrupted apply first when they can; without write access they say
- * so. Apart from this check a read command loads none of the executor's code (startup stays fast).
+ * Reads change nothing: status, list, history, verify, render --diff and apache status/configtest
+ * never finish, undo, restart, roll back or switch. An interrupted change (a journal with no live
+ * writer) is reported, with the command that settles it (`webtree recover`), and the read goes on
+ * with what is there. Apart from the journal and the lock, a read loads none of the executor's
+ * code (startup stays fast).
  */
-import { readJournal } from '../apply/journal.js';
-import { isErrno, WebtreeError } from '../core/errors.js';
+import { holderAlive, readLockFile } from '../apply/lock.js';
+import { journalFile, readJournal } from '../apply/journal.js';
+import { isDamaged } from '../state/state-file.js';
 import type { Site } from '../site/types.js';
 import type { CommandContext } from './types.js';
 
-export async function readWithRecovery(ctx: CommandContext, site: Site): Promise<void> {
-  if (!(await readJournal(site.paths.state).catch(() => undefined))) return;
-  const { lockAndRecover } = await import('./tx.js');
+/** What a read reports of a change in the journal (status --json's `pending`). */
+export interface Pending {
+  /** interrupted: its process is gone (run `webtree recover`); running: a live command holds the lock. */
+  state: 'interrupted' | 'running' | 'damaged';
+  command?: string;
+  pid?: number;
+  startedAt?: string;
+  message: string;
+}
+
+/** The change the journal records, if any, and whether a live process is still making it. */
+export async function pendingChange(site: Site): Promise<Pending | undefined> {
+  let j;
   try {
-    // A short wait: a live apply holds the lock, and a read command then reads what is there.
-    const { lock } = await lockAndRecover(ctx, site, 'recover', 2000);
-    await lock.release();
+    j = await readJournal(site.paths.state);
   } catch (err) {
-    if (err instanceof WebtreeError && err.code === 'ELOCKED') return; // a live apply is under way; read what is there
-    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-      ctx.reporter.warn('an interrupted change is pending and this account cannot finish it: run any changing webtree command as the service account or root');
-      return;
-    }
-    throw err;
+    if (!isDamaged(err)) throw err;
+    return { state: 'damaged', message: `${err.message}: ${err.hint}` };
   }
+  if (!j) return undefined;
+  const lock = await readLockFile(`${site.paths.state}/lock`).catch(() => undefined);
+  const running = lock?.kind === 'holder' && lock.holder.pid === j.pid && (await holderAlive(lock.holder));
+  const what = `\`${j.plan.command}\` (pid ${j.pid}, started ${j.startedAt})`;
+  return running
+    ? { state: 'running', command: j.plan.command, pid: j.pid, startedAt: j.startedAt, message: `a change is under way: ${what}; what is shown may change when it ends` }
+    : {
+        state: 'interrupted', command: j.plan.command, pid: j.pid, startedAt: j.startedAt,
+        message: `a change is pending: ${what} was interrupted${j.phase === 'after' ? ' before its check had run' : ''}; run \`webtree recover\` to finish it (${journalFile(site.paths.state)})`,
+      };
+}
+
+/** Warn of a pending change (reads go on); returns it for a read's --json. */
+export async function reportPending(ctx: CommandContext, site: Site): Promise<Pending | undefined> {
+  const p = await pendingChange(site);
+  if (p) ctx.reporter.warn(p.message);
+  return p;
 }

@@ -218,6 +218,19 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./adopt.js')).adoptCommand.run),
   lazy({
+    name: 'recover',
+    summary: 'finish or undo a change that was interrupted, then run its check (reads only report it)',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: true,
+    json: true,
+    options: {},
+    examples: [
+      { cmd: 'recover', says: 'settle the change status reports as pending, with its restart and health check' },
+      { cmd: 'recover --dry-run', says: 'say which change is pending and what recover would do' },
+    ],
+  }, async () => (await import('./recover.js')).recoverCommand.run),
+  lazy({
     name: 'help',
     summary: 'show the usage of webtree or of one command, with examples',
     args: '[COMMAND [VERB]]',

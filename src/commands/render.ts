@@ -14,7 +14,7 @@ import { errorText, usageError, WebtreeError } from '../core/errors.js';
 import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
 import { preflight } from '../apply/preflight.js';
-import { readWithRecovery } from './read-recovery.js';
+import { reportPending } from './read-recovery.js';
 import { goBack, planContext, registerAfterHook, runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
 
@@ -35,7 +35,7 @@ function handEditedError(site: Site, conflicts: FileChange[]): WebtreeError {
 /** render --diff: what would change, exit 3 when anything would (0 when nothing). Reads only. */
 async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<number> {
   const site = await ctx.site();
-  await readWithRecovery(ctx, site); // a render cut short is finished first, so the diff is against what stays
+  await reportPending(ctx, site); // reads change nothing: the diff is against the files as they are
   const read = await readRenderInputs(site, await ctx.catalog(), templatesDir);
   const pctx = planContext(ctx, []); // --diff applies nothing: the history plays no part
   const rp = planRender(site, { ...read, force: false }, pctx);

@@ -68,6 +68,20 @@ async function requireState(site: Site): Promise<void> {
   }
 }
 
+/**
+ * --dry-run takes no lock and settles nothing: on a tree with an interrupted change it would plan
+ * against a half-changed tree, so it says so instead.
+ */
+async function refusePending(site: Site): Promise<void> {
+  const { pendingChange } = await import('./read-recovery.js');
+  const p = await pendingChange(site);
+  if (!p) return;
+  if (p.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message);
+  throw new WebtreeError('EPENDING', `${p.message}; --dry-run plans nothing against a half-changed tree`, {
+    hint: p.state === 'running' ? 'wait for that command to end, then run --dry-run again' : 'run `webtree recover` (or `webtree recover --dry-run` to see what it would do), then --dry-run again',
+  });
+}
+
 const lockWaitMs = (env: NodeJS.ProcessEnv) => Math.max(0, Number(env.WEBTREE_LOCK_WAIT ?? '10')) * 1000;
 
 /**
@@ -107,25 +121,40 @@ export interface After {
   run: (input: AfterInput, plan: Plan) => Promise<void>;
 }
 
-export async function recoverInterrupted(ctx: CommandContext, site: Site, executor: Executor): Promise<void> {
+/** What settling an interrupted apply did: for `webtree recover`'s report. */
+export interface Recovered {
+  command: string;
+  pid: number;
+  startedAt: string;
+  how: 'finished' | 'undone';
+  /** The check that followed the change, run again: its kind, and its failure if it failed. */
+  check?: string;
+  checkFailed?: string;
+}
+
+export async function recoverInterrupted(ctx: CommandContext, site: Site, executor: Executor): Promise<Recovered | undefined> {
   const done = await executor.recover();
-  if (!done) return;
+  if (!done) return undefined;
   const { journal } = done;
   const how = done.finished ? 'finished' : 'undone';
+  const out: Recovered = { command: journal.plan.command, pid: journal.pid, startedAt: journal.startedAt, how };
   ctx.reporter.warn(`an interrupted \`${journal.plan.command}\` (pid ${journal.pid}, ${journal.startedAt}) was ${how}`);
-  if (!done.resume) return;
+  if (!done.resume) return out;
   try {
     const hook = await findAfterHook(done.resume.kind);
     if (hook) {
+      out.check = done.resume.kind;
       ctx.reporter.warn(`running its check again: ${done.resume.kind}`);
       await hook(ctx, { site, catalog: await ctx.catalog() }, journal.plan, done.resume.data);
     }
   } catch (err) {
     // The check did its own going-back; what it reports belongs to the interrupted command, not this one.
+    out.checkFailed = errorText(err);
     ctx.reporter.warn(`the check of the interrupted \`${journal.plan.command}\` failed: ${errorText(err)}`);
   } finally {
     await executor.clearJournal();
   }
+  return out;
 }
 
 /**
@@ -178,6 +207,7 @@ export async function runChange(
   const catalog = await ctx.catalog();
   await requireState(site);
   if (ctx.dryRun) {
+    await refusePending(site);
     const tree = await readTree(site, catalog);
     const p = await plan({ site, catalog, tree, pctx: planContext(ctx, tree.history) });
     printPlan(ctx.reporter, p);
@@ -220,15 +250,15 @@ export async function runChange(
  * changes the tree or what runs (runChange, init, apache start …). Returns the lock and the
  * executor to apply with.
  */
-export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor }> {
+export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor; recovered?: Recovered }> {
   const executor = await executorFor(ctx, site, true);
   const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal);
   if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
   try {
-    await recoverInterrupted(ctx, site, executor);
+    const recovered = await recoverInterrupted(ctx, site, executor);
+    return { lock, executor, recovered };
   } catch (err) {
     await lock.release();
     throw err;
   }
-  return { lock, executor };
 }

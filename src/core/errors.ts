@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'EACCES' // the running account may not write a path webtree needs
   | 'ENOSPC' // the disk (or the account's quota) is full
   | 'EROFS' // a read-only file system
+  | 'EDAMAGED' // a state file webtree keeps is damaged (named, with the fix)
+  | 'EPENDING' // an interrupted change must be finished first (webtree recover)
   | 'EIO';
 
 const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = { EUSAGE: 2, ESITE: 2, EBADNAME: 2 };

@@ -33,7 +33,7 @@ export function interruptedFinished(s: AbortSignal, summary: string, checkPendin
   const sig = signalName(s);
   return new WebtreeError('EINTERRUPTED', `interrupted after the change took effect: it was finished (${summary})`, {
     details: `${sig} arrived once the change was live; undoing it would have left the tree half-changed`,
-    hint: checkPending ? 'the check that follows the change (restart, health check) runs with the next webtree command, e.g. webtree verify' : 'webtree status shows the tree as it is now',
+    hint: checkPending ? 'run `webtree recover`: it runs the check that follows the change (restart, health check); the next changing command would run it too' : 'webtree status shows the tree as it is now',
     exitCode: exitStatusFor(sig),
   });
 }

@@ -8,6 +8,7 @@ import {
 } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { compareVersions } from '../catalog/version.js';
+import { moveAsideCommand } from '../core/attic.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import type { HistoryEntry } from '../state/history.js';
@@ -37,11 +38,12 @@ const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
  * guide's webpylib/ChartDirector) is refused before anything changes. adopt leaves such paths
  * alone (no rename swaps a directory for a link without a gap), so the hint does not send there.
  */
-function refuseBlockedLinks(st: ProductState): void {
+function refuseBlockedLinks(site: Site, st: ProductState, now: string): void {
   if (st.blockedLinks.length === 0) return;
   const p = st.blockedLinks[0];
   throw new WebtreeError('ELINKISDIR', `${p} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
-    hint: `in a quiet moment, move it aside (mv ${p} ${p}.by-hand) and run the command again at once: it makes the link (the apps read it only when they start)`,
+    // Into the attic: beside the versions it would be read as one, under html/ it would be served.
+    hint: `in a quiet moment, move it aside (${moveAsideCommand(p, site.paths.state, new Date(now))}) and run the command again at once: it makes the link (the apps read it only when they start)`,
   });
 }
 
@@ -69,7 +71,17 @@ export interface InstallRequest {
   license?: string;
 }
 
+/**
+ * A product whose manifest is damaged is not planned for: which versions it has, and which one
+ * rollback or prune may touch, is not known for sure. The refusal names the file and the fix.
+ */
+function refuseDamaged(st: ProductState): void {
+  const d = st.damaged?.[0];
+  if (d) throw new WebtreeError('EDAMAGED', d.message, { hint: d.hint });
+}
+
 export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, req: InstallRequest, ctx: PlanContext): Plan {
+  refuseDamaged(st);
   const v = req.version;
   const command = `install ${d.name} ${v}`;
   if (st.versions.includes(v)) {
@@ -91,7 +103,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
       hint: 'take the tree over with `webtree adopt`, or move that directory aside',
     });
   }
-  if (req.activate) refuseBlockedLinks(st);
+  if (req.activate) refuseBlockedLinks(site, st, ctx.now);
   const staging = stagingPath(site, d, v, ctx.id);
   const manifest = manifestPath(site, d, v);
   const ops: Op[] = [
@@ -120,9 +132,10 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
 }
 
 export function planActivate(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, action = 'activate', undo = false): Plan {
+  refuseDamaged(st);
   const command = `${action} ${d.name} ${v}`;
   if (!st.versions.includes(v)) throw notInstalled(d, v, st);
-  refuseBlockedLinks(st);
+  refuseBlockedLinks(site, st, ctx.now);
   if (st.current === v) return planRepair(site, d, st, v, ctx, command);
   const ops = [...activationOps(site, d, v), { kind: 'record', entry: entry(ctx, { action, product: d.name, from: st.current, to: v, ...(undo ? { undo } : {}) }) } as Op];
   return { command, summary: `point ${d.name} at ${v}${st.current ? ` (was ${st.current})` : ''}`, ops, commit: 0, temps: [], notes: [] };
@@ -163,6 +176,7 @@ function planRepair(site: Site, d: ProductDescriptor, st: ProductState, v: strin
 }
 
 export function planRollback(site: Site, d: ProductDescriptor, st: ProductState, to: string | undefined, ctx: PlanContext): Plan {
+  refuseDamaged(st);
   if (to !== undefined) return planActivate(site, d, st, to, ctx, 'rollback');
   const prev = previousVersion(ctx.history, d.name, st.current, st.versions);
   if (prev === undefined) {
@@ -185,6 +199,7 @@ export function keptVersions(d: ProductDescriptor, st: ProductState, keep: numbe
 }
 
 export function planPrune(site: Site, d: ProductDescriptor, st: ProductState, keep: number, ctx: PlanContext): Plan {
+  refuseDamaged(st);
   if (!Number.isInteger(keep) || keep < 0) throw new WebtreeError('EUSAGE', `--keep must be a whole number, got ${keep}`);
   const kept = keptVersions(d, st, keep, ctx.history);
   const doomed = st.versions.filter((v) => !kept.has(v));

@@ -1,7 +1,7 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { isErrno, WebtreeError } from '../core/errors.js';
+import { WebtreeError } from '../core/errors.js';
+import { readStateText } from '../state/state-file.js';
 import { DEFAULT_SERVERS, SERVERS_KEY, SETTINGS, type Setting } from './schema.js';
 import type { DbServer, Site } from './types.js';
 
@@ -9,6 +9,11 @@ export const PRODUCTION_SITE_FILE = '/usr/remote/software/www/webtree.yaml';
 
 /** --config, then $WEBTREE_CONFIG, then the production layout's <www>/webtree.yaml. */
 export function siteFilePath(config: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  // An empty value would resolve to the working directory: said as what it is, not "EISDIR".
+  if (config === '') throw new WebtreeError('ESITE', '--config was given an empty file name', { hint: 'give the site file: --config FILE' });
+  if (config === undefined && env.WEBTREE_CONFIG === '') {
+    throw new WebtreeError('ESITE', 'WEBTREE_CONFIG is set but empty', { hint: `set it to the site file (export WEBTREE_CONFIG=FILE), or unset it to use ${PRODUCTION_SITE_FILE}` });
+  }
   return path.resolve(config ?? env.WEBTREE_CONFIG ?? PRODUCTION_SITE_FILE);
 }
 
@@ -173,14 +178,13 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], file: stri
 
 /** Read the site file, or refuse with exit 2 naming the key and line of every problem. */
 export async function loadSite(file: string): Promise<Site> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) {
-      throw new WebtreeError('ESITE', `site file ${file} does not exist`, { hint: 'give --config FILE, set WEBTREE_CONFIG, or create one with: webtree init --prefix DIR' });
-    }
-    throw new WebtreeError('ESITE', `cannot read site file ${file}: ${(err as Error).message}`);
+  // A FIFO, /dev/zero, a directory, an empty or binary file: refused by type and size, never read for ever.
+  const text = await readStateText(file, {
+    what: 'the site file', code: 'ESITE', maxBytes: 1024 * 1024,
+    fix: 'give the site file webtree init wrote (--config FILE or WEBTREE_CONFIG), or write one with: webtree init --prefix DIR',
+  });
+  if (text === undefined) {
+    throw new WebtreeError('ESITE', `site file ${file} does not exist`, { hint: 'give --config FILE, set WEBTREE_CONFIG, or create one with: webtree init --prefix DIR' });
   }
   const { site, problems } = readSite(text, file);
   if (!site) {

@@ -1,6 +1,8 @@
 import { currentIdentity } from '../core/identity.js';
 import fs from 'node:fs/promises';
-import { isErrno } from '../core/errors.js';
+import path from 'node:path';
+import { moveAsideCommand } from '../core/attic.js';
+import { DamagedFileError, isDamaged, kindOf, isNonEmptyStr, isStr, oneOf, optional, readStateText, shapeProblem, type FieldCheck, type StateFileSpec } from './state-file.js';
 
 /** One line of the append-only history (<state>/history.jsonl). */
 export interface HistoryEntry {
@@ -34,24 +36,84 @@ export function whoAmI(env: NodeJS.ProcessEnv = process.env): { user: string; su
   return env.SUDO_USER ? { user, sudoUser: env.SUDO_USER } : { user };
 }
 
-export async function readHistory(file: string): Promise<HistoryEntry[]> {
-  let text: string;
+const OUTCOMES = ['ok', 'failed', 'recovered', 'undone', 'rolled-back'];
+const optStr = optional(isStr);
+const ENTRY_FIELDS: Record<string, FieldCheck> = {
+  id: optStr, time: isStr, user: isStr, sudoUser: optStr, action: isNonEmptyStr, product: optStr, version: optStr,
+  from: optStr, to: optStr, sha256: optStr, undo: optional((v) => typeof v === 'boolean'), outcome: oneOf(...OUTCOMES), message: optStr,
+};
+
+/** The history file's damage and its fix: a bad line can be mended or dropped, a bad file moved aside. */
+export function historySpec(file: string): StateFileSpec {
+  const state = path.dirname(file);
+  return {
+    what: "webtree's history",
+    fix: `move it aside (${moveAsideCommand(file, state)}); webtree starts a new history, and rollback and prune then know only what happens after`,
+  };
+}
+
+/** One damaged line: its number, what is wrong, and the fix for that line alone. */
+export interface HistoryLineProblem {
+  line: number;
+  problem: string;
+}
+
+export interface HistoryRead {
+  entries: HistoryEntry[];
+  /** Lines that are not history entries (a torn last line from a power cut is not one of them). */
+  problems: HistoryLineProblem[];
+}
+
+/**
+ * Every entry that is whole and of the right shape, and the lines that are not. The file itself
+ * (a directory, a FIFO, binary, unreadable) throws a DamagedFileError. An empty file is an empty
+ * history. A last line without its newline that does not parse is the torn end of an append cut
+ * short by a power cut: the entries before it still count and it is no damage.
+ */
+export async function readHistoryLines(file: string): Promise<HistoryRead> {
+  let text: string | undefined;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readStateText(file, historySpec(file));
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
+    if (isDamaged(err) && err.problem === 'is empty') return { entries: [], problems: [] };
     throw err;
   }
-  const out: HistoryEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  const out: HistoryRead = { entries: [], problems: [] };
+  if (text === undefined) return out;
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const torn = i === lines.length - 1; // no newline after it
+    let v: unknown;
     try {
-      out.push(JSON.parse(line) as HistoryEntry);
+      v = JSON.parse(line);
     } catch {
-      // A power cut can leave a torn last line; the entries before it still count.
+      if (!torn) out.problems.push({ line: i + 1, problem: 'is not a JSON object (truncated or damaged)' });
+      return;
     }
-  }
+    const p = shapeProblem(v, ENTRY_FIELDS);
+    if (p) out.problems.push({ line: i + 1, problem: p });
+    else out.entries.push(v as HistoryEntry);
+  });
   return out;
+}
+
+/** A line problem as one error: the file, the line, and both fixes (drop the line, or the file). */
+export function historyLineError(file: string, problems: HistoryLineProblem[]): DamagedFileError {
+  const first = problems[0];
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more line${problems.length > 2 ? 's' : ''})` : '';
+  return new DamagedFileError(file, "webtree's history", `line ${first.line} ${first.problem}${more}`,
+    `mend or delete the line (\`sed -i '${first.line}d' ${file}\` deletes it), or ${historySpec(file).fix}`);
+}
+
+/**
+ * The history as a planner needs it: whole. A damaged line could hide the activation that
+ * rollback returns to or the version prune must keep, so it is refused, naming the line.
+ */
+export async function readHistory(file: string): Promise<HistoryEntry[]> {
+  const r = await readHistoryLines(file);
+  if (r.problems.length) throw historyLineError(file, r.problems);
+  return r.entries;
 }
 
 /** Append one entry with O_APPEND and fsync it: the history is never rewritten. */
@@ -60,6 +122,7 @@ export async function appendHistory(file: string, entry: HistoryEntry): Promise<
   try {
     // A torn line from a crash would otherwise swallow this entry's start.
     const st = await fh.stat();
+    if (!st.isFile()) throw new DamagedFileError(file, "webtree's history", `is ${kindOf(st)}, not a file`, historySpec(file).fix);
     let prefix = '';
     if (st.size > 0) {
       const last = Buffer.alloc(1);

@@ -3,7 +3,11 @@
  * archive's sha256. Its writer and its reader stay together here (the reader relies on the
  * writer's key order), and light: status loads this, not the archive code.
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { isErrno } from '../core/errors.js';
+import { moveAsideCommand } from '../core/attic.js';
+import { DamagedFileError, isNat, isNonEmptyStr, isObj, isStr, kindOf, readStateJson, type FieldCheck, type StateFileSpec } from './state-file.js';
 import type { Manifest } from '../archive/manifest.js';
 
 /**
@@ -14,17 +18,63 @@ import type { Manifest } from '../archive/manifest.js';
 export const manifestText = (product: string, version: string, m: Manifest, installedAt = new Date().toISOString()) =>
   JSON.stringify({ product, version, installedAt, archiveSha256: m.archiveSha256, files: m.files });
 
-/** The archive sha256 a manifest records (or "adopted"), from its head; anything else is parsed whole. */
-export async function peekArchiveSha256(file: string): Promise<string> {
-  const fh = await open(file, 'r');
+const isFileEntry: FieldCheck = (v) => {
+  const f = v as Record<string, unknown>;
+  return isObj(v) && typeof f.path === 'string' && isNat(f.size) && typeof f.sha256 === 'string' && isNat(f.mode);
+};
+const MANIFEST_FIELDS: Record<string, FieldCheck> = {
+  product: isStr, version: isStr, archiveSha256: isNonEmptyStr, files: (v) => Array.isArray(v) && v.every(isFileEntry),
+};
+
+/**
+ * A damaged manifest's fix: the version's files are still there; adopt records them as they are
+ * now once the damaged manifest is out of the way (or the version is installed again).
+ */
+export function manifestSpec(file: string, stateDir: string, what: string): StateFileSpec {
+  return {
+    what: `the manifest of ${what}`,
+    fix: `move it aside (${moveAsideCommand(file, stateDir)}), then \`webtree adopt\` records the version's files as they are now (\`webtree verify\` first shows whether they were changed)`,
+  };
+}
+
+/** The whole manifest, checked (verify); undefined when there is none. */
+export async function readManifestFile(file: string, spec: StateFileSpec): Promise<Manifest | undefined> {
+  return readStateJson<Manifest>(file, spec, MANIFEST_FIELDS);
+}
+
+const HEAD = /^\{"product":"[^"\\]*","version":"[^"\\]*","installedAt":"[^"\\]*","archiveSha256":"([^"\\]+)","files":\[/;
+
+/**
+ * The archive sha256 a manifest records (or "adopted"), from its head and its last bytes: a file
+ * that webtree wrote begins with the head and ends with "]}", so a truncated one is caught
+ * without parsing the file lists of every version (DESIGN's product has 8,000 files). Anything
+ * else is parsed and checked whole. undefined when there is no manifest; damage throws a
+ * DamagedFileError naming the file and the fix.
+ */
+export async function peekArchiveSha256(file: string, spec: StateFileSpec): Promise<string | undefined> {
+  const bad = (problem: string) => new DamagedFileError(file, spec.what, problem, spec.fix);
+  let fh: FileHandle;
   try {
-    const head = Buffer.alloc(1024);
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    // The whole reader names every other failure (permission, a loop) in the same words.
+    return (await readManifestFile(file, spec))?.archiveSha256;
+  }
+  let headText: string;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw bad(`is ${kindOf(st)}, not a file`);
+    if (st.size === 0) throw bad('is empty');
+    const head = Buffer.alloc(Math.min(1024, st.size));
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const m = /^\{"product":"[^"\\]*","version":"[^"\\]*","installedAt":"[^"\\]*","archiveSha256":"([^"\\]*)","files":\[/.exec(head.toString('utf8', 0, bytesRead));
-    if (m) return m[1];
-    return (JSON.parse(await fh.readFile('utf8')) as Manifest).archiveSha256;
+    const tail = Buffer.alloc(2);
+    await fh.read(tail, 0, 2, Math.max(0, st.size - 2));
+    headText = head.toString('utf8', 0, bytesRead);
+    const m = HEAD.exec(headText);
+    if (m && !head.includes(0) && tail.toString('latin1') === ']}') return m[1];
   } finally {
     await fh.close();
   }
+  return (await readManifestFile(file, spec))?.archiveSha256;
 }
-

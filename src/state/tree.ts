@@ -4,7 +4,8 @@
  * names, leftovers of interrupted applies, and the history.
  */
 import type { Dirent } from 'node:fs';
-import { peekArchiveSha256 } from './manifest-file.js';
+import { manifestSpec, peekArchiveSha256 } from './manifest-file.js';
+import { isDamaged, type DamagedFileError } from './state-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';
@@ -13,7 +14,7 @@ import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { readLinkOrNull, lstatOrNull } from '../apply/fsatomic.js';
-import { readHistory, type HistoryEntry } from './history.js';
+import { historyLineError, readHistory, readHistoryLines, type HistoryEntry } from './history.js';
 
 export interface ProductState {
   name: string;
@@ -27,6 +28,8 @@ export interface ProductState {
   pointer?: string;
   /** Directories that look like versions but have no manifest. */
   unmanaged: string[];
+  /** Versions whose manifest is damaged (neither installed nor unmanaged until it is mended). */
+  damaged: DamageNote[];
   /** Leftover staging or trash directories (absolute). */
   leftovers: string[];
   /** The active version holds the product's licence file (products that need one). */
@@ -40,7 +43,19 @@ export interface ProductState {
 export interface TreeState {
   products: Record<string, ProductState>;
   history: HistoryEntry[];
+  /** Damaged state files a lenient read went past (the history, its lines); empty for a strict read. */
+  damage: DamageNote[];
 }
+
+/** A damaged state file as plain data: which, what is wrong, the fix (and the version, for a manifest). */
+export interface DamageNote {
+  file: string;
+  message: string;
+  hint: string;
+  version?: string;
+}
+
+export const damageNote = (e: DamagedFileError, version?: string): DamageNote => ({ file: e.file, message: e.message, hint: e.hint ?? '', ...(version !== undefined ? { version } : {}) });
 
 export const historyFile = (site: Site) => path.join(site.paths.state, 'history.jsonl');
 
@@ -69,6 +84,7 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
   const unmanaged: string[] = [];
   const leftovers: string[] = [];
   const sha256: Record<string, string> = {};
+  const damaged: DamageNote[] = [];
   for (const e of entries) {
     const name = e.name;
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) { leftovers.push(path.join(dir, name)); continue; }
@@ -83,12 +99,17 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
       else unmanaged.push(v);
       continue;
     }
+    const file = manifestPath(site, d, v);
     try {
-      sha256[v] = await peekArchiveSha256(manifestPath(site, d, v));
-      versions.push(v);
+      const sha = await peekArchiveSha256(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
+      if (sha === undefined) unmanaged.push(v);
+      else {
+        sha256[v] = sha;
+        versions.push(v);
+      }
     } catch (err) {
-      if (!isErrno(err, 'ENOENT') && !(err instanceof SyntaxError)) throw err;
-      unmanaged.push(v);
+      if (!isDamaged(err)) throw err;
+      damaged.push(damageNote(err, v));
     }
   }
   const pointer = (await readLinkOrNull(pointerPath(site, d))) ?? undefined;
@@ -103,11 +124,24 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
     if (st && !st.isSymbolicLink()) blockedLinks.push(p);
     else webLinkTargets[p] = st ? await readLinkOrNull(p) : null;
   }
-  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), leftovers, licensed, blockedLinks, webLinkTargets };
+  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), damaged, leftovers, licensed, blockedLinks, webLinkTargets };
 }
 
-export async function readTree(site: Site, catalog: ProductDescriptor[], manifests: ManifestRead = 'read'): Promise<TreeState> {
+/**
+ * The tree as the planners need it. `lenient` (the read commands): a damaged history is noted in
+ * `damage` and its whole entries kept, so that they still show what they can; otherwise (every
+ * changing command) it throws the DamagedFileError that names the file and the fix.
+ */
+export async function readTree(site: Site, catalog: ProductDescriptor[], manifests: ManifestRead = 'read', lenient = false): Promise<TreeState> {
   const products: Record<string, ProductState> = {};
   for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d, manifests);
-  return { products, history: await readHistory(historyFile(site)) };
+  const file = historyFile(site);
+  if (!lenient) return { products, history: await readHistory(file), damage: [] };
+  try {
+    const r = await readHistoryLines(file);
+    return { products, history: r.entries, damage: r.problems.length ? [damageNote(historyLineError(file, r.problems))] : [] };
+  } catch (err) {
+    if (!isDamaged(err)) throw err;
+    return { products, history: [], damage: [damageNote(err)] };
+  }
 }

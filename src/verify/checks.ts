@@ -9,7 +9,10 @@ import { verifyManifest, type Manifest } from '../archive/manifest.js';
 import { manifestPath, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull } from '../apply/fsatomic.js';
-import { readJournal } from '../apply/journal.js';
+import { manifestSpec, readManifestFile } from '../state/manifest-file.js';
+import { isDamaged } from '../state/state-file.js';
+import { verifyState } from './state-checks.js';
+import { moveAsideCommand } from '../core/attic.js';
 import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
 import { checkServerMismatch } from '../failover/server-mismatch.js';
 import type { Site } from '../site/types.js';
@@ -42,7 +45,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
   const held = st.blockedLinks.includes(pointer) ? await lstatOrNull(pointer) : null;
   if (held) {
     // The guide's webpylib/ChartDirector: a real directory, which adopt leaves alone.
-    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it aside (mv ${pointer} ${pointer}.by-hand) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
+    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it aside (${moveAsideCommand(pointer, site.paths.state)}) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
     if (d.license && held.isDirectory() && !(await lstatOrNull(path.join(pointer, d.license.file)))) {
       out.push({ what, problem: `no licence file ${d.license.file} in ${pointer}: ${d.name} runs watermarked` });
     }
@@ -56,8 +59,16 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
     }
   } else if (st.versions.length) out.push({ what, problem: `${st.versions.length} version(s) installed but none is active` });
   for (const v of st.versions) {
-    const m = JSON.parse(await fs.readFile(manifestPath(site, d, v), 'utf8')) as Manifest;
-    for (const p of await verifyManifest(versionPath(site, d, v), m)) out.push({ what: `${d.name} ${v}`, problem: p });
+    const file = manifestPath(site, d, v);
+    let m: Manifest | undefined;
+    try {
+      m = await readManifestFile(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
+    } catch (err) {
+      if (!isDamaged(err)) throw err;
+      out.push({ what: `${d.name} ${v}`, problem: `${err.message} (${err.hint})` });
+      continue;
+    }
+    if (m) for (const p of await verifyManifest(versionPath(site, d, v), m)) out.push({ what: `${d.name} ${v}`, problem: p });
   }
   for (const v of st.unmanaged) out.push({ what, problem: `${versionPath(site, d, v)} has no manifest: not installed by webtree (adopt it, or move it aside)` });
   for (const l of st.leftovers) out.push({ what, problem: `leftover of an interrupted apply: ${l} (any changing command removes it)` });
@@ -80,7 +91,7 @@ async function checkServers(out: Finding[], site: Site, catalog: ProductDescript
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {
   const out: Finding[] = [];
-  if (await readJournal(site.paths.state)) out.push({ what: 'journal', problem: 'an interrupted change is pending (any changing command finishes or undoes it)' });
+  out.push(...(await verifyState(site, catalog, tree)));
   for (const d of catalog.filter((p) => p.installable)) await checkProduct(out, site, d, tree);
   await checkServers(out, site, catalog);
   return out;

@@ -1,8 +1,9 @@
 /**
  * SIGKILL `webtree install`, `prune`, `activate` and `rollback` at random moments, a few hundred
  * times. After each kill every link resolves and readers see all-old or all-new; the next command
- * is `webtree verify`, which finishes or undoes the interrupted apply by itself and must then find
- * the tree clean (exit 0), exactly all-old or all-new, with nothing half-made left.
+ * is `webtree recover`, which finishes or undoes the interrupted apply (reads only report it), and
+ * `webtree verify` must then find the tree clean (exit 0), exactly all-old or all-new, with
+ * nothing half-made left.
  */
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -50,10 +51,12 @@ async function readerView(): Promise<string> {
 }
 
 /**
- * The next command after a kill is verify: it must finish or undo the interrupted apply itself
- * (no manual step) and then find the tree clean, with no journal and no lock left.
+ * The next command after a kill is recover: it must finish or undo the interrupted apply (no
+ * manual step); verify then finds the tree clean, with no journal and no lock left.
  */
 async function verifyClean(what: string): Promise<void> {
+  const rec = await sb.run(['recover']);
+  expect(rec.exitCode, `recover after ${what}: ${rec.stdout}${rec.stderr}`).toBe(0);
   const v = await sb.run(['verify']);
   expect(v.exitCode, `verify after ${what}: ${v.stdout}${v.stderr}`).toBe(0);
   expect(await pendingJournal(), `journal left after ${what}`).toBe(false);

@@ -1,0 +1,149 @@
+/**
+ * The one way webtree reads a file it keeps (the lock, the journal, history.jsonl, manifests,
+ * rendered.json) or is given (the site file). Whatever is found there, a reader gets text or one
+ * DamagedFileError that names the file, what is wrong with it and the fix: never a hang (a FIFO
+ * is opened O_NONBLOCK and refused by its type, /dev/zero is refused before a byte is read), a
+ * crash on `null`, or a stack trace. Parsing and the shape of each file stay with its owner:
+ * this module only knows files, text and JSON.
+ */
+import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import { isErrno, WebtreeError, type ErrorCode } from '../core/errors.js';
+
+/** A state file that cannot be used as it is. `problem` is its own sentence part ("is empty"). */
+export class DamagedFileError extends WebtreeError {
+  constructor(readonly file: string, readonly what: string, readonly problem: string, fix: string, code: ErrorCode = 'EDAMAGED', exitCode?: number) {
+    super(code, `${what} ${file} ${problem}`, { hint: fix, exitCode });
+    this.name = 'DamagedFileError';
+  }
+}
+
+export const isDamaged = (err: unknown): err is DamagedFileError => err instanceof DamagedFileError;
+
+/** What a file that is not a regular file is, in an operator's words. */
+export function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+export interface StateFileSpec {
+  /** "webtree's lock", "the intent journal", "the manifest of TV 3.4". */
+  what: string;
+  /** The fix, said whatever the damage ("move it aside: mv … ; then …"). */
+  fix: string;
+  /** More than any file of this kind webtree writes: refused rather than read into memory. */
+  maxBytes?: number;
+  /** The error's code and exit status (the site file: ESITE, exit 2). */
+  code?: ErrorCode;
+  exitCode?: number;
+}
+
+const DEFAULT_MAX = 256 * 1024 * 1024;
+
+/** A NUL byte, or bytes that are not UTF-8: nothing webtree writes. */
+function isBinary(buf: Buffer): boolean {
+  if (buf.includes(0)) return true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The file's text, or undefined when it does not exist. Opened O_NONBLOCK (a FIFO opens at once
+ * and is then refused by its type, never read), the type checked on the open descriptor (no race
+ * between a stat and the open), the size bounded, empty and binary files refused.
+ */
+export async function readStateText(file: string, spec: StateFileSpec): Promise<string | undefined> {
+  const bad = (problem: string) => new DamagedFileError(file, spec.what, problem, spec.fix, spec.code, spec.exitCode);
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    if (isErrno(err, 'ENOTDIR')) throw bad('cannot be reached: a part of its path is a file, not a directory');
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) throw bad(`cannot be read: permission denied to ${process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`}`);
+    if (isErrno(err, 'ELOOP')) throw bad('is a symbolic link that loops');
+    if (isErrno(err)) throw bad(`cannot be opened: ${err.code}`);
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw bad(`is ${kindOf(st)}, not a file`);
+    const max = spec.maxBytes ?? DEFAULT_MAX;
+    if (st.size > max) throw bad(`is ${st.size} bytes, more than any such file webtree writes (${max})`);
+    if (st.size === 0) throw bad('is empty');
+    let buf: Buffer;
+    try {
+      buf = await fh.readFile();
+    } catch (err) {
+      if (isErrno(err)) throw bad(`cannot be read: ${err.code}${err.code === 'EIO' ? ' (a disk error: see dmesg)' : ''}`);
+      throw err;
+    }
+    if (buf.length === 0) throw bad('is empty');
+    if (isBinary(buf)) throw bad('holds binary data, not text');
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** JSON.parse, a failure said as damage: truncated (cut off at its end) or not JSON at all. */
+export function parseStateJson(file: string, text: string, spec: StateFileSpec): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const cut = /end of (JSON )?input|Unterminated/i.test(String((err as Error).message));
+    throw new DamagedFileError(file, spec.what, cut ? 'is truncated (its JSON ends early)' : 'is not valid JSON', spec.fix, spec.code, spec.exitCode);
+  }
+}
+
+/** The JSON value's kind as an operator reads it: null, a list, a number … */
+export function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}
+
+/**
+ * A field table: each field's check returns true when the value fits. A reader describes its
+ * file's shape with one (the lock's gains a field with one line).
+ */
+export type FieldCheck = (v: unknown) => boolean;
+export const isStr: FieldCheck = (v) => typeof v === 'string';
+export const isNonEmptyStr: FieldCheck = (v) => typeof v === 'string' && v.length > 0;
+export const isPosInt: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) > 0;
+export const isNat: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+export const optional = (c: FieldCheck): FieldCheck => (v) => v === undefined || c(v);
+export const nullable = (c: FieldCheck): FieldCheck => (v) => v === null || c(v);
+export const oneOf = (...xs: unknown[]): FieldCheck => (v) => xs.includes(v);
+export const isObj: FieldCheck = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why a JSON value does not have the shape `fields` describe ("has no field pid"), or undefined. */
+export function shapeProblem(v: unknown, fields: Record<string, FieldCheck>): string | undefined {
+  if (!isObj(v)) return `holds ${jsonKind(v)} where an object belongs`;
+  const o = v as Record<string, unknown>;
+  for (const [name, check] of Object.entries(fields)) {
+    if (check(o[name])) continue;
+    return o[name] === undefined ? `has no field "${name}"` : `has a field "${name}" of the wrong kind (${jsonKind(o[name])})`;
+  }
+  return undefined;
+}
+
+/** Read, parse and check a JSON state file; undefined when it does not exist. */
+export async function readStateJson<T>(file: string, spec: StateFileSpec, fields: Record<string, FieldCheck>, extra?: (v: T) => string | undefined): Promise<T | undefined> {
+  const text = await readStateText(file, spec);
+  if (text === undefined) return undefined;
+  const v = parseStateJson(file, text, spec);
+  const problem = shapeProblem(v, fields) ?? extra?.(v as T);
+  if (problem) throw new DamagedFileError(file, spec.what, problem, spec.fix, spec.code, spec.exitCode);
+  return v as T;
+}
