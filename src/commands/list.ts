@@ -11,7 +11,7 @@ export const listCommand: CommandCode = {
     if (ctx.positionals[0]) catalog = [findVersionedProduct(await ctx.catalog(), ctx.positionals[0])];
     await reportPending(ctx, site);
     const tree = await readTree(site, catalog, 'list', true);
-    for (const d of tree.damage) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
+    for (const d of tree.damage ?? []) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
     const rows = productRows(catalog, tree);
     ctx.reporter.result({ products: rows }, () =>
       rows.map((r) => `${r.name.padEnd(14)} ${r.versions.length ? r.versions.map((v) => (v === r.current ? `*${v}` : v)).join('  ') : '-'}`).join('\n'));

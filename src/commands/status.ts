@@ -12,13 +12,13 @@ export const statusCommand: CommandCode = {
     // Reads change nothing: a pending change is reported (and in --json), the tree shown as it is.
     const pending = await reportPending(ctx, site);
     const tree = await readTree(site, catalog, 'list', true);
-    for (const d of tree.damage) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
+    for (const d of tree.damage ?? []) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
     const products = productRows(catalog, tree);
     const server = await activeServer(site);
     // The pid file is trusted only when it names a live httpd of this tree (control.status).
     const st = await apacheStatus(site);
     const apache = { running: st.running, pid: st.pid ?? null };
-    const damaged = tree.damage.map((d) => d.file);
+    const damaged = (tree.damage ?? []).map((d) => d.file);
     ctx.reporter.result({ site: site.file, products, server, apache, pending: pending ?? null, damaged }, () => [
       `site     ${site.file}`,
       `server   ${server ?? '(none)'}`,

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { isErrno } from '../core/errors.js';
 import { moveAsideCommand } from '../core/attic.js';
-import { DamagedFileError, isNat, isNonEmptyStr, isObj, isStr, kindOf, readStateJson, type FieldCheck, type StateFileSpec } from './state-file.js';
+import { DamagedFileError, isNat, isNonEmptyStr, isObj, isStr, kindOf, optional, readStateJson, type FieldCheck, type StateFileSpec } from './state-file.js';
 import type { Manifest } from '../archive/manifest.js';
 
 /**
@@ -23,7 +23,7 @@ const isFileEntry: FieldCheck = (v) => {
   return isObj(v) && typeof f.path === 'string' && isNat(f.size) && typeof f.sha256 === 'string' && isNat(f.mode);
 };
 const MANIFEST_FIELDS: Record<string, FieldCheck> = {
-  product: isStr, version: isStr, archiveSha256: isNonEmptyStr, files: (v) => Array.isArray(v) && v.every(isFileEntry),
+  product: optional(isStr), version: optional(isStr), archiveSha256: isNonEmptyStr, files: (v) => Array.isArray(v) && v.every(isFileEntry),
 };
 
 /**

@@ -29,7 +29,7 @@ export interface ProductState {
   /** Directories that look like versions but have no manifest. */
   unmanaged: string[];
   /** Versions whose manifest is damaged (neither installed nor unmanaged until it is mended). */
-  damaged: DamageNote[];
+  damaged?: DamageNote[];
   /** Leftover staging or trash directories (absolute). */
   leftovers: string[];
   /** The active version holds the product's licence file (products that need one). */
@@ -44,7 +44,7 @@ export interface TreeState {
   products: Record<string, ProductState>;
   history: HistoryEntry[];
   /** Damaged state files a lenient read went past (the history, its lines); empty for a strict read. */
-  damage: DamageNote[];
+  damage?: DamageNote[];
 }
 
 /** A damaged state file as plain data: which, what is wrong, the fix (and the version, for a manifest). */

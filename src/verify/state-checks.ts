@@ -67,7 +67,7 @@ async function checkProductDirs(out: Finding[], site: Site, tree: TreeState, cat
   }
   for (const d of installable) {
     const st = tree.products[d.name];
-    for (const dmg of st.damaged) out.push({ what: `${d.name} ${dmg.version}`, problem: `${dmg.message} (${dmg.hint})` });
+    for (const dmg of st.damaged ?? []) out.push({ what: `${d.name} ${dmg.version}`, problem: `${dmg.message} (${dmg.hint})` });
     // A manifest whose version directory is gone: installed on paper only.
     const mdir = path.dirname(manifestPath(site, d, 'x'));
     for (const name of await fs.readdir(mdir).catch(() => [] as string[])) {

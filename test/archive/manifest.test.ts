@@ -102,6 +102,8 @@ describe('verifyManifest', () => {
   });
 });
 
+const SPEC = { what: 'the manifest', fix: 'test' };
+
 describe('the manifest file', () => {
   it('gives back its archive sha256 from its head, "adopted" too, and falls back to a full parse', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'webtree-mtext-'));
@@ -110,13 +112,13 @@ describe('the manifest file', () => {
       for (const sha of ['e'.repeat(64), 'adopted']) {
         const f = join(dir, `${sha.slice(0, 4)}.json`);
         await writeFile(f, manifestText('TV', '3.4', { archiveSha256: sha, files }));
-        expect(await peekArchiveSha256(f)).toBe(sha);
+        expect(await peekArchiveSha256(f, SPEC)).toBe(sha);
         expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ product: 'TV', version: '3.4', archiveSha256: sha, files });
       }
       // Written by something else, in another key order: parsed whole.
       const other = join(dir, 'other.json');
       await writeFile(other, JSON.stringify({ files, archiveSha256: 'f'.repeat(64) }));
-      expect(await peekArchiveSha256(other)).toBe('f'.repeat(64));
+      expect(await peekArchiveSha256(other, SPEC)).toBe('f'.repeat(64));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
