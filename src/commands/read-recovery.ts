@@ -19,6 +19,8 @@ export interface Pending {
   pid?: number;
   startedAt?: string;
   message: string;
+  /** For a damaged journal: its fix. */
+  hint?: string;
 }
 
 /** The change the journal records, if any, and whether a live process is still making it. */
@@ -28,7 +30,7 @@ export async function pendingChange(site: Site): Promise<Pending | undefined> {
     j = await readJournal(site.paths.state);
   } catch (err) {
     if (!isDamaged(err)) throw err;
-    return { state: 'damaged', message: `${err.message}: ${err.hint}` };
+    return { state: 'damaged', message: err.message, hint: err.hint };
   }
   if (!j) return undefined;
   const lock = await readLockFile(`${site.paths.state}/lock`).catch(() => undefined);
@@ -45,6 +47,6 @@ export async function pendingChange(site: Site): Promise<Pending | undefined> {
 /** Warn of a pending change (reads go on); returns it for a read's --json. */
 export async function reportPending(ctx: CommandContext, site: Site): Promise<Pending | undefined> {
   const p = await pendingChange(site);
-  if (p) ctx.reporter.warn(p.message);
+  if (p) ctx.reporter.warn(p.hint ? `${p.message}: ${p.hint}` : p.message);
   return p;
 }

@@ -14,7 +14,7 @@ export const recoverCommand: CommandCode = {
     const site = await ctx.site();
     if (ctx.dryRun) {
       const p = await pendingChange(site);
-      if (p?.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message);
+      if (p?.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message, { hint: p.hint });
       ctx.reporter.result({ dryRun: true, pending: p ?? null }, () =>
         !p ? 'nothing to recover: no change is pending'
           : p.state === 'running' ? `${p.message}; nothing to recover while it runs`

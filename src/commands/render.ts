@@ -36,7 +36,9 @@ function handEditedError(site: Site, conflicts: FileChange[]): WebtreeError {
 async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<number> {
   const site = await ctx.site();
   await reportPending(ctx, site); // reads change nothing: the diff is against the files as they are
-  const read = await readRenderInputs(site, await ctx.catalog(), templatesDir);
+  const read = await readRenderInputs(site, await ctx.catalog(), templatesDir, true);
+  // A damaged record: the diff is still shown, compared as if render never ran, and the fix named.
+  if (read.damage) ctx.reporter.warn(`${read.damage.message} (compared without it: ${read.damage.hint})`);
   const pctx = planContext(ctx, []); // --diff applies nothing: the history plays no part
   const rp = planRender(site, { ...read, force: false }, pctx);
   ctx.reporter.result({ pending: rp.changes.length > 0, changes: rp.changes.map(({ path: p, kind, handEdited, diff }) => ({ path: p, kind, handEdited, diff })) }, () =>

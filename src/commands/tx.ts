@@ -76,7 +76,7 @@ async function refusePending(site: Site): Promise<void> {
   const { pendingChange } = await import('./read-recovery.js');
   const p = await pendingChange(site);
   if (!p) return;
-  if (p.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message);
+  if (p.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message, { hint: p.hint });
   throw new WebtreeError('EPENDING', `${p.message}; --dry-run plans nothing against a half-changed tree`, {
     hint: p.state === 'running' ? 'wait for that command to end, then run --dry-run again' : 'run `webtree recover` (or `webtree recover --dry-run` to see what it would do), then --dry-run again',
   });

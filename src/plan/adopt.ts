@@ -69,6 +69,9 @@ export function judgeConsumer(site: Site, c: Consumer, f: ConsumerFacts, active:
 }
 
 export function planAdopt(site: Site, catalog: ProductDescriptor[], tree: TreeState, facts: AdoptFacts, ctx: PlanContext): Plan {
+  // A damaged manifest first: adopt would otherwise see its version as neither installed nor laid by hand.
+  const damaged = Object.values(tree.products).flatMap((p) => p.damaged ?? [])[0];
+  if (damaged) throw new WebtreeError('EDAMAGED', damaged.message, { hint: damaged.hint });
   const names = site.database.servers.map((s) => s.name);
   const verdicts = consumers(site, catalog).map((c) => judgeConsumer(site, c, facts.consumers[c.slot], facts.active));
   const voters = verdicts.filter((v) => v.server !== undefined);

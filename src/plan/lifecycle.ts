@@ -180,7 +180,7 @@ export function planRollback(site: Site, d: ProductDescriptor, st: ProductState,
   if (to !== undefined) return planActivate(site, d, st, to, ctx, 'rollback');
   const prev = previousVersion(ctx.history, d.name, st.current, st.versions);
   if (prev === undefined) {
-    throw new WebtreeError('ENOPREVIOUS', `the history records no earlier active version of ${d.name} that is still installed`, {
+    throw new WebtreeError('ENOPREVIOUS', `the history (${path.join(site.paths.state, 'history.jsonl')}) records no earlier active version of ${d.name} that is still installed`, {
       hint: st.versions.length > 1 ? `name one: webtree rollback ${d.name} --to V (installed: ${st.versions.join(', ')})` : 'nothing to roll back to',
     });
   }

@@ -25,7 +25,7 @@ const damagedFinding = (err: { message: string; hint?: string }): Finding => ({ 
 async function checkJournalAndLock(out: Finding[], site: Site): Promise<void> {
   const p = await pendingChange(site);
   if (p?.state === 'interrupted') out.push({ what: 'journal', problem: p.message });
-  else if (p?.state === 'damaged') out.push({ what: 'journal', problem: p.message });
+  else if (p?.state === 'damaged') out.push({ what: 'journal', problem: `${p.message} (${p.hint})` });
   const lock = await readLockFile(lockFile(site.paths.state));
   if (lock.kind === 'damaged') out.push({ what: 'lock', problem: `${lock.error.message} (${lock.error.hint})` });
 }

@@ -24,6 +24,22 @@ afterAll(async () => {
   for (const sb of boxes) await sb.cleanup();
 });
 
+/**
+ * Do what a "move it aside" hint says (mkdir -p ATTIC && mv -- FROM TO), checking that the place
+ * is the state directory's attic: neither served (under html/) nor read as a version.
+ */
+async function moveAsideAsHinted(text: string, from: string, state: string): Promise<string> {
+  const m = /\(mkdir -p (\S+) && mv -- (\S+) (\S+)\)/.exec(text);
+  expect(m, `a move-aside hint in: ${text}`).not.toBeNull();
+  const [, attic, src, dest] = m!;
+  expect(attic).toBe(path.join(state, 'attic'));
+  expect(src).toBe(from);
+  expect(path.dirname(dest)).toBe(attic);
+  await fs.mkdir(attic, { recursive: true });
+  await fs.rename(src, dest);
+  return dest;
+}
+
 const history = (site: (...p: string[]) => string) => readHistory(site('www', 'state', 'history.jsonl'));
 
 describe('ECL has no versions: every command taking PRODUCT refuses it plainly (exit 2)', () => {
@@ -133,14 +149,15 @@ describe('activate of the current version repairs its links', () => {
     const r = await t.sb.run(['activate', 'TV', '3.4']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`${tvLink()} is a real file or directory where webtree keeps a link; nothing was changed`);
-    expect(r.stderr).toContain(`hint: in a quiet moment, move it aside (mv ${tvLink()} ${tvLink()}.by-hand) and run the command again`);
+    expect(r.stderr).toMatch(/hint: in a quiet moment, move it aside \(mkdir -p \S+ && mv -- \S+ \S+\) and run the command again/);
     expect(r.stderr).not.toMatch(/adopt/);
     const v = await t.sb.run(['verify']);
     expect(v.stdout).toContain(`${tvLink()} is a real directory, not a link (move it aside, then \`webtree activate TV 3.4\` makes the link)`);
-    // Doing what the hint says works.
-    await fs.rename(tvLink(), `${tvLink()}.by-hand`);
+    // Doing what the hint says works, and what was moved is neither served nor a version.
+    await moveAsideAsHinted(r.stderr, tvLink(), t.site('www', 'state'));
     expect((await t.sb.run(['activate', 'TV', '3.4'])).exitCode).toBe(0);
     expect(await fs.readlink(tvLink())).toBe(want());
+    expect((await t.sb.run(['verify'])).exitCode).toBe(0);
   });
 
   it('adopt shows its notes even when it has nothing to change, and the command its note names works', async () => {
@@ -163,7 +180,7 @@ describe("a real directory where ChartDirector's link belongs (the guide's webpy
     const v = await t.sb.run(['verify']);
     expect(v.exitCode, v.stdout).toBe(1);
     expect(v.stdout).toContain(`ChartDirector: ${cd} is a real directory where webtree keeps ChartDirector's version link`);
-    expect(v.stdout).toContain(`move it aside (mv ${cd} ${cd}.by-hand) and install ChartDirector with webtree at once`);
+    expect(v.stdout).toMatch(/move it aside \(mkdir -p \S+ && mv -- \S+ \S+\) and install ChartDirector with webtree at once/);
     expect(v.stdout).toContain(`ChartDirector: no licence file chartdir.lic in ${cd}: ChartDirector runs watermarked`);
 
     const a = await writeSampleArchive(t.arch, 'ChartDirector', '5.0.2');
@@ -178,8 +195,8 @@ describe("a real directory where ChartDirector's link belongs (the guide's webpy
     expect(names.filter((n) => n.startsWith('ChartDirector-') || n.startsWith('.webtree-'))).toEqual([]); // never unpacked
     expect(await fs.readFile(path.join(cd, 'pychartdir.py'), 'utf8')).toBe('# by hand\n');
 
-    // The hint's way: move it aside, install at once.
-    await fs.rename(cd, `${cd}.by-hand`);
+    // The hint's way: move it aside (into the attic: webpylib/ChartDirector.by-hand would be on the python path), install at once.
+    await moveAsideAsHinted(v.stdout, cd, t.site('www', 'state'));
     const lic = path.join(t.sb.dir, 'chartdir.lic');
     await fs.writeFile(lic, 'licence\n');
     const ok = await t.sb.run(['install', a, '--license', lic]);
@@ -238,7 +255,7 @@ describe('switch-web: what the history holds, as README says', () => {
   });
 });
 
-describe('reads settle an interrupted change first, as README says', () => {
+describe('reads change nothing: an interrupted change is reported, and `webtree recover` settles it', () => {
   let t: Awaited<ReturnType<typeof sandbox>>;
   const journal = () => t.site('www', 'state', 'journal.json');
   const exists = (p: string) => fs.access(p).then(() => true, () => false);
@@ -259,10 +276,33 @@ describe('reads settle an interrupted change first, as README says', () => {
     return to;
   }
 
-  it.each([[['history']], [['apache', 'status']], [['apache', 'configtest']], [['render', '--diff']]])('webtree %j', async (args) => {
+  it('status, list, history, verify, render --diff, apache status and configtest: each says so, leaves the journal and the tree, and recover finishes it', async () => {
     const to = await interrupt();
-    const r = await t.sb.run(args);
-    expect(r.stderr).toMatch(new RegExp(`an interrupted \`activate EXPO ${to}\` \\(pid \\d+, [^)]*\\) was (finished|undone)`));
+    const journalText = await fs.readFile(journal(), 'utf8');
+    const current = await fs.readlink(t.site('dbwebtools', 'EXPO', 'current'));
+    for (const args of [['status'], ['list'], ['history'], ['verify'], ['render', '--diff'], ['apache', 'status'], ['apache', 'configtest']]) {
+      const r = await t.sb.run(args);
+      const said = args[0] === 'verify' ? r.stdout : r.stderr;
+      expect(said, args.join(' ')).toMatch(new RegExp(`a change is pending: \`activate EXPO ${to}\` \\(pid \\d+, started [^)]*\\) was interrupted; run \`webtree recover\` to finish it`));
+      expect(r.stderr, args.join(' ')).not.toMatch(/was (finished|undone)|running its check/);
+      expect(await fs.readFile(journal(), 'utf8'), `${args.join(' ')} left the journal as it was`).toBe(journalText);
+      expect(await fs.readlink(t.site('dbwebtools', 'EXPO', 'current'))).toBe(current);
+    }
+    const st = await t.sb.run(['status', '--json']);
+    expect(JSON.parse(st.stdout).pending).toMatchObject({ state: 'interrupted', command: `activate EXPO ${to}` });
+    // --dry-run plans nothing against a half-changed tree.
+    const dry = await t.sb.run(['activate', 'EXPO', to, '--dry-run']);
+    expect(dry.exitCode).toBe(1);
+    expect(dry.stderr).toMatch(/--dry-run plans nothing against a half-changed tree\n {2}hint: run `webtree recover`/);
+    const preview = await t.sb.run(['recover', '--dry-run']);
+    expect(preview.exitCode).toBe(0);
+    expect(preview.stdout).toMatch(new RegExp(`would settle \`activate EXPO ${to}\``));
+    expect(await exists(journal())).toBe(true);
+    const r = await t.sb.run(['recover']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^\`activate EXPO ${to}\` was (finished|undone)`));
     expect(await exists(journal())).toBe(false);
-  });
+    expect((await t.sb.run(['recover'])).stdout).toMatch(/nothing to recover/);
+    expect((await t.sb.run(['verify'])).exitCode).toBe(0);
+  }, 120_000);
 });
