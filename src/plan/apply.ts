@@ -95,7 +95,7 @@ export function planApply(site: Site, catalog: ProductDescriptor[], tree: TreeSt
     const d = catalog.find((p) => p.name === a.name)!;
     const st = tree.products[a.name];
     const w = wanted.find((x) => x.product === a.name)!;
-    refuseBlockedLinks(st);
+    refuseBlockedLinks(site, st);
     if (a.action === 'install') {
       const archive = archives[a.name];
       if (archive === undefined) {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import {
-  manifestPath, pointerPath, pointerTarget, productDir, stagingPath, versionPath, webLinkPath, webLinkTarget,
+  manifestPath, moveAsideCommand, pointerPath, pointerTarget, productDir, stagingPath, versionPath, webLinkPath, webLinkTarget,
 } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { compareVersions } from '../catalog/version.js';
@@ -37,11 +37,11 @@ const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
  * guide's webpylib/ChartDirector) is refused before anything changes. adopt leaves such paths
  * alone (no rename swaps a directory for a link without a gap), so the hint does not send there.
  */
-export function refuseBlockedLinks(st: ProductState): void {
+export function refuseBlockedLinks(site: Site, st: ProductState): void {
   if (st.blockedLinks.length === 0) return;
   const p = st.blockedLinks[0];
   throw new WebtreeError('ELINKISDIR', `${p} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
-    hint: `in a quiet moment, move it aside (mv ${p} ${p}.by-hand) and run the command again at once: it makes the link (the apps read it only when they start)`,
+    hint: `in a quiet moment, move it out of the served tree (${moveAsideCommand(site, p)}) and run the command again at once: it makes the link (the apps read it only when they start)`,
   });
 }
 
@@ -119,7 +119,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
       hint: 'take the tree over with `webtree adopt`, or move that directory aside',
     });
   }
-  if (req.activate) refuseBlockedLinks(st);
+  if (req.activate) refuseBlockedLinks(site, st);
   const staged = stagedInstall(site, d, st, req, ctx.id);
   const { ops, notes } = staged;
   const commit = ops.length;
@@ -136,7 +136,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
 export function planActivate(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, action = 'activate', undo = false): Plan {
   const command = `${action} ${d.name} ${v}`;
   if (!st.versions.includes(v)) throw notInstalled(d, v, st);
-  refuseBlockedLinks(st);
+  refuseBlockedLinks(site, st);
   if (st.current === v) return planRepair(site, d, st, v, ctx, command);
   const ops = [...activationOps(site, d, v), { kind: 'record', entry: entry(ctx, { action, product: d.name, from: st.current, to: v, ...(undo ? { undo } : {}) }) } as Op];
   return { command, summary: `point ${d.name} at ${v}${st.current ? ` (was ${st.current})` : ''}`, ops, commit: 0, temps: [], notes: [] };
