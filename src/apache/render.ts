@@ -8,6 +8,7 @@ import ejs from 'ejs';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, appConfFile } from './layout.js';
+import { DENIED_FILE_RE, DENIED_URL_RE, deniedDirs } from './deny.js';
 import { apacheQuote, pipeWord, shellQuote, systemdArg, systemdText } from './quote.js';
 import { checkTemplateSyntax } from './template-syntax.js';
 
@@ -52,6 +53,7 @@ export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string
     layout,
     apps: [...apps].sort((a, b) => a.name.localeCompare(b.name)),
     listen: listenArg(site.apache.listen),
+    denied: { dirs: deniedDirs(site), files: DENIED_FILE_RE, urls: DENIED_URL_RE },
     modules: [
       ...MODULES.map(([id, file]) => ({ id, file: path.posix.join(site.apache.modulesDir, file) })),
       { id: 'wsgi_module', file: site.apache.wsgiModule },

@@ -220,6 +220,11 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Re
       },
     },
     probes,
+    fetch: {
+      connectTimeout: values.get('fetch.connectTimeout') as number, idleTimeout: values.get('fetch.idleTimeout') as number,
+      retries: values.get('fetch.retries') as number, maxBytes: values.get('fetch.maxBytes') as number,
+      caFile: values.get('fetch.caFile') as string | undefined,
+    },
   };
 }
 

@@ -78,6 +78,8 @@ export interface Site {
   };
   /** Per product (the catalog's name), a deeper probe than its mount: a path and text the answer must hold. */
   probes: Record<string, Probe>;
+  /** Fetching archives by URL (apply, install URL). */
+  fetch: { connectTimeout: number; idleTimeout: number; retries: number; maxBytes: number; caFile?: string };
 }
 
 export interface Probe {

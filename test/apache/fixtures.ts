@@ -61,6 +61,7 @@ export function makeSite(root: string, o: SiteOptions = {}): Site {
     logs: { size: o.logSize ?? '20M', files: o.logFiles ?? 10 },
     watch: { page: path.join(www, 'html', 'webtree', 'index.html'), minFreeMiB: 1, minFreePercent: 1, mail: {} },
     probes: {},
+    fetch: { connectTimeout: 10, idleTimeout: 30, retries: 4, maxBytes: 2 * 1024 ** 3 },
   };
 }
 
