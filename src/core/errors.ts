@@ -26,9 +26,11 @@ export type ErrorCode =
   | 'EROFS' // a read-only file system
   | 'EDAMAGED' // a state file webtree keeps is damaged (named, with the fix)
   | 'EPENDING' // an interrupted change must be finished first (webtree recover)
+  | 'ERELEASE' // bad release file (exit 2)
+  | 'EFETCH' // an archive could not be fetched
   | 'EIO';
 
-const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = { EUSAGE: 2, ESITE: 2, EBADNAME: 2 };
+const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = { EUSAGE: 2, ESITE: 2, EBADNAME: 2, ERELEASE: 2 };
 
 export class WebtreeError extends Error {
   readonly code: ErrorCode;

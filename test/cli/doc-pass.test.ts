@@ -25,17 +25,17 @@ afterAll(async () => {
 });
 
 /**
- * Do what a "move it aside" hint says (mkdir -p ATTIC && mv -- FROM TO), checking that the place
- * is the state directory's attic: neither served (under html/) nor read as a version.
+ * Do what a "move it aside" hint says (mkdir -p DIR && mv FROM TO), checking that the place is
+ * neither served (under html/) nor read as a version (under the products root).
  */
-async function moveAsideAsHinted(text: string, from: string, state: string): Promise<string> {
-  const m = /\(mkdir -p (\S+) && mv -- (\S+) (\S+)\)/.exec(text);
+async function moveAsideAsHinted(text: string, from: string, site: (...p: string[]) => string): Promise<string> {
+  const m = /\(mkdir -p (\S+) && mv (?:-- )?(\S+) (\S+)\)/.exec(text);
   expect(m, `a move-aside hint in: ${text}`).not.toBeNull();
-  const [, attic, src, dest] = m!;
-  expect(attic).toBe(path.join(state, 'attic'));
+  const [, dir, src, dest] = m!;
   expect(src).toBe(from);
-  expect(path.dirname(dest)).toBe(attic);
-  await fs.mkdir(attic, { recursive: true });
+  expect(path.dirname(dest)).toBe(dir);
+  for (const root of [site('www', 'html'), site('dbwebtools')]) expect(dest.startsWith(root + '/'), `${dest} is under ${root}`).toBe(false);
+  await fs.mkdir(dir, { recursive: true });
   await fs.rename(src, dest);
   return dest;
 }
@@ -149,12 +149,12 @@ describe('activate of the current version repairs its links', () => {
     const r = await t.sb.run(['activate', 'TV', '3.4']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`${tvLink()} is a real file or directory where webtree keeps a link; nothing was changed`);
-    expect(r.stderr).toMatch(/hint: in a quiet moment, move it aside \(mkdir -p \S+ && mv -- \S+ \S+\) and run the command again/);
+    expect(r.stderr).toMatch(/hint: in a quiet moment, move it (aside|out of the served tree) \(mkdir -p \S+ && mv (-- )?\S+ \S+\) and run the command again/);
     expect(r.stderr).not.toMatch(/adopt/);
     const v = await t.sb.run(['verify']);
     expect(v.stdout).toContain(`${tvLink()} is a real directory, not a link (move it aside, then \`webtree activate TV 3.4\` makes the link)`);
     // Doing what the hint says works, and what was moved is neither served nor a version.
-    await moveAsideAsHinted(r.stderr, tvLink(), t.site('www', 'state'));
+    await moveAsideAsHinted(r.stderr, tvLink(), t.site);
     expect((await t.sb.run(['activate', 'TV', '3.4'])).exitCode).toBe(0);
     expect(await fs.readlink(tvLink())).toBe(want());
     expect((await t.sb.run(['verify'])).exitCode).toBe(0);
@@ -180,7 +180,7 @@ describe("a real directory where ChartDirector's link belongs (the guide's webpy
     const v = await t.sb.run(['verify']);
     expect(v.exitCode, v.stdout).toBe(1);
     expect(v.stdout).toContain(`ChartDirector: ${cd} is a real directory where webtree keeps ChartDirector's version link`);
-    expect(v.stdout).toMatch(/move it aside \(mkdir -p \S+ && mv -- \S+ \S+\) and install ChartDirector with webtree at once/);
+    expect(v.stdout).toMatch(/move it (aside|out of the served tree) \(mkdir -p \S+ && mv (-- )?\S+ \S+\) and install ChartDirector with webtree at once/);
     expect(v.stdout).toContain(`ChartDirector: no licence file chartdir.lic in ${cd}: ChartDirector runs watermarked`);
 
     const a = await writeSampleArchive(t.arch, 'ChartDirector', '5.0.2');
@@ -195,8 +195,8 @@ describe("a real directory where ChartDirector's link belongs (the guide's webpy
     expect(names.filter((n) => n.startsWith('ChartDirector-') || n.startsWith('.webtree-'))).toEqual([]); // never unpacked
     expect(await fs.readFile(path.join(cd, 'pychartdir.py'), 'utf8')).toBe('# by hand\n');
 
-    // The hint's way: move it aside (into the attic: webpylib/ChartDirector.by-hand would be on the python path), install at once.
-    await moveAsideAsHinted(v.stdout, cd, t.site('www', 'state'));
+    // The hint's way: move it aside (out of webpylib, where ChartDirector.by-hand would be on the python path), install at once.
+    await moveAsideAsHinted(v.stdout, cd, t.site);
     const lic = path.join(t.sb.dir, 'chartdir.lic');
     await fs.writeFile(lic, 'licence\n');
     const ok = await t.sb.run(['install', a, '--license', lic]);
