@@ -12,6 +12,7 @@ import { usageError, WebtreeError } from './core/errors.js';
 import { exitStatusFor, signalName, STOP_SIGNALS, type StopSignal } from './core/interrupt.js';
 import { createReporter, processStreams, type ErrorReport, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
+import { didYouMean } from './core/suggest.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 
@@ -25,6 +26,29 @@ function splitCommand(argv: string[]): { name?: string; rest: string[] } {
     return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
   }
   return { rest: argv };
+}
+
+/** The version in webtree's own package.json. */
+async function packageVersion(): Promise<string> {
+  const { PACKAGE_ROOT } = await import('./core/package-root.js');
+  const { readFile } = await import('node:fs/promises');
+  return (JSON.parse(await readFile(`${PACKAGE_ROOT}/package.json`, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * An option the command does not take, said in its own words with the nearest one it does take
+ * ("unknown option --dryrun (did you mean --dry-run?)"), before parseArgs's own wording.
+ */
+function refuseUnknownOptions(command: string, args: string[], specs: Record<string, unknown>): void {
+  const known = Object.keys(specs);
+  for (const a of args) {
+    if (a === '--') return;
+    if (!a.startsWith('--')) continue;
+    const name = a.slice(2).split('=')[0];
+    if (known.includes(name)) continue;
+    const near = didYouMean(name, known);
+    throw usageError(`unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`, `webtree help ${command} lists its options`);
+  }
 }
 
 function describeError(err: unknown): { report: ErrorReport; code: number; stack?: string } {
@@ -61,6 +85,10 @@ export async function main(argv: string[], streams: Streams = processStreams, en
   try {
     const { name, rest } = splitCommand(argv);
     if (name === undefined) {
+      if (argv.includes('--version')) {
+        streams.out(`webtree ${await packageVersion()}\n`);
+        return 0;
+      }
       if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
         streams.out(mainUsage() + '\n');
         return argv.length === 0 ? 2 : 0;
@@ -68,8 +96,13 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       throw usageError('no command given', 'webtree help lists the commands');
     }
     const command = findCommand(name);
-    if (!command) throw usageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (!command) {
+      const names = COMMANDS.map((c) => c.name);
+      const near = didYouMean(name, names);
+      throw usageError(`unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}`, `commands: ${names.join(', ')}`);
+    }
     const specs = { ...GLOBAL, ...command.options };
+    refuseUnknownOptions(command.name, rest, specs);
     const config: ParseArgsConfig = {
       args: rest,
       allowPositionals: true,
@@ -80,7 +113,14 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     try {
       parsed = parseArgs(config);
     } catch (err) {
-      throw usageError(`${command.name}: ${(err as Error).message.split('\n')[0]}`, `webtree help ${command.name}`);
+      const msg = (err as Error).message.split('\n')[0];
+      // "--keep -1": parseArgs calls the value ambiguous; say what was given and how to give it.
+      const amb = /^Option '--([\w-]+)' argument is ambiguous/.exec(msg);
+      if (amb) {
+        const value = rest[rest.indexOf(`--${amb[1]}`) + 1];
+        throw usageError(`${command.name}: --${amb[1]} was given "${value}", which looks like an option`, `write --${amb[1]}=${value} if that is the value you mean; webtree help ${command.name}`);
+      }
+      throw usageError(`${command.name}: ${msg}`, `webtree help ${command.name}`);
     }
     const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
     if (values.help) {

@@ -3,7 +3,8 @@
  * A version is split into runs of digits and runs of letters; a leading "v" is dropped and
  * "_" counts as ".". Runs compare pairwise: numbers as numbers, letters as text, and a letter
  * run sorts before a number run at the same place; a shorter version that is a prefix of a
- * longer one sorts first (3.3 < 3.3a). Equal keys fall back to the raw text so the order is total.
+ * longer one sorts first (3.3 < 3.3a), unless the longer goes on with a pre-release word
+ * (dev, alpha, beta, pre, rc): 3.10-rc1 < 3.10. Equal keys fall back to the raw text so the order is total.
  */
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
@@ -29,15 +30,26 @@ export function compareVersions(a: string, b: string): number {
   return compareParts(a, parts(a), b, parts(b));
 }
 
+/**
+ * Pre-release words, oldest first: a version that goes on with one of them comes before the
+ * release it leads to (3.10-rc1 < 3.10, 2.0beta < 2.0), where any other letters come after
+ * (3.3 < 3.3a, the guide's own versions).
+ */
+const PRE = ['dev', 'alpha', 'beta', 'pre', 'rc'];
+const preRank = (p: Part | undefined) => (typeof p === 'string' ? PRE.indexOf(p) : -1);
+
 function compareParts(a: string, pa: Part[], b: string, pb: Part[]): number {
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const x = pa[i];
     const y = pb[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
+    if (x === undefined) return preRank(y) >= 0 ? 1 : -1;
+    if (y === undefined) return preRank(x) >= 0 ? -1 : 1;
     if (typeof x === 'number' && typeof y === 'number') {
       if (x !== y) return x < y ? -1 : 1;
     } else if (typeof x === 'string' && typeof y === 'string') {
+      const rx = preRank(x);
+      const ry = preRank(y);
+      if (rx >= 0 && ry >= 0 && rx !== ry) return rx < ry ? -1 : 1;
       if (x !== y) return x < y ? -1 : 1;
     } else {
       return typeof x === 'string' ? -1 : 1;

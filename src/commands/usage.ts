@@ -41,6 +41,8 @@ export function mainUsage(): string {
     '',
     'global options:',
     ...Object.entries(GLOBAL).map(([n, o]) => optLine(n, o)),
+    // Not a global option: install has its own --version V.
+    optLine('version', { type: 'boolean', description: "print webtree's version (webtree --version, before any command)" }),
     '',
     'exit status: 0 done; 1 refused or failed (the tree is as it was); 2 bad usage or site file; 3 render --diff found changes.',
     'webtree help COMMAND (or webtree COMMAND --help) shows one command with examples.',

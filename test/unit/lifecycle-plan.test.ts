@@ -176,6 +176,14 @@ describe('prune', () => {
     expect(removed).toContain('/t/dbwebtools/tv/4');
   });
 
+  it('never deletes the newer release for its older release candidate (3.10 is newer than 3.10-rc1)', () => {
+    const hist = [h('install', '3.9'), h('install', '3.10-rc1', '3.9'), h('activate', '3.9', '3.10-rc1'), h('install', '3.10', '3.9', { outcome: 'failed' })];
+    const p = planPrune(site, by.TV, state({ versions: ['3.8', '3.9', '3.10-rc1', '3.10'], current: '3.9' }), 1, ctx(hist));
+    const removed = p.ops.filter((o) => o.kind === 'remove').map((o) => (o as { path: string }).path);
+    expect(removed).not.toContain('/t/dbwebtools/tv/3.10');
+    expect(removed).toContain('/t/dbwebtools/tv/3.8');
+  });
+
   it('--keep 0 still keeps current and previous', () => {
     const hist = [h('install', '1'), h('install', '2', '1')];
     const p = planPrune(site, by.TV, state({ versions: ['1', '2'], current: '2' }), 0, ctx(hist));

@@ -17,11 +17,26 @@ describe('version order', () => {
     ['4.9', '<', '5.0.2'],
     ['1.1', '=', '1.1'],
     ['2.0', '<', '10.0'],
+    // Release candidates, alphas and betas come before their release; other letters after.
+    ['3.10-rc1', '<', '3.10'],
+    ['3.10rc2', '<', '3.10'],
+    ['3.10-rc1', '<', '3.10-rc2'],
+    ['3.10-beta1', '<', '3.10-rc1'],
+    ['3.10-alpha', '<', '3.10-beta'],
+    ['3.10-rc1', '>', '3.9'],
+    ['3.10', '<', '3.10.1'],
+    ['3.10-rc1', '<', '3.10.1'],
+    ['2.0beta', '<', '2.0'],
+    ['3.3', '<', '3.3b'],
   ];
   it.each(table)('%s %s %s', (a, rel, b) => {
     const c = compareVersions(a, b);
     expect(Math.sign(c)).toBe(rel === '<' ? -1 : rel === '>' ? 1 : 0);
     expect(Math.sign(compareVersions(b, a))).toBe(-Math.sign(c) || 0);
+  });
+
+  it('sorts release candidates before their release', () => {
+    expect(sortVersions(['3.10', '3.10-rc1', '3.9', '3.10-beta2', '3.10.1'])).toEqual(['3.9', '3.10-beta2', '3.10-rc1', '3.10', '3.10.1']);
   });
 
   it('sorts a mixed list', () => {
