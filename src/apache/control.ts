@@ -220,7 +220,19 @@ export async function stop(site: Site, opts: { timeoutMs?: number } = {}): Promi
   return { wasRunning: before.running, killed };
 }
 
+/**
+ * The whole configuration is tested (httpd -t, conf.d included) before anything is stopped, as
+ * graceful does: a broken file in conf.d must not take down a site that is serving.
+ */
 export async function restart(site: Site, opts: { timeoutMs?: number } = {}): Promise<{ pid: number }> {
+  try {
+    await configtest(site);
+  } catch (err) {
+    if (!(err instanceof WebtreeError)) throw err;
+    throw new WebtreeError('EAPACHE', `Apache was not restarted: its configuration does not pass httpd -t; ${(await status(site)).running ? 'it runs on as before' : 'it was not running'}`, {
+      details: [err.message, err.details].filter(Boolean).join('\n'), hint: 'fix what httpd -t names (`webtree apache configtest`), then restart again',
+    });
+  }
   await stop(site, opts);
   return { pid: (await start(site, opts)).pid };
 }

@@ -34,6 +34,8 @@ export interface ExecutorOptions {
   onOp?: (line: string) => void;
   /** Pause between operations: widens the window the kill tests aim at (WEBTREE_TEST_OP_DELAY_MS). */
   opDelayMs?: number;
+  /** Pause after the flush before the commit: the window the signal test aims at (WEBTREE_TEST_FLUSH_DELAY_MS). */
+  flushDelayMs?: number;
   /** A progress display for unpacking (a bar on a terminal; nothing otherwise). */
   progress?: (label: string) => Progress;
   /**
@@ -227,7 +229,9 @@ export class Executor {
       if (st && !byDevice.has(st.dev)) byDevice.set(st.dev, t);
     }
     if (byDevice.size === 0) return;
+    this.opts.onOp?.(`flush ${[...byDevice.values()].join(', ')} (sync -f)`);
     const r = await runFile('sync', ['-f', ...byDevice.values()]);
+    if (this.opts.flushDelayMs) await new Promise((res) => setTimeout(res, this.opts.flushDelayMs));
     if (r.exitCode !== 0) {
       throw new WebtreeError('EIO', `could not flush ${[...byDevice.values()].join(', ')} to disk before making it live: ${r.stderr.trim() || `sync exited ${r.exitCode}`}`, {
         hint: 'nothing was changed; check the disk (dmesg) and run the command again',

@@ -44,6 +44,7 @@ export async function executorFor(ctx: CommandContext, site: Site, interruptible
     // With the time since the process started: where a slow command spends it.
     onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  ${l}`) : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
+    flushDelayMs: Number(ctx.env.WEBTREE_TEST_FLUSH_DELAY_MS ?? 0) || undefined,
     // A bar while unpacking, on a terminal only (the reporter decides).
     progress: (label) => ctx.reporter.progress(label),
     signal: interruptible ? ctx.signal : undefined,

@@ -162,11 +162,18 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
       child.kill('SIGKILL');
       await child;
       expect(await fs.readlink(site('dbwebtools', 'tv', 'current'))).toBe('3.6'); // live, and never checked
-      const r = await sb.run(['status', '--json']);
-      expect(r.exitCode, r.stderr).toBe(0);
+      // A read (a monitor's status) reports the pending change and leaves it: no check, no rollback.
+      const st = await sb.run(['status', '--json']);
+      expect(st.exitCode, st.stderr).toBe(0);
+      expect(st.stderr).toMatch(/a change is pending: `install TV 3\.6` .* run `webtree recover`/);
+      expect(JSON.parse(st.stdout).products.find((p: { name: string }) => p.name === 'TV').current).toBe('3.6');
+      expect(JSON.parse(st.stdout).pending).toMatchObject({ state: 'interrupted', command: 'install TV 3.6' });
+      // recover finishes it and runs its check, which goes back: exit 1, the tree as it was before.
+      const r = await sb.run(['recover']);
+      expect(r.exitCode, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/an interrupted `install TV 3\.6` .* was finished/);
       expect(r.stderr).toMatch(/TV 3\.6 does not answer .*rolled back to 3\.4/);
-      expect(JSON.parse(r.stdout).products.find((p: { name: string }) => p.name === 'TV').current).toBe('3.4');
+      expect((await sb.json(['status'])).products.find((p: { name: string }) => p.name === 'TV').current).toBe('3.4');
       // mod_wsgi replaces the daemon stuck in 3.6's import only after its shutdown timeout: wait for it.
       let served = '';
       for (let i = 0; i < 30 && served !== 'TV 3.4 server=server3 dbiapp v1_4a'; i++) served = await body('/TV').catch(() => '');
@@ -256,6 +263,23 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4a');
     await ok(['render']); // back to the stock templates
     expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
+  }, 60_000);
+
+  it('apache restart with a broken file in conf.d tests the whole configuration first: refused, Apache serves on', async () => {
+    const before = (await sb.json(['status'])).apache;
+    expect(before.running).toBe(true);
+    const broken = www('conf.d', 'zz-broken.conf');
+    await fs.writeFile(broken, 'ThisIsNoDirective on\n');
+    try {
+      const r = await sb.run(['apache', 'restart']);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^webtree: Apache was not restarted: its configuration does not pass httpd -t; it runs on as before/);
+      expect(r.stderr).toMatch(/ThisIsNoDirective/);
+      expect((await sb.json(['status'])).apache).toEqual(before); // the same master: never stopped
+      expect(await body('/TV')).toMatch(/^TV /);
+    } finally {
+      await fs.rm(broken);
+    }
   }, 60_000);
 
   it('apache stop leaves no process; status says stopped (exit 1)', async () => {

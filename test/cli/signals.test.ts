@@ -110,6 +110,21 @@ describe('signals before the change is live leave the tree as it was, at once', 
     }, 60_000);
   }
 
+  it('SIGINT during the last flush before the commit point is seen at the commit point: nothing goes live', async () => {
+    const archive = await writeSampleArchive(sb.dir, 'TV', '2.flush');
+    const before = await snapshotTree();
+    // The flush (sync -f) is held open for 3 s: the signal lands inside it, after the last check of old.
+    const child = sb.spawn(['install', archive, '--debug'], { WEBTREE_TEST_FLUSH_DELAY_MS: '3000' });
+    await whenLine(child, /flush .*\(sync -f\)\n/);
+    child.kill('SIGINT');
+    const r = await ended(child);
+    await expectAsItWas(r, 130, before);
+    expect(r.stderr).not.toMatch(/once the change was live/);
+    expect(r.stderr).toMatch(/^SIGINT arrived before rename /m);
+    expect(await lastEntry()).toMatchObject({ action: 'install', version: '2.flush', outcome: 'undone' });
+    await fs.rm(archive);
+  }, 60_000);
+
   it('Ctrl-C to the whole process group while render tests the new tree with httpd -t', async () => {
     const before = await snapshotTree();
     expect((await sb.run(['render', '--diff'])).exitCode, 'render has work to do').toBe(3);
