@@ -22,6 +22,8 @@ import { historyFile } from '../state/tree.js';
 import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
 import { clearJournal, readJournal, writeJournal, type AfterSpec, type Journal } from './journal.js';
 import { checkRequires } from './check-version.js';
+import { topDirMismatch } from '../catalog/top-dir.js';
+import { withReserve } from './reserve.js';
 import { preflight } from './preflight.js';
 import { chownTree, type Owner } from './owner.js';
 import { linkOverFile } from '../failover/link-over-file.js';
@@ -259,7 +261,8 @@ export class Executor {
     }
     for (const dir of dirs) {
       for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || name.startsWith(RENDER_STAGE_PREFIX) || TEMP_NAME.test(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+        const reserveTemp = dir === paths.state && /^reserve\.\d+\.tmp$/.test(name); // a reserve cut short
+        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || name.startsWith(RENDER_STAGE_PREFIX) || TEMP_NAME.test(name) || reserveTemp) await fs.rm(path.join(dir, name), { recursive: true, force: true });
       }
     }
   }
@@ -286,7 +289,7 @@ export class Executor {
     const seen = (await readHistoryLines(file)).entries.some((e) => e.id === entry.id && e.action === entry.action);
     if (seen) return;
     const existed = (await lstatOrNull(file)) !== null;
-    await appendHistory(file, entry);
+    await withReserve(this.state, () => appendHistory(file, entry));
     if (!existed) await this.own(file);
   }
 
@@ -336,6 +339,13 @@ export class Executor {
           });
         } finally {
           bar?.done();
+        }
+        const named = op.expectTop && result.strippedTop !== undefined ? topDirMismatch(result.strippedTop, op.expectTop) : undefined;
+        if (named) {
+          const want = `${op.expectTop!.product} ${op.expectTop!.version}`;
+          throw new WebtreeError('EBADARCHIVE', `${path.basename(op.archive)} holds ${result.strippedTop}/, which names ${named}, not ${want}; nothing was changed`, {
+            hint: `install the archive under the name of what it holds (it may be a copy renamed by hand), or, if ${want} is right, run the install again with --force`,
+          });
         }
         let files = result.files;
         if (op.content) {

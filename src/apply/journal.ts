@@ -9,6 +9,7 @@ import { moveAsideCommand } from '../core/attic.js';
 import { isNat, isNonEmptyStr, isObj, isStr, oneOf, optional, readStateJson, shapeProblem, type FieldCheck, type StateFileSpec } from '../state/state-file.js';
 import type { Plan } from '../plan/ops.js';
 import { fsyncDir, writeFileAtomic } from './fsatomic.js';
+import { withReserve } from './reserve.js';
 
 /**
  * The check that follows a plan once it is live (a restart and health check, say), named so
@@ -32,7 +33,8 @@ export interface Journal {
 export const journalFile = (stateDir: string) => path.join(stateDir, 'journal.json');
 
 export async function writeJournal(stateDir: string, j: Journal): Promise<void> {
-  await writeFileAtomic(journalFile(stateDir), JSON.stringify(j, null, 1), 0o644);
+  // A full disk: the reserve is given up for it (a change without its journal is not made at all).
+  await withReserve(stateDir, () => writeFileAtomic(journalFile(stateDir), JSON.stringify(j, null, 1), 0o644));
 }
 
 const isOp: FieldCheck = (v) => isObj(v) && typeof (v as { kind?: unknown }).kind === 'string';

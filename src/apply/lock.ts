@@ -11,6 +11,7 @@ import { explainErrno } from '../core/errno.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
+import { ensureReserve, withReserve } from './reserve.js';
 import { isDamaged, isNonEmptyStr, isPosInt, isStr, nullable, readStateJson, type DamagedFileError, type FieldCheck, type StateFileSpec } from '../state/state-file.js';
 
 export interface LockHolder {
@@ -103,6 +104,8 @@ export interface Lock {
   holder: LockHolder;
   /** Set when a dead holder's lock was taken over. */
   recoveredFrom?: LockHolder;
+  /** The disk was full: the reserve was given up to take the lock. */
+  usedReserve?: boolean;
 }
 
 export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal): Promise<Lock> {
@@ -112,14 +115,16 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
     command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
   };
   const tmp = `${file}.${me.token}`;
-  await writeHolder(tmp, me, stateDir);
+  // On a full disk the reserve is given up, so that the prune or rollback a full disk calls for can run.
+  let usedReserve = false;
+  await withReserve(stateDir, () => writeHolder(tmp, me, stateDir), () => void (usedReserve = true));
   const deadline = Date.now() + waitMs;
   let recoveredFrom: LockHolder | undefined;
   try {
     for (;;) {
       try {
         await fs.link(tmp, file);
-        return { holder: me, recoveredFrom, release: () => releaseLock(file, me.token) };
+        return { holder: me, recoveredFrom, usedReserve, release: () => releaseLock(file, me.token, stateDir) };
       } catch (err) {
         if (!isErrno(err, 'EEXIST')) throw err;
       }
@@ -202,7 +207,9 @@ async function writeHolder(tmp: string, me: LockHolder, stateDir: string): Promi
   }
 }
 
-async function releaseLock(file: string, token: string): Promise<void> {
+async function releaseLock(file: string, token: string, stateDir: string): Promise<void> {
   const r = await readLockFile(file);
   if (r.kind === 'holder' && r.holder.token === token) await fs.rm(file, { force: true });
+  // Still ours to do under the lock's end: the reserve made again if it was used and there is room now.
+  await ensureReserve(stateDir);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { discardPrestarted, prestartUnpack } from '../archive/extract.js';
 import { sha256File } from '../archive/manifest.js';
 import { identifyArchive } from '../catalog/archive-name.js';
+import { topDirNames } from '../catalog/top-dir.js';
 import { findVersionedProduct } from '../catalog/load.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
@@ -73,8 +74,10 @@ export const installCommand: CommandCode = {
     // change planned (it writes nothing; it is dropped if the plan needs no unpacking).
     if (!installed && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout);
     const activate = ctx.options['no-activate'] !== true;
+    // The archive's own top directory must not name another product or version, unless --force.
+    const expectTop = ctx.options.force === true ? undefined : { product: d.name, version: id.version, names: topDirNames(catalog) };
     const plan = await runChange(ctx, `install ${src.name}`, ({ site, tree, pctx }) =>
-      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license, source: shownSource(src) }, pctx), serveAfter(ctx, d))
+      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license, source: shownSource(src), ...(expectTop ? { expectTop } : {}) }, pctx), serveAfter(ctx, d))
       .finally(() => discardPrestarted());
     return reportPlan(ctx, plan, { product: d.name, version: id.version, sha256: sha256 ?? recordOf(plan)?.entry.sha256 });
   },

@@ -47,6 +47,7 @@ export const COMMANDS: LazyCommand[] = [
       version: { type: 'string', arg: 'V', description: "version, when the archive's name does not carry one (EXPO.tar)" },
       'no-activate': { type: 'boolean', description: 'install without pointing current at it' },
       license: { type: 'string', arg: 'FILE', description: "ChartDirector's licence file (chartdir.lic)" },
+      force: { type: 'boolean', description: "install even when the archive's own top directory names another product or version" },
       sha256: { type: 'string', arg: 'HEX', description: 'the archive\'s sha256; required for a URL (fetched into the cache and checked before unpacking)' },
     },
     examples: [

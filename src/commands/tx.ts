@@ -257,6 +257,7 @@ export async function lockAndRecover(ctx: CommandContext, site: Site, label: str
   const executor = await executorFor(ctx, site, true);
   const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal);
   if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
+  if (lock.usedReserve) ctx.reporter.warn(`the disk is full: webtree gave up its reserve (${site.paths.state}/reserve) to take its lock; free space (\`webtree prune PRODUCT --keep N\`, \`df -h ${site.paths.state}\`): the reserve is made again once there is room`);
   try {
     const recovered = await recoverInterrupted(ctx, site, executor);
     return { lock, executor, recovered };

@@ -8,6 +8,7 @@ import {
 } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { compareVersions } from '../catalog/version.js';
+import type { ExpectTop } from '../catalog/top-dir.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import type { HistoryEntry } from '../state/history.js';
@@ -67,6 +68,8 @@ export interface InstallRequest {
   sha256?: string;
   activate: boolean;
   license?: string;
+  /** What the archive's top directory must not contradict (absent: not checked, install --force). */
+  expectTop?: ExpectTop;
   /** Where the archive came from (a path or URL without its query), for the history and `webtree release`. */
   source?: string;
 }
@@ -83,7 +86,7 @@ export function stagedInstall(site: Site, d: ProductDescriptor, st: ProductState
   const ops: Op[] = [
     { kind: 'make-dir', path: productDir(site, d) },
     { kind: 'make-dir', path: path.dirname(manifest) },
-    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content, sha256: req.sha256 },
+    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content, sha256: req.sha256, ...(req.expectTop ? { expectTop: req.expectTop } : {}) },
   ];
   for (const [name, content] of Object.entries(d.addFiles)) ops.push({ kind: 'add-file', path: path.join(staging, name), content });
   const notes: string[] = [];

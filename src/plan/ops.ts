@@ -7,10 +7,13 @@
  */
 import type { HistoryEntry } from '../state/history.js';
 
+import type { ExpectTop } from '../catalog/top-dir.js';
+
 export type Op =
   | { kind: 'make-dir'; path: string }
   /** sha256: what the archive hashed to when planned; a different file at unpack time is refused. */
-  | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string; sha256?: string }
+  /** expectTop: refuse an archive whose own top directory names another product or version (install without --force). */
+  | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string; sha256?: string; expectTop?: ExpectTop }
   | { kind: 'check-version'; dir: string; product: string; requires: string[] }
   | { kind: 'add-file'; path: string; content: string }
   | { kind: 'copy-file'; from: string; to: string }

@@ -42,3 +42,32 @@ describe('install records the sha256 of the whole archive file', () => {
     expect(again.stdout).toMatch(/already installed from the same archive/);
   });
 });
+
+describe("an archive whose own top directory names another product or version", () => {
+  it('cp tv-3.4.tar.gz tv-3.9.tar.gz: refused, naming what it holds; --force installs it as 3.9', async () => {
+    const real = await writeSampleArchive(arch, 'TV', '3.4');
+    const renamed = path.join(arch, 'tv-3.9.tar.gz');
+    await fs.copyFile(real, renamed);
+    const r = await sb.run(['install', renamed]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^webtree: tv-3\.9\.tar\.gz holds tv-3\.4\/, which names TV 3\.4, not TV 3\.9; nothing was changed\n {2}hint: install the archive under the name of what it holds/m);
+    expect((await sb.json(['list', 'TV'])).products[0].versions).not.toContain('3.9');
+    expect((await fs.readdir(path.join(site(), 'dbwebtools/tv'))).filter((n) => n.startsWith('.webtree-'))).toEqual([]);
+    const forced = await sb.run(['install', renamed, '--force', '--no-activate']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect((await sb.json(['list', 'TV'])).products[0].versions).toContain('3.9');
+  });
+
+  it('a TV archive installed as AV: refused, naming TV', async () => {
+    const tv = await writeSampleArchive(arch, 'TV', '3.5');
+    const r = await sb.run(['install', tv, '--product', 'AV', '--version', '3.5']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/holds tv-3\.5\/, which names TV 3\.5, not AV 3\.5/);
+  });
+
+  it('a top directory that names nothing webtree knows, or the same version spelled alike, installs', async () => {
+    const cd = await writeSampleArchive(arch, 'ChartDirector', '5.0.2'); // top directory "ChartDirector/"
+    const r = await sb.run(['install', cd]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+});

@@ -25,6 +25,8 @@ const run = canMount || process.env.CI === 'true';
 const bigArchive = (dir: string) => writeSampleArchive(dir, 'TV', '3.4', { 'product/big.bin': randomBytes(1.5 * MiB).toString('base64') });
 
 const HISTORY = 'www/state/history.jsonl';
+/** Given up on a full disk and made again when there is room: its times change, nothing a reader sees. */
+const RESERVE = 'www/state/reserve';
 
 interface Site {
   sb: Sandbox;
@@ -45,7 +47,7 @@ async function sandboxWithTv(): Promise<Site> {
 /** Install the big archive onto the full disk and check everything a failed install promises. */
 async function installOntoFullDisk(s: Site, mountDir: string): Promise<string> {
   const served = await fs.readFile(path.join(s.site, 'www/html/TV/tv.wsgi'));
-  const before = await listing(s.site, [HISTORY, 'filler']);
+  const before = await listing(s.site, [HISTORY, 'filler', RESERVE]);
   const r = await s.sb.run(['install', s.big]);
   expect(r.exitCode, r.stderr).toBe(1);
   expect(r.stderr).toMatch(/^webtree: the disk is full: could not /);
@@ -56,7 +58,7 @@ async function installOntoFullDisk(s: Site, mountDir: string): Promise<string> {
   expect(await fs.readlink(path.join(s.site, 'dbwebtools/tv/current'))).toBe('3.3a');
   expect(await fs.readFile(path.join(s.site, 'www/html/TV/tv.wsgi'))).toEqual(served);
   // The tree as it was: no staging, trash or temporary; the lock released, no journal pending.
-  expect(await listing(s.site, [HISTORY, 'filler'])).toEqual(before);
+  expect(await listing(s.site, [HISTORY, 'filler', RESERVE])).toEqual(before);
   const state = await fs.readdir(path.join(s.site, 'www/state'));
   expect(state).not.toContain('lock');
   expect(state).not.toContain('journal.json');
@@ -98,13 +100,13 @@ describe.runIf(run)('disk full under the products root', () => {
   it('the same file system read-only: refused before the journal, naming it, the tree as it was', async () => {
     await execa('mount', ['-o', 'remount,ro', products]);
     try {
-      const before = await listing(s.site, ['filler']);
+      const before = await listing(s.site, ['filler', RESERVE]);
       const r = await s.sb.run(['install', s.big]);
       expect(r.exitCode, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/^webtree: a directory that `install TV 3\.4[^`]*` needs is on a read-only file system; nothing was changed\n/);
       expect(r.stderr).toContain(`\n  ${products}/tv (read-only file system): `);
       expect(r.stderr).toContain(`hint: remount read-write (\`mount -o remount,rw\` on the file system of ${products}/tv)`);
-      expect(await listing(s.site, ['filler'])).toEqual(before);
+      expect(await listing(s.site, ['filler', RESERVE])).toEqual(before);
     } finally {
       await execa('mount', ['-o', 'remount,rw', products]);
     }
@@ -128,16 +130,18 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
     await s?.sb.cleanup();
   });
 
-  it('nothing left: taking the lock meets it', async () => {
+  it('nothing left: the reserve is given up for the lock and the journal; the unpacking meets the full disk', async () => {
+    await fillLeaving(filler, 0);
+    const stderr = await installOntoFullDisk(s, s.site);
+    expect(stderr).toContain(`webtree: warning: the disk is full: webtree gave up its reserve (${path.join(s.site, 'www/state')}/reserve) to take its lock`);
+    expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${s.site}/dbwebtools/tv/`));
+  });
+
+  it('no reserve left and nothing free: taking the lock meets it, named, the tree as it was', async () => {
+    await fs.rm(path.join(s.site, RESERVE), { force: true });
     await fillLeaving(filler, 0);
     const stderr = await installOntoFullDisk(s, s.site);
     expect(stderr).toContain(`could not take webtree's lock in ${path.join(s.site, 'www/state')}`);
-  });
-
-  it('one page left: the lock fits, writing the journal meets it', async () => {
-    await fillLeaving(filler, 4096);
-    const stderr = await installOntoFullDisk(s, s.site);
-    expect(stderr).toContain(`${path.join(s.site, 'www/state/journal.json')}`);
   });
 
   it('256 KiB left: the unpacking meets it; the failure is in the history', async () => {
@@ -150,6 +154,55 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
 
   it('once the filler is deleted, the same archive installs and verify is clean', async () => {
     await freeAndInstall(s, filler);
+  });
+});
+
+describe.runIf(run)('a full disk: the reserve lets the prune and the rollback that the message names run, and they tell the truth', () => {
+  let s: Site;
+  let filler: string;
+  const current = () => fs.readlink(path.join(s.site, 'dbwebtools/tv/current'));
+  beforeAll(async () => {
+    s = await sandboxWithTv();
+    for (const v of ['3.4', '3.5']) {
+      const r = await s.sb.run(['install', await writeSampleArchive(path.join(s.sb.dir, 'archives'), 'TV', v)]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    expect(await fs.stat(path.join(s.site, RESERVE))).toMatchObject({ size: 512 * 1024 });
+    s.unmount = await moveOntoTmpfs(s.site, 8 * MiB);
+    filler = path.join(s.site, 'filler');
+  });
+  afterAll(async () => {
+    await s?.unmount?.();
+    await s?.sb.cleanup();
+  });
+
+  it('rollback with a few KiB free: done and live (exit 0), or refused and as it was (exit 1) — here done', async () => {
+    await fillLeaving(filler, 4096);
+    const r = await s.sb.run(['rollback', 'TV']);
+    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    // The exit and the tree agree: never "nothing changed" over a live change.
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await current()).toBe('3.4');
+    const state = await fs.readdir(path.join(s.site, 'www/state'));
+    expect(state).not.toContain('journal.json');
+    expect(state).not.toContain('lock');
+    const last = JSON.parse((await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').at(-1)!);
+    expect(last).toMatchObject({ action: 'rollback', product: 'TV', to: '3.4', outcome: 'ok' });
+  });
+
+  it('prune, as the "disk is full" hint says, runs on the full disk and frees space', async () => {
+    await fillLeaving(filler, 0);
+    const r = await s.sb.run(['prune', 'TV', '--keep', '1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await s.sb.json(['list', 'TV'])).products[0].versions).toEqual(['3.4', '3.5']);
+  });
+
+  it('once there is room, the next changing command makes the reserve again; verify is clean', async () => {
+    await fs.rm(filler);
+    expect((await s.sb.run(['prune', 'TV', '--keep', '5'])).exitCode).toBe(0);
+    expect(await fs.stat(path.join(s.site, RESERVE))).toMatchObject({ size: 512 * 1024 });
+    const v = await s.sb.run(['verify']);
+    expect(v.exitCode, v.stdout).toBe(0);
   });
 });
 
