@@ -7,7 +7,7 @@
  * Only the registry is loaded up front; the command's own code is imported when it runs.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { explainErrno } from './core/errno.js';
+import { explainErrno, noteServiceAccount } from './core/errno.js';
 import { usageError, WebtreeError } from './core/errors.js';
 import { exitStatusFor, signalName, STOP_SIGNALS, type StopSignal } from './core/interrupt.js';
 import { createReporter, processStreams, type ErrorReport, type Streams } from './core/reporter.js';
@@ -148,7 +148,10 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       debug,
       config: values.config as string | undefined,
       env,
-      site: () => (site ??= import('./site/load.js').then(({ loadSite, siteFilePath }) => loadSite(siteFilePath(values.config as string | undefined, env)))),
+      site: () => (site ??= import('./site/load.js').then(({ loadSite, siteFilePath }) => loadSite(siteFilePath(values.config as string | undefined, env))).then((s) => {
+        noteServiceAccount(s.apache); // a permission hint then names the service account, not whoever runs
+        return s;
+      })),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(() => stop?.dispose());

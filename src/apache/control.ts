@@ -95,18 +95,27 @@ export async function status(site: Site): Promise<ApacheStatus> {
   return { running: true, pid, uptimeSec: await processUptimeSec(pid), stalePidFile: false };
 }
 
-/** Ports below ip_unprivileged_port_start need root or a capability on the binary. */
-async function checkPort(site: Site): Promise<void> {
+/**
+ * Ports below ip_unprivileged_port_start need root or a capability on the binary: why the
+ * account may not listen where the site says, with the fix, or undefined when it may.
+ */
+export async function portProblem(site: Site): Promise<{ message: string; hint: string } | undefined> {
   const { port } = site.apache.listen;
-  if (site.apache.user === 'root') return;
+  if (site.apache.user === 'root') return undefined;
   const text = await fs.readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024');
   const first = Number(text) || 1024;
-  if (port >= first) return;
+  if (port >= first) return undefined;
   const caps = await (await loadExeca())('getcap', [site.apache.httpd], { reject: false });
-  if (/cap_net_bind_service/.test(caps.stdout ?? '')) return;
-  throw new WebtreeError('EAPACHE', `port ${port} is below ${first}: ${site.apache.user} may not listen on it`, {
+  if (/cap_net_bind_service/.test(caps.stdout ?? '')) return undefined;
+  return {
+    message: `port ${port} is below ${first}: ${site.apache.user} may not listen on it`,
     hint: `set apache.listen to a port of ${first} or more (8080) and forward ${port} to it, or let the binary bind it: setcap cap_net_bind_service=+ep ${site.apache.httpd}`,
-  });
+  };
+}
+
+async function checkPort(site: Site): Promise<void> {
+  const p = await portProblem(site);
+  if (p) throw new WebtreeError('EAPACHE', p.message, { hint: p.hint });
 }
 
 /** Can the account Apache runs as write (and enter) this path? As root, asked as the account. */

@@ -90,6 +90,23 @@ export async function manifestOfUnpacked(dir: string, archiveSha256: string, unp
   return { archiveSha256, files: [...files.values()].sort(byPath) };
 }
 
+/**
+ * The first entry under dir that a manifest cannot record (a symbolic link, a FIFO …), said as
+ * buildManifest would refuse it; undefined when there is none. adopt --dry-run asks this, so
+ * that it predicts what adopt itself will refuse.
+ */
+export function firstNotAFile(dir: string): string | undefined {
+  let found: string | undefined;
+  try {
+    walkSync(dir, (p, st) => {
+      if (found === undefined && !st.isDirectory() && !st.isFile()) found = notAFile(join(dir, p), st).message;
+    });
+  } catch (err) {
+    return `cannot read ${dir}: ${(err as Error).message}`;
+  }
+  return found;
+}
+
 function notAFile(p: string, st: Stats): WebtreeError {
   return new WebtreeError('EIO', `cannot record ${p} in a manifest: it is ${what(st)}`, {
     hint: 'An installed version holds only regular files and directories; move it aside and retry.',

@@ -76,6 +76,9 @@ export const initCommand: CommandCode = {
     } finally {
       await lock.release();
     }
+    // The production default (0.0.0.0:80) with Apache as an unprivileged account: said now, with the fix, not at the first start.
+    const port = await (await import('../apache/control.js')).portProblem(site);
+    if (port) ctx.reporter.warn(`apache.listen is ${site.apache.listen.host}:${site.apache.listen.port} and Apache runs as ${site.apache.user}: ${port.message}; \`webtree apache start\` refuses until then: ${port.hint}`);
     ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - 2, sandbox }, () =>
       [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - 2} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
         prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));

@@ -30,7 +30,13 @@ export interface ErrnoFacts {
   mount?: Mount;
   /** The directory to give to the account: the path when it is a directory, else its parent. */
   accessDir?: string;
+  /** The site's service account (apache.user/group), when the site file was read. */
+  service?: { user: string; group: string };
 }
+
+let serviceAccount: ErrnoFacts['service'];
+/** The boundary's hints name the service account once the site file is read (cli.ts). */
+export const noteServiceAccount = (a: { user: string; group: string }) => void (serviceAccount = { user: a.user, group: a.group });
 
 const MAPPED = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS']);
 
@@ -88,10 +94,15 @@ function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError |
       });
     default: {
       const dir = facts.accessDir ?? (p ? path.dirname(p) : undefined);
-      const group = account.group ?? account.user;
+      const svc = facts.service;
+      // Only the service account is told to take the tree: anyone else is sent to it (or to root).
       const hint = account.uid === 0
         ? `root was refused too, so the file system or the file forbids it: check the mount options and \`lsattr -d ${dir ?? 'PATH'}\``
-        : `give the account access (\`chown -R ${account.user}:${group} ${dir ?? 'PATH'}\`) or run webtree as root`;
+        : svc === undefined
+          ? 'run webtree as the service account the tree belongs to (apache.user in the site file), or as root'
+          : svc.user !== account.user
+            ? `run webtree as ${svc.user}, the service account the tree belongs to (\`sudo -u ${svc.user} webtree …\`), or as root`
+            : `give the account access (as root: \`chown -R ${svc.user}:${svc.group} ${dir ?? 'PATH'}\`) or run webtree as root`;
       return new WebtreeError('EACCES', `permission denied: ${accountText(account)} may not ${what}`, { hint, cause: err });
     }
   }
@@ -142,7 +153,7 @@ async function accessDirOf(p: string): Promise<string> {
 export async function explainErrno(err: unknown, doing?: string): Promise<unknown> {
   if (!isSystemError(err)) return err;
   const p = err.path;
-  const facts: ErrnoFacts = { account: await currentAccount() };
+  const facts: ErrnoFacts = { account: await currentAccount(), ...(serviceAccount ? { service: serviceAccount } : {}) };
   if (p) {
     const mount = await mountOf(p);
     if (mount) facts.mount = mount;

@@ -7,7 +7,8 @@
 import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { manifestPath, pointerPath, pointerTarget, productDir, webLinkPath, webLinkTarget } from '../catalog/paths.js';
+import { manifestPath, pointerPath, pointerTarget, productDir, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
+import { firstNotAFile } from '../archive/manifest.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
 import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -39,6 +40,8 @@ export interface ProductFacts {
   /** Per web link path: what is there, and where webtree's own link would lead. */
   webLinks: Record<string, PathFacts & { expectedReal: string | null }>;
   manifestsDir: boolean;
+  /** Per version to adopt (no manifest yet): what in it a manifest cannot record (a symbolic link …). */
+  unrecordable?: Record<string, string>;
 }
 
 export interface AdoptFacts {
@@ -93,7 +96,12 @@ export async function readAdoptFacts(site: Site, catalog: ProductDescriptor[], t
     const webLinks: ProductFacts['webLinks'] = {};
     for (const l of d.webLinks) webLinks[l.path] = { ...(await pathFacts(webLinkPath(site, l))), expectedReal: await realOrNull(webLinkTarget(site, d, l)) };
     const manifestsDir = (await lstatOrNull(path.dirname(manifestPath(site, d, 'x'))))?.isDirectory() ?? false;
-    facts.products[d.name] = { pointer: await pathFacts(pointerPath(site, d)), pointerReal, webLinks, manifestsDir };
+    const unrecordable: Record<string, string> = {};
+    for (const v of st.unmanaged) {
+      const why = firstNotAFile(versionPath(site, d, v));
+      if (why !== undefined) unrecordable[v] = why;
+    }
+    facts.products[d.name] = { pointer: await pathFacts(pointerPath(site, d)), pointerReal, webLinks, manifestsDir, unrecordable };
   }
   return facts;
 }

@@ -65,6 +65,8 @@ export function adoptProducts(site: Site, catalog: ProductDescriptor[], tree: Tr
     }
 
     if (st.unmanaged.length === 0) continue;
+    // What adopt's manifest would refuse, refused at planning: --dry-run says it too.
+    for (const [v, why] of Object.entries(pf.unrecordable ?? {})) out.problems.push(`${d.name} ${v}: ${why} (an installed version holds only files and directories: move it out of ${versionPath(site, d, v)})`);
     const dir = path.dirname(manifestPath(site, d, st.unmanaged[0]));
     if (!pf.manifestsDir) out.prepare.push({ kind: 'make-dir', path: dir });
     for (const v of st.unmanaged) {

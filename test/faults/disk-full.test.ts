@@ -50,7 +50,7 @@ async function installOntoFullDisk(s: Site, mountDir: string): Promise<string> {
   const before = await listing(s.site, [HISTORY, 'filler', RESERVE]);
   const r = await s.sb.run(['install', s.big]);
   expect(r.exitCode, r.stderr).toBe(1);
-  expect(r.stderr).toMatch(/^webtree: the disk is full: could not /);
+  expect(r.stderr).toMatch(/^webtree: the disk is full: could not /m);
   expect(r.stderr).toContain(`(tmpfs webtree-test mounted on ${mountDir})`);
   expect(r.stderr).toContain(`free space on ${mountDir} (\`df -h ${mountDir}\` shows what is left`);
   expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
@@ -163,7 +163,7 @@ describe.runIf(run)('a full disk: the reserve lets the prune and the rollback th
   const current = () => fs.readlink(path.join(s.site, 'dbwebtools/tv/current'));
   beforeAll(async () => {
     s = await sandboxWithTv();
-    for (const v of ['3.4', '3.5']) {
+    for (const v of ['3.4', '3.5', '3.6']) {
       const r = await s.sb.run(['install', await writeSampleArchive(path.join(s.sb.dir, 'archives'), 'TV', v)]);
       expect(r.exitCode, r.stderr).toBe(0);
     }
@@ -182,19 +182,20 @@ describe.runIf(run)('a full disk: the reserve lets the prune and the rollback th
     expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
     // The exit and the tree agree: never "nothing changed" over a live change.
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await current()).toBe('3.4');
+    expect(await current()).toBe('3.5');
     const state = await fs.readdir(path.join(s.site, 'www/state'));
     expect(state).not.toContain('journal.json');
     expect(state).not.toContain('lock');
     const last = JSON.parse((await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').at(-1)!);
-    expect(last).toMatchObject({ action: 'rollback', product: 'TV', to: '3.4', outcome: 'ok' });
+    expect(last).toMatchObject({ action: 'rollback', product: 'TV', to: '3.5', outcome: 'ok' });
   });
 
   it('prune, as the "disk is full" hint says, runs on the full disk and frees space', async () => {
     await fillLeaving(filler, 0);
     const r = await s.sb.run(['prune', 'TV', '--keep', '1']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect((await s.sb.json(['list', 'TV'])).products[0].versions).toEqual(['3.4', '3.5']);
+    // Kept: 3.6 (the newest), 3.5 (current), 3.4 (previous); 3.3a goes.
+    expect((await s.sb.json(['list', 'TV'])).products[0].versions).toEqual(['3.4', '3.5', '3.6']);
   });
 
   it('once there is room, the next changing command makes the reserve again; verify is clean', async () => {

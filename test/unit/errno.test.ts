@@ -38,17 +38,25 @@ describe('errnoError', () => {
   });
 
   it('EACCES: the account (name and uid), the operation, the path, and the chown that fixes it', () => {
-    const e = errnoError(sysErr('EACCES', 'mkdir', '/srv/products/tv/3.4'), { ...codemanager, accessDir: '/srv/products/tv' })!;
+    const e = errnoError(sysErr('EACCES', 'mkdir', '/srv/products/tv/3.4'), { ...codemanager, accessDir: '/srv/products/tv', service: { user: 'codemanager', group: 'sispi' } })!;
     expect(e.code).toBe('EACCES');
     expect(e.exitCode).toBe(1);
     expect(e.message).toBe('permission denied: codemanager (uid 999) may not create the directory /srv/products/tv/3.4');
-    expect(e.hint).toBe('give the account access (`chown -R codemanager:sispi /srv/products/tv`) or run webtree as root');
+    expect(e.hint).toBe('give the account access (as root: `chown -R codemanager:sispi /srv/products/tv`) or run webtree as root');
   });
 
   it('EACCES without an access dir gives the parent to the account; `doing` replaces the operation', () => {
-    const e = errnoError(sysErr('EACCES', 'open', '/srv/www/state/lock.ab12'), codemanager, "take webtree's lock in /srv/www/state")!;
+    const e = errnoError(sysErr('EACCES', 'open', '/srv/www/state/lock.ab12'), { ...codemanager, service: { user: 'codemanager', group: 'sispi' } }, "take webtree's lock in /srv/www/state")!;
     expect(e.message).toBe("permission denied: codemanager (uid 999) may not take webtree's lock in /srv/www/state");
     expect(e.hint).toContain('chown -R codemanager:sispi /srv/www/state');
+  });
+
+  it('EACCES for an account that is not the service account: never told to take the tree itself', () => {
+    const e = errnoError(sysErr('EACCES', 'mkdir', '/srv/products/tv/3.4'), { account: { user: 'alice', uid: 1001, group: 'alice' }, accessDir: '/srv/products/tv', service: { user: 'codemanager', group: 'sispi' } })!;
+    expect(e.hint).toBe('run webtree as codemanager, the service account the tree belongs to (`sudo -u codemanager webtree …`), or as root');
+    expect(e.hint).not.toMatch(/chown[^`]*alice/);
+    const unknown = errnoError(sysErr('EACCES', 'mkdir', '/srv/products/tv/3.4'), { account: { user: 'alice', uid: 1001, group: 'alice' } })!;
+    expect(unknown.hint).not.toMatch(/chown/);
   });
 
   it('EPERM as root: running as root is no fix, the file system or the file forbids it', () => {
