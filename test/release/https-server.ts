@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -149,12 +150,12 @@ export async function startArchiveServer(pki: Pki, files: Record<string, Buffer>
 /** A plain HTTP proxy that only tunnels (CONNECT), to loopback only. */
 export async function startConnectProxy(): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
   const tunnels: string[] = [];
-  const sockets = new Set<net.Socket>();
+  const sockets = new Set<Duplex>();
   const server = http.createServer((_req, res) => {
     res.writeHead(405);
     res.end();
   });
-  server.on('connect', (req, client: net.Socket, head: Buffer) => {
+  server.on('connect', (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
     tunnels.push(req.url ?? '');
     const [host, port] = (req.url ?? '').split(':');
     if (host !== '127.0.0.1' && host !== 'localhost') {
