@@ -48,7 +48,7 @@ export interface ArchiveServer {
 export async function startArchiveServer(pki: Pki, files: Record<string, Buffer>, auth = 'user:s3cret-pw'): Promise<ArchiveServer> {
   const log: Logged[] = [];
   const seen = new Map<string, number>();
-  const sockets = new Set<net.Socket>();
+  const sockets = new Set<Duplex>();
   const server = https.createServer({ key: await fs.readFile(pki.key), cert: await fs.readFile(pki.cert) }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://x');
     const [, how, ...rest] = url.pathname.split('/');
