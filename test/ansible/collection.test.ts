@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ROOT } from '../helpers/cli.js';
 import { ansibleEnv, buildAndInstall, COLLECTION_SRC, skipWithoutAnsible } from './fleet.js';
 
 const missing = skipWithoutAnsible('Ansible collection');
@@ -83,5 +85,16 @@ describe.skipIf(missing)('the sispi.webtree collection', () => {
     const r = await run('ansible-playbook', ['--syntax-check', ...all]);
     expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
     for (const b of all) expect(r.stdout).toContain(`playbook: ${b}`);
+  });
+
+  it("README's \"More than one web host\" shows the playbook the collection ships", async () => {
+    const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## More than one web host'));
+    const block = /```yaml\n(- name: Every web host to one release\n[\s\S]*?)```/.exec(section);
+    expect(block, 'the playbook block in README.md').not.toBeNull();
+    const shipped = parse(await fs.readFile(path.join(COLLECTION_SRC, 'playbooks', 'release.yml'), 'utf8'));
+    expect(parse(block![1])).toEqual(shipped);
+    expect(shipped[0]).toMatchObject({ serial: 1, max_fail_percentage: 0 });
+    expect(JSON.stringify(shipped)).not.toMatch(/handlers|notify/);
   });
 });
