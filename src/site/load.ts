@@ -168,6 +168,11 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], file: stri
       maxBytes: values.get('limits.maxBytes') as number, maxEntries: values.get('limits.maxEntries') as number,
       maxDepth: values.get('limits.maxDepth') as number, maxRatio: values.get('limits.maxRatio') as number,
     },
+    fetch: {
+      connectTimeout: values.get('fetch.connectTimeout') as number, idleTimeout: values.get('fetch.idleTimeout') as number,
+      retries: values.get('fetch.retries') as number, maxBytes: values.get('fetch.maxBytes') as number,
+      caFile: values.get('fetch.caFile') as string | undefined,
+    },
   };
 }
 

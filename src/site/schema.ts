@@ -44,6 +44,11 @@ export const SETTINGS: Setting[] = [
   { key: 'limits.maxEntries', type: 'int', default: 200_000, description: 'most entries in an archive' },
   { key: 'limits.maxDepth', type: 'int', default: 64, description: 'deepest path in an archive, components' },
   { key: 'limits.maxRatio', type: 'int', default: 200, description: 'largest unpacked/archive size ratio (gzip bombs)' },
+  { key: 'fetch.connectTimeout', type: 'int', default: 10, description: 'seconds to wait for a connection when fetching an archive by URL' },
+  { key: 'fetch.idleTimeout', type: 'int', default: 30, description: 'seconds a download may stall before it counts as dropped (then resumed)' },
+  { key: 'fetch.retries', type: 'int', default: 4, description: 'retries of a download after a dropped connection, a timeout or a 5xx answer' },
+  { key: 'fetch.maxBytes', type: 'int', default: 2 * 1024 ** 3, description: 'largest archive a download may bring, bytes' },
+  { key: 'fetch.caFile', type: 'path', optional: true, description: 'extra CA certificates (PEM) for https:// archives, besides the system ones and NODE_EXTRA_CA_CERTS' },
 ];
 
 /** Top-level keys besides those of SETTINGS: the server list. */

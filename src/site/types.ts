@@ -65,4 +65,6 @@ export interface Site {
   };
   ecl: { enabled: boolean; dir: string };
   limits: Limits;
+  /** Fetching archives by URL (apply, install URL). */
+  fetch: { connectTimeout: number; idleTimeout: number; retries: number; maxBytes: number; caFile?: string };
 }

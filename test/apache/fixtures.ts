@@ -55,6 +55,7 @@ export function makeSite(root: string, o: SiteOptions = {}): Site {
     },
     ecl: { enabled: false, dir: path.join(www, 'wsgi', 'ECL', 'decam') },
     limits: { maxBytes: 1 << 30, maxEntries: 100_000, maxDepth: 64, maxRatio: 200 },
+    fetch: { connectTimeout: 10, idleTimeout: 30, retries: 4, maxBytes: 2 * 1024 ** 3 },
   };
 }
 
