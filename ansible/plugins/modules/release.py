@@ -164,7 +164,7 @@ def main():
     rc, doc = run_webtree(module, args, ok_exits=(0, 3) if module.check_mode else (0,))
     result = dict(changed=bool(doc.get('changed')), products=doc.get('products', []))
     if module._diff:
-        result['diff'] = dict(before_header='versions before', after_header='versions after',
+        result['diff'] = dict(before_header='product versions', after_header='product versions',
                               before=_version_text(doc, 'from'), after=_version_text(doc, 'to'))
     module.exit_json(**result)
 
