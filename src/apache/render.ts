@@ -9,7 +9,7 @@ import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, appConfFile } from './layout.js';
 import { DENIED_FILE_RE, DENIED_URL_RE, deniedDirs } from './deny.js';
-import { apacheQuote, shellQuote, systemdArg, systemdText } from './quote.js';
+import { apacheQuote, pipeWord, shellQuote, systemdArg, systemdText } from './quote.js';
 import { checkTemplateSyntax } from './template-syntax.js';
 
 export interface WsgiApp {
@@ -60,6 +60,10 @@ export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string
     ],
     // What the guide's runApache.sh put on PYTHONPATH; per daemon process here.
     pythonPath: [webpylib, path.posix.join(webpylib, 'dbiapp_pylib'), html].join(':'),
+    // A restart lets requests in flight finish (a 30-second report) while another process serves.
+    wsgiLifetime: `processes=${site.apache.wsgi.processes} graceful-timeout=${site.apache.wsgi.gracefulTimeout} shutdown-timeout=${site.apache.wsgi.shutdownTimeout}`,
+    errorLogPipe: logPipe(site, layout.errorLog, path.posix.join(layout.logDir, 'error_log')),
+    accessLogPipe: logPipe(site, layout.accessLog, path.posix.join(layout.logDir, 'access_log')),
     q: apacheQuote,
     sh: shellQuote,
     sdArg: systemdArg,
@@ -105,6 +109,18 @@ function renderOne(templates: Record<string, string>, name: TemplateName, data: 
   }
 }
 
+/**
+ * Apache's own rotatelogs, so that rotating needs no restart: -n cycles through a bounded set of
+ * files in logDir, -L keeps `link` a hard link to the one being written (the stable name
+ * excerpts and operators read), -f opens it at start, -D makes logDir when it is missing.
+ */
+function logPipe(site: Site, link: string, base: string): string {
+  const { size, interval, files } = site.logs;
+  // rotatelogs reads the file name (not the link's) as a strftime format: %% is a plain %.
+  const argv = [site.apache.rotatelogs, '-f', '-D', '-L', link, '-n', String(files), base.replace(/%/g, '%%'), ...(interval ? [String(interval)] : []), size];
+  return apacheQuote(`|${argv.map(pipeWord).join(' ')}`);
+}
+
 function listenArg(listen: Site['apache']['listen']): string {
   const { host, port } = listen;
   if (host === '' || host === '*') return String(port);
@@ -131,6 +147,8 @@ function checkInputs(site: Site, apps: WsgiApp[]): void {
     if (!path.posix.isAbsolute(value)) bad(what, value, 'is not an absolute path');
   };
   for (const [key, value] of Object.entries(site.paths)) abs(`paths.${key}`, value);
+  abs('apache.rotatelogs', site.apache.rotatelogs);
+  if (!/^[1-9][0-9]*[BKMG]$/.test(site.logs.size)) bad('logs.size', site.logs.size, 'is not a size like 20M');
   for (const key of ['httpd', 'modulesDir', 'wsgiModule', 'pythonHome'] as const) {
     const value = site.apache[key];
     if (value !== undefined) abs(`apache.${key}`, value);

@@ -27,6 +27,7 @@ export const COMMANDS: LazyCommand[] = [
       user: { type: 'string', arg: 'NAME', description: 'service account Apache runs as (default codemanager)' },
       group: { type: 'string', arg: 'NAME', description: "service account's group (default: the user's primary group, else sispi)" },
       server: { type: 'string', multiple: true, arg: 'NAME=HOST:PORT', description: 'a database server (repeat; the first is active unless server3 is listed)' },
+      'no-check-db': { type: 'boolean', description: 'do not ask the active server which database cluster it is (asked when the servers are given, or for the production site)' },
     },
     examples: [
       { cmd: 'init', says: 'the production site: /usr/remote/software/www/webtree.yaml and the empty tree, Apache on 0.0.0.0:80' },
@@ -37,8 +38,8 @@ export const COMMANDS: LazyCommand[] = [
   }, async () => (await import('./init.js')).initCommand.run),
   lazy({
     name: 'install',
-    summary: 'verify and unpack a product archive into a new version, then activate it',
-    args: 'ARCHIVE',
+    summary: 'verify and unpack a product archive (a file or a URL) into a new version, then activate it',
+    args: 'ARCHIVE|URL',
     positionals: { min: 1, max: 1 },
     changes: true,
     json: true,
@@ -47,14 +48,46 @@ export const COMMANDS: LazyCommand[] = [
       version: { type: 'string', arg: 'V', description: "version, when the archive's name does not carry one (EXPO.tar)" },
       'no-activate': { type: 'boolean', description: 'install without pointing current at it' },
       license: { type: 'string', arg: 'FILE', description: "ChartDirector's licence file (chartdir.lic)" },
+      sha256: { type: 'string', arg: 'HEX', description: 'the archive\'s sha256; required for a URL (fetched into the cache and checked before unpacking)' },
     },
     examples: [
+      { cmd: 'install https://files.example.org/tv-3.4.tar.gz --sha256 HEX', says: 'fetch, check the sha256, then install as for a file' },
       { cmd: 'install tv-3.4.tar.gz', says: 'unpack TV 3.4 beside the other versions and make it current' },
       { cmd: 'install EXPO.tar --version 2024-03', says: 'an archive whose name carries no version' },
-      { cmd: 'install QEngine-2.1.tar.gz --no-activate', says: 'unpack now, activate later with `webtree activate QE 2.1`' },
       { cmd: 'install ChartDirector-5.0.2.tar.gz --license chartdir.lic', says: 'ChartDirector with its licence file' },
     ],
   }, async () => (await import('./install.js')).installCommand.run),
+  lazy({
+    name: 'apply',
+    summary: 'make the site match a release file: fetch, install and switch every product as one change',
+    args: 'FILE',
+    positionals: { min: 1, max: 1 },
+    changes: true,
+    readsWith: 'check',
+    json: true,
+    options: {
+      check: { type: 'boolean', description: 'change and download nothing; say per product what would change (exit 3: changes pending, 0: none)' },
+    },
+    examples: [
+      { cmd: 'apply release.yaml', says: 'fetch what is missing, install it, switch every product that differs, restart and check once' },
+      { cmd: 'apply release.yaml --check', says: 'exit 0 when the site matches the release, 3 when it does not, and what would change' },
+      { cmd: 'apply release.yaml --check --json', says: '{"changed": …, "products": [{"name", "from", "to", "action"}]} (docs/json.md)' },
+      { cmd: 'apply release.yaml --dry-run', says: 'print the one plan and change nothing' },
+    ],
+  }, async () => (await import('./apply.js')).applyCommand.run),
+  lazy({
+    name: 'release',
+    summary: 'write the release file of the site as it runs (active versions, sources, sha256)',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: false,
+    json: true,
+    options: { output: { type: 'string', arg: 'FILE', description: 'write it to FILE (atomically) instead of stdout' } },
+    examples: [
+      { cmd: 'release', says: 'print the release file of this host' },
+      { cmd: 'release --output /tmp/release.yaml', says: 'capture this host, to `webtree apply` on another' },
+    ],
+  }, async () => (await import('./release.js')).releaseCommand.run),
   lazy({
     name: 'activate',
     summary: 'point a product at one of its installed versions',
@@ -141,14 +174,18 @@ export const COMMANDS: LazyCommand[] = [
   lazy({
     name: 'prune',
     summary: 'delete old versions, never the current or the previous one',
-    args: 'PRODUCT',
-    positionals: { min: 1, max: 1 },
+    args: '[PRODUCT]',
+    positionals: { min: 0, max: 1 },
     changes: true,
     json: true,
-    options: { keep: { type: 'string', arg: 'N', description: 'how many of the newest versions to keep (current and previous are always kept)' } },
+    options: {
+      keep: { type: 'string', arg: 'N', description: 'how many of the newest versions to keep (current and previous are always kept)' },
+      cache: { type: 'boolean', description: 'remove the cached archives (fetched by URL) that no installed version needs; PRODUCT may then be left out' },
+    },
     examples: [
       { cmd: 'prune TV --keep 3', says: 'keep the three newest TV versions, the current and the previous one' },
       { cmd: 'prune QE --keep 0 --dry-run', says: 'which versions would go, keeping only current and previous' },
+      { cmd: 'prune --cache', says: 'remove the fetched archives that no installed version needs' },
     ],
   }, async () => (await import('./prune.js')).pruneCommand.run),
   lazy({
@@ -209,10 +246,11 @@ export const COMMANDS: LazyCommand[] = [
     json: true,
     options: {
       'no-check-db': { type: 'boolean', description: 'do not check that SERVER answers and is the primary (pg_is_in_recovery() = false)' },
-      'no-restart': { type: 'boolean', description: 'no graceful restart and health check after the switch' },
+      'no-restart': { type: 'boolean', description: "no restart of the apps' daemons and no health check after the switch" },
+      'allow-split-brain': { type: 'boolean', description: 'switch even when another site server is also a reachable primary (two masters: you accept serving one fork)' },
     },
     examples: [
-      { cmd: 'switch-web server2', says: 'check server2 is the primary, switch every tool to it, restart and check the apps' },
+      { cmd: 'switch-web server2', says: "check server2 is the primary of the site's cluster and the only one, switch every tool to it, restart the apps' daemons and check them" },
       { cmd: 'switch-web server3 --dry-run', says: 'run the checks and print the plan; change nothing' },
       { cmd: 'switch-web server2 --no-check-db', says: 'switch without asking the database (it does not answer yet)' },
     ],
@@ -224,7 +262,9 @@ export const COMMANDS: LazyCommand[] = [
     positionals: { min: 0, max: 0 },
     changes: true,
     json: true,
-    options: {},
+    options: {
+      'no-check-db': { type: 'boolean', description: "do not ask the active server which database cluster it is (recorded for switch-web's checks)" },
+    },
     examples: [
       { cmd: 'adopt --dry-run', says: 'after `webtree init` on the hand-made tree: what adopt would change' },
       { cmd: 'adopt', says: 'take the tree over in place; no reader sees a difference' },

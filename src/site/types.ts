@@ -53,6 +53,13 @@ export interface Site {
     eups?: { setups: string; products: string[] };
     /** Seconds a health check waits for each app. */
     healthTimeout: number;
+    /**
+     * mod_wsgi daemon lifetime: processes per app, and the seconds a restart (a touch of the
+     * script, a graceful) lets requests in flight finish (mod_wsgi's own default is 5 s).
+     */
+    wsgi: { processes: number; gracefulTimeout: number; shutdownTimeout: number };
+    /** Apache's rotatelogs: both logs are piped through it. */
+    rotatelogs: string;
   };
   database: {
     name: string;
@@ -65,4 +72,22 @@ export interface Site {
   };
   ecl: { enabled: boolean; dir: string };
   limits: Limits;
+  /** Apache's logs through rotatelogs: a new file at `size` (and every `interval` s), `files` kept. */
+  logs: { size: string; interval?: number; files: number };
+  watch: {
+    textfile?: string;
+    page: string;
+    minFreeMiB: number;
+    minFreePercent: number;
+    mail: { to?: string; from?: string; smtp?: { host: string; port: number } };
+  };
+  /** Per product (the catalog's name), a deeper probe than its mount: a path and text the answer must hold. */
+  probes: Record<string, Probe>;
+  /** Fetching archives by URL (apply, install URL). */
+  fetch: { connectTimeout: number; idleTimeout: number; retries: number; maxBytes: number; caFile?: string };
+}
+
+export interface Probe {
+  path?: string;
+  expect?: string;
 }
