@@ -92,6 +92,8 @@ export const AFTER_HOOK_MODULES: Record<string, () => Promise<unknown>> = {
   'render-restore': () => import('./render.js'),
   'switch-web': () => import('./switch-web.js'),
   'switch-restore': () => import('./switch-web.js'),
+  'apply-serve': () => import('./apply-serve.js'),
+  'apply-restore': () => import('./apply-serve.js'),
 };
 
 export async function findAfterHook(kind: string): Promise<AfterHook | undefined> {
