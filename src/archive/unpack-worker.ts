@@ -2,9 +2,10 @@
  * The reading half of the unpacking (extract.ts and write-worker.ts write), on a worker thread:
  * read the archive, inflate it, hash it, frame it, check every header against the rules, make
  * the directories — and send the writers their files with the bytes to write, in batches each
- * acknowledges. All the files of one directory go to one writer (several creating files in one
- * directory would queue on its lock); directories are made here, before any file in them is sent,
- * so that no writer waits on another. A refusal is sent as an error before any instruction of the
+ * acknowledges. The files of one directory go to one writer while it keeps up (several creating
+ * files in one directory queue on its lock), and move to the least busy writer when it does not
+ * (a directory of thousands of files would otherwise leave the others idle); directories are
+ * made here, before any file in them is sent, so that no writer waits on another. A refusal is sent as an error before any instruction of the
  * refused entry, and nothing is written before the go.
  */
 import { createHash } from 'node:crypto';
@@ -79,14 +80,11 @@ class Outlet {
 class Dirs {
   count = 0;
   private readonly made = new Set<string>(['']);
-  /** Which writer a directory's files go to: new directories in turn. */
+  /** Which writer a directory's files go to while it keeps up. */
   private readonly writerOf = new Map<string, number>();
   private next = 0;
 
-  constructor(
-    private readonly go: Go,
-    private readonly writers: number,
-  ) {}
+  constructor(private readonly go: Go) {}
 
   dir(rel: string, mode: number): void {
     this.parents(rel);
@@ -95,13 +93,18 @@ class Dirs {
   }
 
   /** Make the file's directory if the archive only implies it; the writer to send the file to. */
-  forFile(rel: string): number {
+  forFile(rel: string, outlets: Outlet[]): number {
     this.parents(rel);
     const dir = dirname(rel);
     let w = this.writerOf.get(dir);
-    if (w === undefined) {
+    if (w === undefined || outlets[w].credits < 2) {
+      // The writer with the most batches free, the search starting at the next one in turn.
       w = this.next;
-      this.next = (this.next + 1) % this.writers;
+      for (let i = 1; i < outlets.length; i++) {
+        const j = (this.next + i) % outlets.length;
+        if (outlets[j].credits > outlets[w].credits) w = j;
+      }
+      this.next = (w + 1) % outlets.length;
       this.writerOf.set(dir, w);
     }
     return w;
@@ -134,7 +137,7 @@ async function run(go: Go): Promise<void> {
   size = src.size;
   try {
     const outlets = go.ports.map((p) => new Outlet(p));
-    const dirs = new Dirs(go, outlets.length);
+    const dirs = new Dirs(go);
     const rules = new EntryRules(req.limits, src.size);
     let left = 0;
     let out: Outlet = outlets[0];
@@ -148,7 +151,7 @@ async function run(go: Go): Promise<void> {
           dirs.dir(a.rel, a.mode);
           return;
         }
-        out = outlets[dirs.forFile(a.rel)];
+        out = outlets[dirs.forFile(a.rel, outlets)];
         // A pax mtime that is no number or out of a Date's range is an Invalid Date: none, as
         // node-tar makes of an unreadable header field (futimes would fail on it).
         const mtime = v.mtime?.getTime();
@@ -180,7 +183,9 @@ async function run(go: Go): Promise<void> {
         }
       }
       if (sent) report();
-      while (outlets.some((o) => o.credits <= 0)) await new Promise<void>((r) => (wake = r));
+      // The writer taking the current file must have room; the others were flushed at most once
+      // more since they last had some, which bounds what is in flight.
+      while (out.credits <= 0) await new Promise<void>((r) => (wake = r));
     }
     framing.end();
     const top = rules.finish(src.name, req.layout);
