@@ -3,7 +3,7 @@
 // dist/bundle/ (bin/webtree.js runs it). Node resolves, reads and compiles each ES module on its
 // own; one file per command and a few shared chunks cut `webtree status`'s start-up by tens of
 // milliseconds (docs/benchmarks.md). Each command stays its own entry, loaded only when it runs, and
-// the heavy libraries (pg, ejs, tar, execa) stay in node_modules, loaded only by the commands that
+// the heavy libraries (pg, ejs, tar, execa, undici) stay in node_modules, loaded only by the commands that
 // need them; the small ones every command needs (yaml) are bundled. The unpacking's threads are
 // entries of their own. dist/bundle/meta.json maps every output file to its sources
 // (test/cli/startup.test.ts reads it to tell which modules a command loaded).
@@ -31,7 +31,7 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['pg', 'ejs', 'tar', 'execa'],
+  external: ['pg', 'ejs', 'tar', 'execa', 'undici'],
   // Bundled CommonJS (yaml's node build) calls require() for Node's own modules.
   banner: { js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);" },
   define: { WEBTREE_BUNDLE: 'true' },
