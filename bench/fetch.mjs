@@ -127,6 +127,11 @@ try {
     shellS: shell,
     webtreeS: webtree,
   };
+  // For bench/run.mjs's table of every figure.
+  result.figures = [{
+    what: `install URL --sha256 / curl + sha256sum -c + shell install, ${mb} MB / ${files} files, median of ${rounds} rounds' ratios`,
+    value: `${result.ratio.toFixed(2)}x`, target: '≤ 1.2x', met: result.ratio <= 1.2,
+  }];
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
     log(`\narchive: ${(size / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files, from https://127.0.0.1 (loopback); ${rounds} rounds, alternating`);

@@ -20,10 +20,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-<<<<<<< HEAD
-const all = ['install', 'switch', 'status', 'fetch'];
-const chosen = process.argv.slice(2).filter((a) => all.includes(a));
-=======
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -33,7 +29,6 @@ const all = ['install', 'status', 'scale', 'fetch', 'switch'];
 const chosen = args.filter((a) => all.includes(a));
 const tmpfs = opt('tmpfs', '/dev/shm');
 const figures = [];
->>>>>>> main
 let failed = 0;
 
 /** Run bench/NAME.mjs with --json; its JSON result, or undefined when it failed. */
