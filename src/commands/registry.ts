@@ -271,6 +271,21 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./adopt.js')).adoptCommand.run),
   lazy({
+    name: 'repair',
+    summary: 'put every consumer back through <switch>/active after a hand edit split the web tools between servers',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: true,
+    json: true,
+    options: {
+      'no-restart': { type: 'boolean', description: "no restart of the apps' daemons and no health check after the repair" },
+    },
+    examples: [
+      { cmd: 'repair --dry-run', says: 'after `ln -sf des_tv.cfg_server3 des_tv.cfg` by hand: what repair would put back' },
+      { cmd: 'repair', says: 'every consumer back on the active server, the apps restarted and checked' },
+    ],
+  }, async () => (await import('./repair.js')).repairCommand.run),
+  lazy({
     name: 'help',
     summary: 'show the usage of webtree or of one command, with examples',
     args: '[COMMAND [VERB]]',
