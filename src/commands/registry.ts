@@ -27,6 +27,7 @@ export const COMMANDS: LazyCommand[] = [
       user: { type: 'string', arg: 'NAME', description: 'service account Apache runs as (default codemanager)' },
       group: { type: 'string', arg: 'NAME', description: "service account's group (default: the user's primary group, else sispi)" },
       server: { type: 'string', multiple: true, arg: 'NAME=HOST:PORT', description: 'a database server (repeat; the first is active unless server3 is listed)' },
+      'no-check-db': { type: 'boolean', description: 'do not ask the active server which database cluster it is (asked when the servers are given, or for the production site)' },
     },
     examples: [
       { cmd: 'init', says: 'the production site: /usr/remote/software/www/webtree.yaml and the empty tree, Apache on 0.0.0.0:80' },
@@ -159,6 +160,19 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./history.js')).historyCommand.run),
   lazy({
+    name: 'break-lock',
+    summary: "remove webtree's lock after asking: one held on another host sharing the disk is never taken over by itself",
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: false,
+    json: true,
+    options: { yes: { type: 'boolean', description: 'do not ask (scripts): break it once you know its command is gone' } },
+    examples: [
+      { cmd: 'break-lock', says: 'show who holds the lock (host, pid, user, command, age) and ask before breaking it' },
+      { cmd: 'break-lock --yes', says: 'break it without asking' },
+    ],
+  }, async () => (await import('./break-lock.js')).breakLockCommand.run),
+  lazy({
     name: 'prune',
     summary: 'delete old versions, never the current or the previous one',
     args: '[PRODUCT]',
@@ -233,10 +247,11 @@ export const COMMANDS: LazyCommand[] = [
     json: true,
     options: {
       'no-check-db': { type: 'boolean', description: 'do not check that SERVER answers and is the primary (pg_is_in_recovery() = false)' },
-      'no-restart': { type: 'boolean', description: 'no graceful restart and health check after the switch' },
+      'no-restart': { type: 'boolean', description: "no restart of the apps' daemons and no health check after the switch" },
+      'allow-split-brain': { type: 'boolean', description: 'switch even when another site server is also a reachable primary (two masters: you accept serving one fork)' },
     },
     examples: [
-      { cmd: 'switch-web server2', says: 'check server2 is the primary, switch every tool to it, restart and check the apps' },
+      { cmd: 'switch-web server2', says: "check server2 is the primary of the site's cluster and the only one, switch every tool to it, restart the apps' daemons and check them" },
       { cmd: 'switch-web server3 --dry-run', says: 'run the checks and print the plan; change nothing' },
       { cmd: 'switch-web server2 --no-check-db', says: 'switch without asking the database (it does not answer yet)' },
     ],
@@ -248,12 +263,29 @@ export const COMMANDS: LazyCommand[] = [
     positionals: { min: 0, max: 0 },
     changes: true,
     json: true,
-    options: {},
+    options: {
+      'no-check-db': { type: 'boolean', description: "do not ask the active server which database cluster it is (recorded for switch-web's checks)" },
+    },
     examples: [
       { cmd: 'adopt --dry-run', says: 'after `webtree init` on the hand-made tree: what adopt would change' },
       { cmd: 'adopt', says: 'take the tree over in place; no reader sees a difference' },
     ],
   }, async () => (await import('./adopt.js')).adoptCommand.run),
+  lazy({
+    name: 'repair',
+    summary: 'put every consumer back through <switch>/active after a hand edit split the web tools between servers',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: true,
+    json: true,
+    options: {
+      'no-restart': { type: 'boolean', description: "no restart of the apps' daemons and no health check after the repair" },
+    },
+    examples: [
+      { cmd: 'repair --dry-run', says: 'after `ln -sf des_tv.cfg_server3 des_tv.cfg` by hand: what repair would put back' },
+      { cmd: 'repair', says: 'every consumer back on the active server, the apps restarted and checked' },
+    ],
+  }, async () => (await import('./repair.js')).repairCommand.run),
   lazy({
     name: 'recover',
     summary: 'finish or undo a change that was interrupted, then run its check (reads only report it)',

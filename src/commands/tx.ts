@@ -107,6 +107,7 @@ export const AFTER_HOOK_MODULES: Record<string, () => Promise<unknown>> = {
   'render-restore': () => import('./render.js'),
   'switch-web': () => import('./switch-web.js'),
   'switch-restore': () => import('./switch-web.js'),
+  repair: () => import('./repair.js'),
   'apply-serve': () => import('./apply-serve.js'),
   'apply-restore': () => import('./apply-serve.js'),
 };
