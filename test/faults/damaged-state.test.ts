@@ -247,7 +247,7 @@ describe.runIf(process.getuid?.() === 0 || process.env.CI === 'true')('through t
     try {
       const v = asAccount(['verify']);
       expect(v.code, v.out + v.err).toBe(1);
-      expect(v.out).toContain(`${file} cannot be read: permission denied`);
+      expect(v.out, v.err).toContain(`${file} cannot be read: permission denied`);
       // A command that reads the file: render reads its record, the others read the lock, journal, history, manifests.
       const r = asAccount(key === 'rendered' ? ['render'] : ['prune', 'TV', '--keep', '5']);
       expect(r.code, r.err).toBe(1);
