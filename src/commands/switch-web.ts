@@ -9,6 +9,7 @@ import { errorText, WebtreeError } from '../core/errors.js';
 import { appsFailing, restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
 import { failoverRunbook } from '../failover/runbook.js';
 import { readSwitchFacts } from '../failover/switch-facts.js';
+import { keepVariants } from '../failover/variant-keep.js';
 import { checkTarget, recordOf } from '../failover/target-check.js';
 import { planRefusedSwitch, planStayed, planSwitch, refuseSwitch, requireKnownServer } from '../plan/switch.js';
 import type { Op } from '../plan/ops.js';
@@ -143,6 +144,7 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
   });
   if (refused) throw refused;
   if (ctx.dryRun) return 0;
+  await keepVariants(site, await ctx.catalog());
   const from = a.from;
   const changed = plan.ops.length > 0;
   const runbook = changed ? failoverRunbook(site, server, from) : [];

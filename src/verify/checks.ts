@@ -12,6 +12,7 @@ import { lstatOrNull } from '../apply/fsatomic.js';
 import { readJournal } from '../apply/journal.js';
 import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
 import { checkServerMismatch } from '../failover/server-mismatch.js';
+import { variantFindings } from '../failover/variant-keep.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
@@ -76,6 +77,7 @@ async function checkServers(out: Finding[], site: Site, catalog: ProductDescript
     }
   }
   out.push(...(await checkServerMismatch(site, catalog)));
+  out.push(...(await variantFindings(site)));
 }
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {
