@@ -14,7 +14,8 @@ import { WebtreeError } from '../core/errors.js';
 import { testAsAccount } from '../core/exec.js';
 import { currentIdentity, type Identity } from '../core/identity.js';
 import type { Site } from '../site/types.js';
-import { apacheLayout, connectHost } from './layout.js';
+import { apacheLayout } from '../plan/apache-layout.js';
+import { connectHost } from './health.js';
 import { apacheQuote } from './quote.js';
 import { canConnect, fileSize, findOurProcesses, isOurHttpd, processUptimeSec, readPidFile, readTail, waitUntil } from './process.js';
 

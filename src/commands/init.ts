@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { lstatOrNull, makeDirs } from '../apply/fsatomic.js';
+import { makeDirs } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { planInit, treeDirs } from '../plan/init.js';
@@ -38,10 +39,10 @@ export const initCommand: CommandCode = {
       const dir = path.resolve(prefix);
       Object.assign(values, { 'paths.www': path.join(dir, 'www'), 'paths.products': path.join(dir, 'dbwebtools'), 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' });
     }
-    if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen as string;
+    if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen;
     const user = ctx.options.user as string | undefined;
     if (user !== undefined) values['apache.user'] = user;
-    values['apache.group'] = (ctx.options.group as string | undefined) ?? (user ? await primaryGroup(user) : undefined);
+    values['apache.group'] = (ctx.options.group) ?? (user ? await primaryGroup(user) : undefined);
     const given = ((ctx.options.server as string[] | undefined) ?? []).map(parseServer);
     const servers = given.length ? given : DEFAULT_SERVERS;
     if (given.length) values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;

@@ -6,22 +6,10 @@ import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import { testAsAccount } from '../core/exec.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
-
-export interface SwitchFacts {
-  /** Target of <switch>/active (a server name), or null. */
-  active: string | null;
-  /** Per slot: the consumer's link target, or a word for what is there instead. */
-  consumers: Record<string, { link: string | null; kind: 'link' | 'file' | 'directory' | 'missing' | 'other' }>;
-  /** Does <switch>/<server> exist? */
-  serverDir: boolean;
-  /** Per slot: target of <switch>/<server>/<slot>, or null. */
-  slots: Record<string, string | null>;
-  /** Per slot: 'ok', or why the server's variant cannot be used. */
-  variants: Record<string, string>;
-}
+import type { SwitchFacts } from '../plan/facts.js';
 
 /**
  * 'ok' when the variant is a file this process can open and read and, run as root, the service

@@ -8,17 +8,15 @@ import path from 'node:path';
 import { verifyManifest, type Manifest } from '../archive/manifest.js';
 import { manifestPath, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { readJournal } from '../apply/journal.js';
 import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
-import { checkServerMismatch } from '../failover/server-mismatch.js';
+import type { Finding } from './finding.js';
+import { checkServerMismatch } from './server-mismatch.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
-export interface Finding {
-  what: string;
-  problem: string;
-}
+export type { Finding };
 
 async function resolves(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebtreeError } from '../../src/core/errors.js';
 import { asAccount, configtest, graceful, start, status, stop } from '../../src/apache/control.js';
 import { checkHealth } from '../../src/apache/health.js';
-import { apacheLayout } from '../../src/apache/layout.js';
+import { apacheLayout } from '../../src/plan/apache-layout.js';
 import { findOurProcesses, processUid } from '../../src/apache/process.js';
 import type { WsgiApp } from '../../src/apache/render.js';
 import type { Site } from '../../src/site/types.js';

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { activeLink, consumers } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
-import type { Finding } from '../verify/checks.js';
+import type { Finding } from './finding.js';
 
 const realOrNull = (p: string) => fs.realpath(p).catch(() => null);
 
