@@ -10,7 +10,7 @@
  *   failover/
  *   verify/
  *   apache/
- *   apply/  db/
+ *   apply/  db/  fetch/  release/
  *   state/
  *   archive/
  *   plan/           pure: nothing that touches the disk, the network or processes
@@ -18,7 +18,7 @@
  *   site/
  *   core/
  */
-const LAYERS = [['cli.ts', 'demo'], ['commands'], ['after'], ['failover'], ['verify'], ['apache'], ['apply', 'db'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
+const LAYERS = [['cli.ts', 'demo'], ['commands'], ['after'], ['failover'], ['verify'], ['apache'], ['apply', 'db', 'fetch', 'release'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
 
 const folder = (name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '[.]')}$` : `^src/${name}/`);
 const layerRules = LAYERS.flatMap((line, i) =>

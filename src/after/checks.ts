@@ -4,6 +4,7 @@
  * compiler holds this table and the kinds (AfterKind) together: a kind without code, or code
  * without a kind, does not build.
  */
+import { resumeApplyRestore, resumeApplyServe } from './apply-serve.js';
 import type { AfterHook, AfterKind } from './context.js';
 import { resumeRender, resumeRenderRestore } from './render.js';
 import { resumeServeActivation, resumeServeRestore } from './serve-activation.js';
@@ -16,6 +17,8 @@ export const AFTER_CHECKS: Readonly<Record<AfterKind, AfterHook>> = {
   'render-restore': resumeRenderRestore,
   'switch-web': resumeSwitch,
   'switch-restore': resumeSwitchRestore,
+  'apply-serve': resumeApplyServe,
+  'apply-restore': resumeApplyRestore,
 };
 
 /** The check of a kind read from a journal; undefined for a kind this webtree does not know. */

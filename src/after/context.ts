@@ -38,7 +38,15 @@ export interface CommandContext {
  * check finished: src/after/checks.ts maps each kind to its code, and the compiler holds the two
  * lists together.
  */
-export type AfterKind = 'serve-activation' | 'serve-restore' | 'render' | 'render-restore' | 'switch-web' | 'switch-restore';
+export type AfterKind =
+  | 'serve-activation'
+  | 'serve-restore'
+  | 'render'
+  | 'render-restore'
+  | 'switch-web'
+  | 'switch-restore'
+  | 'apply-serve'
+  | 'apply-restore';
 
 /** What a check after a change needs: it reads what it checks itself, after the change. */
 export interface AfterInput {

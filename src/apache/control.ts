@@ -17,7 +17,8 @@ import type { Site } from '../site/types.js';
 import { apacheLayout } from '../plan/apache-layout.js';
 import { connectHost } from './health.js';
 import { apacheQuote } from './quote.js';
-import { canConnect, fileSize, findOurProcesses, isOurHttpd, processUptimeSec, readPidFile, readTail, waitUntil } from './process.js';
+import { errorLogOffset, errorLogSince, errorLogTail } from './error-log.js';
+import { canConnect, findOurProcesses, isOurHttpd, processUptimeSec, readPidFile, waitUntil } from './process.js';
 
 export interface ApacheStatus {
   running: boolean;
@@ -115,14 +116,7 @@ async function accountMayWrite(site: Site, p: string, dir: boolean, me: Identity
   return testAsAccount(site.apache.user, dir ? ['-w', p, '-a', '-x', p] : ['-w', p]);
 }
 
-/** Where the error log ends now, so that a report shows only what this change caused. */
-export const errorLogOffset = (site: Site) => fileSize(apacheLayout(site).errorLog);
-
-/** What the error log gained since `offset`, headed by its path ("(nothing new)" when nothing). */
-export async function errorLogTail(site: Site, offset: number, lines = 20): Promise<string> {
-  const L = apacheLayout(site);
-  return `end of ${L.errorLog}:\n${(await readTail(L.errorLog, offset, lines)) || '(nothing new)'}`;
-}
+export { errorLogOffset, errorLogTail } from './error-log.js';
 
 /**
  * Apache, run as the account, writes its logs, the Mutex and mod_wsgi's sockets in the runtime
@@ -248,7 +242,7 @@ export async function graceful(site: Site, opts: { timeoutMs?: number } = {}): P
     throw new WebtreeError('EAPACHE', 'Apache refused the graceful restart', { details: (r.all ?? '').trim(), hint: 'fix what Apache names; the server runs on as before' });
   }
   const alive = () => isOurHttpd(before.pid!, L.serverRoot);
-  await waitUntil(async () => !(await alive()) || /AH00489/.test(await readTail(L.errorLog, logOffset, 1000)), opts.timeoutMs ?? 10_000, 100);
+  await waitUntil(async () => !(await alive()) || /AH00489/.test(await errorLogSince(site, logOffset, 1000)), opts.timeoutMs ?? 10_000, 100);
   const host = connectHost(site.apache.listen.host);
   if (!(await alive()) || !(await canConnect(host, site.apache.listen.port))) {
     throw new WebtreeError('EAPACHE', 'Apache did not survive the graceful restart', {

@@ -78,14 +78,3 @@ export function canConnect(host: string, port: number, timeoutMs = 1000): Promis
     socket.once('error', () => done(false));
   });
 }
-
-export async function fileSize(file: string): Promise<number> {
-  return (await fs.stat(file).catch(() => undefined))?.size ?? 0;
-}
-
-/** The last lines written to a log since offset (the whole file when it was rotated meanwhile). */
-export async function readTail(file: string, offset: number, maxLines = 20): Promise<string> {
-  const buf = await fs.readFile(file).catch(() => Buffer.alloc(0));
-  const fresh = (buf.length >= offset ? buf.subarray(offset) : buf).toString('utf8');
-  return fresh.trimEnd().split('\n').slice(-maxLines).join('\n');
-}

@@ -30,3 +30,12 @@ export function systemdArg(value: string): string {
 export function systemdText(value: string): string {
   return value.replace(/%/g, '%%');
 }
+
+/**
+ * One word of a piped logger's command line ("|/usr/bin/rotatelogs …"): Apache splits it with
+ * apr_tokenize_to_argv, where a backslash makes the next space, tab or quote (or backslash) plain.
+ * The whole command then goes through apacheQuote as one config argument.
+ */
+export function pipeWord(value: string): string {
+  return value.replace(/[\\ \t"']/g, (c) => `\\${c}`);
+}

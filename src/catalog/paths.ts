@@ -40,3 +40,12 @@ export const stagingPath = (site: Site, d: ProductDescriptor, v: string, id: str
 
 export const versionFromDirName = (d: ProductDescriptor, name: string) => (name.startsWith('.') ? undefined : matchV(d.versionDir, name));
 export const versionFromPointer = (d: ProductDescriptor, target: string) => matchV(d.pointer.target, target);
+
+/** Where hints send what is moved aside: out of the document root and the products root (never served). */
+export const asideDir = (site: Site) => path.posix.join(site.paths.www, 'aside');
+
+/** The command a hint gives to move p aside. */
+export function moveAsideCommand(site: Site, p: string): string {
+  const dest = path.posix.join(asideDir(site), `${path.posix.basename(p)}.by-hand`);
+  return `mkdir -p ${asideDir(site)} && mv ${p} ${dest}`;
+}

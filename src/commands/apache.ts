@@ -14,12 +14,13 @@ import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { APACHE_VERBS as VERBS, type ApacheVerb as Verb } from './words.js';
 import type { CommandCode, CommandContext } from './types.js';
+import type { LogMark } from '../apache/error-log.js';
 
 /** The apps' answers as --json gives them. */
 const appsJson = (results: HealthResult[]) => results.map(({ url, ok, status: s }) => ({ url, ok, status: s ?? null }));
 
 /** Every app after a start, restart or graceful: the server runs on when one fails, but the exit says so. */
-async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: number, head: string): Promise<number> {
+async function healthAfter(ctx: CommandContext, site: Site, verb: Verb, pid: number, offset: LogMark, head: string): Promise<number> {
   const { configured, unconfigured } = await liveApps(site, await ctx.catalog());
   const report = await checkApps(site, configured);
   for (const a of unconfigured) ctx.reporter.warn(`${a.name} is installed but not in the configuration: run \`webtree render\``);

@@ -10,6 +10,9 @@ import { serveAfter } from '../after/serve-activation.js';
 import { recordOf } from '../apply/executor.js';
 import { readProductState } from '../state/tree.js';
 import { reportPlan, runChange } from './tx.js';
+import { localArchive } from './apply.js';
+import { SHA256_RE } from '../release/file.js';
+import { archiveSource, shownSource, type ArchiveSource } from '../release/source.js';
 import type { CommandCode } from './types.js';
 
 async function requireFile(p: string, what: string): Promise<void> {
@@ -26,29 +29,52 @@ async function requireFile(p: string, what: string): Promise<void> {
   }
 }
 
+/** ARCHIVE as given: a URL (http, https, file) or a path; for a URL the name after the last "/" identifies it. */
+function sourceOf(arg: string): ArchiveSource {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(arg)) {
+    const s = archiveSource(arg);
+    if (typeof s === 'string') throw new WebtreeError('EUSAGE', `archive ${arg}: ${s}`);
+    return s;
+  }
+  const p = path.resolve(arg);
+  return { kind: 'file', path: p, name: path.basename(p), text: p };
+}
+
 export const installCommand: CommandCode = {
   async run(ctx) {
-    const archive = path.resolve(ctx.positionals[0]);
+    const src = sourceOf(ctx.positionals[0]);
+    const given = ctx.options.sha256 as string | undefined;
+    if (given !== undefined && !SHA256_RE.test(given)) throw new WebtreeError('EUSAGE', `--sha256 must be 64 hex digits, got "${given.slice(0, 80)}"`, { hint: 'sha256sum ARCHIVE prints it' });
+    const pinned = given?.toLowerCase();
+    if (src.kind === 'url' && pinned === undefined) {
+      throw new WebtreeError('EUSAGE', `installing from a URL needs the archive's sha256: --sha256 HEX`, { hint: `webtree install ${src.text} --sha256 $(sha256sum ${src.name} | cut -d' ' -f1), from a copy you trust` });
+    }
     const catalog = await ctx.catalog();
-    const id = identifyArchive(archive, catalog, { product: ctx.options.product as string | undefined, version: ctx.options.version as string | undefined });
+    const id = identifyArchive(src.name, catalog, { product: ctx.options.product as string | undefined, version: ctx.options.version as string | undefined });
     const d = findVersionedProduct(catalog, id.product);
-    await requireFile(archive, 'archive');
+    if (src.kind === 'file') await requireFile(src.path, 'archive');
     const license = ctx.options.license === undefined ? undefined : path.resolve(ctx.options.license as string);
     if (license !== undefined) {
       if (!d.license) throw new WebtreeError('EUSAGE', `${d.name} takes no licence file`, { hint: '--license is for ChartDirector' });
       await requireFile(license, 'licence file');
     }
+    const site = await ctx.site();
+    const st = await readProductState(site, d, pinned === undefined ? 'list' : 'read');
+    const installed = st.versions.includes(id.version);
+    // The same version from the same pinned archive: nothing to fetch, the plan says there is nothing to do.
+    const skipFetch = installed && pinned !== undefined && st.sha256[id.version] === pinned;
+    let archive: string;
+    if (src.kind === 'url') archive = ctx.dryRun || skipFetch ? src.url : await localArchive(ctx, site, { archive: src, sha256: pinned! });
+    else archive = pinned !== undefined && !skipFetch && !ctx.dryRun ? await localArchive(ctx, site, { archive: src, sha256: pinned }) : src.path;
     // Hashed beforehand only when this version looks installed (the same archive is a no-op,
     // another is refused); otherwise the unpacking hashes the archive as it reads it.
-    const site = await ctx.site();
-    const installed = (await readProductState(site, d, 'list')).versions.includes(id.version);
-    const sha256 = installed ? await sha256File(archive) : undefined;
+    const sha256 = pinned ?? (installed ? await sha256File(archive) : undefined);
     // A new version will be unpacked: start reading the archive while the lock is taken and the
     // change planned (it writes nothing; it is dropped if the plan needs no unpacking).
-    if (sha256 === undefined && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout);
+    if (!installed && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout);
     const activate = ctx.options['no-activate'] !== true;
-    const plan = await runChange(ctx, `install ${path.basename(archive)}`, ({ site, tree, pctx }) =>
-      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license }, pctx), serveAfter(ctx, d))
+    const plan = await runChange(ctx, `install ${src.name}`, ({ site, tree, pctx }) =>
+      planInstall(site, d, tree.products[d.name], { archive, version: id.version, sha256, activate, license, source: shownSource(src) }, pctx), serveAfter(ctx, d))
       .finally(() => discardPrestarted());
     return reportPlan(ctx, plan, { product: d.name, version: id.version, sha256: sha256 ?? recordOf(plan)?.entry.sha256 });
   },

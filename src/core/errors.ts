@@ -24,9 +24,11 @@ export type ErrorCode =
   | 'EACCES' // the running account may not write a path webtree needs
   | 'ENOSPC' // the disk (or the account's quota) is full
   | 'EROFS' // a read-only file system
+  | 'ERELEASE' // bad release file (exit 2)
+  | 'EFETCH' // an archive could not be fetched
   | 'EIO';
 
-const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = { EUSAGE: 2, ESITE: 2, EBADNAME: 2 };
+const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = { EUSAGE: 2, ESITE: 2, EBADNAME: 2, ERELEASE: 2 };
 
 export class WebtreeError extends Error {
   readonly code: ErrorCode;

@@ -12,8 +12,11 @@ export interface ApacheLayout {
   confFile: string;
   confDir: string;
   pidFile: string;
+  /** The current error log: a hard link rotatelogs moves to each new file (`tail -F` follows it). */
   errorLog: string;
   accessLog: string;
+  /** The rotated files, <runtime>/logs/error_log, error_log.1, …: what rotatelogs -n cycles through. */
+  logDir: string;
   /** WSGISocketPrefix: sockets must live where the account can write (not Apache's default). */
   socketPrefix: string;
   runApache: string;
@@ -32,6 +35,7 @@ export function apacheLayout(site: Site): ApacheLayout {
     pidFile: path.posix.join(www, 'run', 'httpd.pid'),
     errorLog: path.posix.join(runtime, 'error_log'),
     accessLog: path.posix.join(runtime, 'access_log'),
+    logDir: path.posix.join(runtime, 'logs'),
     socketPrefix: path.posix.join(runtime, 'wsgi'),
     runApache: path.posix.join(www, 'bin', 'runApache.sh'),
     initScript: path.posix.join(www, 'init.d', 'httpd'),

@@ -19,6 +19,8 @@ export interface HistoryEntry {
   from?: string;
   to?: string;
   sha256?: string;
+  /** install: where the archive came from (a path, or a URL without its query); `webtree release` writes it. */
+  source?: string;
   /** rollback without --to: undoes the last activation instead of stacking a new one. */
   undo?: boolean;
   /**

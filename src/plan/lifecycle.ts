@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import {
-  manifestPath, pointerPath, pointerTarget, productDir, stagingPath, versionPath, webLinkPath, webLinkTarget,
+  manifestPath, moveAsideCommand, pointerPath, pointerTarget, productDir, stagingPath, versionPath, webLinkPath, webLinkTarget,
 } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { compareVersions } from '../catalog/version.js';
@@ -36,16 +36,16 @@ const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
  * guide's webpylib/ChartDirector) is refused before anything changes. adopt leaves such paths
  * alone (no rename swaps a directory for a link without a gap), so the hint does not send there.
  */
-function refuseBlockedLinks(st: ProductState): void {
+export function refuseBlockedLinks(site: Site, st: ProductState): void {
   if (st.blockedLinks.length === 0) return;
   const p = st.blockedLinks[0];
   throw new WebtreeError('ELINKISDIR', `${p} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
-    hint: `in a quiet moment, move it aside (mv ${p} ${p}.by-hand) and run the command again at once: it makes the link (the apps read it only when they start)`,
+    hint: `in a quiet moment, move it out of the served tree (${moveAsideCommand(site, p)}) and run the command again at once: it makes the link (the apps read it only when they start)`,
   });
 }
 
 /** Point current at v, then make the web links (only now: before, they would not resolve). */
-function activationOps(site: Site, d: ProductDescriptor, v: string): Op[] {
+export function activationOps(site: Site, d: ProductDescriptor, v: string): Op[] {
   const ops: Op[] = [{ kind: 'swap-link', path: pointerPath(site, d), target: pointerTarget(d, v) }];
   for (const l of d.webLinks) {
     const link = webLinkPath(site, l);
@@ -66,6 +66,34 @@ export interface InstallRequest {
   sha256?: string;
   activate: boolean;
   license?: string;
+  /** Where the archive came from (a path or URL without its query), for the history and `webtree release`. */
+  source?: string;
+}
+
+/**
+ * The part of an install that only writes temporary paths: unpack into staging, add the
+ * product's files and licence, check, write the manifest. `rename` then makes it live.
+ * install and apply (several products in one change) share it.
+ */
+export function stagedInstall(site: Site, d: ProductDescriptor, st: ProductState, req: InstallRequest, id: string): { ops: Op[]; rename: Op; temps: string[]; notes: string[] } {
+  const v = req.version;
+  const staging = stagingPath(site, d, v, id);
+  const manifest = manifestPath(site, d, v);
+  const ops: Op[] = [
+    { kind: 'make-dir', path: productDir(site, d) },
+    { kind: 'make-dir', path: path.dirname(manifest) },
+    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content, sha256: req.sha256 },
+  ];
+  for (const [name, content] of Object.entries(d.addFiles)) ops.push({ kind: 'add-file', path: path.join(staging, name), content });
+  const notes: string[] = [];
+  if (d.license) {
+    const from = req.license ?? (st.current && st.licensed ? path.join(versionPath(site, d, st.current), d.license.file) : undefined);
+    if (from) ops.push({ kind: 'copy-file', from, to: path.join(staging, d.license.file) });
+    else notes.push(`warning: ${d.name} has no licence file (${d.license.file}); it runs watermarked. Give one: install --license FILE`);
+  }
+  ops.push({ kind: 'check-version', dir: staging, product: d.name, requires: d.requires });
+  ops.push({ kind: 'write-manifest', dir: staging, to: manifest, archiveSha256: req.sha256, product: d.name, version: v });
+  return { ops, rename: { kind: 'rename', from: staging, to: versionPath(site, d, v) }, temps: [staging, manifest], notes };
 }
 
 export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, req: InstallRequest, ctx: PlanContext): Plan {
@@ -90,38 +118,24 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
       hint: 'take the tree over with `webtree adopt`, or move that directory aside',
     });
   }
-  if (req.activate) refuseBlockedLinks(st);
-  const staging = stagingPath(site, d, v, ctx.id);
-  const manifest = manifestPath(site, d, v);
-  const ops: Op[] = [
-    { kind: 'make-dir', path: productDir(site, d) },
-    { kind: 'make-dir', path: path.dirname(manifest) },
-    { kind: 'extract', archive: req.archive, dest: staging, layout: d.layout, content: d.content, sha256: req.sha256 },
-  ];
-  for (const [name, content] of Object.entries(d.addFiles)) ops.push({ kind: 'add-file', path: path.join(staging, name), content });
-  const notes: string[] = [];
-  if (d.license) {
-    const from = req.license ?? (st.current && st.licensed ? path.join(versionPath(site, d, st.current), d.license.file) : undefined);
-    if (from) ops.push({ kind: 'copy-file', from, to: path.join(staging, d.license.file) });
-    else notes.push(`warning: ${d.name} has no licence file (${d.license.file}); it runs watermarked. Give one: install --license FILE`);
-  }
-  ops.push({ kind: 'check-version', dir: staging, product: d.name, requires: d.requires });
-  ops.push({ kind: 'write-manifest', dir: staging, to: manifest, archiveSha256: req.sha256, product: d.name, version: v });
+  if (req.activate) refuseBlockedLinks(site, st);
+  const staged = stagedInstall(site, d, st, req, ctx.id);
+  const { ops, notes } = staged;
   const commit = ops.length;
-  ops.push({ kind: 'rename', from: staging, to: versionPath(site, d, v) });
+  ops.push(staged.rename);
   const activate = req.activate && st.current !== v;
   if (activate) ops.push(...activationOps(site, d, v));
-  ops.push({ kind: 'record', entry: entry(ctx, { action: 'install', product: d.name, version: v, sha256: req.sha256, ...(activate ? { from: st.current, to: v } : {}) }) });
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'install', product: d.name, version: v, sha256: req.sha256, ...(req.source ? { source: req.source } : {}), ...(activate ? { from: st.current, to: v } : {}) }) });
   const summary = activate
     ? `install ${d.name} ${v} and activate it${st.current ? ` (was ${st.current})` : ''}`
     : `install ${d.name} ${v} without activating it`;
-  return { command, summary, ops, commit, temps: [staging, manifest], notes };
+  return { command, summary, ops, commit, temps: staged.temps, notes };
 }
 
 export function planActivate(site: Site, d: ProductDescriptor, st: ProductState, v: string, ctx: PlanContext, action = 'activate', undo = false): Plan {
   const command = `${action} ${d.name} ${v}`;
   if (!st.versions.includes(v)) throw notInstalled(d, v, st);
-  refuseBlockedLinks(st);
+  refuseBlockedLinks(site, st);
   if (st.current === v) return planRepair(site, d, st, v, ctx, command);
   const ops = [...activationOps(site, d, v), { kind: 'record', entry: entry(ctx, { action, product: d.name, from: st.current, to: v, ...(undo ? { undo } : {}) }) } as Op];
   return { command, summary: `point ${d.name} at ${v}${st.current ? ` (was ${st.current})` : ''}`, ops, commit: 0, temps: [], notes: [] };

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { isErrno, WebtreeError } from '../core/errors.js';
-import { DEFAULT_SERVERS, SERVERS_KEY, SETTINGS, type Setting } from './schema.js';
-import type { DbServer, Site } from './types.js';
+import { DEFAULT_SERVERS, PROBES_KEY, SERVERS_KEY, SETTINGS, type Setting } from './schema.js';
+import type { DbServer, Probe, Site } from './types.js';
 
 export const PRODUCTION_SITE_FILE = '/usr/remote/software/www/webtree.yaml';
 
@@ -28,6 +28,8 @@ export function valueProblem(s: Setting, v: unknown): string | undefined {
       return Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'must be a positive whole number';
     case 'bool':
       return typeof v === 'boolean' ? undefined : 'must be true or false';
+    case 'percent':
+      return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 100 ? undefined : 'must be a whole number from 0 to 100';
     case 'names':
       return Array.isArray(v) && v.every((x) => typeof x === 'string' && NAME.test(x)) ? undefined : 'must be a list of plain names';
     default:
@@ -38,6 +40,8 @@ export function valueProblem(s: Setting, v: unknown): string | undefined {
   if (s.type === 'path' && !path.isAbsolute(v)) return `must be an absolute path (got "${v}")`;
   if (s.type === 'path' && v !== '/' && path.normalize(v).replace(/\/$/, '') !== v.replace(/\/$/, '')) return `must be a clean path without . or .. (got "${v}")`;
   if (s.type === 'name' && !NAME.test(v)) return `must be a plain name: letters, digits, ".", "_", "@", "-" (got "${v}")`;
+  if (s.type === 'size' && !/^[1-9][0-9]{0,9}[BKMG]$/.test(v)) return `must be a number and B, K, M or G, like 20M (got "${v}")`;
+  if (s.type === 'email' && !/^[^\s@<>"]+@[^\s@<>"]+$/.test(v)) return `must be a mail address like postgres-status@example.org (got "${v}")`;
   if (s.type === 'listen' && parseListen(v) === undefined) return `must be HOST:PORT with a port 1-65535 (got "${v}")`;
   return undefined;
 }
@@ -86,12 +90,14 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
     sections.get(sec)!.add(rest[0]);
   }
   sections.get('database')!.add('servers');
+  sections.set(PROBES_KEY, new Set());
   const get = (key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw);
   const where = (key: string) => lineOf(doc, lc, key.split('.'));
 
   for (const [sec, val] of Object.entries(raw)) {
     if (!sections.has(sec)) { problems.push({ key: sec, line: where(sec), message: `unknown key "${sec}"` }); continue; }
     if (val === null || typeof val !== 'object' || Array.isArray(val)) { problems.push({ key: sec, line: where(sec), message: 'must be a mapping' }); continue; }
+    if (sec === PROBES_KEY) continue;
     for (const k of Object.keys(val)) {
       if (!sections.get(sec)!.has(k)) problems.push({ key: `${sec}.${k}`, line: where(`${sec}.${k}`), message: `unknown key "${sec}.${k}"` });
     }
@@ -101,6 +107,13 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
     if (typeof eups !== 'object' || Array.isArray(eups)) problems.push({ key: 'apache.eups', line: where('apache.eups'), message: 'must be a mapping with setups and products' });
     else for (const k of Object.keys(eups)) if (k !== 'setups' && k !== 'products') problems.push({ key: `apache.eups.${k}`, line: where(`apache.eups.${k}`), message: `unknown key "apache.eups.${k}"` });
   }
+
+  const mail = get('watch.mail');
+  if (mail !== undefined && mail !== null) {
+    if (typeof mail !== 'object' || Array.isArray(mail)) problems.push({ key: 'watch.mail', line: where('watch.mail'), message: 'must be a mapping with to, from and smtp' });
+    else for (const k of Object.keys(mail)) if (!['to', 'from', 'smtp'].includes(k)) problems.push({ key: `watch.mail.${k}`, line: where(`watch.mail.${k}`), message: `unknown key "watch.mail.${k}"` });
+  }
+  const probes = readProbes(get(PROBES_KEY), where, problems);
 
   const values = new Map<string, unknown>();
   for (const s of SETTINGS) {
@@ -112,7 +125,7 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
   }
   const servers = readServers(get(SERVERS_KEY), doc, lc, problems);
   if (problems.length) return { problems };
-  const site = normalise(values, servers, file);
+  const site = normalise(values, servers, probes, file);
   if (!site.database.servers.some((s) => s.name === site.database.active)) {
     problems.push({ key: 'database.active', line: where('database.active'), message: `"${site.database.active}" is not one of database.servers (${site.database.servers.map((s) => s.name).join(', ')})` });
   }
@@ -138,7 +151,32 @@ function readServers(v: unknown, doc: Document, lc: LineCounter, problems: SiteP
   return out;
 }
 
-function normalise(values: Map<string, unknown>, servers: DbServer[], file: string): Site {
+/** probes: { PRODUCT: { path: /TV/status, expect: "some text" } }; product names are checked against the catalog by check. */
+function readProbes(v: unknown, where: (key: string) => number | undefined, problems: SiteProblem[]): Record<string, Probe> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    problems.push({ key: PROBES_KEY, line: where(PROBES_KEY), message: 'must be a mapping of product names to {path, expect}' });
+    return {};
+  }
+  const out: Record<string, Probe> = {};
+  for (const [name, p] of Object.entries(v as Record<string, unknown>)) {
+    const key = `${PROBES_KEY}.${name}`;
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) { problems.push({ key, line: where(key), message: 'must be a product name' }); continue; }
+    if (!p || typeof p !== 'object' || Array.isArray(p)) { problems.push({ key, line: where(key), message: 'must be {path, expect}' }); continue; }
+    const probe: Probe = {};
+    for (const [k, val] of Object.entries(p as Record<string, unknown>)) {
+      const at = { key: `${key}.${k}`, line: where(`${key}.${k}`) };
+      if (k !== 'path' && k !== 'expect') problems.push({ ...at, message: `unknown key "${k}" (path, expect)` });
+      else if (typeof val !== 'string' || val === '' || CONTROL.test(val)) problems.push({ ...at, message: 'must be a non-empty string on one line' });
+      else if (k === 'path' && (!val.startsWith('/') || /[\s#?]/.test(val.replace(/\?.*$/, '')))) problems.push({ ...at, message: `must be a URL path starting with / (got "${val}")` });
+      else probe[k] = val;
+    }
+    out[name] = probe;
+  }
+  return out;
+}
+
+function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Record<string, Probe>, file: string): Site {
   const str = (k: string) => values.get(k) as string;
   const www = str('paths.www');
   const products = str('paths.products');
@@ -158,6 +196,7 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], file: stri
       pythonHome: values.get('apache.pythonHome') as string | undefined,
       eups: setups ? { setups, products: values.get('apache.eups.products') as string[] } : undefined,
       healthTimeout: values.get('apache.healthTimeout') as number,
+      rotatelogs: str('apache.rotatelogs'),
     },
     database: {
       name: str('database.name'), user: str('database.user'), active: str('database.active'),
@@ -167,6 +206,24 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], file: stri
     limits: {
       maxBytes: values.get('limits.maxBytes') as number, maxEntries: values.get('limits.maxEntries') as number,
       maxDepth: values.get('limits.maxDepth') as number, maxRatio: values.get('limits.maxRatio') as number,
+    },
+    logs: { size: str('logs.size'), interval: values.get('logs.interval') as number | undefined, files: values.get('logs.files') as number },
+    watch: {
+      textfile: values.get('watch.textfile') as string | undefined,
+      page: str('watch.page').replace(/^<html>/, fill('paths.html')),
+      minFreeMiB: values.get('watch.minFreeMiB') as number,
+      minFreePercent: values.get('watch.minFreePercent') as number,
+      mail: {
+        to: values.get('watch.mail.to') as string | undefined,
+        from: values.get('watch.mail.from') as string | undefined,
+        smtp: values.get('watch.mail.smtp') ? parseListen(str('watch.mail.smtp')) : undefined,
+      },
+    },
+    probes,
+    fetch: {
+      connectTimeout: values.get('fetch.connectTimeout') as number, idleTimeout: values.get('fetch.idleTimeout') as number,
+      retries: values.get('fetch.retries') as number, maxBytes: values.get('fetch.maxBytes') as number,
+      caFile: values.get('fetch.caFile') as string | undefined,
     },
   };
 }

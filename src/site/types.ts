@@ -53,6 +53,8 @@ export interface Site {
     eups?: { setups: string; products: string[] };
     /** Seconds a health check waits for each app. */
     healthTimeout: number;
+    /** Apache's rotatelogs: both logs are piped through it. */
+    rotatelogs: string;
   };
   database: {
     name: string;
@@ -65,4 +67,22 @@ export interface Site {
   };
   ecl: { enabled: boolean; dir: string };
   limits: Limits;
+  /** Apache's logs through rotatelogs: a new file at `size` (and every `interval` s), `files` kept. */
+  logs: { size: string; interval?: number; files: number };
+  watch: {
+    textfile?: string;
+    page: string;
+    minFreeMiB: number;
+    minFreePercent: number;
+    mail: { to?: string; from?: string; smtp?: { host: string; port: number } };
+  };
+  /** Per product (the catalog's name), a deeper probe than its mount: a path and text the answer must hold. */
+  probes: Record<string, Probe>;
+  /** Fetching archives by URL (apply, install URL). */
+  fetch: { connectTimeout: number; idleTimeout: number; retries: number; maxBytes: number; caFile?: string };
+}
+
+export interface Probe {
+  path?: string;
+  expect?: string;
 }

@@ -24,8 +24,9 @@ export function siteYaml(values: SiteValues, servers: DbServer[], header: string
       group = '';
       out.push('', `${section}:`);
     }
-    // The eups block is all or nothing: commented out until the site uses eups.
-    const off = parts.length === 3 && !eupsOn ? '# ' : '';
+    // A group (eups, mail) is all or nothing: commented out until the site sets it.
+    const groupOn = parts[1] === 'eups' ? eupsOn : SETTINGS.some((x) => x.key.startsWith(`${parts[0]}.${parts[1]}.`) && values[x.key] !== undefined);
+    const off = parts.length === 3 && !groupOn ? '# ' : '';
     if (parts.length === 3 && parts[1] !== group) {
       group = parts[1];
       out.push(`  ${off}${group}:`);

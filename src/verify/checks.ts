@@ -6,7 +6,7 @@ import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { verifyManifest, type Manifest } from '../archive/manifest.js';
-import { manifestPath, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
+import { manifestPath, moveAsideCommand, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull } from '../state/fs-read.js';
 import { readJournal } from '../apply/journal.js';
@@ -40,7 +40,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
   const held = st.blockedLinks.includes(pointer) ? await lstatOrNull(pointer) : null;
   if (held) {
     // The guide's webpylib/ChartDirector: a real directory, which adopt leaves alone.
-    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it aside (mv ${pointer} ${pointer}.by-hand) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
+    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it out of the served tree (${moveAsideCommand(site, pointer)}) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
     if (d.license && held.isDirectory() && !(await lstatOrNull(path.join(pointer, d.license.file)))) {
       out.push({ what, problem: `no licence file ${d.license.file} in ${pointer}: ${d.name} runs watermarked` });
     }

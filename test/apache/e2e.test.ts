@@ -24,6 +24,17 @@ import { buildSandbox, freePort, installVersion } from './sandbox.js';
 import { APACHE_INSTALL, APACHE_MODULES, HTTPD, skipWithoutApache } from '../helpers/apache-env.js';
 
 const MODULES = APACHE_MODULES;
+
+/** The log's text once it matches (Apache writes it after answering, through a pipe). */
+async function waitForLog(file: string, want: RegExp): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 50 && !want.test(text); i++) {
+    text = await readFile(file, 'utf8').catch(() => '');
+    if (!want.test(text)) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(text).toMatch(want);
+  return text;
+}
 const missing = skipWithoutApache('Apache');
 
 describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
@@ -127,6 +138,11 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
       expect(st).toMatchObject({ running: true, pid: first.pid, stalePidFile: false });
       expect(st.uptimeSec).toBeGreaterThanOrEqual(0);
       expect(await bodies()).toEqual(served());
+      // The status code of each request reaches the access log (EJS once ate LogFormat's %>s).
+      await checkHealth(site, [{ ...apps[0], mount: '/no-such-page' }], { retryForMs: 0 });
+      const logged = await waitForLog(L().accessLog, /"GET \/no-such-page HTTP\/1\.1" 404 /);
+      expect(logged).toMatch(/"GET \/TV HTTP\/1\.1" 200 \d+ "-" "webtree-health"/);
+      expect(logged).toMatch(/"GET \/robots\.txt HTTP\/1\.1" 200 /);
       await installVersion(site, 'TV', '3.4');
       expect(await graceful(site)).toEqual({ pid: first.pid });
       expect(await bodies()).toEqual(served('3.4'));

@@ -12,6 +12,8 @@ export interface SiteOptions {
   eups?: Site['apache']['eups'];
   pythonHome?: string;
   healthTimeout?: number;
+  logSize?: string;
+  logFiles?: number;
 }
 
 /** A sandbox site under root: root/www, root/dbwebtools, root/local/web_logs, as `init --prefix`. */
@@ -42,6 +44,7 @@ export function makeSite(root: string, o: SiteOptions = {}): Site {
       pythonHome: o.pythonHome,
       eups: o.eups,
       healthTimeout: o.healthTimeout ?? 5,
+      rotatelogs: '/usr/bin/rotatelogs',
     },
     database: {
       name: 'decam_prd',
@@ -55,6 +58,10 @@ export function makeSite(root: string, o: SiteOptions = {}): Site {
     },
     ecl: { enabled: false, dir: path.join(www, 'wsgi', 'ECL', 'decam') },
     limits: { maxBytes: 1 << 30, maxEntries: 100_000, maxDepth: 64, maxRatio: 200 },
+    logs: { size: o.logSize ?? '20M', files: o.logFiles ?? 10 },
+    watch: { page: path.join(www, 'html', 'webtree', 'index.html'), minFreeMiB: 1, minFreePercent: 1, mail: {} },
+    probes: {},
+    fetch: { connectTimeout: 10, idleTimeout: 30, retries: 4, maxBytes: 2 * 1024 ** 3 },
   };
 }
 

@@ -17,6 +17,8 @@ import { makeApp, makeSite } from './fixtures.js';
 const ROOT = `/srv/web tree/it's "odd"`;
 const WWW = `${ROOT}/www`;
 const RUNTIME = `${ROOT}/local/web_logs`;
+/** A word of a piped log command (backslash before space and quotes), then Apache-quoted. */
+const pw = (s: string) => aq(s.replace(/[ "']/g, (c) => `\\${c}`));
 const aq = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"'); // Apache escaping inside "…"
 const site = makeSite(ROOT, {
   listen: { host: '127.0.0.1', port: 8080 },
@@ -68,8 +70,9 @@ describe('renderTree', () => {
       `DefaultRuntimeDir "${aq(RUNTIME)}"`,
       `Mutex "file:${aq(RUNTIME)}" default`,
       `WSGISocketPrefix "${aq(RUNTIME)}/wsgi"`,
-      `ErrorLog "${aq(RUNTIME)}/error_log"`,
-      `CustomLog "${aq(RUNTIME)}/access_log" combined`,
+      // Piped through rotatelogs: one Apache argument holding a command line split the apr way.
+      `ErrorLog "|/usr/bin/rotatelogs -f -D -L ${pw(RUNTIME)}/error_log -n 10 ${pw(RUNTIME)}/logs/error_log 20M"`,
+      `CustomLog "|/usr/bin/rotatelogs -f -D -L ${pw(RUNTIME)}/access_log -n 10 ${pw(RUNTIME)}/logs/access_log 20M" combined`,
       'WSGIRestrictEmbedded On',
       `DocumentRoot "${aq(WWW)}/html"`,
       `<Directory "${aq(WWW)}/html">`,

@@ -84,7 +84,7 @@ describe('the command registry', () => {
     const kinds = new Set<string>();
     for (const f of await fs.readdir(src, { recursive: true })) {
       if (!f.endsWith('.ts')) continue;
-      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/kind: '([^']+)',\s*data:/g)) kinds.add(m[1]);
+      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/kind: '([^']+)',\s*data\b/g)) kinds.add(m[1]);
     }
     expect(kinds.size).toBeGreaterThanOrEqual(6);
     expect(Object.keys(AFTER_CHECKS).sort()).toEqual([...kinds].sort());

@@ -1,0 +1,74 @@
+/**
+ * The undici dispatcher a download goes through: connect and idle timeouts, the system CA
+ * certificates plus NODE_EXTRA_CA_CERTS and the site's fetch.caFile, and a proxy from
+ * HTTPS_PROXY / HTTP_PROXY unless NO_PROXY names the host (as curl reads them).
+ */
+import fs from 'node:fs/promises';
+import tls from 'node:tls';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { WebtreeError } from '../core/errors.js';
+import type { Site } from '../site/types.js';
+
+async function readCa(file: string, what: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new WebtreeError('EFETCH', `cannot read the CA certificates of ${what} (${file}): ${(err as Error).message}`, { hint: 'give a readable PEM file; nothing was changed' });
+  }
+}
+
+/** The system's CAs and the extra ones (undici's `ca` replaces the defaults, so they are listed too). */
+async function caList(site: Site, env: NodeJS.ProcessEnv): Promise<string[] | undefined> {
+  const extra: string[] = [];
+  if (env.NODE_EXTRA_CA_CERTS) extra.push(await readCa(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'));
+  if (site.fetch.caFile) extra.push(await readCa(site.fetch.caFile, 'fetch.caFile'));
+  return extra.length ? [...tls.rootCertificates, ...extra] : undefined;
+}
+
+/** NO_PROXY: "*", or host names, ".domain" suffixes and host:port, separated by commas or spaces. */
+export function bypassesProxy(url: URL, noProxy: string | undefined): boolean {
+  if (!noProxy) return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  for (const raw of noProxy.split(/[\s,]+/).filter(Boolean)) {
+    if (raw === '*') return true;
+    const [h, p] = raw.toLowerCase().replace(/^\*?\./, '.').split(/:(?=\d+$)/);
+    if (p !== undefined && p !== port) continue;
+    if (h.startsWith('.') ? host.endsWith(h) || host === h.slice(1) : host === h || host.endsWith(`.${h}`)) return true;
+  }
+  return false;
+}
+
+export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
+  if (bypassesProxy(url, env.no_proxy ?? env.NO_PROXY)) return undefined;
+  const http = env.http_proxy ?? env.HTTP_PROXY;
+  return url.protocol === 'https:' ? (env.https_proxy ?? env.HTTPS_PROXY ?? http) : http;
+}
+
+/** One dispatcher that picks, per request, the proxy (or none) the environment says for its host. */
+export async function dispatcherFor(site: Site, env: NodeJS.ProcessEnv): Promise<Dispatcher> {
+  const ca = await caList(site, env);
+  const timeout = site.fetch.connectTimeout * 1000;
+  const tlsOpts = { timeout, ...(ca ? { ca } : {}) };
+  const direct = new Agent({ connect: tlsOpts });
+  const proxies = new Map<string, ProxyAgent>();
+  const agentFor = (origin: string): Dispatcher => {
+    const proxy = proxyFor(new URL(origin), env);
+    if (proxy === undefined) return direct;
+    let a = proxies.get(proxy);
+    if (!a) {
+      // Credentials in the proxy URL are the proxy's own (HTTPS_PROXY=http://user:pass@host); undici sends them.
+      a = new ProxyAgent({ uri: proxy, requestTls: tlsOpts, proxyTls: tlsOpts, connect: tlsOpts });
+      proxies.set(proxy, a);
+    }
+    return a;
+  };
+  return new (class extends Agent {
+    dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
+      return agentFor(String(opts.origin)).dispatch(opts, handler);
+    }
+    async close(): Promise<void> {
+      await Promise.all([direct.close(), ...[...proxies.values()].map((p) => p.close()), super.close()]);
+    }
+  })();
+}

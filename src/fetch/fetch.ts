@@ -1,0 +1,207 @@
+/**
+ * Fetch an archive by URL into webtree's cache, pinned by its sha256: streamed to a temporary
+ * file, hashed as it streams, renamed into place only when the hash matches (a mismatch is
+ * refused naming both hashes, and the download deleted). A dropped connection is resumed with
+ * a Range request; timeouts and 5xx answers are retried a bounded number of times with
+ * backoff; redirects are followed (at most 5, never https -> http). undici does the HTTP.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import { errorText, WebtreeError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
+import type { Site } from '../site/types.js';
+import { cachedArchive, cacheEntryDir, partFile, sweepParts } from './cache.js';
+import { dispatcherFor } from './dispatch.js';
+import { credentialsFor } from './netrc.js';
+
+export interface FetchRequest {
+  url: string;
+  /** The archive's file name (the last part of the URL's path). */
+  name: string;
+  sha256: string;
+}
+
+export interface FetchOptions {
+  site: Site;
+  env: NodeJS.ProcessEnv;
+  progress?: (label: string) => Progress;
+  signal?: AbortSignal;
+  /** Said once per retry ("retrying in 1 s: …"); to stderr. */
+  onRetry?: (line: string) => void;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** A failure worth another try (a dropped connection, a timeout, a 5xx), or the end. */
+class Retryable extends Error {}
+
+const shown = (url: string) => {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+};
+
+/** The cached archive for `req`, fetched when it is not there yet. */
+export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promise<{ file: string; fetched: boolean; bytes: number }> {
+  const cached = await cachedArchive(opts.site, req.sha256, req.name);
+  if (cached) return { file: cached, fetched: false, bytes: (await fs.stat(cached)).size };
+  const dir = cacheEntryDir(opts.site, req.sha256);
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  await sweepParts(dir);
+  const part = partFile(dir, req.name);
+  const fh = await fs.open(part, 'w', 0o644);
+  const state = { hash: createHash('sha256'), bytes: 0, total: undefined as number | undefined };
+  const bar = opts.progress?.(`fetching ${req.name}`);
+  try {
+    const dispatcher = await dispatcherFor(opts.site, opts.env);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await oneAttempt(req, opts, dispatcher, fh, state, bar);
+          break;
+        } catch (err) {
+          if (!(err instanceof Retryable) || opts.signal?.aborted) throw err;
+          if (attempt >= opts.site.fetch.retries) {
+            throw new WebtreeError('EFETCH', `could not fetch ${shown(req.url)} after ${attempt + 1} tries: ${err.message}`, {
+              hint: 'check the server and the network (a proxy: HTTPS_PROXY/NO_PROXY), then run the command again; nothing was changed',
+            });
+          }
+          const wait = Math.min(250 * 2 ** attempt, 8000);
+          opts.onRetry?.(`${shown(req.url)}: ${err.message}; retrying in ${wait} ms${state.bytes ? ` from byte ${state.bytes}` : ''}`);
+          await sleep(wait, undefined, { signal: opts.signal });
+        }
+      }
+    } finally {
+      await dispatcher.close().catch(() => undefined);
+    }
+    const got = state.hash.digest('hex');
+    if (got !== req.sha256) {
+      throw new WebtreeError('EBADARCHIVE', `${shown(req.url)} does not have the pinned sha256: expected ${req.sha256}, got ${got} (${state.bytes} bytes); the download was deleted`, {
+        hint: 'the file on the server is not the one the release pins: check with its publisher which is right; nothing was changed',
+      });
+    }
+    await fh.sync();
+    await fh.close();
+    const file = path.join(dir, req.name);
+    await fs.rename(part, file);
+    const dh = await fs.open(dir, 'r');
+    await dh.sync().finally(() => dh.close());
+    return { file, fetched: true, bytes: state.bytes };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await fs.rm(part, { force: true });
+    await fs.rmdir(dir).catch(() => undefined); // empty: nothing cached under this sha256
+    throw err;
+  } finally {
+    bar?.done();
+  }
+}
+
+type State = { hash: Hash; bytes: number; total?: number };
+
+async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatcher: Dispatcher, fh: fs.FileHandle, state: State, bar?: Progress): Promise<void> {
+  const { site } = opts;
+  let url = req.url;
+  for (let hop = 0; ; hop++) {
+    const u = new URL(url);
+    const headers: Record<string, string> = { 'user-agent': 'webtree', 'accept-encoding': 'identity' };
+    if (state.bytes > 0) headers.range = `bytes=${state.bytes}-`;
+    const cred = await credentialsFor(u.hostname, opts.env);
+    if (cred) headers.authorization = `Basic ${Buffer.from(`${cred.login}:${cred.password}`).toString('base64')}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        dispatcher, method: 'GET', headers, signal: opts.signal,
+        headersTimeout: site.fetch.idleTimeout * 1000, bodyTimeout: site.fetch.idleTimeout * 1000,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      throw classify(err, url);
+    }
+    const { statusCode: code } = res;
+    if (code >= 300 && code < 400 && code !== 304) {
+      await res.body.dump().catch(() => undefined);
+      const loc = res.headers.location;
+      if (typeof loc !== 'string') throw new WebtreeError('EFETCH', `${shown(url)} answered ${code} without a Location`, { hint: 'nothing was changed' });
+      const next = new URL(loc, url);
+      if (hop + 1 > MAX_REDIRECTS) throw new WebtreeError('EFETCH', `${shown(req.url)}: more than ${MAX_REDIRECTS} redirects`, { hint: 'give the archive\'s final URL; nothing was changed' });
+      if (u.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new WebtreeError('EFETCH', `${shown(url)} redirects to ${shown(next.toString())}: https to ${next.protocol.replace(':', '')} is refused`, { hint: 'give an https:// URL that stays on https; nothing was changed' });
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new WebtreeError('EFETCH', `${shown(url)} redirects to a ${next.protocol} URL`, { hint: 'nothing was changed' });
+      url = next.toString();
+      continue;
+    }
+    if (code >= 500 || code === 429 || code === 408) {
+      await res.body.dump().catch(() => undefined);
+      throw new Retryable(`the server answered ${code}`);
+    }
+    if (code === 416 && state.bytes > 0) {
+      // The server has no bytes past what we hold: start over, the hash says whether it was all.
+      await res.body.dump().catch(() => undefined);
+      await restart(fh, state);
+      throw new Retryable('the server refused the resumed range (416)');
+    }
+    if (code !== 200 && code !== 206) {
+      await res.body.dump().catch(() => undefined);
+      const hint = code === 401 || code === 403 ? 'credentials come from ~/.netrc (machine HOST login USER password PASS); nothing was changed' : 'check the URL in the release file; nothing was changed';
+      throw new WebtreeError('EFETCH', `${shown(url)} answered ${code}${code === 404 ? ' (not found)' : ''}`, { hint });
+    }
+    const resumed = code === 206 && contentRangeStart(res.headers['content-range']) === state.bytes;
+    if (!resumed && state.bytes > 0) await restart(fh, state); // a 200 (or an odd 206): the whole file again
+    const length = Number(res.headers['content-length']);
+    if (Number.isFinite(length)) state.total = state.bytes + length;
+    if (state.total !== undefined && state.total > site.fetch.maxBytes) {
+      res.body.destroy();
+      throw capError(url, state.total, site);
+    }
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (state.bytes + chunk.length > site.fetch.maxBytes) throw capError(url, state.bytes + chunk.length, site);
+        await fh.write(chunk, 0, chunk.length, state.bytes);
+        state.hash.update(chunk);
+        state.bytes += chunk.length;
+        bar?.update({ bytes: state.bytes, entries: 0, totalBytes: state.total });
+      }
+    } catch (err) {
+      if (err instanceof WebtreeError || opts.signal?.aborted) throw err;
+      throw classify(err, url);
+    }
+    if (state.total !== undefined && state.bytes < state.total) throw new Retryable(`the connection closed after ${state.bytes} of ${state.total} bytes`);
+    return;
+  }
+}
+
+async function restart(fh: fs.FileHandle, state: State): Promise<void> {
+  await fh.truncate(0);
+  state.hash = createHash('sha256');
+  state.bytes = 0;
+  state.total = undefined;
+}
+
+const contentRangeStart = (h: unknown) => (typeof h === 'string' ? Number(/^bytes (\d+)-/.exec(h)?.[1]) : NaN);
+
+const capError = (url: string, n: number, site: Site) =>
+  new WebtreeError('EFETCH', `${shown(url)} is larger than fetch.maxBytes (${n} > ${site.fetch.maxBytes} bytes); the download was deleted`, {
+    hint: 'raise fetch.maxBytes in the site file if the archive really is that large; nothing was changed',
+  });
+
+/** undici's errors: a refused TLS handshake is the end; a dropped or silent connection is worth a retry. */
+function classify(err: unknown, url: string): Error {
+  const code = (err as { code?: string })?.code ?? '';
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(`${code} ${cause?.code ?? ''}`);
+  if (tls) {
+    return new WebtreeError('EFETCH', `${shown(url)}: the server's certificate is not trusted (${cause?.code ?? code})`, {
+      hint: 'give its CA in NODE_EXTRA_CA_CERTS or the site setting fetch.caFile; nothing was changed',
+    });
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new Retryable('the connection timed out (fetch.connectTimeout)');
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new Retryable('the server stalled (fetch.idleTimeout)');
+  if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
+    return new WebtreeError('EFETCH', `${shown(url)}: cannot resolve ${new URL(url).hostname}`, { hint: 'check the URL and DNS (or the proxy settings); nothing was changed' });
+  }
+  return new Retryable(errorText(cause ?? err).split('\n')[0] || code || 'the connection failed');
+}
