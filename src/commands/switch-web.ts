@@ -1,18 +1,24 @@
 /**
  * switch-web SERVER: fail every web tool over to SERVER's database in one step. Checks first
- * (a site server, every variant readable, the database a primary), switches with one rename,
- * restarts and checks the apps, switches back if they do not answer, and prints the rest of the
- * guide's failover runbook.
+ * (a site server, every variant readable and its own, the database a primary of the cluster the
+ * site serves, no second master), switches with one rename, restarts and checks the apps, and
+ * goes back if the switch broke them, but only to a server checked like a target. Prints the
+ * rest of the guide's failover runbook.
  */
 import { WebtreeError } from '../core/errors.js';
-import { describeServer, requirePrimary } from '../db/primary.js';
-import { restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
+import { appsFailing, restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
 import { failoverRunbook } from '../failover/runbook.js';
 import { readSwitchFacts } from '../failover/switch-facts.js';
+import { checkTarget, recordOf } from '../failover/target-check.js';
 import { planRefusedSwitch, planSwitch, refuseSwitch, requireKnownServer } from '../plan/switch.js';
-import { restartOrGoBack } from '../after/switch-web.js';
+import type { Op } from '../plan/ops.js';
+import { readCluster, recordClusterOp } from '../state/cluster.js';
+import { restartOrGoBack, type AfterSwitch } from '../after/switch-web.js';
 import { runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
+
+/** A refusal as the history records it: the message and what it names (a variant, a path). */
+const refusalText = (err: WebtreeError) => [err.message, ...(err.details ?? '').split('\n').map((l) => l.trim()).filter(Boolean)].join('; ');
 
 export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck = restartAndCheck): Promise<number> {
   const server = ctx.positionals[0];
@@ -20,43 +26,51 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
   requireKnownServer(site, server);
   const checkDb = ctx.options['no-check-db'] !== true;
   const doRestart = ctx.options['no-restart'] !== true;
+  const allowSplitBrain = ctx.options['allow-split-brain'] === true;
   const checks: string[] = [];
-  let from: string | null = null;
+  const a: AfterSwitch = { server, from: null, restart: doRestart, checkDb };
   let refused: WebtreeError | undefined;
   let restarted: RestartOutcome | undefined;
 
   const plan = await runChange(ctx, `switch-web ${server}`, async ({ site, catalog, pctx }) => {
     const facts = await readSwitchFacts(site, catalog, server);
-    from = facts.active;
+    a.from = facts.active;
     if (facts.active === server) return planSwitch(site, catalog, facts, { server, checks }, pctx);
     checks.push(`${server} is a site server`);
     try {
       // The file checks are cheap and need no network: refuse on them before waiting for a database.
       refuseSwitch(site, catalog, facts, server);
       checks.push(`${Object.keys(facts.variants).length} variants readable`);
+      const after: Op[] = [];
       if (checkDb) {
-        const srv = site.database.servers.find((s) => s.name === server)!;
-        const r = await requirePrimary(srv, { name: site.database.name, user: site.database.user, connectTimeoutSec: site.database.connectTimeout });
-        checks.push(`${describeServer(srv)} is primary (pg_is_in_recovery() = false, PostgreSQL ${r.version})`);
+        a.recordedBefore = await readCluster(site);
+        const v = await checkTarget(site, server, a.recordedBefore, { splitBrain: true, allowSplitBrain });
+        checks.push(...v.checks, ...v.warnings.map((w) => `warning: ${w}`));
+        for (const w of v.warnings) ctx.reporter.warn(w);
+        after.push(recordClusterOp(site, recordOf(v.probe, pctx.now, 'switch-web')));
       } else checks.push('database not checked (--no-check-db)');
-      return planSwitch(site, catalog, facts, { server, checks }, pctx);
+      // The apps' health before the switch: only what the switch breaks is a reason to go back.
+      if (doRestart && !ctx.dryRun) a.before = await appsFailing(site, catalog);
+      if (a.before?.length) checks.push(`already failing before the switch: ${a.before.join(', ')}`);
+      return planSwitch(site, catalog, facts, { server, checks, after }, pctx);
     } catch (err) {
       if (!(err instanceof WebtreeError) || ctx.dryRun) throw err;
       // Recorded in the history, then reported; every refusal says that nothing changed.
-      refused = err.code === 'ESWITCH' ? err
+      refused = /nothing changed$/.test(err.message) ? err
         : new WebtreeError(err.code, `${err.message}; nothing changed`, { hint: err.hint, details: err.details, exitCode: err.exitCode, cause: err });
-      return planRefusedSwitch(facts.active, { server, checks }, err.message, pctx);
+      return planRefusedSwitch(facts.active, { server, checks }, refusalText(err), pctx);
     }
   }, {
     kind: 'switch-web',
-    data: () => ({ server, from, restart: doRestart && !refused }),
+    data: () => ({ ...a, restart: doRestart && !refused }),
     run: async ({ site, catalog }, p) => {
       if (refused || p.ops.length === 0 || !doRestart) return;
-      restarted = await restartOrGoBack(ctx, site, catalog, server, from, restart);
+      restarted = await restartOrGoBack(ctx, site, catalog, a, restart);
     },
   });
   if (refused) throw refused;
   if (ctx.dryRun) return 0;
+  const from = a.from;
   const changed = plan.ops.length > 0;
   const runbook = changed ? failoverRunbook(site, server, from) : [];
   const restartReport = !changed ? undefined : doRestart ? restarted?.report : 'not restarted (--no-restart): the apps keep their old connections until Apache restarts';

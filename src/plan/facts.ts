@@ -89,6 +89,9 @@ export interface PathFacts {
   real: string | null;
   /** dev:ino of what it leads to, to tell hard links apart from copies. */
   ino?: string;
+  /** Owner (uid:gid) and permission bits of what it leads to: who can read it. */
+  owner?: string;
+  mode?: number;
 }
 
 export interface ConsumerFacts {
