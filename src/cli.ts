@@ -97,6 +97,9 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (values['dry-run'] && !changes) throw usageError(`${reading ? `${command.name} --${command.readsWith}` : command.name} changes nothing; --dry-run does not apply`);
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
+    // Start-up as an operator can see it: from the process's start until the command's own code
+    // is loaded and its first operation begins (bench/status.mjs measures the same from outside).
+    if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`);
     let site: Promise<Site> | undefined;
     // Only a command that will change the tree takes the signals over.
     const stop = changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
@@ -112,6 +115,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(() => stop?.dispose());
+    if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
     if (stop?.signal.aborted && !code) {
       const sig = signalName(stop.signal);
       streams.err(`webtree: interrupted by ${sig} after the command had done its work; nothing is left half-done\n`);
