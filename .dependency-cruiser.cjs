@@ -7,8 +7,8 @@
  *   cli.ts, demo/
  *   commands/
  *   after/          the checks after a change, and what a change and its checks share
+ *   verify/         its failover findings use failover's reading of the variants
  *   failover/
- *   verify/
  *   apache/
  *   apply/  db/  fetch/  release/
  *   state/
@@ -18,7 +18,7 @@
  *   site/
  *   core/
  */
-const LAYERS = [['cli.ts', 'demo'], ['commands'], ['after'], ['failover'], ['verify'], ['apache'], ['apply', 'db', 'fetch', 'release'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
+const LAYERS = [['cli.ts', 'demo'], ['commands'], ['after'], ['verify'], ['failover'], ['apache'], ['apply', 'db', 'fetch', 'release'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
 
 const folder = (name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '[.]')}$` : `^src/${name}/`);
 const layerRules = LAYERS.flatMap((line, i) =>

@@ -6,6 +6,7 @@
  */
 import { resumeApplyRestore, resumeApplyServe } from './apply-serve.js';
 import type { AfterHook, AfterKind } from './context.js';
+import { resumeRepair } from './repair.js';
 import { resumeRender, resumeRenderRestore } from './render.js';
 import { resumeServeActivation, resumeServeRestore } from './serve-activation.js';
 import { resumeSwitch, resumeSwitchRestore } from './switch-web.js';
@@ -19,6 +20,7 @@ export const AFTER_CHECKS: Readonly<Record<AfterKind, AfterHook>> = {
   'switch-restore': resumeSwitchRestore,
   'apply-serve': resumeApplyServe,
   'apply-restore': resumeApplyRestore,
+  repair: resumeRepair,
 };
 
 /** The check of a kind read from a journal; undefined for a kind this webtree does not know. */

@@ -46,7 +46,8 @@ export type AfterKind =
   | 'switch-web'
   | 'switch-restore'
   | 'apply-serve'
-  | 'apply-restore';
+  | 'apply-restore'
+  | 'repair';
 
 /** What a check after a change needs: it reads what it checks itself, after the change. */
 export interface AfterInput {

@@ -155,6 +155,19 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./history.js')).historyCommand.run),
   lazy({
+    name: 'break-lock',
+    summary: "remove webtree's lock after asking: one held on another host sharing the disk is never taken over by itself",
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: false,
+    json: true,
+    options: { yes: { type: 'boolean', description: 'do not ask (scripts): break it once you know its command is gone' } },
+    examples: [
+      { cmd: 'break-lock', says: 'show who holds the lock (host, pid, user, command, age) and ask before breaking it' },
+      { cmd: 'break-lock --yes', says: 'break it without asking' },
+    ],
+  }, async () => (await import('./break-lock.js')).breakLockCommand.run),
+  lazy({
     name: 'prune',
     summary: 'delete old versions, never the current or the previous one',
     args: '[PRODUCT]',
@@ -253,6 +266,21 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'adopt', says: 'take the tree over in place; no reader sees a difference' },
     ],
   }, async () => (await import('./adopt.js')).adoptCommand.run),
+  lazy({
+    name: 'repair',
+    summary: 'put every consumer back through <switch>/active after a hand edit split the web tools between servers',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: true,
+    json: true,
+    options: {
+      'no-restart': { type: 'boolean', description: "no restart of the apps' daemons and no health check after the repair" },
+    },
+    examples: [
+      { cmd: 'repair --dry-run', says: 'after `ln -sf des_tv.cfg_server3 des_tv.cfg` by hand: what repair would put back' },
+      { cmd: 'repair', says: 'every consumer back on the active server, the apps restarted and checked' },
+    ],
+  }, async () => (await import('./repair.js')).repairCommand.run),
   lazy({
     name: 'help',
     summary: 'show the usage of webtree or of one command, with examples',

@@ -10,7 +10,10 @@ import { appsFailing, restartAndCheck, type RestartAndCheck, type RestartOutcome
 import { failoverRunbook } from '../failover/runbook.js';
 import { readSwitchFacts } from '../failover/switch-facts.js';
 import { checkTarget, recordOf } from '../failover/target-check.js';
+import { readRepairFacts } from '../failover/repair-facts.js';
+import { planRepair } from '../plan/repair.js';
 import { planRefusedSwitch, planSwitch, refuseSwitch, requireKnownServer } from '../plan/switch.js';
+import { activeLink } from '../plan/switch-layout.js';
 import type { Op } from '../plan/ops.js';
 import { readCluster, recordClusterOp } from '../state/cluster.js';
 import { restartOrGoBack, type AfterSwitch } from '../after/switch-web.js';
@@ -31,13 +34,21 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
   const a: AfterSwitch = { server, from: null, restart: doRestart, checkDb };
   let refused: WebtreeError | undefined;
   let restarted: RestartOutcome | undefined;
+  let repaired: string[] | undefined;
 
-  const plan = await runChange(ctx, `switch-web ${server}`, async ({ site, catalog, pctx }) => {
+  const plan = await runChange(ctx, `switch-web ${server}`, async ({ site, catalog, tree, pctx }) => {
     const facts = await readSwitchFacts(site, catalog, server);
     a.from = facts.active;
-    if (facts.active === server) return planSwitch(site, catalog, facts, { server, checks }, pctx);
-    checks.push(`${server} is a site server`);
     try {
+      if (facts.active === server) {
+        // Already active: every consumer must still go through the indirection; put back any that does not.
+        const p = planRepair(site, catalog, await readRepairFacts(site, catalog, tree), pctx);
+        if (p.ops.length === 0) return planSwitch(site, catalog, facts, { server, checks }, pctx);
+        repaired = p.notes;
+        a.from = null; // nothing to go back to: the state before was a split site
+        return { ...p, command: `switch-web ${server}`, summary: `the web tools already use ${server}; put ${p.notes.length} consumer(s) back through ${activeLink(site)}` };
+      }
+      checks.push(`${server} is a site server`);
       // The file checks are cheap and need no network: refuse on them before waiting for a database.
       refuseSwitch(site, catalog, facts, server);
       checks.push(`${Object.keys(facts.variants).length} variants readable`);
@@ -70,6 +81,12 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
   });
   if (refused) throw refused;
   if (ctx.dryRun) return 0;
+  if (repaired) {
+    const report = doRestart ? restarted?.report ?? null : 'not restarted (--no-restart)';
+    ctx.reporter.result({ server, from: server, changed: true, repaired, checks, restart: report, runbook: [] }, () =>
+      [plan.summary, ...repaired!.map((l) => `  ${l}`), `  restart: ${report}`].join('\n'));
+    return 0;
+  }
   const from = a.from;
   const changed = plan.ops.length > 0;
   const runbook = changed ? failoverRunbook(site, server, from) : [];

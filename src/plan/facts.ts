@@ -67,6 +67,8 @@ export interface TreeState {
 export interface SwitchFacts {
   /** Target of <switch>/active (a server name), or null. */
   active: string | null;
+  /** What <switch>/active is: a real directory there (copied in by hand) is moved aside by the switch. */
+  activeKind?: 'link' | 'directory' | 'file' | 'missing' | 'other';
   /** Per slot: the consumer's link target, or a word for what is there instead. */
   consumers: Record<string, { link: string | null; kind: 'link' | 'file' | 'directory' | 'missing' | 'other' }>;
   /** Does <switch>/<server> exist? */
@@ -75,6 +77,8 @@ export interface SwitchFacts {
   slots: Record<string, string | null>;
   /** Per slot: 'ok', or why the server's variant cannot be used. */
   variants: Record<string, string>;
+  /** Per slot: the other servers whose variant is the same file or the same bytes (switching would change nothing). */
+  twins?: Record<string, string[]>;
 }
 
 // What adopt reads (src/failover/adopt-facts.ts).
@@ -117,4 +121,13 @@ export interface AdoptFacts {
   slots: Record<string, Record<string, string | null>>;
   consumers: Record<string, ConsumerFacts>;
   products: Record<string, ProductFacts>;
+}
+
+// What repair (and switch-web to the server already active) reads (src/failover/repair-facts.ts).
+
+export interface RepairFacts extends AdoptFacts {
+  /** What <switch>/active is: a link (to `active`), a real directory, missing … */
+  activeKind: 'link' | 'directory' | 'file' | 'missing' | 'other';
+  /** Per slot: 'ok', or why the active server's variant cannot be used. */
+  usable: Record<string, string>;
 }
