@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull, makeDirs, tempName, writeFileAtomic, fsyncDir } from '../apply/fsatomic.js';
+import { makeDirs, tempName, writeFileAtomic, fsyncDir } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 
