@@ -34,7 +34,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export async function readKept(site: Site): Promise<KeptVariant[]> {
   try {
-    const v = JSON.parse(await fs.readFile(indexFile(site), 'utf8'));
+    const v: unknown = JSON.parse(await fs.readFile(indexFile(site), 'utf8'));
     return Array.isArray(v) ? v as KeptVariant[] : [];
   } catch {
     return [];
