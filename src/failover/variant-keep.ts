@@ -102,7 +102,7 @@ async function replace(p: string, make: (tmp: string) => Promise<void>): Promise
  * Every kept variant back byte for byte with its owner and mode, then every consumer and slot
  * link back through the indirection. Returns what was done, one line each.
  */
-export async function restoreVariants(site: Site, catalog: ProductDescriptor[], dryRun = false): Promise<string[]> {
+export async function restoreVariants(site: Site, catalog: ProductDescriptor[], dryRun = false, opts: { links?: boolean } = {}): Promise<string[]> {
   const done: string[] = [];
   const bad = new Set((await variantFindings(site)).map((f) => f.problem.split(' ')[0]));
   for (const k of await readKept(site)) {
@@ -117,6 +117,8 @@ export async function restoreVariants(site: Site, catalog: ProductDescriptor[], 
       await fs.chmod(tmp, k.mode);
     });
   }
+  // repair puts the links back itself (its plan, its restart): it asks for the files only.
+  if (opts.links === false) return done;
   for (const c of consumers(site, catalog)) {
     const want = consumerTarget(site, c);
     const links: [string, string][] = [[c.path, want], ...site.database.servers.map((s): [string, string] => [slotPath(site, s.name, c.slot), c.variant(s.name)])];

@@ -70,6 +70,23 @@ describe("the guide's failover commands on an adopted tree", () => {
     expect(h.at(-1)).toMatchObject({ action: 'variants-restore', outcome: 'ok' });
   }, 120_000);
 
+  it('webtree repair restores the kept variants too, and the indirection', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
+    dirs.push(dir);
+    const { config } = await handTree(dir, { qeServer3: true });
+    const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');
+    expect((await webtree(config, ['adopt', '--no-check-db'])).code).toBe(0);
+    const server3 = await fs.readFile(path.join(ecl, 'settings.py_server3'), 'utf8');
+    expect((await webtree(config, ['switch-web', 'server2', '--no-check-db', '--no-restart'])).code).toBe(0);
+    await execa('sh', ['-c', 'mv settings.py settings.py_server3; mv settings.py_server2 settings.py'], { cwd: ecl });
+    const r = await webtree(config, ['repair', '--no-restart']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/restore .*settings\.py_server3 from the copy kept/);
+    expect(await fs.readFile(path.join(ecl, 'settings.py_server3'), 'utf8')).toBe(server3);
+    expect((await fs.lstat(path.join(ecl, 'settings.py_server2'))).isFile()).toBe(true);
+    expect((await fs.lstat(path.join(ecl, 'settings.py'))).isSymbolicLink()).toBe(true);
+  }, 120_000);
+
   it('a variant changed behind webtree\'s back is named; restore puts the kept bytes back', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
     dirs.push(dir);
