@@ -55,6 +55,17 @@ function stopOnSignals(streams: Streams): { signal: AbortSignal; dispose(): void
   return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((s) => process.off(s, onSignal)) };
 }
 
+/**
+ * The site file, read as whoever runs webtree; run as root, the process then works as the
+ * service account it names (src/core/privilege.ts), unless the command keeps root.
+ */
+async function loadSiteAs(keepRoot: boolean, config: string | undefined, env: NodeJS.ProcessEnv): Promise<Site> {
+  const { loadSite, siteFilePath } = await import('./site/load.js');
+  const site = await loadSite(siteFilePath(config, env));
+  if (!keepRoot) await (await import('./apply/owner.js')).becomeServiceAccount(site.apache.user, site.apache.group);
+  return site;
+}
+
 export async function main(argv: string[], streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const debug = argv.includes('--debug');
   const reporter = createReporter(argv.includes('--json'), streams, env);
@@ -62,7 +73,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     const { name, rest } = splitCommand(argv);
     if (name === undefined) {
       if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
-        streams.out(mainUsage() + '\n');
+        streams.out(mainUsage(COMMANDS) + '\n');
         return argv.length === 0 ? 2 : 0;
       }
       throw usageError('no command given', 'webtree help lists the commands');
@@ -111,7 +122,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       debug,
       config: values.config as string | undefined,
       env,
-      site: () => (site ??= import('./site/load.js').then(({ loadSite, siteFilePath }) => loadSite(siteFilePath(values.config as string | undefined, env)))),
+      site: () => (site ??= loadSiteAs(command.keepsRoot === true, values.config as string | undefined, env)),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(() => stop?.dispose());
