@@ -101,7 +101,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
         return 0;
       }
       if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
-        streams.out(mainUsage() + '\n');
+        streams.out(mainUsage(COMMANDS) + '\n');
         return argv.length === 0 ? 2 : 0;
       }
       throw usageError('no command given', 'webtree help lists the commands');

@@ -11,12 +11,12 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { renderedRecordPath, type LiveFile } from '../plan/render.js';
 import { moveAsideCommand } from '../core/attic.js';
-import { isDamaged, isNat, isObj, optional, readStateJson, type FieldCheck } from '../state/state-file.js';
+import { isDamaged, isNat, isObj, optional, readStateJson, type FieldCheck } from '../core/state-file.js';
 import { damageNote, type DamageNote } from '../state/tree.js';
 import type { Site } from '../site/types.js';
 import { servedApps } from './apps.js';
 import { configtest } from './control.js';
-import { apacheLayout } from './layout.js';
+import { apacheLayout } from '../plan/apache-layout.js';
 import { renderTree, type RenderedFile, type WsgiApp } from './render.js';
 import { loadTemplates } from './templates.js';
 

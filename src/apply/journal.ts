@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { moveAsideCommand } from '../core/attic.js';
-import { isNat, isNonEmptyStr, isObj, isStr, oneOf, optional, readStateJson, shapeProblem, type FieldCheck, type StateFileSpec } from '../state/state-file.js';
+import { isNat, isNonEmptyStr, isObj, isStr, oneOf, optional, readStateJson, shapeProblem, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
 import type { Plan } from '../plan/ops.js';
 import { fsyncDir, writeFileAtomic } from './fsatomic.js';
 import { withReserve } from './reserve.js';

@@ -13,7 +13,7 @@ import { isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
 import { ensureReserve, withReserve } from './reserve.js';
-import { isDamaged, isNonEmptyStr, isPosInt, isStr, nullable, optional, readStateJson, type DamagedFileError, type FieldCheck, type StateFileSpec } from '../state/state-file.js';
+import { isDamaged, isNonEmptyStr, isPosInt, isStr, nullable, optional, readStateJson, type DamagedFileError, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
 
 export interface LockHolder {
   /** The host the holder runs on: on a shared disk a pid means nothing elsewhere. Older locks lack it. */

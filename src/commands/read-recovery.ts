@@ -5,44 +5,11 @@
  * with what is there. Apart from the journal and the lock, a read loads none of the executor's
  * code (startup stays fast).
  */
-import { holderAlive, readLockFile } from '../apply/lock.js';
-import { journalFile, readJournal } from '../apply/journal.js';
-import { isDamaged } from '../state/state-file.js';
+import { pendingChange, type Pending } from '../apply/pending.js';
 import type { Site } from '../site/types.js';
 import type { CommandContext } from './types.js';
 
-/** What a read reports of a change in the journal (status --json's `pending`). */
-export interface Pending {
-  /** interrupted: its process is gone (run `webtree recover`); running: a live command holds the lock. */
-  state: 'interrupted' | 'running' | 'damaged';
-  command?: string;
-  pid?: number;
-  startedAt?: string;
-  message: string;
-  /** For a damaged journal: its fix. */
-  hint?: string;
-}
-
-/** The change the journal records, if any, and whether a live process is still making it. */
-export async function pendingChange(site: Site): Promise<Pending | undefined> {
-  let j;
-  try {
-    j = await readJournal(site.paths.state);
-  } catch (err) {
-    if (!isDamaged(err)) throw err;
-    return { state: 'damaged', message: err.message, hint: err.hint };
-  }
-  if (!j) return undefined;
-  const lock = await readLockFile(`${site.paths.state}/lock`).catch(() => undefined);
-  const running = lock?.kind === 'holder' && lock.holder.pid === j.pid && (await holderAlive(lock.holder));
-  const what = `\`${j.plan.command}\` (pid ${j.pid}, started ${j.startedAt})`;
-  return running
-    ? { state: 'running', command: j.plan.command, pid: j.pid, startedAt: j.startedAt, message: `a change is under way: ${what}; what is shown may change when it ends` }
-    : {
-        state: 'interrupted', command: j.plan.command, pid: j.pid, startedAt: j.startedAt,
-        message: `a change is pending: ${what} was interrupted${j.phase === 'after' ? ' before its check had run' : ''}; run \`webtree recover\` to finish it (${journalFile(site.paths.state)})`,
-      };
-}
+export { pendingChange, type Pending } from '../apply/pending.js';
 
 /** Warn of a pending change (reads go on); returns it for a read's --json. */
 export async function reportPending(ctx: CommandContext, site: Site): Promise<Pending | undefined> {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { WebtreeError } from '../core/errors.js';
-import { readStateText } from '../state/state-file.js';
+import { readStateText } from '../core/state-file.js';
 import { DEFAULT_SERVERS, PROBES_KEY, SERVERS_KEY, SETTINGS, type Setting } from './schema.js';
 import type { DbServer, Probe, Site } from './types.js';
 

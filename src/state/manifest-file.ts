@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { isErrno } from '../core/errors.js';
 import { moveAsideCommand } from '../core/attic.js';
-import { DamagedFileError, isNat, isNonEmptyStr, isObj, isStr, kindOf, optional, readStateJson, type FieldCheck, type StateFileSpec } from './state-file.js';
+import { DamagedFileError, isNat, isNonEmptyStr, isObj, isStr, kindOf, optional, readStateJson, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
 import type { Manifest } from '../archive/manifest.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Dirent } from 'node:fs';
 import { manifestSpec, peekArchiveSha256 } from './manifest-file.js';
-import { isDamaged, type DamagedFileError } from './state-file.js';
+import { isDamaged, type DamagedFileError } from '../core/state-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';
@@ -13,47 +13,14 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import { readLinkOrNull, lstatOrNull } from '../apply/fsatomic.js';
-import { historyLineError, readHistory, readHistoryLines, type HistoryEntry } from './history.js';
+import { readLinkOrNull, lstatOrNull } from './fs-read.js';
+import { historyLineError, readHistory, readHistoryLines } from './history.js';
+import type { DamageNote, ProductState, TreeState } from '../plan/facts.js';
 
-export interface ProductState {
-  name: string;
-  /** Installed versions, oldest first. */
-  versions: string[];
-  /** archive sha256 by version, from the manifests. */
-  sha256: Record<string, string>;
-  /** The version the pointer names, if it names one. */
-  current?: string;
-  /** The pointer's raw target, when it exists. */
-  pointer?: string;
-  /** Directories that look like versions but have no manifest. */
-  unmanaged: string[];
-  /** Versions whose manifest is damaged (neither installed nor unmanaged until it is mended). */
-  damaged?: DamageNote[];
-  /** Leftover staging or trash directories (absolute). */
-  leftovers: string[];
-  /** The active version holds the product's licence file (products that need one). */
-  licensed?: boolean;
-  /** The pointer or web links that are real files or directories where webtree keeps a link. */
-  blockedLinks: string[];
-  /** Each web link's target as read (by its path), null when it is missing; blocked ones are left out. */
-  webLinkTargets?: Record<string, string | null>;
-}
-
-export interface TreeState {
-  products: Record<string, ProductState>;
-  history: HistoryEntry[];
-  /** Damaged state files a lenient read went past (the history, its lines); empty for a strict read. */
-  damage?: DamageNote[];
-}
+// The types live beside the planners that read them; this reader keeps offering them.
+export type { DamageNote, ProductState, TreeState };
 
 /** A damaged state file as plain data: which, what is wrong, the fix (and the version, for a manifest). */
-export interface DamageNote {
-  file: string;
-  message: string;
-  hint: string;
-  version?: string;
-}
 
 export const damageNote = (e: DamagedFileError, version?: string): DamageNote => ({ file: e.file, message: e.message, hint: e.hint ?? '', ...(version !== undefined ? { version } : {}) });
 

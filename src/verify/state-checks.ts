@@ -12,13 +12,13 @@ import { readRenderedRecord } from '../apache/render-io.js';
 import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { dbEntry } from '../core/identity.js';
-import { pendingChange } from '../commands/read-recovery.js';
+import { pendingChange } from '../apply/pending.js';
 import type { Site } from '../site/types.js';
 import { atticDir, moveAsideCommand } from '../core/attic.js';
 import { historyLineError, readHistoryLines } from '../state/history.js';
-import { isDamaged } from '../state/state-file.js';
+import { isDamaged } from '../core/state-file.js';
 import { historyFile, type TreeState } from '../state/tree.js';
-import type { Finding } from './checks.js';
+import type { Finding } from './finding.js';
 
 const damagedFinding = (err: { message: string; hint?: string }): Finding => ({ what: 'state', problem: `${err.message} (${err.hint})` });
 

@@ -47,7 +47,10 @@ const FIELD: Record<FileKey, [string, unknown]> = {
 };
 
 /** The damaged file's bytes (a string or Buffer), or a directory / FIFO made in its place. */
-function damagedText(key: FileKey, kind: Kind, original: string | null): string | Buffer | 'directory' | 'fifo' {
+/** A directory or a FIFO made in the file's place, or the bytes written to it. */
+type Damage = string | Buffer | { make: 'directory' | 'fifo' };
+
+function damagedText(key: FileKey, kind: Kind, original: string | null): Damage {
   const valid = validOf(key, original);
   const text = JSON.stringify(valid);
   const [field, wrong] = FIELD[key];
@@ -64,8 +67,8 @@ function damagedText(key: FileKey, kind: Kind, original: string | null): string 
     }
     case 'wrong-type': return line(JSON.stringify({ ...valid, [field]: wrong }));
     case 'binary': return Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x01, 0x02, 0x22, 0x7d]);
-    case 'directory': return 'directory';
-    case 'fifo': return 'fifo';
+    case 'directory': return { make: 'directory' };
+    case 'fifo': return { make: 'fifo' };
   }
 }
 
@@ -74,11 +77,11 @@ const fileOf = (key: FileKey) => ({
   manifest: path.join(state, 'manifests', 'TV', '3.4.json'), rendered: path.join(state, 'rendered.json'),
 })[key];
 
-async function put(file: string, content: string | Buffer | 'directory' | 'fifo'): Promise<void> {
+async function put(file: string, content: Damage): Promise<void> {
   await fs.rm(file, { recursive: true, force: true });
-  if (content === 'directory') await fs.mkdir(path.join(file, 'inside'), { recursive: true });
-  else if (content === 'fifo') execFileSync('mkfifo', [file]);
-  else await fs.writeFile(file, content);
+  if (typeof content === 'string' || Buffer.isBuffer(content)) await fs.writeFile(file, content);
+  else if (content.make === 'directory') await fs.mkdir(path.join(file, 'inside'), { recursive: true });
+  else execFileSync('mkfifo', [file]);
 }
 
 interface Ran { code: number; out: string; err: string }
@@ -127,6 +130,41 @@ beforeAll(async () => {
   if (r.exitCode !== 0) throw new Error(r.stderr);
 }, 120_000);
 afterAll(async () => sb?.cleanup());
+
+// First: main() run in-process as root gives the process to the service account (as every command
+// run as root does), after which runuser is no longer root's to use.
+describe.runIf(process.getuid?.() === 0 || process.env.CI === 'true')('through the CLI, as the service account: an unreadable file (root reads everything)', () => {
+  const asAccount = (args: string[]) => {
+    try {
+      const out = execFileSync('runuser', ['-u', 'codemanager', '--', process.execPath, BIN, '--config', sb.config, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBTREE_LOCK_WAIT: '1' }, timeout: 30_000 });
+      return { code: 0, out, err: '' };
+    } catch (e) {
+      const x = e as { status: number | null; stdout: string; stderr: string };
+      return { code: x.status ?? -1, out: String(x.stdout), err: String(x.stderr) };
+    }
+  };
+  it.each(['lock', 'journal', 'history', 'manifest', 'rendered'] as FileKey[])('%s with mode 000', async (key) => {
+    const file = fileOf(key);
+    const original = await fs.readFile(file, 'utf8').catch(() => null);
+    if (original === null) await fs.writeFile(file, JSON.stringify(validOf(key, null)));
+    const st = await fs.stat(state);
+    await fs.chown(file, st.uid, st.gid);
+    await fs.chmod(file, 0o000);
+    try {
+      const v = asAccount(['verify']);
+      expect(v.code, v.out + v.err).toBe(1);
+      expect(v.out, v.err).toContain(`${file} cannot be read: permission denied`);
+      // A command that reads the file: render reads its record, the others read the lock, journal, history, manifests.
+      const r = asAccount(key === 'rendered' ? ['render'] : ['prune', 'TV', '--keep', '5']);
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toContain(file);
+      expect(r.err).not.toMatch(/unexpected error|\n\s+at /);
+    } finally {
+      await fs.rm(file, { force: true });
+      if (original !== null) await fs.writeFile(file, original);
+    }
+  }, 60_000);
+});
 
 describe('the healthy tree', () => {
   it('every command of the corpus succeeds on it (so a failure below is the damage)', async () => {
@@ -225,37 +263,4 @@ describe('a damaged site file', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/^webtree: WEBTREE_CONFIG is set but empty\n {2}hint: set it to the site file/);
   });
-});
-
-describe.runIf(process.getuid?.() === 0 || process.env.CI === 'true')('through the CLI, as the service account: an unreadable file (root reads everything)', () => {
-  const asAccount = (args: string[]) => {
-    try {
-      const out = execFileSync('runuser', ['-u', 'codemanager', '--', process.execPath, BIN, '--config', sb.config, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBTREE_LOCK_WAIT: '1' }, timeout: 30_000 });
-      return { code: 0, out, err: '' };
-    } catch (e) {
-      const x = e as { status: number | null; stdout: string; stderr: string };
-      return { code: x.status ?? -1, out: String(x.stdout), err: String(x.stderr) };
-    }
-  };
-  it.each(['lock', 'journal', 'history', 'manifest', 'rendered'] as FileKey[])('%s with mode 000', async (key) => {
-    const file = fileOf(key);
-    const original = await fs.readFile(file, 'utf8').catch(() => null);
-    if (original === null) await fs.writeFile(file, JSON.stringify(validOf(key, null)));
-    const st = await fs.stat(state);
-    await fs.chown(file, st.uid, st.gid);
-    await fs.chmod(file, 0o000);
-    try {
-      const v = asAccount(['verify']);
-      expect(v.code, v.out + v.err).toBe(1);
-      expect(v.out, v.err).toContain(`${file} cannot be read: permission denied`);
-      // A command that reads the file: render reads its record, the others read the lock, journal, history, manifests.
-      const r = asAccount(key === 'rendered' ? ['render'] : ['prune', 'TV', '--keep', '5']);
-      expect(r.code, r.err).toBe(1);
-      expect(r.err).toContain(file);
-      expect(r.err).not.toMatch(/unexpected error|\n\s+at /);
-    } finally {
-      await fs.rm(file, { force: true });
-      if (original !== null) await fs.writeFile(file, original);
-    }
-  }, 60_000);
 });

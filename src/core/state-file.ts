@@ -9,7 +9,7 @@
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
-import { isErrno, WebtreeError, type ErrorCode } from '../core/errors.js';
+import { isErrno, WebtreeError, type ErrorCode } from './errors.js';
 
 /** A state file that cannot be used as it is. `problem` is its own sentence part ("is empty"). */
 export class DamagedFileError extends WebtreeError {
