@@ -33,7 +33,7 @@ export function findingsOf(f: CheckFacts): WatchFinding[] {
   if (!f.apache.up) out.push({ code: 'apache-down', thing: 'apache', problem: 'Apache is not running', fix: 'webtree apache start' });
   else {
     for (const a of f.apps.filter((x) => !x.up)) {
-      out.push({ code: 'app-down', thing: a.app, problem: `${a.url} answered ${a.status ?? a.error ?? 'nothing'}${a.error && a.status ? ` (${a.error})` : ''}`, fix: `webtree apache graceful (restarts ${a.app}'s daemon); the error log says why` });
+      out.push({ code: 'app-down', thing: a.app, problem: a.status === null ? `${a.url}: ${a.error ?? 'no answer'}` : `${a.url} answered ${a.status}${a.error ? ` (${a.error})` : ''}`, fix: `webtree apache graceful (restarts ${a.app}'s daemon); the error log says why` });
     }
   }
   out.push(...serverFindings(f.active, f.servers));

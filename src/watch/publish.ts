@@ -10,6 +10,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
 import { productRows } from '../state/rows.js';
 import { readHistory } from '../state/history.js';
+import { activeServer } from '../state/server.js';
 import { historyFile, readTree } from '../state/tree.js';
 import { treeFacts } from './gather.js';
 import { mailReason, mailText, sendMail, type Previous } from './mail.js';
@@ -84,9 +85,10 @@ export async function publishChange(site: Site, catalog: ProductDescriptor[]): P
   const tree = await readTree(site, installable, 'list');
   const fresh = treeFacts(site, installable, tree.history, productRows(installable, tree), new Date());
   const last = prev.report;
+  const active = await activeServer(site);
   const report: CheckReport = last
-    ? { ...last, ...fresh, checkedAt: last.checkedAt }
-    : { ...fresh, ok: true, probeSeconds: 0, findings: [], apache: { up: false, pid: null }, apps: [], active: null, servers: [], disks: [] };
+    ? { ...last, ...fresh, active, checkedAt: last.checkedAt }
+    : { ...fresh, ok: true, probeSeconds: 0, findings: [], apache: { up: false, pid: null }, apps: [], active, servers: [], disks: [] };
   if (!last) report.findings = [{ code: 'not-checked', thing: 'check', problem: 'webtree check has not run yet', fix: 'webtree check (the systemd timer or cron file from render runs it every minute)' }];
   report.ok = report.findings.length === 0;
   await writeOutputs(site, report);
