@@ -69,6 +69,8 @@ export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string
     ],
     // What the guide's runApache.sh put on PYTHONPATH; per daemon process here.
     pythonPath: [webpylib, path.posix.join(webpylib, 'dbiapp_pylib'), html].join(':'),
+    // A restart lets requests in flight finish (a 30-second report) while another process serves.
+    wsgiLifetime: `processes=${site.apache.wsgi.processes} graceful-timeout=${site.apache.wsgi.gracefulTimeout} shutdown-timeout=${site.apache.wsgi.shutdownTimeout}`,
     errorLogPipe: logPipe(site, layout.errorLog, path.posix.join(layout.logDir, 'error_log')),
     accessLogPipe: logPipe(site, layout.accessLog, path.posix.join(layout.logDir, 'access_log')),
     checkArgv: [webtree.node, webtree.script, '--config', site.file, 'check'],

@@ -4,14 +4,22 @@
  * `webtree adopt --dry-run` to read the plan, then `webtree adopt`.
  */
 import { readAdoptFacts } from '../failover/adopt-facts.js';
+import { identityOps } from '../failover/record-identity.js';
 import { planAdopt } from '../plan/adopt.js';
 import { reportPlan, runChange } from './tx.js';
 import type { CommandCode } from './types.js';
 
 export const adoptCommand: CommandCode = {
   async run(ctx) {
-    const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) =>
-      planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx));
+    const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) => {
+      const p = planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx);
+      const active = p.ops.find((o) => o.kind === 'record' && o.entry.action === 'adopt' && o.entry.product === undefined);
+      if (ctx.options['no-check-db'] === true || active?.kind !== 'record' || active.entry.to === undefined) return p;
+      // The cluster the adopted tree serves, for switch-web's checks: after the commit, with the history.
+      const { ops, notes } = await identityOps(site, active.entry.to, pctx.now, 'adopt');
+      const at = p.ops.indexOf(active);
+      return { ...p, ops: [...p.ops.slice(0, at), ...ops, ...p.ops.slice(at)], notes: [...p.notes, ...notes] };
+    });
     // runChange has printed the notes already (stderr); the result says what was done.
     return reportPlan(ctx, plan, { notes: plan.notes });
   },

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { lstatOrNull, makeDirs } from '../apply/fsatomic.js';
 import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
+import { identityOps } from '../failover/record-identity.js';
 import { planInit, treeDirs } from '../plan/init.js';
 import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
 import { PRODUCTION_SITE_FILE, readSite } from '../site/load.js';
@@ -59,6 +60,13 @@ export const initCommand: CommandCode = {
     const sandbox = prefix !== undefined;
     const existing = await existingPaths(site, catalog);
     const plan = planInit(site, catalog, existing, { sandbox });
+    // The cluster the site serves, for switch-web's checks: asked of servers the operator named,
+    // or of the production site's; a sandbox with the sample server names has nothing to ask.
+    if (ctx.options['no-check-db'] !== true && (given.length > 0 || !sandbox)) {
+      const { ops, notes } = await identityOps(site, site.database.active, new Date().toISOString(), 'init');
+      plan.ops.push(...ops);
+      for (const n of notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
+    }
     // The site file comes last: an init cut short is run again, and it refuses once the file exists.
     plan.ops.push({ kind: 'make-dir', path: path.dirname(file) }, { kind: 'write-file', path: file, content: text, mode: 0o644 });
     if (ctx.dryRun) {

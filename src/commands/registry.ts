@@ -27,6 +27,7 @@ export const COMMANDS: LazyCommand[] = [
       user: { type: 'string', arg: 'NAME', description: 'service account Apache runs as (default codemanager)' },
       group: { type: 'string', arg: 'NAME', description: "service account's group (default: the user's primary group, else sispi)" },
       server: { type: 'string', multiple: true, arg: 'NAME=HOST:PORT', description: 'a database server (repeat; the first is active unless server3 is listed)' },
+      'no-check-db': { type: 'boolean', description: 'do not ask the active server which database cluster it is (asked when the servers are given, or for the production site)' },
     },
     examples: [
       { cmd: 'init', says: 'the production site: /usr/remote/software/www/webtree.yaml and the empty tree, Apache on 0.0.0.0:80' },
@@ -245,10 +246,11 @@ export const COMMANDS: LazyCommand[] = [
     json: true,
     options: {
       'no-check-db': { type: 'boolean', description: 'do not check that SERVER answers and is the primary (pg_is_in_recovery() = false)' },
-      'no-restart': { type: 'boolean', description: 'no graceful restart and health check after the switch' },
+      'no-restart': { type: 'boolean', description: "no restart of the apps' daemons and no health check after the switch" },
+      'allow-split-brain': { type: 'boolean', description: 'switch even when another site server is also a reachable primary (two masters: you accept serving one fork)' },
     },
     examples: [
-      { cmd: 'switch-web server2', says: 'check server2 is the primary, switch every tool to it, restart and check the apps' },
+      { cmd: 'switch-web server2', says: "check server2 is the primary of the site's cluster and the only one, switch every tool to it, restart the apps' daemons and check them" },
       { cmd: 'switch-web server3 --dry-run', says: 'run the checks and print the plan; change nothing' },
       { cmd: 'switch-web server2 --no-check-db', says: 'switch without asking the database (it does not answer yet)' },
     ],
@@ -260,7 +262,9 @@ export const COMMANDS: LazyCommand[] = [
     positionals: { min: 0, max: 0 },
     changes: true,
     json: true,
-    options: {},
+    options: {
+      'no-check-db': { type: 'boolean', description: "do not ask the active server which database cluster it is (recorded for switch-web's checks)" },
+    },
     examples: [
       { cmd: 'adopt --dry-run', says: 'after `webtree init` on the hand-made tree: what adopt would change' },
       { cmd: 'adopt', says: 'take the tree over in place; no reader sees a difference' },

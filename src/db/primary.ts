@@ -12,6 +12,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { notPostgres } from './protocol.js';
 import { WebtreeError } from '../core/errors.js';
 import type { DbServer } from '../site/types.js';
 
@@ -33,7 +34,11 @@ export function describeServer(s: DbServer): string {
   return `${s.name} (${host}:${s.port})`;
 }
 
-export async function checkPrimary(server: DbServer, db: DbTarget): Promise<PrimaryCheck> {
+/**
+ * One connection to `server` with webtree's timeouts and password rules, handed to `fn`; every
+ * failure (connect, auth, a query) comes back as one EDB error naming the server.
+ */
+export async function withClient<T>(server: DbServer, db: DbTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const timeoutMs = Math.max(1, db.connectTimeoutSec) * 1000;
   const client = new pg.Client({
     host: server.host,
@@ -50,28 +55,35 @@ export async function checkPrimary(server: DbServer, db: DbTarget): Promise<Prim
   client.on('error', () => {});
   try {
     await client.connect();
-    const res = await client.query<{ rec: boolean; version: string }>(
-      "SELECT pg_is_in_recovery() AS rec, current_setting('server_version') AS version",
-    );
-    const row = res.rows[0];
-    return { server: server.name, primary: row.rec === false, version: row.version };
+    return await fn(client);
   } catch (err) {
-    throw toDbError(server, db, err);
+    throw await toDbError(server, db, err);
   } finally {
     await client.end().catch(() => {});
   }
 }
 
+export async function checkPrimary(server: DbServer, db: DbTarget): Promise<PrimaryCheck> {
+  return withClient(server, db, async (client) => {
+    const res = await client.query<{ rec: boolean; version: string }>(
+      "SELECT pg_is_in_recovery() AS rec, current_setting('server_version') AS version",
+    );
+    const row = res.rows[0];
+    return { server: server.name, primary: row.rec === false, version: row.version };
+  });
+}
+
+/** The refusal of a standby as a failover target, naming it and what to do instead. */
+export const standbyRefusal = (server: DbServer) => new WebtreeError(
+  'EDB',
+  `${describeServer(server)} is a standby (pg_is_in_recovery() = true): promote it first, or switch to the master`,
+  { hint: `promote it (failover.sh or pg_ctl promote on ${server.name}) and run the command again` },
+);
+
 /** The guard for failover: refuse a standby, naming it, and say what to do instead. */
 export async function requirePrimary(server: DbServer, db: DbTarget): Promise<PrimaryCheck> {
   const check = await checkPrimary(server, db);
-  if (!check.primary) {
-    throw new WebtreeError(
-      'EDB',
-      `${describeServer(server)} is a standby (pg_is_in_recovery() = true): promote it first, or switch to the master`,
-      { hint: `promote it (failover.sh or pg_ctl promote on ${server.name}) and run the command again` },
-    );
-  }
+  if (!check.primary) throw standbyRefusal(server);
   return check;
 }
 
@@ -119,13 +131,15 @@ function splitPgpassLine(line: string): string[] {
 }
 
 /** Turn whatever pg or the socket threw into one plain sentence and a hint. */
-function toDbError(server: DbServer, db: DbTarget, err: unknown): WebtreeError {
+async function toDbError(server: DbServer, db: DbTarget, err: unknown): Promise<WebtreeError> {
+  if (err instanceof WebtreeError) return err;
   const who = describeServer(server);
-  const e = err as { code?: string; message?: string; errors?: { code?: string }[] };
+  const e = err as { code?: string; message?: string; detail?: string; errors?: { code?: string }[] };
   // Node's happy-eyeballs connect throws an AggregateError whose parts carry the errno code.
   const code = e?.code ?? e?.errors?.[0]?.code;
   const msg = String(e?.message ?? err);
   const make = (message: string, hint: string) => new WebtreeError('EDB', message, { hint, cause: err });
+  const notPg = (what: string) => make(`${who} is not PostgreSQL: ${what}`, `check the port of ${server.name} in the site file and what listens there (PostgreSQL's port is 5442 at CTIO)`);
   const reach = `check that PostgreSQL runs on ${server.name} and listens on port ${server.port} (listen_addresses, port), and the host and port in the site file`;
 
   if (err instanceof NoPasswordError) {
@@ -133,6 +147,8 @@ function toDbError(server: DbServer, db: DbTarget, err: unknown): WebtreeError {
       `export PGPASSWORD, or add "${server.host}:${server.port}:${db.name}:${db.user}:PASSWORD" to ~/.pgpass (chmod 0600)`);
   }
   if (/timeout expired|connection timeout/i.test(msg)) {
+    const foreign = await notPostgres(server);
+    if (foreign) return notPg(foreign);
     return make(`${who} did not answer within ${db.connectTimeoutSec} s`,
       `check that ${server.name} is up and reachable from this host (network, firewall), or raise database.connectTimeout in the site file`);
   }
@@ -156,7 +172,12 @@ function toDbError(server: DbServer, db: DbTarget, err: unknown): WebtreeError {
     case '3D000':
       return make(`${who} has no database "${db.name}"`, 'check database.name in the site file');
     case '57P03':
-      return make(`${who} is not accepting connections: ${msg}`, `wait for ${server.name} to finish starting, or check its log`);
+      // PostgreSQL's own detail tells a server starting up from a standby with hot_standby = off.
+      if (/hot standby mode is disabled/i.test(e.detail ?? '')) {
+        return make(`${who} is not accepting connections: ${msg} (${e.detail}): it is a standby with hot_standby = off`,
+          `a standby cannot serve the web tools: promote it first (pg_ctl promote on ${server.name}), or switch to the master`);
+      }
+      return make(`${who} is not accepting connections: ${msg}${e.detail ? ` (${e.detail})` : ''}`, `wait for ${server.name} to finish starting, or check its log`);
     case '53300':
       return make(`${who} has no free connection slots: ${msg}`, `check max_connections and the clients of ${server.name}`);
     case '57014':
@@ -165,6 +186,9 @@ function toDbError(server: DbServer, db: DbTarget, err: unknown): WebtreeError {
   if (/Query read timeout/.test(msg)) {
     return make(`${who} connected but did not answer within ${db.connectTimeoutSec} s`, `check the load and the log of ${server.name}`);
   }
+  // Something answered that does not speak PostgreSQL's protocol (a web server on the port, say).
+  const foreign = await notPostgres(server);
+  if (foreign) return notPg(foreign);
   if (/terminated/i.test(msg)) {
     return make(`${who} closed the connection unexpectedly`, `check the log of ${server.name}`);
   }

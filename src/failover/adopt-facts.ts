@@ -24,6 +24,9 @@ export interface PathFacts {
   real: string | null;
   /** dev:ino of what it leads to, to tell hard links apart from copies. */
   ino?: string;
+  /** Owner (uid:gid) and permission bits of what it leads to: who can read it. */
+  owner?: string;
+  mode?: number;
 }
 
 export interface ConsumerFacts {
@@ -59,7 +62,7 @@ export async function pathFacts(p: string): Promise<PathFacts> {
   const kind: PathKind = st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
   const real = await realOrNull(p);
   const target = real === null ? null : await fs.stat(real).catch(() => null);
-  return { kind, ...(kind === 'link' ? { link: await fs.readlink(p) } : {}), real, ...(target ? { ino: `${target.dev}:${target.ino}` } : {}) };
+  return { kind, ...(kind === 'link' ? { link: await fs.readlink(p) } : {}), real, ...(target ? { ino: `${target.dev}:${target.ino}`, owner: `${target.uid}:${target.gid}`, mode: target.mode & 0o7777 } : {}) };
 }
 
 async function sameBytes(a: PathFacts, b: PathFacts): Promise<boolean> {

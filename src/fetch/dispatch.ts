@@ -45,30 +45,33 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   return url.protocol === 'https:' ? (env.https_proxy ?? env.HTTPS_PROXY ?? http) : http;
 }
 
-/** One dispatcher that picks, per request, the proxy (or none) the environment says for its host. */
-export async function dispatcherFor(site: Site, env: NodeJS.ProcessEnv): Promise<Dispatcher> {
+export interface Dispatchers {
+  /** The dispatcher for a URL: a proxy's, or the direct one when the environment says so. */
+  for(url: string): Dispatcher;
+  close(): Promise<void>;
+}
+
+/** The dispatchers of one fetch: picked per request, as a redirect may lead to another host. */
+export async function dispatchersFor(site: Site, env: NodeJS.ProcessEnv): Promise<Dispatchers> {
   const ca = await caList(site, env);
   const timeout = site.fetch.connectTimeout * 1000;
   const tlsOpts = { timeout, ...(ca ? { ca } : {}) };
   const direct = new Agent({ connect: tlsOpts });
   const proxies = new Map<string, ProxyAgent>();
-  const agentFor = (origin: string): Dispatcher => {
-    const proxy = proxyFor(new URL(origin), env);
-    if (proxy === undefined) return direct;
-    let a = proxies.get(proxy);
-    if (!a) {
-      // Credentials in the proxy URL are the proxy's own (HTTPS_PROXY=http://user:pass@host); undici sends them.
-      a = new ProxyAgent({ uri: proxy, requestTls: tlsOpts, proxyTls: tlsOpts, connect: tlsOpts });
-      proxies.set(proxy, a);
-    }
-    return a;
+  return {
+    for(url) {
+      const proxy = proxyFor(new URL(url), env);
+      if (proxy === undefined) return direct;
+      let a = proxies.get(proxy);
+      if (!a) {
+        // Credentials in the proxy URL are the proxy's own (HTTPS_PROXY=http://user:pass@host); undici sends them.
+        a = new ProxyAgent({ uri: proxy, requestTls: tlsOpts, proxyTls: tlsOpts, connect: tlsOpts });
+        proxies.set(proxy, a);
+      }
+      return a;
+    },
+    close: async () => {
+      await Promise.all([direct.close(), ...[...proxies.values()].map((p) => p.close())]);
+    },
   };
-  return new (class extends Agent {
-    dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
-      return agentFor(String(opts.origin)).dispatch(opts, handler);
-    }
-    async close(): Promise<void> {
-      await Promise.all([direct.close(), ...[...proxies.values()].map((p) => p.close()), super.close()]);
-    }
-  })();
 }

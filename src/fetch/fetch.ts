@@ -14,7 +14,7 @@ import { errorText, WebtreeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Site } from '../site/types.js';
 import { cachedArchive, cacheEntryDir, partFile, sweepParts } from './cache.js';
-import { dispatcherFor } from './dispatch.js';
+import { dispatchersFor, type Dispatchers } from './dispatch.js';
 import { credentialsFor } from './netrc.js';
 
 export interface FetchRequest {
@@ -55,7 +55,7 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
   const state = { hash: createHash('sha256'), bytes: 0, total: undefined as number | undefined };
   const bar = opts.progress?.(`fetching ${req.name}`);
   try {
-    const dispatcher = await dispatcherFor(opts.site, opts.env);
+    const dispatcher = await dispatchersFor(opts.site, opts.env);
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -101,7 +101,7 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
 
 type State = { hash: Hash; bytes: number; total?: number };
 
-async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatcher: Dispatcher, fh: fs.FileHandle, state: State, bar?: Progress): Promise<void> {
+async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Dispatchers, fh: fs.FileHandle, state: State, bar?: Progress): Promise<void> {
   const { site } = opts;
   let url = req.url;
   for (let hop = 0; ; hop++) {
@@ -113,7 +113,7 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatcher: Dis
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
-        dispatcher, method: 'GET', headers, signal: opts.signal,
+        dispatcher: dispatchers.for(url), method: 'GET', headers, signal: opts.signal,
         headersTimeout: site.fetch.idleTimeout * 1000, bodyTimeout: site.fetch.idleTimeout * 1000,
       });
     } catch (err) {
@@ -154,7 +154,9 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatcher: Dis
     const length = Number(res.headers['content-length']);
     if (Number.isFinite(length)) state.total = state.bytes + length;
     if (state.total !== undefined && state.total > site.fetch.maxBytes) {
-      await res.body.destroy();
+      // Destroying the body emits an abort error: said here, not left unhandled.
+      res.body.on('error', () => undefined);
+      res.body.destroy();
       throw capError(url, state.total, site);
     }
     try {

@@ -64,6 +64,12 @@ export function judgeConsumer(site: Site, c: Consumer, f: ConsumerFacts, active:
     return bad(`${c.path} is a plain file and which server it is for cannot be told (${why})`);
   }
   const server = candidates[0];
+  const v = f.variants[server];
+  if (!same.length && v.kind !== 'missing' && (v.owner !== at.owner || v.mode !== at.mode)) {
+    // Same bytes, other owner or mode: the link would make the app read a file it may not be able to open.
+    const octal = (m?: number) => (m ?? 0).toString(8).padStart(4, '0');
+    return bad(`${c.path} is a plain file identical to ${base(c.variant(server))}, but that copy has owner ${v.owner} mode ${octal(v.mode)} where ${base(c.path)} has ${at.owner} mode ${octal(at.mode)}: linking would change what ${site.apache.user} can read (chown/chmod the copy like ${base(c.path)}, or remove it, then adopt again)`);
+  }
   const how = same.length ? `the same file as ${base(c.variant(server))}` : missing.includes(server) ? `${base(c.variant(server))} is the variant missing` : `identical to ${base(c.variant(server))}`;
   return { c, server, action: 'file', keep: c.variant(server), line: `  ${c.path}: a plain file; ${how}: ${server}` };
 }

@@ -19,6 +19,8 @@ export interface SwitchRequest {
   checks: string[];
   /** Set when this switch undoes the one before it (the health check failed). */
   undo?: { reason: string };
+  /** After the commit: the record of the cluster the target was checked to be (src/state/cluster.ts). */
+  after?: Op[];
 }
 
 export function requireKnownServer(site: Site, server: string): void {
@@ -79,6 +81,7 @@ export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: Swit
   const commit = ops.length;
   // Relative, as init lays it: the switch dir can be moved or mounted elsewhere.
   ops.push({ kind: 'swap-link', path: activeLink(site), target: req.server });
+  ops.push(...(req.after ?? []));
   // A switch back after a failed health check is the failover's auto-rollback: the same outcome as a product's.
   ops.push({ kind: 'record', entry: switchEntry(ctx, facts.active ?? undefined, req, req.undo ? 'rolled-back' : 'ok') });
   const notes = facts.active === null ? [`${activeLink(site)} was missing: the web tools pointed at no server`] : [];
@@ -87,6 +90,15 @@ export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: Swit
     : `switch the web tools to ${req.server}${facts.active ? ` (from ${facts.active})` : ''}`;
   // Going back after a failed check is finished, never undone, if it is interrupted.
   return { command, summary, ops, commit, temps: [], notes, ...(req.undo ? { finish: true } : {}) };
+}
+
+/**
+ * The health check failed after a switch and going back was not safe: webtree stays, and the
+ * history says that the switch did not end well (the switch's own entry says ok: it happened).
+ */
+export function planStayed(server: string, from: string, reason: string, ctx: PlanContext): Plan {
+  const entry: HistoryEntry = { id: ctx.id, time: ctx.now, ...ctx.who, action: 'switch-web', from, to: server, outcome: 'failed', message: `stayed on ${server}: ${reason}` };
+  return { command: `switch-web ${server}`, summary: `record that the web tools stay on ${server}`, ops: [{ kind: 'record', entry }], commit: 0, temps: [], notes: [] };
 }
 
 /** A plan that only records a refused switch, so the history shows the attempt and why. */

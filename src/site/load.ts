@@ -196,6 +196,11 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Re
       pythonHome: values.get('apache.pythonHome') as string | undefined,
       eups: setups ? { setups, products: values.get('apache.eups.products') as string[] } : undefined,
       healthTimeout: values.get('apache.healthTimeout') as number,
+      wsgi: {
+        processes: values.get('apache.wsgiProcesses') as number,
+        gracefulTimeout: values.get('apache.wsgiGracefulTimeout') as number,
+        shutdownTimeout: values.get('apache.wsgiShutdownTimeout') as number,
+      },
       rotatelogs: str('apache.rotatelogs'),
     },
     database: {

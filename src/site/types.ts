@@ -53,6 +53,11 @@ export interface Site {
     eups?: { setups: string; products: string[] };
     /** Seconds a health check waits for each app. */
     healthTimeout: number;
+    /**
+     * mod_wsgi daemon lifetime: processes per app, and the seconds a restart (a touch of the
+     * script, a graceful) lets requests in flight finish (mod_wsgi's own default is 5 s).
+     */
+    wsgi: { processes: number; gracefulTimeout: number; shutdownTimeout: number };
     /** Apache's rotatelogs: both logs are piped through it. */
     rotatelogs: string;
   };

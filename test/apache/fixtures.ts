@@ -44,6 +44,7 @@ export function makeSite(root: string, o: SiteOptions = {}): Site {
       pythonHome: o.pythonHome,
       eups: o.eups,
       healthTimeout: o.healthTimeout ?? 5,
+      wsgi: { processes: 2, gracefulTimeout: 35, shutdownTimeout: 35 },
       rotatelogs: '/usr/bin/rotatelogs',
     },
     database: {

@@ -101,7 +101,7 @@ describe('renderTree', () => {
   it('conf.d/<app>.conf: own daemon group, python-path, alias, grant', () => {
     const pyPath = aq(`${ROOT}/dbwebtools/webpylib:${ROOT}/dbwebtools/webpylib/dbiapp_pylib:${WWW}/html`);
     expect(lines(`${WWW}/conf.d/QE.conf`).filter((x) => x && !x.startsWith('#'))).toEqual([
-      `WSGIDaemonProcess QE display-name="(wsgi:QE)" home="${aq(WWW)}/html/QE/DECam" python-path="${pyPath}"`,
+      `WSGIDaemonProcess QE processes=2 graceful-timeout=35 shutdown-timeout=35 display-name="(wsgi:QE)" home="${aq(WWW)}/html/QE/DECam" python-path="${pyPath}"`,
       `WSGIScriptAlias "/QE/DECam" "${aq(WWW)}/html/QE/DECam/qe.wsgi" process-group=QE application-group=%{GLOBAL}`,
       `<Directory "${aq(WWW)}/html/QE/DECam">`,
       '    Options FollowSymLinks',

@@ -47,7 +47,7 @@ describe.skipIf(missing)('switch-web switch back after a failed health check (en
     expect((await get(`http://127.0.0.1:${port}/ECL`)).body).toBe('ECL server=server3');
     const r = await sb.run(['switch-web', 'server2', '--no-check-db']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/the health check after switching to server2 failed; switched back to server3/);
+    expect(r.stderr).toMatch(/the health check after switching to server2 failed \(http:\/\/127\.0\.0\.1:\d+\/ECL\); switched back to server3/);
     expect((await get(`http://127.0.0.1:${port}/ECL`)).body).toBe('ECL server=server3');
     const h = (await sb.json(['history'])).entries.filter((e: { action: string }) => e.action === 'switch-web');
     expect(h.map((e: { from: string; to: string; outcome: string; undo?: boolean }) => [e.from, e.to, e.outcome, e.undo ?? false])).toEqual([

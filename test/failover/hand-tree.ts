@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { siteYaml } from '../../src/site/write.js';
 import { DEFAULT_SERVERS } from '../../src/site/schema.js';
+import type { DbServer } from '../../src/site/types.js';
 import { ensureServiceAccount } from '../helpers/service-account.js';
 
 export interface HandTreeOptions {
@@ -17,6 +18,8 @@ export interface HandTreeOptions {
   cfgServer?: Record<string, string>;
   /** Which settings.py variant the hand renaming left missing (default server3: settings.py is server3's). */
   eclMissing?: string | null;
+  /** The site file's database servers (default: loopback, port 1, where nothing listens: adopt's database question is refused at once, never sent off this host). */
+  servers?: DbServer[];
 }
 
 export const CFGS = ['constants.cfg', 'des_alarms.cfg', 'des_tv.cfg', 'QE_decam.cfg'];
@@ -84,7 +87,8 @@ export async function handTree(dir: string, o: HandTreeOptions = {}): Promise<{ 
   // What `webtree init` adds on the host: the site file and webtree's own directories.
   const config = path.join(dir, 'webtree.yaml');
   const values = { 'paths.www': www, 'paths.products': prod, 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' };
-  await fs.writeFile(config, siteYaml(values, DEFAULT_SERVERS, 'hand-laid tree for the adopt tests'));
+  const servers = o.servers ?? DEFAULT_SERVERS.map((srv) => ({ ...srv, host: '127.0.0.1', port: 1 }));
+  await fs.writeFile(config, siteYaml(values, servers, 'hand-laid tree for the adopt tests'));
   for (const d of [path.join(www, 'state', 'manifests'), path.join(www, 'servers')]) await fs.mkdir(d, { recursive: true });
   return { config };
 }

@@ -71,7 +71,8 @@ describe.skipIf(!pgBin)('switch-web with real database servers', () => {
 
     await promote(standby);
     const t0 = Date.now();
-    const ok = await webtree(s.config, ['switch-web', 'server2'], env);
+    // server3 still runs as a primary too: two masters, which only an explicit option gets past.
+    const ok = await webtree(s.config, ['switch-web', 'server2', '--allow-split-brain'], env);
     const ms = Date.now() - t0;
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/server2 \(127\.0\.0\.1:\d+\) is primary \(pg_is_in_recovery\(\) = false, PostgreSQL 15\./);
@@ -81,11 +82,15 @@ describe.skipIf(!pgBin)('switch-web with real database servers', () => {
     expect(await fs.realpath(path.join(s.site.ecl.dir, 'settings.py'))).toBe(path.join(s.site.ecl.dir, 'settings.py_server2'));
     console.log(`switch-web to a promoted server with the primary check: ${ms} ms`);
 
-    const back = await webtree(s.config, ['switch-web', 'server3'], env);
+    // server3 is now a master on an older timeline: refused, and only switched to without the database check.
+    const refusedBack = await webtree(s.config, ['switch-web', 'server3'], env);
+    expect(refusedBack.code).toBe(1);
+    expect(refusedBack.stderr).toContain('is on timeline 1, behind the site\'s timeline 2');
+    const back = await webtree(s.config, ['switch-web', 'server3', '--no-check-db'], env);
     expect(back.code, back.stderr).toBe(0);
     expect(await readAll(s.paths)).toEqual(before);
     const h = (await readHistory(path.join(s.site.paths.state, 'history.jsonl'))).filter((e) => e.action === 'switch-web');
-    expect(h.map((e) => [e.to, e.outcome])).toEqual([['server2', 'failed'], ['server2', 'ok'], ['server3', 'ok']]);
+    expect(h.map((e) => [e.to, e.outcome])).toEqual([['server2', 'failed'], ['server2', 'ok'], ['server3', 'failed'], ['server3', 'ok']]);
     expect(h[0].message).toContain('is a standby');
     expect(h[1].message).toContain('is primary');
   }, 60_000);

@@ -83,21 +83,21 @@ async function makeTempDir(prefix: string): Promise<string> {
 }
 
 /** Settings for a throwaway server: loopback only, our own socket dir, no durability. */
-async function configure(dataDir: string, port: number, socketDir: string): Promise<void> {
+async function configure(dataDir: string, port: number, socketDir: string, extra: string[] = []): Promise<void> {
   // Appended, so for a standby these win over the lines copied from the primary.
   await appendFile(join(dataDir, 'postgresql.conf'), [
     '', '# webtree test cluster',
     "listen_addresses = '127.0.0.1'", `port = ${port}`, `unix_socket_directories = '${socketDir}'`,
     'fsync = off', 'synchronous_commit = off', 'full_page_writes = off',
-    'shared_buffers = 16MB', 'max_connections = 30', '',
+    'shared_buffers = 16MB', 'max_connections = 30', ...extra, '',
   ].join('\n'));
 }
 
 /** Configure and start on a free port, retrying when another process grabbed the port first. */
-async function startOn(dir: string, dataDir: string, socketDir: string): Promise<number> {
+async function startOn(dir: string, dataDir: string, socketDir: string, extra: string[] = []): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    await configure(dataDir, port, socketDir);
+    await configure(dataDir, port, socketDir, extra);
     try {
       await run('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', join(dir, 'server.log')]);
       return port;
@@ -138,13 +138,13 @@ function makeCluster(name: string, dir: string, port: number, password: string):
  * initdb + start: local (socket) connections trust, TCP needs scram-sha-256, so the role
  * `webtree` with database `decam_prd` can only get in with its password.
  */
-export async function startPrimary(name = 'server3'): Promise<PgCluster> {
+export async function startPrimary(name = 'server3', opts: { password?: string } = {}): Promise<PgCluster> {
   const dir = await makeTempDir('webtree-pg-');
   const dataDir = join(dir, 'data');
   try {
     await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync']);
     const port = await startOn(dir, dataDir, dir);
-    const password = `wt-${randomBytes(9).toString('hex')}`;
+    const password = opts.password ?? `wt-${randomBytes(9).toString('hex')}`;
     const c = makeCluster(name, dir, port, password);
     await adminQuery(c, `CREATE ROLE ${DB_USER} LOGIN PASSWORD '${password}'`);
     await adminQuery(c, `CREATE DATABASE ${DB_NAME} OWNER ${DB_USER}`);
@@ -157,14 +157,15 @@ export async function startPrimary(name = 'server3'): Promise<PgCluster> {
 }
 
 /** A streaming standby of `primary` (pg_basebackup -R writes standby.signal + primary_conninfo). */
-export async function startStandby(primary: PgCluster, name = 'server2'): Promise<PgCluster> {
+/** `conf`: extra postgresql.conf lines (hot_standby = off, say). */
+export async function startStandby(primary: PgCluster, name = 'server2', conf: string[] = []): Promise<PgCluster> {
   const dir = await makeTempDir('webtree-pg-');
   const dataDir = join(dir, 'data');
   try {
     // -c fast: without it pg_basebackup waits for the next checkpoint (95 s on an idle primary).
     await run('pg_basebackup', ['-D', dataDir, '-R', '-c', 'fast', '-X', 'stream', '--no-sync',
       '-h', primary.socketDir, '-p', String(primary.server.port), '-U', 'postgres']);
-    const port = await startOn(dir, dataDir, dir);
+    const port = await startOn(dir, dataDir, dir, conf);
     return makeCluster(name, dir, port, primary.password);
   } catch (err) {
     await run('pg_ctl', ['stop', '-m', 'immediate', '-D', dataDir]).catch(() => {});
