@@ -5,11 +5,13 @@
  * every missing version and switches every product that differs, and one restart and health
  * check follows, going back for every product together when it fails.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '../archive/manifest.js';
 import { readJournal } from '../apply/journal.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { isErrno, WebtreeError } from '../core/errors.js';
+import { errorText, isErrno, WebtreeError } from '../core/errors.js';
+import { apacheLayout, appConfFile } from '../apache/layout.js';
 import { fetchArchive } from '../fetch/fetch.js';
 import { planApply, releaseActions, type ProductAction, type Wanted } from '../plan/apply.js';
 import type { ReleaseEntry } from '../release/file.js';
@@ -63,6 +65,29 @@ async function pendingWarning(ctx: CommandContext, site: Site): Promise<void> {
   if (await readJournal(site.paths.state).catch(() => undefined)) ctx.reporter.warn('an interrupted change is pending; the next changing command finishes or undoes it, so the answer may change');
 }
 
+/**
+ * A WSGI product served for the first time has no conf.d entry yet: render the Apache tree (its
+ * own lock, httpd -t, graceful and check when Apache runs), as `webtree render` would. A render
+ * that fails leaves the release installed and says what to run.
+ */
+async function renderNewApps(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], actions: ProductAction[]): Promise<void> {
+  const fresh: string[] = [];
+  for (const a of actions) {
+    const d = catalog.find((p) => p.name === a.name)!;
+    if (a.action === 'none' || !d.wsgi) continue;
+    if (!(await fs.access(appConfFile(apacheLayout(site), d.name)).then(() => true, () => false))) fresh.push(d.name);
+  }
+  if (fresh.length === 0) return;
+  ctx.reporter.note(`${fresh.join(', ')} ${fresh.length > 1 ? 'are' : 'is'} served for the first time: rendering the Apache tree`);
+  const { renderCommand } = await import('./render.js');
+  const quiet = { ...ctx.reporter, result: () => undefined };
+  try {
+    await renderCommand.run({ ...ctx, options: {}, positionals: [], reporter: quiet });
+  } catch (err) {
+    ctx.reporter.warn(`the release is in place, but rendering the Apache tree failed: ${errorText(err)}; run \`webtree render\``);
+  }
+}
+
 export const applyCommand: CommandCode = {
   async run(ctx) {
     const file = path.resolve(ctx.positionals[0]);
@@ -96,6 +121,7 @@ export const applyCommand: CommandCode = {
     if (ctx.dryRun) return 0;
     const changed = plan.ops.length > 0;
     if (live) ctx.reporter.note(live);
+    if (changed) await renderNewApps(ctx, site, catalog, actions);
     report(ctx, changed, actions, changed ? `applied ${name}:` : `the site matches ${name}; nothing to do`, true);
     return 0;
   },

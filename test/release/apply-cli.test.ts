@@ -56,8 +56,10 @@ describe('webtree apply', () => {
     expect(applied.exitCode, applied.stderr).toBe(0);
     expect(JSON.parse(applied.stdout).changed).toBe(true);
     const h = await history();
-    expect(h.map((l) => JSON.parse(l).action)).toEqual(['apply', 'install', 'install', 'install']);
-    expect(new Set(h.map((l) => JSON.parse(l).time)).size).toBe(1);
+    // One change (one time, one id), then the render of the apps served for the first time.
+    expect(h.map((l) => JSON.parse(l).action)).toEqual(['apply', 'install', 'install', 'install', 'render']);
+    expect(new Set(h.slice(0, 4).map((l) => JSON.parse(l).time)).size).toBe(1);
+    expect(new Set(h.slice(0, 4).map((l) => JSON.parse(l).id.split('.')[0])).size).toBe(1);
 
     const again = await sb.run(['apply', r1]);
     expect(again.exitCode).toBe(0);

@@ -41,6 +41,8 @@ export interface ArchiveServer {
   base: string;
   log: Logged[];
   hits(prefix: string): Logged[];
+  /** Answers still being written. */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export interface ArchiveServer {
 export async function startArchiveServer(pki: Pki, files: Record<string, Buffer>, auth = 'user:s3cret-pw'): Promise<ArchiveServer> {
   const log: Logged[] = [];
   const seen = new Map<string, number>();
+  let inFlight = 0;
   const sockets = new Set<Duplex>();
   const server = https.createServer({ key: await fs.readFile(pki.key), cert: await fs.readFile(pki.cert) }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://x');
@@ -89,6 +92,25 @@ export async function startArchiveServer(pki: Pki, files: Record<string, Buffer>
     switch (how) {
       case 'ok':
         return full(body);
+      case 'slow': { // 64 KiB every 10 ms: a download long enough to be killed in
+        res.writeHead(200, { 'content-length': body.length });
+        inFlight++;
+        let at = 0;
+        let gone = false;
+        res.on('close', () => { gone = true; });
+        const more = () => {
+          if (gone || at >= body.length) {
+            inFlight--;
+            if (!gone) res.end();
+            return;
+          }
+          res.write(body.subarray(at, at + 65536));
+          at += 65536;
+          setTimeout(more, 10);
+        };
+        more();
+        return;
+      }
       case 'flaky': // 500 first, then the file
         if (n === 1) {
           res.writeHead(500);
@@ -140,6 +162,7 @@ export async function startArchiveServer(pki: Pki, files: Record<string, Buffer>
     base: `https://127.0.0.1:${port}`,
     log,
     hits: (prefix) => log.filter((l) => l.path.startsWith(prefix)),
+    inFlight: () => inFlight,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

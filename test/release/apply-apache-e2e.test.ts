@@ -1,0 +1,96 @@
+/**
+ * apply against the real Apache 2.4 + mod_wsgi, as the service account, on a free loopback
+ * port: a release that upgrades TV and dbiapp_pylib together under ab load fails no request and
+ * ends serving both new versions; a release whose TV app fails puts BOTH back (exit 1).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOurProcesses } from '../../src/apache/process.js';
+import { writeSampleArchive } from '../../src/demo/samples.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { freePort, get } from '../helpers/http.js';
+import { ensureServiceAccount } from '../helpers/service-account.js';
+import { APACHE_INSTALL, skipWithoutApache } from '../helpers/apache-env.js';
+
+const missing = skipWithoutApache('webtree apply');
+
+describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INSTALL})`, () => {
+  let sb: Sandbox;
+  let port: number;
+  const site = (...p: string[]) => path.join(sb.dir, 'site', ...p);
+  const url = (p: string) => `http://127.0.0.1:${port}${p}`;
+  const leftovers = () => findOurProcesses(site('www'));
+
+  /** A release of TV and dbiapp_pylib at v (TV's app replaced by `tvApp` when given). */
+  async function release(v: string, tvApp?: string): Promise<string> {
+    const lines = ['products:'];
+    for (const p of ['TV', 'dbiapp_pylib']) {
+      const f = await writeSampleArchive(path.join(sb.dir, 'archives'), p, v, p === 'TV' && tvApp ? { 'product/tv.wsgi': tvApp } : {});
+      const sha = createHash('sha256').update(await fs.readFile(f)).digest('hex');
+      lines.push(`  ${p}: { version: "${v}", archive: "${f}", sha256: "${sha}" }`);
+    }
+    const file = path.join(sb.dir, `release-${v}.yaml`);
+    await fs.writeFile(file, lines.join('\n') + '\n');
+    return file;
+  }
+
+  beforeAll(async () => {
+    await ensureServiceAccount();
+    port = await freePort();
+    sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
+    await fs.mkdir(path.join(sb.dir, 'archives'));
+    const first = await sb.run(['apply', await release('1')]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    // TV appeared for the first time: apply rendered the Apache tree itself.
+    await fs.access(site('www/conf.d/TV.conf'));
+    const started = await sb.run(['apache', 'start']);
+    expect(started.exitCode, started.stdout + started.stderr).toBe(0);
+    expect((await get(url('/TV'))).body).toBe('TV 1 server=server3 dbiapp 1');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (!sb) return;
+    await sb.run(['apache', 'stop']);
+    for (const pid of await leftovers()) process.kill(pid, 'SIGKILL');
+    expect(await leftovers()).toEqual([]);
+    await sb.cleanup();
+  }, 60_000);
+
+  it('upgrades TV and dbiapp_pylib together under ab load with 0 failed requests', async () => {
+    const file = await release('2');
+    // Same-length bodies before and after ("TV 1 … dbiapp 1" / "TV 2 … dbiapp 2"): ab counts a length change as a failure.
+    const ab = execa('ab', ['-q', '-t', '12', '-n', '1000000', '-c', '4', url('/TV')], { reject: false, all: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await sb.run(['apply', file, '--json']);
+    const load = await ab;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).products.map((p: { action: string }) => p.action)).toEqual(['install', 'install']);
+    expect(load.exitCode, load.all).toBe(0);
+    const complete = Number(/Complete requests:\s+(\d+)/.exec(load.stdout)?.[1]);
+    console.log(`requests during apply of TV 2 + dbiapp_pylib 2: ${complete}; ${/Failed requests:\s+\d+/.exec(load.stdout)?.[0]}`);
+    expect(complete).toBeGreaterThan(100);
+    expect(load.stdout).toMatch(/Failed requests:\s+0\b/);
+    expect(load.stdout).not.toMatch(/Non-2xx responses/);
+    expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
+  }, 120_000);
+
+  it('a release whose TV fails to start puts both products back, exit 1', async () => {
+    const file = await release('3', 'raise RuntimeError("TV 3 cannot start")\n');
+    const r = await sb.run(['apply', file]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/every product went back: TV 2, dbiapp_pylib 2/);
+    expect(await fs.readlink(site('dbwebtools/tv/current'))).toBe('2');
+    expect(await fs.readlink(site('dbwebtools/webpylib/dbiapp_pylib'))).toBe('dbiapp_pylib_2/lib');
+    expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
+    const h = (await fs.readFile(site('www/state/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(h.filter((e) => e.action === 'auto-rollback').map((e) => [e.product, e.from, e.to, e.outcome])).toEqual([
+      ['TV', '3', '2', 'rolled-back'], ['dbiapp_pylib', '3', '2', 'rolled-back'],
+    ]);
+    expect((await sb.run(['verify'])).exitCode).toBe(0);
+    // The release stays pending: --check says so.
+    expect((await sb.run(['apply', file, '--check'])).exitCode).toBe(3);
+  }, 120_000);
+});
