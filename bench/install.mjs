@@ -9,8 +9,11 @@
 // after the other), which cancels what a shared disk does to both in a given moment; the ratio
 // of the two medians is printed too.
 //
-// Usage: npm run build && node bench/install.mjs [--mb 120] [--files 8000] [--rounds 8]
-//          [--dir DIR (default: the system's temporary directory)] [--json]
+// Usage: npm run build && node bench/install.mjs [--mb 120] [--files 8000] [--rounds 12]
+//          [--dir DIR (default: the system's temporary directory)] [--before DIR] [--json]
+// --before DIR: another built checkout of webtree (its bin/webtree.js), installed as a third side
+// in the same rounds, for before/after figures measured under the same load.
+// Targets (issue 15): at most 0.8x the shell way on tmpfs, at most 1.0x on a disk.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,8 +33,9 @@ const { values } = parseArgs({
   options: {
     mb: { type: 'string', default: '120' },
     files: { type: 'string', default: '8000' },
-    rounds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '12' },
     dir: { type: 'string' },
+    before: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -94,7 +98,14 @@ try {
   execFileSync('sync');
   await new Promise((r) => setTimeout(r, 3000));
 
-  const shell = [], webtree = [];
+  // The checkout before, if any, installs into a site of its own (its layout may differ).
+  let beforeEnv;
+  if (values.before) {
+    const p2 = path.join(root, 'site-before');
+    run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'init', '--prefix', p2, '--listen', '127.0.0.1:18081']);
+    beforeEnv = { ...process.env, WEBTREE_CONFIG: path.join(p2, 'webtree.yaml') };
+  }
+  const shell = [], webtree = [], before = [];
   for (let r = 0; r < rounds; r++) {
     const version = `1.${r + 1}`;
     const archive = path.join(root, `tv-${version}.tar.gz`);
@@ -103,12 +114,14 @@ try {
       () => shell.push(timed(() => run('bash', [shellInstall, archive, shellDir, version]))),
       () => webtree.push(timed(() => run(process.execPath, [cli, 'install', archive], env))),
     ];
-    if (r % 2) sides.reverse();
+    if (beforeEnv) sides.push(() => before.push(timed(() => run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'install', archive], beforeEnv))));
+    // Each side goes first in turn.
+    for (let i = 0; i < r % sides.length; i++) sides.push(sides.shift());
     for (const side of sides) {
       execFileSync('sync');
       side();
     }
-    log(`round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}`);
+    log(`round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}${beforeEnv ? `; before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : ''}`);
   }
   const status = JSON.parse(run(process.execPath, [cli, 'status', '--json'], env));
   const tv = JSON.stringify(status).includes(`1.${rounds}`);
@@ -138,6 +151,16 @@ try {
   const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000, maxDepth: 64, maxRatio: 200 };
   const scratch = [];
   const syncs = [];
+  await part('unpack + hash + check (extractArchive, one writer)', async () => {
+    const d = path.join(productsRoot, `x${n++}`);
+    fs.mkdirSync(d);
+    process.env.WEBTREE_WRITERS = '1';
+    try {
+      await extractArchive(master, d, { limits, layout: 'single-top' });
+    } finally {
+      delete process.env.WEBTREE_WRITERS;
+    }
+  });
   await part('unpack + hash + check (extractArchive)', async () => {
     const d = path.join(productsRoot, `x${n++}`);
     fs.mkdirSync(d);
@@ -157,7 +180,12 @@ try {
     return s;
   });
 
+  const fsType = run('stat', ['-f', '-c', '%T', root]).trim();
+  const onTmpfs = fsType === 'tmpfs';
+  const target = onTmpfs ? 0.8 : 1.0;
   const result = {
+    fs: fsType,
+    target,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), dir: root, fs: run('stat', ['-f', '-c', '%T', root]).trim(), load: os.loadavg() },
     archive: { mb, files, compressedBytes: archiveSize },
     rounds,
@@ -165,6 +193,9 @@ try {
     webtreeMedianS: median(webtree),
     ratio: median(webtree.map((w, i) => w / shell[i])),
     ratioOfMedians: median(webtree) / median(shell),
+    ratioRange: [Math.min(...webtree.map((w, i) => w / shell[i])), Math.max(...webtree.map((w, i) => w / shell[i]))],
+    met: median(webtree.map((w, i) => w / shell[i])) <= target,
+    ...(beforeEnv ? { beforeMedianS: median(before), beforeRatio: median(before.map((b, i) => b / shell[i])), beforeS: before } : {}),
     shellS: shell,
     webtreeS: webtree,
     partsS: parts,
@@ -174,7 +205,9 @@ try {
     log(`\narchive: ${(archiveSize / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files; ${rounds} rounds, alternating`);
     log(`shell (tar -xzf, sync -f, ln -s, mv -T): median ${ms(result.shellMedianS)}`);
     log(`webtree install:                        median ${ms(result.webtreeMedianS)}`);
-    log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (target ≤ 1.2x); ratio of the medians ${result.ratioOfMedians.toFixed(2)}x`);
+    if (beforeEnv) log(`webtree before (${values.before}):        median ${ms(result.beforeMedianS)}, ratio ${result.beforeRatio.toFixed(2)}x`);
+    log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (${result.ratioRange.map((x) => x.toFixed(2)).join('–')}); ratio of the medians ${result.ratioOfMedians.toFixed(2)}x`);
+    log(`target on ${fsType}: ≤ ${target.toFixed(1)}x: ${result.met ? 'met' : 'NOT met'}`);
     log('\nwhere the time goes (each part alone, median of 3):');
     for (const [k, v] of Object.entries(parts)) log(`  ${k.padEnd(42)} ${ms(v)}`);
   }

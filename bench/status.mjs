@@ -11,7 +11,13 @@
 //   node -e 0      node bin/webtree.js --config <20-site> status      … --config <200-site> status
 // and prints the medians, the overhead over `node -e 0` and the growth from 20 to 200 versions.
 //
-// Usage: npm run build && node bench/status.mjs [--rounds 20] [--keep]
+// Then the scale figure (issue 15): status, list and verify on 20 products x 500 versions. The
+// catalog has 8 installable products; the 12 more are copies of TV's descriptor (P01..P12) in a
+// copy of the package made for the run (bin, dist, products; its own catalog cache), which the
+// CLI finds as its package root.
+// Target (issue 15): status at most 40 ms over node -e 0 at 8 x 200 versions.
+//
+// Usage: npm run build && node bench/status.mjs [--rounds 20] [--scale-rounds 5] [--no-scale] [--keep] [--json]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,12 +27,22 @@ import { FIRST_VERSIONS, writeSampleArchive } from '../dist/demo/samples.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'webtree.js');
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '20' },
+    'scale-rounds': { type: 'string', default: '5' },
+    'no-scale': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const TARGET_MS = 40;
+const log = values.json ? () => {} : (...a) => console.log(...a);
 const rounds = Number(values.rounds);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webtree-bench-status-'));
 
-function webtree(config, args) {
-  const r = spawnSync(process.execPath, [BIN, '--config', config, ...args], { encoding: 'utf8' });
+function webtree(config, args, bin = BIN) {
+  const r = spawnSync(process.execPath, [bin, '--config', config, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`webtree ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -42,20 +58,47 @@ function copyTree(from, to) {
   if (process.getuid?.() === 0) walk(from, to);
 }
 
-async function buildSite(name, versions) {
+/** A copy of the package with `extra` more products, copies of TV's descriptor: its bin/webtree.js. */
+function packageWith(extra) {
+  const pkg = path.join(dir, `package-${extra}`);
+  for (const d of ['bin', 'dist', 'products', 'conf-templates', 'scripts']) fs.cpSync(path.join(ROOT, d), path.join(pkg, d), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
+  const tv = fs.readFileSync(path.join(ROOT, 'products', 'TV.yaml'), 'utf8');
+  const names = [];
+  for (let i = 1; i <= extra; i++) {
+    const n = `P${String(i).padStart(2, '0')}`;
+    const lower = n.toLowerCase();
+    names.push([n, lower]);
+    const text = tv.replace(/^name: TV$/m, `name: ${n}`).replace(/^title: .*$/m, `title: Copy ${i} of TV`).replace(/tv-\{v\}/g, `${lower}-{v}`)
+      .replace(/^dir: tv$/m, `dir: ${lower}`).replace(/path: TV,/, `path: ${n},`).replace(/mount: \/TV, link: TV, cfg: des_tv.cfg/, `mount: /${n}, link: ${n}, cfg: des_${lower}.cfg`);
+    fs.writeFileSync(path.join(pkg, 'products', `${n}.yaml`), text);
+  }
+  execFileSync(process.execPath, [path.join(pkg, 'scripts', 'cache-catalog.mjs')]);
+  return { bin: path.join(pkg, 'bin', 'webtree.js'), root: pkg, names };
+}
+
+async function buildSite(name, versions, pkg = { bin: BIN, root: ROOT, names: [] }) {
   const prefix = path.join(dir, name);
   const config = path.join(prefix, 'webtree.yaml');
   const user = process.getuid?.() === 0 ? 'codemanager' : os.userInfo().username;
-  webtree(config, ['init', '--prefix', prefix, '--user', user]);
+  const run = (args) => webtree(config, args, pkg.bin);
+  run(['init', '--prefix', prefix, '--user', user]);
   const archives = path.join(dir, `${name}-archives`);
   fs.mkdirSync(archives);
   const catalog = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e',
-    `import { loadCatalog } from '${path.join(ROOT, 'dist', 'catalog', 'load.js')}'; console.log(JSON.stringify(await loadCatalog()))`], { encoding: 'utf8' }));
+    `import { loadCatalog } from '${path.join(pkg.root, 'dist', 'catalog', 'load.js')}'; console.log(JSON.stringify(await loadCatalog()))`], { encoding: 'utf8' }));
   const stateDir = path.join(prefix, 'www', 'state');
   const history = path.join(stateDir, 'history.jsonl');
   const added = [];
-  for (const [product, first] of FIRST_VERSIONS) {
-    webtree(config, ['install', await writeSampleArchive(archives, product, first)]);
+  const products = [...FIRST_VERSIONS, ...pkg.names.map(([n]) => [n, '3.3a'])];
+  for (const [product, first] of products) {
+    let archive;
+    if (product.startsWith('P')) {
+      archive = path.join(archives, `${product.toLowerCase()}-${first}.tar.gz`);
+      fs.renameSync(await writeSampleArchive(archives, 'TV', first), archive);
+    } else archive = await writeSampleArchive(archives, product, first);
+    run(['install', archive]);
     const d = catalog.find((p) => p.name === product);
     const productDir = path.join(d.base === 'webpylib' ? path.join(prefix, 'dbwebtools', 'webpylib') : path.join(prefix, 'dbwebtools'), d.dir);
     const versionDir = (v) => path.join(productDir, d.versionDir.split('{v}').join(v));
@@ -74,9 +117,9 @@ async function buildSite(name, versions) {
     }
   }
   fs.appendFileSync(history, added.join('\n') + '\n');
-  const st = JSON.parse(webtree(config, ['status', '--json']));
+  const st = JSON.parse(run(['status', '--json']));
   const counts = st.products.map((p) => p.versions.length);
-  if (counts.length !== 8 || counts.some((c) => c !== versions)) throw new Error(`${name}: status sees ${counts.join(',')} versions, not ${versions} each`);
+  if (counts.length !== products.length || counts.some((c) => c !== versions)) throw new Error(`${name}: status sees ${counts.join(',')} versions, not ${versions} each`);
   const files = Number(execFileSync('find', [prefix, '-type', 'f', '-printf', '.'], { encoding: 'utf8' }).length);
   return { config, files };
 }
@@ -94,18 +137,8 @@ function timeMs(argv) {
   return ms;
 }
 
-try {
-  const t0 = Date.now();
-  const small = await buildSite('site20', 20);
-  const big = await buildSite('site200', 200);
-  console.log(`built two sites in ${((Date.now() - t0) / 1000).toFixed(1)} s: 8 x 20 versions (${small.files} files), 8 x 200 versions (${big.files} files)`);
-  const sides = {
-    'node -e 0': [process.execPath, '-e', '0'],
-    'status, 8 x 20 versions': [process.execPath, BIN, '--config', small.config, 'status'],
-    'status, 8 x 200 versions': [process.execPath, BIN, '--config', big.config, 'status'],
-  };
+function timeSides(sides, rounds) {
   const names = Object.keys(sides);
-  const loadBefore = os.loadavg()[0];
   const times = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) timeMs(sides[n]); // warm the page cache once
   for (let r = 0; r < rounds; r++) {
@@ -114,17 +147,72 @@ try {
       times[n].push(timeMs(sides[n]));
     }
   }
+  return times;
+}
+
+const result = {};
+try {
+  const t0 = Date.now();
+  const small = await buildSite('site20', 20);
+  const big = await buildSite('site200', 200);
+  log(`built two sites in ${((Date.now() - t0) / 1000).toFixed(1)} s: 8 x 20 versions (${small.files} files), 8 x 200 versions (${big.files} files)`);
+  const sides = {
+    'node -e 0': [process.execPath, '-e', '0'],
+    'status, 8 x 20 versions': [process.execPath, BIN, '--config', small.config, 'status'],
+    'status, 8 x 200 versions': [process.execPath, BIN, '--config', big.config, 'status'],
+  };
+  const names = Object.keys(sides);
+  const loadBefore = os.loadavg()[0];
+  const times = timeSides(sides, rounds);
   const med = Object.fromEntries(names.map((n) => [n, median(times[n])]));
-  console.log(`\nmedians of ${rounds} rounds (ms):`);
-  for (const n of names) console.log(`  ${n.padEnd(28)} ${med[n].toFixed(1).padStart(7)}   (min ${Math.min(...times[n]).toFixed(1)}, max ${Math.max(...times[n]).toFixed(1)})`);
-  const over20 = med[names[1]] - med[names[0]];
-  const over200 = med[names[2]] - med[names[0]];
-  console.log(`\noverhead over node -e 0:  ${over20.toFixed(1)} ms at 20 versions, ${over200.toFixed(1)} ms at 200 versions (target: under 150 ms)`);
-  console.log(`growth from 20 to 200 versions per product (1,440 more versions): ${(over200 - over20).toFixed(1)} ms`);
-  console.log(`\nmachine: nproc ${execFileSync('nproc', { encoding: 'utf8' }).trim()}, ${os.cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}`);
+  // Per round, each status minus the node -e 0 of the same round: what the load did to both cancels.
+  const over = (n) => median(times[n].map((t, i) => t - times['node -e 0'][i]));
+  log(`\nmedians of ${rounds} rounds (ms):`);
+  for (const n of names) log(`  ${n.padEnd(28)} ${med[n].toFixed(1).padStart(7)}   (min ${Math.min(...times[n]).toFixed(1)}, max ${Math.max(...times[n]).toFixed(1)})`);
+  const over20 = over(names[1]);
+  const over200 = over(names[2]);
+  result.status = { nodeMs: med[names[0]], status20Ms: med[names[1]], status200Ms: med[names[2]], over20Ms: over20, over200Ms: over200, targetMs: TARGET_MS, met: over200 <= TARGET_MS, rounds };
+  log(`\noverhead over node -e 0 (median of the rounds' differences): ${over20.toFixed(1)} ms at 20 versions, ${over200.toFixed(1)} ms at 200 versions`);
+  log(`target: status at 8 x 200 versions ≤ ${TARGET_MS} ms over node -e 0: ${result.status.met ? 'met' : 'NOT met'}`);
+  log(`growth from 20 to 200 versions per product (1,440 more versions): ${(over200 - over20).toFixed(1)} ms`);
+  // Every command's own start-up, as --debug prints it (the first operation's time).
+  result.startup = {};
+  for (const cmd of [['status'], ['list'], ['history'], ['verify'], ['help']]) {
+    const xs = [];
+    for (let r = 0; r < 5; r++) {
+      const out = spawnSync(process.execPath, [BIN, '--config', small.config, ...cmd, '--debug'], { encoding: 'utf8' });
+      const m = /(\d+) ms {2}\S+: started/.exec(out.stderr);
+      if (m) xs.push(Number(m[1]));
+    }
+    if (xs.length) result.startup[cmd.join(' ')] = median(xs);
+  }
+  if (Object.keys(result.startup).length) log(`start-up (--debug: ms from the process's start to the command's first operation, median of 5): ${Object.entries(result.startup).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+
+  if (!values['no-scale']) {
+    const t1 = Date.now();
+    const pkg = packageWith(12);
+    const huge = await buildSite('site500x20', 500, pkg);
+    log(`\nbuilt 20 products x 500 versions in ${((Date.now() - t1) / 1000).toFixed(1)} s (${huge.files} files)`);
+    const bin = pkg.bin;
+    const scaleSides = {
+      'node -e 0': [process.execPath, '-e', '0'],
+      'status, 20 x 500': [process.execPath, bin, '--config', huge.config, 'status'],
+      'list, 20 x 500': [process.execPath, bin, '--config', huge.config, 'list'],
+      'verify, 20 x 500': [process.execPath, bin, '--config', huge.config, 'verify'],
+    };
+    const st = timeSides(scaleSides, Number(values['scale-rounds']));
+    result.scale = { files: huge.files, rounds: Number(values['scale-rounds']) };
+    for (const n of Object.keys(scaleSides)) {
+      result.scale[n] = median(st[n]);
+      log(`  ${n.padEnd(28)} ${median(st[n]).toFixed(1).padStart(8)} ms   (min ${Math.min(...st[n]).toFixed(1)}, max ${Math.max(...st[n]).toFixed(1)})`);
+    }
+  }
+  result.machine = { nproc: execFileSync('nproc', { encoding: 'utf8' }).trim(), cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), loadBefore, loadAfter: os.loadavg()[0] };
+  log(`\nmachine: nproc ${result.machine.nproc}, ${result.machine.cpu}, Node ${process.version}, ${result.machine.date}`);
   // Other work on the machine slows both sides; the load says how much there was.
-  console.log(`load average (1 min) before/after timing: ${loadBefore.toFixed(2)} / ${os.loadavg()[0].toFixed(2)}`);
-  if (values.keep) console.log(`sites kept in ${dir}`);
+  log(`load average (1 min) before/after timing: ${loadBefore.toFixed(2)} / ${os.loadavg()[0].toFixed(2)}`);
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  if (values.keep) log(`sites kept in ${dir}`);
 } finally {
   if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -55,6 +55,17 @@ function stopOnSignals(streams: Streams): { signal: AbortSignal; dispose(): void
   return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((s) => process.off(s, onSignal)) };
 }
 
+/**
+ * The site file, read as whoever runs webtree; run as root, the process then works as the
+ * service account it names (src/core/privilege.ts), unless the command keeps root.
+ */
+async function loadSiteAs(keepRoot: boolean, config: string | undefined, env: NodeJS.ProcessEnv): Promise<Site> {
+  const { loadSite, siteFilePath } = await import('./site/load.js');
+  const site = await loadSite(siteFilePath(config, env));
+  if (!keepRoot) await (await import('./apply/owner.js')).becomeServiceAccount(site.apache.user, site.apache.group);
+  return site;
+}
+
 export async function main(argv: string[], streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const debug = argv.includes('--debug');
   const reporter = createReporter(argv.includes('--json'), streams, env);
@@ -97,6 +108,9 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (values['dry-run'] && !changes) throw usageError(`${reading ? `${command.name} --${command.readsWith}` : command.name} changes nothing; --dry-run does not apply`);
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
+    // Start-up as an operator can see it: from the process's start until the command's own code
+    // is loaded and its first operation begins (bench/status.mjs measures the same from outside).
+    if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`);
     let site: Promise<Site> | undefined;
     // Only a command that will change the tree takes the signals over.
     const stop = changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
@@ -108,7 +122,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       debug,
       config: values.config as string | undefined,
       env,
-      site: () => (site ??= import('./site/load.js').then(({ loadSite, siteFilePath }) => loadSite(siteFilePath(values.config as string | undefined, env)))),
+      site: () => (site ??= loadSiteAs(command.keepsRoot === true, values.config as string | undefined, env)),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(async () => {
@@ -116,6 +130,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       // The status page and metrics follow every change, a failed one too (an auto-rollback is news).
       if (changes && values['dry-run'] !== true && site && command.name !== 'init') await afterChange(site, reporter);
     });
+    if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
     if (stop?.signal.aborted && !code) {
       const sig = signalName(stop.signal);
       streams.err(`webtree: interrupted by ${sig} after the command had done its work; nothing is left half-done\n`);

@@ -13,6 +13,7 @@ import { ownerText } from '../apply/preflight.js';
 import { WebtreeError } from '../core/errors.js';
 import { testAsAccount } from '../core/exec.js';
 import { currentIdentity, type Identity } from '../core/identity.js';
+import { withRoot } from '../core/privilege.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, connectHost } from './layout.js';
 import { apacheQuote } from './quote.js';
@@ -52,7 +53,9 @@ const loadExeca = async () => (await import('execa')).execa;
 async function run(argv: string[], site: Site) {
   const env = site.apache.pythonHome ? { PYTHONHOME: site.apache.pythonHome } : undefined;
   const execa = await loadExeca();
-  return execa(argv[0], argv.slice(1), { reject: false, all: true, env, stdin: 'ignore' });
+  // Starting Apache through runuser needs root: during a drop only the spawn takes it back.
+  const start = () => execa(argv[0], argv.slice(1), { reject: false, all: true, env, stdin: 'ignore' });
+  return argv[0] === 'runuser' ? withRoot(start) : start();
 }
 
 /**

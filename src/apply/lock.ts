@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { explainErrno } from '../core/errno.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
@@ -13,6 +14,8 @@ import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
 
 export interface LockHolder {
+  /** The host the holder runs on: on a shared disk a pid means nothing elsewhere. Older locks lack it. */
+  host?: string;
   pid: number;
   start: string | null;
   user: string;
@@ -31,7 +34,11 @@ export async function processStart(pid: number): Promise<string | null> {
   }
 }
 
+/** Held on another host: its pid cannot be looked at here, so it is never taken over as dead. */
+export const heldElsewhere = (h: LockHolder) => typeof h.host === 'string' && h.host !== os.hostname();
+
 export async function holderAlive(h: LockHolder): Promise<boolean> {
+  if (heldElsewhere(h)) return true;
   if (!Number.isInteger(h.pid) || h.pid <= 0) return false; // kill(-1, 0) would ask about every process
   try {
     process.kill(h.pid, 0);
@@ -62,7 +69,7 @@ export interface Lock {
 export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal): Promise<Lock> {
   const file = path.join(stateDir, 'lock');
   const me: LockHolder = {
-    pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
+    host: os.hostname(), pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
     command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
   };
   const tmp = `${file}.${me.token}`;
@@ -86,10 +93,7 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
       // Not broken (another process is breaking it, or the holder lives): wait, and keep to the deadline.
       if (signal?.aborted) throw interruptedNothingChanged(signal, `while waiting for the lock held by pid ${holder.pid}`);
       if (Date.now() >= deadline) {
-        const h = holder;
-        throw new WebtreeError('ELOCKED', `the tree is locked by pid ${h.pid} (user ${h.user}, \`${h.command}\`, since ${h.since})`, {
-          hint: 'wait for that command to finish and run yours again; a lock left by a dead process is recovered by itself',
-        });
+        throw lockedError(holder);
       }
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
     }
@@ -97,6 +101,44 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
     await fs.rm(tmp, { force: true });
   }
 }
+
+/** "3 min", "2 h 5 min": how long a lock has been held, from its `since`. */
+export function lockAge(since: string, now = Date.now()): string {
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) return 'for an unknown time';
+  const min = Math.max(0, Math.round((now - t) / 60_000));
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+export const describeHolder = (h: LockHolder) =>
+  `pid ${h.pid}${h.host ? ` on host ${h.host}` : ''} (user ${h.user}, \`${h.command}\`, since ${h.since}, held ${lockAge(h.since)})`;
+
+function lockedError(h: LockHolder): WebtreeError {
+  return new WebtreeError('ELOCKED', `the tree is locked by ${describeHolder(h)}`, {
+    hint: heldElsewhere(h)
+      ? `the lock was taken on another host sharing this disk and is never taken over from here: wait for that command; only if ${h.host} is down or its command is gone, \`webtree break-lock\``
+      : 'wait for that command to finish and run yours again; a lock left by a dead process is recovered by itself',
+  });
+}
+
+/**
+ * break-lock: remove the lock whatever its holder, under the same guard as a stale lock, only
+ * if it is still the holder the operator was shown (its token).
+ */
+export async function breakLock(stateDir: string, shown: LockHolder): Promise<boolean> {
+  const file = path.join(stateDir, 'lock');
+  const tmp = `${file}.${randomBytes(8).toString('hex')}`;
+  const me = { ...shown, host: os.hostname(), pid: process.pid, token: path.basename(tmp) };
+  await writeHolder(tmp, me, stateDir);
+  try {
+    return await breakStale(file, shown, tmp);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** The lock's holder now, or null when the tree is not locked. */
+export const readLockHolder = (stateDir: string) => readHolder(path.join(stateDir, 'lock'));
 
 /**
  * Remove a dead holder's lock, under a second lock (`lock.break`) so that two processes that saw

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import { runFile } from '../core/exec.js';
 import { WebtreeError } from '../core/errors.js';
 import { dbEntry } from '../core/identity.js';
+import { dropToAccount } from '../core/privilege.js';
 
 export interface Owner {
   uid: number;
@@ -46,7 +47,24 @@ export async function resolveOwner(user: string, group: string): Promise<Owner> 
 
 /** The owner to give new files to: the service account when running as root, else none (they are ours). */
 export async function ownerForThisProcess(user: string, group: string): Promise<Owner | undefined> {
-  return process.getuid?.() === 0 ? resolveOwner(user, group) : undefined;
+  return process.geteuid?.() === 0 ? resolveOwner(user, group) : undefined;
+}
+
+/** Every group /etc/group lists the user in, besides its primary one. */
+async function memberOf(user: string): Promise<number[]> {
+  const text = await fs.readFile('/etc/group', 'utf8').catch(() => '');
+  return text.split('\n').map((l) => l.split(':')).filter((f) => f.length > 3 && f[3].split(',').includes(user)).map((f) => Number(f[2]));
+}
+
+/**
+ * Run as root, from here on work as the site's service account (core/privilege.ts says why).
+ * An account that does not exist is refused as resolveOwner says; as anyone else, nothing changes.
+ */
+export async function becomeServiceAccount(user: string, group: string): Promise<void> {
+  if (process.geteuid?.() !== 0) return;
+  const o = await resolveOwner(user, group);
+  if (o.uid === 0) return;
+  dropToAccount({ user, uid: o.uid, gid: o.gid }, await memberOf(user));
 }
 
 export async function chownTree(p: string, o: Owner): Promise<void> {

@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { accountText, currentAccount, type Account } from '../core/errno.js';
 import { dbEntry } from '../core/identity.js';
+import { effectiveAllows, workingAs } from '../core/privilege.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
@@ -85,6 +86,11 @@ export async function ownerText(p: string): Promise<string> {
 }
 
 async function check(dir: string): Promise<Omit<Refusal, 'why'> | undefined> {
+  // Working as the service account, access(2) would answer for root (the real uid).
+  if (workingAs()) {
+    const st = await fs.stat(dir).catch(() => undefined);
+    if (st && !effectiveAllows(st, 3)) return { dir, readOnly: false, owner: await ownerText(dir) };
+  }
   try {
     await fs.access(dir, constants.W_OK | constants.X_OK);
     return undefined;

@@ -14,18 +14,18 @@
  * they are read, so what was unpacked is exactly what was hashed. Finally the tree on disk is
  * checked against what the archive declared, and moved onto dest with one rename.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { PACKAGE_ROOT } from '../core/package-root.js';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WebtreeError, type ErrorCode } from '../core/errors.js';
 import type { Limits } from '../site/types.js';
 import { checkTree, strip, type Listing } from './check-tree.js';
+import { FileWriter } from './file-writer.js';
+import { workerFile } from './worker-file.js';
 import type { ManifestFile } from './manifest.js';
-import { HINT_DAMAGED, q } from './names.js';
-import type { FromWorker, Instruction, ToWorker, UnpackRequest, WorkerError } from './unpack-protocol.js';
+import type { Abort, FromReader, FromWriter, Go, ToReader, ToWriter, UnpackRequest, WorkerError } from './unpack-protocol.js';
 
 export interface ExtractResult {
   /** Files and directories created under dest. */
@@ -65,14 +65,21 @@ export const scratchFor = (dest: string) => `${dest}.unpack`;
 export async function extractArchive(archive: string, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
   checkDest(dest);
   const scratch = scratchFor(dest);
-  let writer: TreeWriter | undefined;
-  const reader = takePrestarted(archive, opts) ?? startReader({ archive, limits: opts.limits, layout: opts.layout });
+  let writer: FileWriter | undefined;
+  const team = takePrestarted(archive, opts) ?? startTeam({ archive, limits: opts.limits, layout: opts.layout, writers: writerCount() });
   try {
     fs.mkdirSync(scratch, { mode: 0o700 });
     if (opts.owner) fs.lchownSync(scratch, opts.owner.uid, opts.owner.gid);
-    writer = new TreeWriter(scratch, opts.owner);
-    const end = await write(reader, writer, opts);
-    writer.finish();
+    const umask = readUmask();
+    writer = new FileWriter(scratch, opts.owner, umask);
+    // One channel per writer to the reader, this thread's first.
+    const channels = Array.from({ length: team.writers.length + 1 }, () => new MessageChannel());
+    team.ownPort = channels[0].port1;
+    const done = write(team, writer, opts);
+    const go = (ports: MessagePort[]): Go => ({ kind: 'go', root: scratch, owner: opts.owner, umask, ports });
+    team.reader.postMessage(go(channels.map((c) => c.port2)), channels.map((c) => c.port2));
+    team.writers.forEach((w, i) => w.worker.postMessage(go([channels[i + 1].port1]), [channels[i + 1].port1]));
+    const { end, files } = await done;
     const name = end.name;
     if (opts.expectSha256 !== undefined && end.archiveSha256 !== opts.expectSha256) {
       throw new WebtreeError('EBADARCHIVE', `archive ${name} changed while it was being installed (sha256 ${end.archiveSha256.slice(0, 12)}…, was ${opts.expectSha256.slice(0, 12)}…)`, {
@@ -83,127 +90,196 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     const root = end.top === undefined ? scratch : join(scratch, end.top);
     // The root itself was made by us (mode 0700 while unpacking); the archive's own mode for its
     // top directory, if it had an entry, is applied by the caller's chmod of dest.
-    checkTree(root, listing, name, writer.bytes);
+    checkTree(root, listing, name, files.reduce((n, f) => n + f.size, 0));
     // dest is an empty directory: rename replaces it in one step.
     fs.renameSync(root, dest);
     fs.rmSync(scratch, { recursive: true, force: true });
-    const files = writer.files.map((f) => ({ ...f, path: strip(f.path, end.top) }));
-    const result: ExtractResult = { entries: listing.entries, bytes: listing.bytes, archiveSha256: end.archiveSha256, files };
+    const result: ExtractResult = { entries: listing.entries, bytes: listing.bytes, archiveSha256: end.archiveSha256, files: files.map((f) => ({ ...f, path: strip(f.path, end.top) })) };
     if (end.top !== undefined) result.strippedTop = end.top;
     return result;
   } catch (err) {
-    // File system errors (a full disk, a denied write) go up as they are, with their code and
-    // path, for the command line to name.
+    // Every writer stops (its open file closed) before the tree goes: none may write after the
+    // removal. File system errors (a full disk, a denied write) go up as they are, with their
+    // code and path, for the command line to name.
     writer?.abandon();
+    await stopWriters(team);
     fs.rmSync(scratch, { recursive: true, force: true });
     throw err;
   } finally {
-    await reader.worker.terminate();
+    team.ownPort?.close();
+    await Promise.all([team.reader.terminate(), ...team.writers.map((w) => w.worker.terminate())]);
   }
 }
 
-/** A reader worker and what it said before anyone listened (it was started ahead of the unpack). */
-interface Reader {
-  worker: Worker;
+/**
+ * How many threads write files: the main thread and one more per core beyond the first, at most
+ * four (measured on two cores: two writers beat one; see docs/benchmarks.md). WEBTREE_WRITERS
+ * overrides it, for measuring.
+ */
+export function writerCount(env: NodeJS.ProcessEnv = process.env): number {
+  const asked = Number(env.WEBTREE_WRITERS);
+  if (Number.isInteger(asked) && asked >= 1 && asked <= 16) return asked;
+  return Math.max(2, Math.min(4, availableParallelism()));
+}
+
+/** The reader and the writer threads of one unpacking, and what they said before anyone listened. */
+interface Team {
+  reader: Worker;
+  writers: { worker: Worker; exited: boolean }[];
+  ownPort?: MessagePort;
   queue: Heard[];
   listener?: (h: Heard) => void;
 }
-type Heard = FromWorker | { kind: 'crash'; err: unknown };
+type Heard = FromReader | (FromWriter & { writer: number }) | { kind: 'crash'; err: unknown };
 
-function startReader(req: UnpackRequest): Reader {
-  const worker = new Worker(WORKER, { workerData: req });
-  const r: Reader = { worker, queue: [] };
-  const hear = (h: Heard) => (r.listener ? r.listener(h) : r.queue.push(h));
-  worker.on('message', (m: FromWorker) => hear(m));
-  worker.on('error', (err) => hear({ kind: 'crash', err }));
-  worker.on('exit', (code) => hear({ kind: 'crash', err: new WebtreeError('EIO', `the unpacking worker stopped (exit ${code}) before the archive's end`, { hint: 'this is a fault in webtree; report it with the archive' }) }));
-  return r;
+function startTeam(req: UnpackRequest): Team {
+  const reader = new Worker(READER, { workerData: req });
+  const t: Team = { reader, writers: [], queue: [] };
+  const hear = (h: Heard) => (t.listener ? t.listener(h) : t.queue.push(h));
+  const crashed = (what: string) => (code: number) =>
+    hear({ kind: 'crash', err: new WebtreeError('EIO', `the unpacking ${what} stopped (exit ${code}) before the archive's end`, { hint: 'this is a fault in webtree; report it with the archive' }) });
+  reader.on('message', (m: FromReader) => hear(m));
+  reader.on('error', (err) => hear({ kind: 'crash', err }));
+  reader.on('exit', crashed('reader'));
+  for (let i = 1; i < req.writers; i++) {
+    const w = { worker: new Worker(WRITER), exited: false };
+    w.worker.on('message', (m: FromWriter) => hear({ ...m, writer: i }));
+    w.worker.on('error', (err) => hear({ kind: 'crash', err }));
+    w.worker.on('exit', (code) => {
+      w.exited = true;
+      crashed('writer')(code);
+    });
+    t.writers.push(w);
+  }
+  return t;
 }
 
-const prestarted = new Map<string, Reader>();
-const keyOf = (req: UnpackRequest) => JSON.stringify([req.archive, req.limits, req.layout]);
+/** Tell every writer thread to stop, and wait until each has (its open file closed). */
+async function stopWriters(team: Team): Promise<void> {
+  await Promise.all(
+    team.writers.map(async (w) => {
+      if (w.exited) return;
+      const gone = once(w.worker, 'exit');
+      w.worker.postMessage({ kind: 'abort' } satisfies Abort);
+      await gone;
+    }),
+  );
+}
+
+const prestarted = new Map<string, Team>();
+const keyOf = (req: Omit<UnpackRequest, 'writers'>) => JSON.stringify([req.archive, req.limits, req.layout]);
 
 /**
- * Start reading an archive before the change is planned (install does, once it knows the archive
- * is new): the reader's start-up and first megabytes overlap the lock and the planning. It reads
- * at most its batches' worth ahead (about 12 MiB) and writes nothing; the unpack of the same archive takes it
- * over, and discardPrestarted ends it if none comes.
+ * Start the unpacking's threads before the change is planned (install does, once it knows the
+ * archive is new): their start-up overlaps the lock and the planning. They read and write nothing
+ * before the go; the unpack of the same archive takes them over, and discardPrestarted ends them
+ * if none comes.
  */
 export function prestartUnpack(archive: string, limits: Limits, layout: 'single-top' | 'any'): void {
-  const req: UnpackRequest = { archive, limits, layout };
+  const req: UnpackRequest = { archive, limits, layout, writers: writerCount() };
   if (prestarted.has(keyOf(req))) return;
-  const r = startReader(req);
+  const t = startTeam(req);
   // Never what keeps the process alive: a plan that needs no unpacking just exits.
-  r.worker.unref();
-  prestarted.set(keyOf(req), r);
+  t.reader.unref();
+  for (const w of t.writers) w.worker.unref();
+  prestarted.set(keyOf(req), t);
 }
 
 export async function discardPrestarted(): Promise<void> {
   const all = [...prestarted.values()];
   prestarted.clear();
-  await Promise.all(all.map((r) => r.worker.terminate()));
+  await Promise.all(all.flatMap((t) => [t.reader.terminate(), ...t.writers.map((w) => w.worker.terminate())]));
 }
 
-function takePrestarted(archive: string, opts: ExtractOptions): Reader | undefined {
+function takePrestarted(archive: string, opts: ExtractOptions): Team | undefined {
   const key = keyOf({ archive, limits: opts.limits, layout: opts.layout });
-  const r = prestarted.get(key);
+  const t = prestarted.get(key);
   prestarted.delete(key);
-  r?.worker.ref();
-  return r;
+  t?.reader.ref();
+  for (const w of t?.writers ?? []) w.worker.ref();
+  return t;
 }
 
-/** The worker's built file: under the test runner these sources run as TypeScript, the worker from dist/. */
-const WORKER = fileURLToPath(import.meta.url).endsWith('.ts')
-  ? join(PACKAGE_ROOT, 'dist', 'archive', 'unpack-worker.js')
-  : join(dirname(fileURLToPath(import.meta.url)), 'unpack-worker.js');
+const READER = workerFile('unpack-worker');
+const WRITER = workerFile('write-worker');
 
-type End = Extract<FromWorker, { kind: 'end' }>;
+type End = Extract<FromReader, { kind: 'end' }>;
 
-/** Carry out the worker's instructions as they come, until its end or its refusal. */
-function write(reader: Reader, writer: TreeWriter, opts: ExtractOptions): Promise<End> {
-  const { worker } = reader;
-  return new Promise<End>((resolve, reject) => {
+/**
+ * Write what the reader sends this thread, until the reader's end and every writer's: the files
+ * of all writers, with their hashes. Settles at the first refusal or failure of any of them.
+ */
+function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ end: End; files: ManifestFile[] }> {
+  return new Promise((resolve, reject) => {
     let done = false;
     let read = 0;
-    let size = 0;
-    const finish = (err: unknown, end?: End) => {
+    let size = -1;
+    let end: End | undefined;
+    let ownDone = false;
+    const files: ManifestFile[][] = [writer.files];
+    const progress = team.writers.map(() => ({ bytes: 0, entries: 0 }));
+    let left = team.writers.length;
+    const finish = (err: unknown) => {
       if (done) return;
       done = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      if (end) resolve(end);
-      else reject(err);
+      if (err !== undefined) reject(err);
+      else resolve({ end: end!, files: files.flat() });
+    };
+    const maybeDone = () => {
+      if (end && ownDone && left === 0) finish(undefined);
+    };
+    const report = () => {
+      if (size < 0 || !opts.onProgress) return;
+      const bytes = progress.reduce((n, p) => n + p.bytes, writer.bytes);
+      const entries = progress.reduce((n, p) => n + p.entries, writer.entries);
+      opts.onProgress({ bytes, entries, archiveBytes: size, archiveRead: read });
     };
     const onAbort = () => finish(opts.signal!.reason);
     if (opts.signal?.aborted) return finish(opts.signal.reason);
     opts.signal?.addEventListener('abort', onAbort);
-    reader.listener = (m: Heard) => {
+    const onBatch = (b: ToWriter) => {
       if (done) return;
       try {
-        switch (m.kind) {
-          case 'batch': {
-            writer.apply(m.ops, Buffer.from(m.data));
-            // Written: the buffer goes back to the reader to be filled again.
-            worker.postMessage({ credit: 1, buffer: m.data } satisfies ToWorker, [m.data]);
-            opts.onProgress?.({ bytes: writer.bytes, entries: writer.entries, archiveBytes: size, archiveRead: read });
-            return;
-          }
-          case 'read':
-            read = m.read;
-            size = m.size;
-            return;
-          case 'end':
-            return finish(undefined, m);
-          case 'error':
-            return finish(revive(m.error));
-          case 'crash':
-            return finish(m.err);
+        if (b.kind === 'end') {
+          writer.finish();
+          ownDone = true;
+          return maybeDone();
         }
+        writer.apply(b.ops, Buffer.from(b.data));
+        // Written: the buffer goes back to the reader to be filled again.
+        team.ownPort!.postMessage({ credit: 1, buffer: b.data } satisfies ToReader, [b.data]);
+        report();
       } catch (err) {
         finish(err);
       }
     };
-    // What it said before we listened (a reader started ahead), in order.
-    for (const m of reader.queue.splice(0)) reader.listener(m);
+    team.listener = (m: Heard) => {
+      if (done) return;
+      switch (m.kind) {
+        case 'read':
+          read = m.read;
+          size = m.size;
+          return report();
+        case 'progress':
+          progress[m.writer - 1] = { bytes: m.bytes, entries: m.entries };
+          return report();
+        case 'done':
+          files.push(m.files);
+          left--;
+          return maybeDone();
+        case 'end':
+          end = m;
+          return maybeDone();
+        case 'error':
+          return finish(revive(m.error));
+        case 'crash':
+          return finish(m.err);
+      }
+    };
+    team.ownPort!.on('message', onBatch);
+    // What they said before we listened (threads started ahead), in order.
+    for (const m of team.queue.splice(0)) team.listener(m);
   });
 }
 
@@ -226,131 +302,9 @@ function checkDest(dest: string): void {
 }
 
 
-const FILE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-
-/** The process's umask, read once (setting it back at once): open() applies it to every mode. */
+/** The process's umask, read once (setting it back at once): open() and mkdir() apply it to every mode. */
 function readUmask(): number {
   const mask = process.umask(0o022);
   process.umask(mask);
   return mask;
-}
-
-/**
- * Carries out the reader's instructions under root, synchronously: every system call of a batch
- * is finished before the next is taken, so a refusal never races a write still in flight.
- */
-class TreeWriter {
-  bytes = 0;
-  entries = 0;
-  readonly files: ManifestFile[] = [];
-  private readonly made = new Set<string>(['']);
-  private fd = -1;
-  private rel = '';
-  private mode = 0;
-  private size = 0;
-  private mtime?: Date;
-  private hash?: Hash;
-  private readonly umask = readUmask();
-
-  constructor(
-    private readonly root: string,
-    private readonly owner?: { uid: number; gid: number },
-  ) {}
-
-  apply(ops: Instruction[], data: Buffer): void {
-    for (const op of ops) {
-      switch (op[0]) {
-        case 'd':
-          this.dir(op[1], op[2]);
-          break;
-        case 'f':
-          this.open(op[1], op[2], op[3]);
-          break;
-        case 'w':
-          this.write(data.subarray(op[1], op[1] + op[2]));
-          break;
-        case 'c':
-          this.close();
-          break;
-      }
-    }
-  }
-
-  /** The archive ended: no file may be left open (the reader has refused a truncated body). */
-  finish(): void {
-    if (this.fd !== -1) throw new WebtreeError('EBADARCHIVE', `archive entry ${q(this.rel)} ends early`, { hint: HINT_DAMAGED });
-  }
-
-  /** Stopped midway: close the file being written, if any (the caller removes the tree). */
-  abandon(): void {
-    if (this.fd === -1) return;
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      // Closing can fail on a full disk too; the file is removed with the tree either way.
-    }
-    this.fd = -1;
-  }
-
-  private dir(rel: string, mode: number): void {
-    this.parents(rel);
-    if (this.made.has(rel)) fs.chmodSync(join(this.root, rel), mode);
-    else this.mkdir(rel, mode);
-  }
-
-  private open(rel: string, mode: number, mtimeMs: number | null): void {
-    this.parents(rel);
-    this.fd = fs.openSync(join(this.root, rel), FILE_FLAGS, mode);
-    if (this.owner) fs.fchownSync(this.fd, this.owner.uid, this.owner.gid);
-    // Explicitly only when the umask took bits from it (safe modes have no group or other write
-    // bits, so the usual 022 and 002 take none).
-    if ((mode & this.umask) !== 0) fs.fchmodSync(this.fd, mode);
-    this.rel = rel;
-    this.mode = mode;
-    this.size = 0;
-    this.mtime = mtimeMs === null ? undefined : new Date(mtimeMs);
-    this.hash = createHash('sha256');
-    this.entries++;
-  }
-
-  private write(data: Buffer): void {
-    try {
-      for (let off = 0; off < data.length; ) off += fs.writeSync(this.fd, data, off);
-    } catch (err) {
-      // A write names no file of its own: say which one the disk was full for.
-      throw Object.assign(err as NodeJS.ErrnoException, { path: (err as NodeJS.ErrnoException).path ?? join(this.root, this.rel) });
-    }
-    this.hash!.update(data);
-    this.size += data.length;
-    this.bytes += data.length;
-  }
-
-  private close(): void {
-    const sha256 = this.hash!.digest('hex');
-    const fd = this.fd;
-    this.fd = -1;
-    try {
-      if (this.mtime) fs.futimesSync(fd, this.mtime, this.mtime);
-    } finally {
-      fs.closeSync(fd);
-    }
-    this.files.push({ path: this.rel, size: this.size, sha256, mode: this.mode });
-  }
-
-  /** Parents the archive only implies, made as node-tar and GNU tar make them: 0755. */
-  private parents(rel: string): void {
-    const dir = dirname(rel);
-    if (dir === '.' || this.made.has(dir)) return;
-    this.parents(dir);
-    this.mkdir(dir, 0o755);
-  }
-
-  private mkdir(rel: string, mode: number): void {
-    const p = join(this.root, rel);
-    fs.mkdirSync(p, { mode: 0o700 });
-    if (this.owner) fs.lchownSync(p, this.owner.uid, this.owner.gid);
-    fs.chmodSync(p, mode);
-    this.made.add(rel);
-    this.entries++;
-  }
 }

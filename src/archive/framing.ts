@@ -102,7 +102,8 @@ export class TarFraming {
         if (this.bodyLeft === 0) this.state = 'header';
       } else {
         const n = Math.min(this.metaLeft, rest);
-        this.metaParts.push(chunk.subarray(p, p + n));
+        // A copy: the reader reuses its buffers.
+        this.metaParts.push(Buffer.from(chunk.subarray(p, p + n)));
         this.metaLeft -= n;
         p += n;
         if (this.metaLeft === 0) this.onMetaDone();

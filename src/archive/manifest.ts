@@ -10,6 +10,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { WebtreeError, isErrno } from '../core/errors.js';
+import { hashFiles } from './hash-pool.js';
 
 export interface ManifestFile {
   /** Relative to the version directory, '/'-separated. */
@@ -110,6 +111,10 @@ export async function verifyManifest(dir: string, m: Manifest): Promise<string[]
   const found = new Set<string>();
   const entries: [string, Stats][] = [];
   walkSync(dir, (p, st) => void entries.push([p, st]));
+  // The contents are hashed first, all at once on several threads (hash-pool.ts), then the
+  // findings are told in the walk's order.
+  const toHash = entries.filter(([p, st]) => st.isFile() && listed.get(p)?.size === st.size).map(([p, st]) => ({ path: join(dir, p), size: st.size, rel: p }));
+  const hashes = new Map((await hashFiles(toHash)).map((r, i) => [toHash[i].rel, r]));
   for (const [p, st] of entries) {
     const f = listed.get(p);
     if (st.isDirectory()) {
@@ -129,8 +134,10 @@ export async function verifyManifest(dir: string, m: Manifest): Promise<string[]
       continue;
     }
     found.add(p);
+    const h = hashes.get(p);
     if (st.size !== f.size) out.push(`${p}: size changed (${f.size} bytes in the manifest, ${st.size} now)`);
-    else if ((await sha256File(join(dir, p))) !== f.sha256) out.push(`${p}: content changed (sha256 differs)`);
+    else if (h && 'error' in h) out.push(`${p}: cannot be read (${h.error})`);
+    else if (h?.sha256 !== f.sha256) out.push(`${p}: content changed (sha256 differs)`);
     const mode = st.mode & 0o7777;
     if (mode !== f.mode) out.push(`${p}: mode changed (${f.mode.toString(8)} in the manifest, ${mode.toString(8)} now)`);
   }

@@ -1,24 +1,39 @@
 /**
- * What the unpacking's two halves say to each other (unpack-worker.ts reads and checks,
- * extract.ts writes). Instructions refer to paths relative to the archive root, never stripped:
- * the writer writes exactly what the reader admitted, and the top directory is moved at the end.
+ * What the unpacking's threads say to each other: one reader (unpack-worker.ts: reads, checks,
+ * makes the directories) and several writers (the main thread's FileWriter in extract.ts, and
+ * write-worker.ts threads), each writer fed by the reader through a port of its own.
+ * Instructions refer to paths relative to the archive root, never stripped: the writers write
+ * exactly what the reader admitted, and the top directory is moved at the end.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { Limits } from '../site/types.js';
+import type { ManifestFile } from './manifest.js';
 
 export interface UnpackRequest {
   archive: string;
   limits: Limits;
   layout: 'single-top' | 'any';
+  /** How many writers the reader feeds (ports arrive with the go). */
+  writers: number;
+}
+
+/** Where to unpack, sent when the unpack starts: a reader started ahead reads nothing before it. */
+export interface Go {
+  kind: 'go';
+  root: string;
+  owner?: { uid: number; gid: number };
+  /** The process's umask, which open() and mkdir() apply (a worker may not ask for it). */
+  umask: number;
+  /** To the reader: one port per writer, in writer order. To a writer: its own. */
+  ports: MessagePort[];
 }
 
 export type Instruction =
-  /** Make a directory the archive names (its parents first, if the archive only implies them). */
-  | ['d', rel: string, mode: number]
   /** Start a file: create it, empty, with this mode and mtime (ms since the epoch, before it too; null for none). */
   | ['f', rel: string, mode: number, mtimeMs: number | null]
   /** Append bytes [offset, offset + length) of the batch's data to the file being written. */
   | ['w', offset: number, length: number]
-  /** The file is whole (the writer hashes what it wrote: its thread has the time, the reader's has not). */
+  /** The file is whole (the writer hashes what it wrote, on its own thread). */
   | ['c'];
 
 export interface WorkerError {
@@ -33,15 +48,48 @@ export interface WorkerError {
   path?: string;
 }
 
-export type FromWorker =
+/** Reader to a writer, on the writer's port. */
+export type ToWriter =
   | { kind: 'batch'; ops: Instruction[]; data: ArrayBuffer }
-  /** How much of the archive has been read, for a progress bar. */
-  | { kind: 'read'; read: number; size: number }
-  | { kind: 'end'; archiveSha256: string; top?: string; bytes: number; tree: [string, 'file' | 'dir', number][]; name: string }
-  | { kind: 'error'; error: WorkerError };
+  /** The archive ended: every file sent is whole. */
+  | { kind: 'end' };
 
-/** The writer hands back a credit for each batch it has written, and the batch's buffer for reuse. */
-export interface ToWorker {
+/** A writer to the reader, on its port: a credit for each batch written, and the buffer for reuse. */
+export interface ToReader {
   credit: number;
   buffer?: ArrayBuffer;
+}
+
+/** Reader to the main thread. */
+export type FromReader =
+  /** How much of the archive has been read, for a progress bar. */
+  | { kind: 'read'; read: number; size: number }
+  | { kind: 'end'; archiveSha256: string; top?: string; bytes: number; dirs: number; tree: [string, 'file' | 'dir', number][]; name: string }
+  | { kind: 'error'; error: WorkerError };
+
+/** A writer thread to the main thread. */
+export type FromWriter =
+  | { kind: 'progress'; bytes: number; entries: number }
+  | { kind: 'done'; bytes: number; files: ManifestFile[] }
+  | { kind: 'error'; error: WorkerError };
+
+/** The main thread to a writer thread: stop now (close the open file, write nothing more), then exit. */
+export interface Abort {
+  kind: 'abort';
+}
+
+/** An error as a message: a refusal stays a WebtreeError, a system error keeps its code and path. */
+export function toWorkerError(err: unknown, isWebtree: boolean): WorkerError {
+  const e = err as Partial<{ code: string; message: string; hint: string; details: string; exitCode: number; errno: number; syscall: string; path: string }>;
+  return {
+    webtree: isWebtree,
+    code: e?.code,
+    message: e?.message ?? String(err),
+    hint: e?.hint,
+    details: e?.details,
+    exitCode: e?.exitCode,
+    errno: e?.errno,
+    syscall: e?.syscall,
+    path: e?.path,
+  };
 }

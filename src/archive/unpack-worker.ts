@@ -1,142 +1,210 @@
 /**
- * The reading half of the unpacking (extract.ts is the writing half), on a worker thread so that
- * the two run side by side on two cores: read the archive, inflate it, hash it, frame it, check
- * every header against the rules — and send the writer a stream of instructions with the bytes
- * to write, in batches it acknowledges (the writer hashes each file: measured, that balances
- * the two threads best). Nothing here touches the
- * destination; a refusal is sent as an error before any instruction of the refused entry.
+ * The reading half of the unpacking (extract.ts and write-worker.ts write), on a worker thread:
+ * read the archive, inflate it, hash it, frame it, check every header against the rules, make
+ * the directories — and send the writers their files with the bytes to write, in batches each
+ * acknowledges. The files of one directory go to one writer while it keeps up (several creating
+ * files in one directory queue on its lock), and move to the least busy writer when it does not
+ * (a directory of thousands of files would otherwise leave the others idle); directories are
+ * made here, before any file in them is sent, so that no writer waits on another. A refusal is sent as an error before any instruction of the
+ * refused entry, and nothing is written before the go.
  */
 import { createHash } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import fs from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { WebtreeError } from '../core/errors.js';
-import type { Limits } from '../site/types.js';
 import { strip } from './check-tree.js';
 import { TarFraming, type EntryView } from './framing.js';
 import { EntryRules } from './rules.js';
 import { openArchive } from './source.js';
-import type { FromWorker, Instruction, ToWorker, UnpackRequest } from './unpack-protocol.js';
+import { toWorkerError, type FromReader, type Go, type Instruction, type ToReader, type ToWriter, type UnpackRequest } from './unpack-protocol.js';
 
-/** Bytes per batch, and how many batches may wait unacknowledged (the memory the two may hold). */
+/** Bytes per batch, and how many batches each writer may hold unacknowledged (the memory in flight). */
 const BATCH_BYTES = 1024 * 1024;
-const CREDITS = 8;
+const CREDITS = 6;
 
-const port = parentPort!;
+const main = parentPort!;
 const req = workerData as UnpackRequest;
-let credits = CREDITS;
 let wake: (() => void) | undefined;
-/** Batch buffers the writer has handed back: reused, so that a big archive allocates eight, not hundreds. */
-const spare: ArrayBuffer[] = [];
-port.on('message', (m: ToWorker) => {
-  credits += m.credit;
-  if (m.buffer && m.buffer.byteLength === BATCH_BYTES) spare.push(m.buffer);
+const poke = () => {
   wake?.();
   wake = undefined;
-});
+};
 
-let ops: Instruction[] = [];
-let buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
-let used = 0;
+/** One writer as the reader sees it: its port, its credits, the batch being filled. */
+class Outlet {
+  credits = CREDITS;
+  ops: Instruction[] = [];
+  buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  used = 0;
+  /** Batch buffers the writer has handed back: reused, so that a big archive allocates a few, not hundreds. */
+  private readonly spare: ArrayBuffer[] = [];
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (m: ToReader) => {
+      this.credits += m.credit;
+      if (m.buffer && m.buffer.byteLength === BATCH_BYTES) this.spare.push(m.buffer);
+      poke();
+    });
+  }
+
+  flush(): void {
+    if (this.ops.length === 0) return;
+    const data = this.buf.buffer;
+    this.port.postMessage({ kind: 'batch', ops: this.ops, data } satisfies ToWriter, [data]);
+    this.credits--;
+    this.ops = [];
+    const again = this.spare.pop();
+    this.buf = again ? Buffer.from(again) : Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.used = 0;
+  }
+
+  send(piece: Buffer): void {
+    for (let off = 0; off < piece.length; ) {
+      if (this.used === BATCH_BYTES) this.flush();
+      const n = Math.min(BATCH_BYTES - this.used, piece.length - off);
+      piece.copy(this.buf, this.used, off, off + n);
+      this.ops.push(['w', this.used, n]);
+      this.used += n;
+      off += n;
+    }
+  }
+
+  end(): void {
+    this.flush();
+    this.port.postMessage({ kind: 'end' } satisfies ToWriter);
+  }
+}
+
+/** The directories, made as the archive names them (parents it only implies: 0755, as GNU tar makes them). */
+class Dirs {
+  count = 0;
+  private readonly made = new Set<string>(['']);
+  /** Which writer a directory's files go to while it keeps up. */
+  private readonly writerOf = new Map<string, number>();
+  private next = 0;
+
+  constructor(private readonly go: Go) {}
+
+  dir(rel: string, mode: number): void {
+    this.parents(rel);
+    if (this.made.has(rel)) fs.chmodSync(join(this.go.root, rel), mode);
+    else this.mkdir(rel, mode);
+  }
+
+  /** Make the file's directory if the archive only implies it; the writer to send the file to. */
+  forFile(rel: string, outlets: Outlet[]): number {
+    this.parents(rel);
+    const dir = dirname(rel);
+    let w = this.writerOf.get(dir);
+    if (w === undefined || outlets[w].credits < 2) {
+      // The writer with the most batches free, the search starting at the next one in turn.
+      w = this.next;
+      for (let i = 1; i < outlets.length; i++) {
+        const j = (this.next + i) % outlets.length;
+        if (outlets[j].credits > outlets[w].credits) w = j;
+      }
+      this.next = (w + 1) % outlets.length;
+      this.writerOf.set(dir, w);
+    }
+    return w;
+  }
+
+  private parents(rel: string): void {
+    const dir = dirname(rel);
+    if (dir === '.' || this.made.has(dir)) return;
+    this.parents(dir);
+    this.mkdir(dir, 0o755);
+  }
+
+  private mkdir(rel: string, mode: number): void {
+    const p = join(this.go.root, rel);
+    const { owner } = this.go;
+    fs.mkdirSync(p, { mode: 0o700 });
+    if (owner) fs.lchownSync(p, owner.uid, owner.gid);
+    fs.chmodSync(p, mode);
+    this.made.add(rel);
+    this.count++;
+  }
+}
+
 /** Archive bytes read so far, and the archive's size: sent ahead of each batch, for the progress report. */
 let read = 0;
 let size = 0;
 
-function flush(): void {
-  if (ops.length === 0) return;
-  port.postMessage({ kind: 'read', read, size } satisfies FromWorker);
-  const data = buf.buffer;
-  const msg: FromWorker = { kind: 'batch', ops, data };
-  port.postMessage(msg, [data]);
-  credits--;
-  ops = [];
-  const again = spare.pop();
-  buf = again ? Buffer.from(again) : Buffer.allocUnsafeSlow(BATCH_BYTES);
-  used = 0;
-}
-
-function send(piece: Buffer): void {
-  for (let off = 0; off < piece.length; ) {
-    if (used === BATCH_BYTES) flush();
-    const n = Math.min(BATCH_BYTES - used, piece.length - off);
-    piece.copy(buf, used, off, off + n);
-    ops.push(['w', used, n]);
-    used += n;
-    off += n;
-  }
-}
-
-async function run(limits: Limits): Promise<void> {
+async function run(go: Go): Promise<void> {
   const src = await openArchive(req.archive);
   size = src.size;
   try {
-    const rules = new EntryRules(limits, src.size);
+    const outlets = go.ports.map((p) => new Outlet(p));
+    const dirs = new Dirs(go);
+    const rules = new EntryRules(req.limits, src.size);
     let left = 0;
-    const close = () => {
-      ops.push(['c']);
-    };
+    let out: Outlet = outlets[0];
     const framing = new TarFraming(
       src.name,
-      limits,
+      req.limits,
       (v: EntryView) => {
         const a = rules.admit(v);
         if (a.rel === '') return;
         if (a.kind === 'dir') {
-          ops.push(['d', a.rel, a.mode]);
+          dirs.dir(a.rel, a.mode);
           return;
         }
+        out = outlets[dirs.forFile(a.rel, outlets)];
         // A pax mtime that is no number or out of a Date's range is an Invalid Date: none, as
         // node-tar makes of an unreadable header field (futimes would fail on it).
         const mtime = v.mtime?.getTime();
-        ops.push(['f', a.rel, a.mode, mtime !== undefined && Number.isFinite(mtime) ? mtime : null]);
+        out.ops.push(['f', a.rel, a.mode, mtime !== undefined && Number.isFinite(mtime) ? mtime : null]);
         left = a.size;
-        if (left === 0) close();
+        if (left === 0) out.ops.push(['c']);
       },
       (piece) => {
         if (left === 0) return; // padding
         const data = piece.length > left ? piece.subarray(0, left) : piece;
-        send(data);
+        out.send(data);
         left -= data.length;
-        if (left === 0) close();
+        if (left === 0) out.ops.push(['c']);
       },
     );
     const archiveHash = createHash('sha256');
+    const report = () => main.postMessage({ kind: 'read', read, size } satisfies FromReader);
+    report();
     for await (const chunk of src.chunks((raw) => {
       archiveHash.update(raw);
       read += raw.length;
     })) {
       framing.push(chunk);
-      if (used >= BATCH_BYTES / 2 || ops.length >= 4096) flush();
-      while (credits <= 0) await new Promise<void>((r) => (wake = r));
+      let sent = false;
+      for (const o of outlets) {
+        if (o.used >= BATCH_BYTES / 2 || o.ops.length >= 4096) {
+          o.flush();
+          sent = true;
+        }
+      }
+      if (sent) report();
+      // The writer taking the current file must have room; the others were flushed at most once
+      // more since they last had some, which bounds what is in flight.
+      while (out.credits <= 0) await new Promise<void>((r) => (wake = r));
     }
     framing.end();
     const top = rules.finish(src.name, req.layout);
-    flush();
+    report();
+    for (const o of outlets) o.end();
     const tree: [string, 'file' | 'dir', number][] = [];
     for (const [rel, node] of rules.tree) {
       const s = strip(rel, top);
       if (s !== '') tree.push([s, node.kind, node.size]);
     }
-    const end: FromWorker = { kind: 'end', archiveSha256: archiveHash.digest('hex'), top, bytes: rules.bytes, tree, name: src.name };
-    port.postMessage(end);
+    const end: FromReader = { kind: 'end', archiveSha256: archiveHash.digest('hex'), top, bytes: rules.bytes, dirs: dirs.count, tree, name: src.name };
+    main.postMessage(end);
   } finally {
     await src.close();
   }
 }
 
-run(req.limits).catch((err: unknown) => {
-  const e = err as Partial<WebtreeError> & NodeJS.ErrnoException;
-  const msg: FromWorker = {
-    kind: 'error',
-    error: {
-      webtree: err instanceof WebtreeError,
-      code: e?.code,
-      message: e?.message ?? String(err),
-      hint: e?.hint,
-      details: e?.details,
-      exitCode: e?.exitCode,
-      errno: e?.errno,
-      syscall: e?.syscall,
-      path: e?.path,
-    },
-  };
-  port.postMessage(msg);
+main.once('message', (go: Go) => {
+  run(go).catch((err: unknown) => {
+    main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
+  });
 });

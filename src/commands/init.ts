@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { lstatOrNull, makeDirs } from '../apply/fsatomic.js';
-import { chownTree, ownerForThisProcess, primaryGroup } from '../apply/owner.js';
+import { becomeServiceAccount, chownTree, ownerForThisProcess, primaryGroup, type Owner } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
+import { effectiveAllows, withRoot } from '../core/privilege.js';
 import { identityOps } from '../failover/record-identity.js';
 import { planInit, treeDirs } from '../plan/init.js';
 import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -74,6 +77,19 @@ export const initCommand: CommandCode = {
       return 0;
     }
     const owner = await ownerForThisProcess(site.apache.user, site.apache.group);
+    let rootWrites: { file: string; text: string } | undefined;
+    if (owner) {
+      // Root makes what the account cannot (the top directories, in root-owned parents), then
+      // works as the account: an existing tree is the account's, and may hold its links.
+      await makeTops(site, path.dirname(file), owner);
+      const dir = await fs.stat(path.dirname(file)).catch(() => undefined);
+      if (dir && !effectiveAllows(dir, 3, { uid: owner.uid, groups: [owner.gid] })) {
+        // A site file beside the tree, in a directory of root's: root writes it, and it stays root's.
+        plan.ops.splice(-2, 2);
+        rootWrites = { file, text };
+      }
+      await becomeServiceAccount(site.apache.user, site.apache.group);
+    }
     // The one write before the executor: its lock and journal live in the state directory.
     const first = await makeDirs(site.paths.state, 0o755);
     if (first && owner) await chownTree(first, owner);
@@ -81,15 +97,37 @@ export const initCommand: CommandCode = {
     const { lock, executor } = await lockAndRecover(ctx, site, 'init');
     try {
       await executor.apply(plan, newApplyId());
+      if (rootWrites) withRoot(() => writeFileSync(rootWrites.file, rootWrites.text, { flag: 'wx', mode: 0o644 }));
     } finally {
       await lock.release();
     }
-    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - 2, sandbox }, () =>
-      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - 2} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
+    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - (rootWrites ? 0 : 2), sandbox }, () =>
+      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - (rootWrites ? 0 : 2)} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
         prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));
     return 0;
   },
 };
+
+/**
+ * What the account cannot make, root makes: each missing directory of the tree (and the site
+ * file's) whose nearest existing ancestor is closed to the account, with root-owned parents; the
+ * directory itself goes to the account, which makes the rest. Outermost first, so that a
+ * directory root gave away is the ancestor the account then writes in. Nothing existing changes.
+ */
+async function makeTops(site: Site, siteDir: string, owner: Owner): Promise<void> {
+  const who = { uid: owner.uid, groups: [owner.gid] };
+  const dirs = [...new Set([siteDir, ...treeDirs(site)].map((d) => path.resolve(d)))].sort((a, b) => a.split('/').length - b.split('/').length);
+  for (const dir of dirs) {
+    let above = path.dirname(dir);
+    while ((await lstatOrNull(above)) === null && path.dirname(above) !== above) above = path.dirname(above);
+    if (await lstatOrNull(dir)) continue;
+    const st = await fs.stat(above).catch(() => undefined);
+    if (st?.isDirectory() && effectiveAllows(st, 3, who)) continue;
+    await makeDirs(path.dirname(dir), 0o755);
+    await fs.mkdir(dir, { mode: 0o755 });
+    await fs.lchown(dir, owner.uid, owner.gid);
+  }
+}
 
 async function existingPaths(site: Site, catalog: Parameters<typeof consumers>[1]): Promise<Set<string>> {
   const candidates = [...treeDirs(site), path.join(site.paths.html, 'robots.txt'), activeLink(site)];

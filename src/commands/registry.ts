@@ -159,6 +159,19 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./history.js')).historyCommand.run),
   lazy({
+    name: 'break-lock',
+    summary: "remove webtree's lock after asking: one held on another host sharing the disk is never taken over by itself",
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: false,
+    json: true,
+    options: { yes: { type: 'boolean', description: 'do not ask (scripts): break it once you know its command is gone' } },
+    examples: [
+      { cmd: 'break-lock', says: 'show who holds the lock (host, pid, user, command, age) and ask before breaking it' },
+      { cmd: 'break-lock --yes', says: 'break it without asking' },
+    ],
+  }, async () => (await import('./break-lock.js')).breakLockCommand.run),
+  lazy({
     name: 'prune',
     summary: 'delete old versions, never the current or the previous one',
     args: '[PRODUCT]',

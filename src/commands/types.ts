@@ -51,6 +51,8 @@ export interface CommandSpec {
   json: boolean;
   /** A grouped command's first word: apache start|stop|… */
   verbs?: readonly string[];
+  /** Run as root, keeps root throughout (service files under /etc); every other command works as the service account. */
+  keepsRoot?: boolean;
   /** Two to four real command lines, shown by help. */
   examples: Example[];
 }

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isErrno, WebtreeError } from './errors.js';
 import { currentIdentity, dbEntry } from './identity.js';
+import { workingAs } from './privilege.js';
 
 export interface Account {
   user: string;
@@ -99,8 +100,9 @@ function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError |
 
 /** Who runs this process, with the name of its primary group. */
 export async function currentAccount(): Promise<Account> {
-  const { user, uid } = currentIdentity();
-  const group = (await dbEntry('/etc/group', String(process.getgid?.()), 2))?.[0];
+  // Root working as the service account is refused as that account: name it.
+  const { user, uid } = workingAs() ?? currentIdentity();
+  const group = (await dbEntry('/etc/group', String(process.getegid?.()), 2))?.[0];
   return group ? { user, uid, group } : { user, uid };
 }
 

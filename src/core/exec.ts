@@ -5,6 +5,7 @@
  * second; see docs/benchmarks.md). Anything long-running or interactive uses execa.
  */
 import { execFile } from 'node:child_process';
+import { withRoot } from './privilege.js';
 
 export interface FileResult {
   /** The exit status; -1 when the program could not be started (or was killed). */
@@ -15,10 +16,13 @@ export interface FileResult {
 
 export function runFile(file: string, args: string[]): Promise<FileResult> {
   return new Promise((resolve) => {
-    execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+    // runuser needs root: during a drop the spawn alone takes it back (the child is forked at once).
+    const spawn = () => execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? (err as { code?: unknown }).code : 0;
       resolve({ exitCode: typeof code === 'number' ? code : -1, stdout, stderr });
     });
+    if (file === 'runuser') withRoot(spawn);
+    else spawn();
   });
 }
 

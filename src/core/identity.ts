@@ -10,13 +10,21 @@ export interface Identity {
   user: string;
 }
 
+let invoker: Identity | undefined;
+
+/**
+ * Who ran webtree, asked once: run as root, the process later works as the service account
+ * (core/privilege.ts), but the history and the lock still say root.
+ */
 export function currentIdentity(): Identity {
+  if (invoker) return invoker;
   const uid = process.getuid?.() ?? -1;
   let user = String(uid);
   try {
     user = os.userInfo().username;
   } catch { /* a uid without a passwd entry: named by its number */ }
-  return { uid, user };
+  invoker = { uid, user };
+  return invoker;
 }
 
 /** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */

@@ -38,7 +38,7 @@ export function adoptProducts(site: Site, catalog: ProductDescriptor[], tree: Tr
     const pointer = pointerPath(site, d);
     if (pf.pointer.kind === 'directory' || pf.pointer.kind === 'file' || pf.pointer.kind === 'other') {
       // A real directory cannot become a link without a moment where it is missing: leave it.
-      out.notes.push(`${d.name}: ${pointer} is a real ${pf.pointer.kind}, not a version link; left as it is (to version it, move it out of the served tree (${moveAsideCommand(site, pointer)}) and install ${d.name} with webtree at once: apps read it only when they start)`);
+      out.notes.push(`${d.name}: ${pointer} is a real ${pf.pointer.kind}, not a version link; left as it is (to version it, move it aside, out of the served tree (${moveAsideCommand(site, pointer)}) and install ${d.name} with webtree at once: apps read it only when they start)`);
       continue;
     }
     let current: string | undefined;
@@ -57,7 +57,7 @@ export function adoptProducts(site: Site, catalog: ProductDescriptor[], tree: Tr
         const link = webLinkPath(site, l);
         const want = webLinkTarget(site, d, l);
         if (wf.kind === 'missing') out.notes.push(`${d.name}: ${link} is missing, so the site does not serve it; \`webtree activate ${d.name} ${current}\` makes it`);
-        else if (wf.kind !== 'link') out.notes.push(`${d.name}: ${link} is a real ${wf.kind}, not a link; left as it is (in a quiet moment move it out of the served tree (${moveAsideCommand(site, link)}), then \`webtree activate ${d.name} ${current}\` makes the link)`);
+        else if (wf.kind !== 'link') out.notes.push(`${d.name}: ${link} is a real ${wf.kind}, not a link; left as it is (in a quiet moment move it aside, out of the served tree (${moveAsideCommand(site, link)}), then \`webtree activate ${d.name} ${current}\` makes the link)`);
         else if (wf.link === want) continue;
         else if (wf.real !== null && wf.real === wf.expectedReal) out.live.push({ kind: 'swap-link', path: link, target: want });
         else out.problems.push(`${d.name}: ${link} -> ${wf.link} leads to ${wf.real ?? 'nothing'}, but ${d.name}'s current (${current}) is ${wf.expectedReal ?? want}`);

@@ -5,6 +5,7 @@
 import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import { testAsAccount } from '../core/exec.js';
+import { workingAs } from '../core/privilege.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
 import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
@@ -41,7 +42,9 @@ export async function variantProblem(file: string, account?: string): Promise<st
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return (await lstatOrNull(file)) ? 'a link that resolves to nothing' : 'missing';
-    if (code === 'EACCES') return 'not readable';
+    // Root working as the service account (core/privilege.ts) met the refusal as that account.
+    const who = account ?? workingAs()?.user;
+    if (code === 'EACCES') return who ? `not readable by ${who}, the account the apps run as` : 'not readable';
     return `unreadable (${code ?? String(err)})`;
   }
 }

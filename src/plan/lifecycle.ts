@@ -41,7 +41,7 @@ export function refuseBlockedLinks(site: Site, st: ProductState): void {
   if (st.blockedLinks.length === 0) return;
   const p = st.blockedLinks[0];
   throw new WebtreeError('ELINKISDIR', `${p} is a real ${st.blockedLinks.length > 1 ? 'file or directory (and more)' : 'file or directory'} where webtree keeps a link; nothing was changed`, {
-    hint: `in a quiet moment, move it out of the served tree (${moveAsideCommand(site, p)}) and run the command again at once: it makes the link (the apps read it only when they start)`,
+    hint: `in a quiet moment, move it aside, out of the served tree (${moveAsideCommand(site, p)}) and run the command again at once: it makes the link (the apps read it only when they start)`,
   });
 }
 

@@ -42,7 +42,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
   const held = st.blockedLinks.includes(pointer) ? await lstatOrNull(pointer) : null;
   if (held) {
     // The guide's webpylib/ChartDirector: a real directory, which adopt leaves alone.
-    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it out of the served tree (${moveAsideCommand(site, pointer)}) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
+    out.push({ what, problem: `${pointer} is a real ${held.isDirectory() ? 'directory' : 'file'} where webtree keeps ${d.name}'s version link, so webtree can neither check nor roll it back: in a quiet moment, move it aside, out of the served tree (${moveAsideCommand(site, pointer)}) and install ${d.name} with webtree at once (webtree install ARCHIVE${d.license ? ' --license FILE' : ''})` });
     if (d.license && held.isDirectory() && !(await lstatOrNull(path.join(pointer, d.license.file)))) {
       out.push({ what, problem: `no licence file ${d.license.file} in ${pointer}: ${d.name} runs watermarked` });
     }

@@ -1,8 +1,11 @@
 /**
  * Startup stays light: status and help load no command but their own, and none of the heavy
  * libraries (pg, ejs, tar, execa) or the executor. Recorded by a module-resolve hook in the
- * real CLI; timing itself is measured by bench/status.mjs, never asserted here.
+ * real CLI, which runs the bundle (scripts/bundle.mjs): each bundle file loaded stands for the
+ * sources dist/bundle/meta.json says it holds. Timing itself is measured by bench/status.mjs,
+ * never asserted here.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,25 +20,33 @@ beforeAll(async () => {
 });
 afterAll(async () => sb.cleanup());
 
-async function loads(args: string[]): Promise<{ exitCode: number; modules: string[] }> {
+const BUNDLE = path.join(ROOT, 'dist', 'bundle');
+
+/** The modules behind the files loaded: a bundle file's sources (as /src/... or /node_modules/...), any other file itself. */
+async function loads(args: string[]): Promise<{ exitCode: number; modules: string[]; files: string[] }> {
   const r = await execa(process.execPath, ['--import', HOOK, BIN, '--config', sb.config, ...args], { reject: false });
-  return { exitCode: r.exitCode ?? -1, modules: [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => l.slice(5)))] };
+  const files = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => new URL(l.slice(5)).pathname))];
+  const meta = JSON.parse(readFileSync(path.join(BUNDLE, 'meta.json'), 'utf8')) as Record<string, string[]>;
+  const modules = files.flatMap((f) => (f.startsWith(BUNDLE + '/') ? (meta[path.relative(BUNDLE, f)] ?? [`unmapped ${f}`]).map((s) => `/${s}`) : [f]));
+  return { exitCode: r.exitCode ?? -1, modules: [...new Set(modules)], files };
 }
 
 describe('what a command loads', () => {
   it('status: no heavy library, no executor, no other command', async () => {
     const r = await loads(['status']);
     expect(r.exitCode).toBe(0);
-    expect(r.modules.some((m) => m.endsWith('/dist/commands/status.js'))).toBe(true);
-    expect(r.modules.filter((m) => HEAVY.test(m))).toEqual([]);
-    expect(r.modules.filter((m) => /\/dist\/(apply\/executor|archive\/|commands\/(tx|install|render|switch-web))/.test(m))).toEqual([]);
+    expect(r.files.some((f) => f.endsWith('/dist/bundle/cli.js'))).toBe(true);
+    expect(r.modules.some((m) => m.endsWith('/src/commands/status.ts'))).toBe(true);
+    expect(r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'))).toEqual([]);
+    expect(r.modules.filter((m) => /\/src\/(apply\/executor|archive\/|commands\/(tx|install|render|switch-web))/.test(m))).toEqual([]);
   });
 
   it('help: the registry only', async () => {
     const r = await loads(['help', 'install']);
     expect(r.exitCode).toBe(0);
     expect(r.modules.filter((m) => HEAVY.test(m) || /\/node_modules\/yaml\//.test(m))).toEqual([]);
-    expect(r.modules.some((m) => m.endsWith('/dist/commands/install.js'))).toBe(false);
+    expect(r.modules.some((m) => m.endsWith('/src/commands/install.ts'))).toBe(false);
+    expect(r.modules.some((m) => m.endsWith('/src/commands/help.ts'))).toBe(true);
   });
 
   it('the hook sees heavy libraries when a command needs them (render --diff loads ejs)', async () => {

@@ -29,19 +29,29 @@ export const eclText = (server: string) => `DATABASE_SERVER = '${server}'\nDATAB
 /** On the host the files belong to the service account (the apps read them as it, the 0600 ones too). */
 const owner = process.getuid?.() === 0 ? await ensureServiceAccount() : undefined;
 
+/** mkdir -p, each directory made given to the account: it owns the tree's directories on the host too. */
+async function dirs(p: string): Promise<void> {
+  const first = await fs.mkdir(p, { recursive: true });
+  if (!first || !owner) return;
+  for (let d = p; d.length >= first.length; d = path.dirname(d)) await fs.chown(d, owner.uid, owner.gid);
+}
+
 async function file(p: string, content: string, mode = 0o644): Promise<void> {
-  await fs.mkdir(path.dirname(p), { recursive: true });
+  await dirs(path.dirname(p));
   await fs.writeFile(p, content, { mode });
   await fs.chmod(p, mode);
   if (owner) await fs.chown(p, owner.uid, owner.gid);
 }
 
 async function link(p: string, target: string): Promise<void> {
-  await fs.mkdir(path.dirname(p), { recursive: true });
+  await dirs(path.dirname(p));
   await fs.symlink(target, p);
+  if (owner) await fs.lchown(p, owner.uid, owner.gid);
 }
 
 export async function handTree(dir: string, o: HandTreeOptions = {}): Promise<{ config: string }> {
+  // The service account must reach the tree (root's webtree works in it as that account).
+  await fs.chmod(dir, 0o755);
   const www = path.join(dir, 'www');
   const html = path.join(www, 'html');
   const prod = path.join(dir, 'dbwebtools');
@@ -89,7 +99,7 @@ export async function handTree(dir: string, o: HandTreeOptions = {}): Promise<{ 
   const values = { 'paths.www': www, 'paths.products': prod, 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' };
   const servers = o.servers ?? DEFAULT_SERVERS.map((srv) => ({ ...srv, host: '127.0.0.1', port: 1 }));
   await fs.writeFile(config, siteYaml(values, servers, 'hand-laid tree for the adopt tests'));
-  for (const d of [path.join(www, 'state', 'manifests'), path.join(www, 'servers')]) await fs.mkdir(d, { recursive: true });
+  for (const d of [path.join(www, 'state', 'manifests'), path.join(www, 'servers')]) await dirs(d);
   return { config };
 }
 

@@ -1,4 +1,4 @@
-/** Run the built CLI (dist/, as `npx webtree` would) against a sandbox in a temporary directory. */
+/** Run the built CLI (dist/bundle/, as `npx webtree` would) against a sandbox in a temporary directory. */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,8 +35,12 @@ export function ensureBuilt(): void {
     }
   }
   try {
-    const out = statSync(path.join(ROOT, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    if (newest(path.join(ROOT, 'src')) > out) execaSync('npx', ['tsc', '-p', ROOT], { cwd: ROOT });
+    // The bundle (what bin/webtree.js runs) is made last: it is as new as the whole build.
+    const out = statSync(path.join(ROOT, 'dist', 'bundle', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (newest(path.join(ROOT, 'src')) > out) {
+      execaSync('npx', ['tsc', '-p', ROOT], { cwd: ROOT });
+      execaSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle.mjs')], { cwd: ROOT });
+    }
   } finally {
     rmdirSync(lock);
   }
