@@ -40,7 +40,8 @@ describe.skipIf(missing || !pgBin)(`webtree check end to end (needs: ${APACHE_IN
   const textfile = () => path.join(sb.dir, 'metrics', 'webtree.prom');
   const check = async () => {
     const r = await sb.run(['check', '--json'], env);
-    expect(r.stderr).toBe('');
+    expect(r.stderr, r.stdout).toBe('');
+    expect(JSON.parse(r.stdout).error, r.stdout).toBeUndefined();
     return { code: r.exitCode, ...JSON.parse(r.stdout) };
   };
   const metrics = () => fs.readFile(textfile(), 'utf8');
@@ -80,6 +81,9 @@ describe.skipIf(missing || !pgBin)(`webtree check end to end (needs: ${APACHE_IN
     text += 'probes:\n  TV:\n    path: /TV\n    expect: "TV 3."\n';
     await fs.writeFile(sb.config, text);
     site = await loadSite(sb.config);
+    // node_exporter's textfile directory, writable by the account webtree runs as (root drops to it).
+    await fs.mkdir(path.dirname(textfile()));
+    await fs.chown(path.dirname(textfile()), account.uid, account.gid);
     const archives = path.join(sb.dir, 'archives');
     await fs.mkdir(archives);
     const lic = path.join(archives, 'chartdir.lic');
