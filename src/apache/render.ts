@@ -8,7 +8,8 @@ import ejs from 'ejs';
 import { WebtreeError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/package-root.js';
 import type { Site } from '../site/types.js';
-import { apacheLayout, appConfFile } from './layout.js';
+import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
+import type { RenderedFile } from '../plan/render.js';
 import { DENIED_FILE_RE, DENIED_URL_RE, deniedDirs } from './deny.js';
 import { apacheQuote, cronWord, pipeWord, shellQuote, systemdArg, systemdText } from './quote.js';
 import { checkTemplateSyntax } from './template-syntax.js';
@@ -24,11 +25,8 @@ export interface WsgiApp {
   script: string;
 }
 
-export interface RenderedFile {
-  path: string;
-  content: string;
-  mode: number;
-}
+// The planner that compares them with the live files owns the type; render makes them.
+export type { RenderedFile };
 
 /** Template names, each conf-templates/<name>.ejs. */
 export const TEMPLATE_NAMES = ['httpd.conf', 'app.conf', 'robots.txt', 'runApache.sh', 'init.d-httpd', 'webtree-httpd.service', 'webtree-check.service', 'webtree-check.timer', 'webtree-check.cron'] as const;

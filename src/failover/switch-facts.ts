@@ -7,21 +7,27 @@ import fs from 'node:fs/promises';
 import { testAsAccount } from '../core/exec.js';
 import { workingAs } from '../core/privilege.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
-import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
+import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
+import { activeLink, consumers, serverSlotDir, slotPath, type Consumer } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
+import type { SwitchFacts } from '../plan/facts.js';
 
-export interface SwitchFacts {
-  /** Target of <switch>/active (a server name), or null. */
-  active: string | null;
-  /** Per slot: the consumer's link target, or a word for what is there instead. */
-  consumers: Record<string, { link: string | null; kind: 'link' | 'file' | 'directory' | 'missing' | 'other' }>;
-  /** Does <switch>/<server> exist? */
-  serverDir: boolean;
-  /** Per slot: target of <switch>/<server>/<slot>, or null. */
-  slots: Record<string, string | null>;
-  /** Per slot: 'ok', or why the server's variant cannot be used. */
-  variants: Record<string, string>;
+/**
+ * The other servers whose variant of `c` is the very file `server`'s resolves to, or holds the
+ * same bytes: a "switch" between them moves nothing (a link to server3's file, a copy of it).
+ */
+export async function variantTwins(site: Site, c: Consumer, server: string): Promise<string[]> {
+  const mine = await fs.realpath(c.variant(server)).catch(() => null);
+  if (mine === null) return [];
+  const bytes = await fs.readFile(mine).catch(() => null);
+  const out: string[] = [];
+  for (const s of site.database.servers.map((x) => x.name).filter((n) => n !== server)) {
+    const theirs = await fs.realpath(c.variant(s)).catch(() => null);
+    if (theirs === null) continue;
+    if (theirs === mine) out.push(`${s} (the same file, ${theirs})`);
+    else if (bytes !== null && (await fs.readFile(theirs).catch(() => null))?.equals(bytes)) out.push(`${s} (the same bytes)`);
+  }
+  return out;
 }
 
 /**
@@ -56,13 +62,17 @@ export async function readSwitchFacts(site: Site, catalog: ProductDescriptor[], 
     serverDir: (await lstatOrNull(serverSlotDir(site, server)))?.isDirectory() ?? false,
     slots: {},
     variants: {},
+    twins: {},
   };
+  const st = await lstatOrNull(activeLink(site));
+  facts.activeKind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
   for (const c of consumers(site, catalog)) {
     const st = await lstatOrNull(c.path);
     const kind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
     facts.consumers[c.slot] = { kind, link: kind === 'link' ? await fs.readlink(c.path) : null };
     facts.slots[c.slot] = await readLinkOrNull(slotPath(site, server, c.slot));
     facts.variants[c.slot] = await variantProblem(c.variant(server), process.getuid?.() === 0 ? site.apache.user : undefined);
+    facts.twins![c.slot] = await variantTwins(site, c, server);
   }
   return facts;
 }

@@ -6,9 +6,8 @@
  */
 import type { ProductDescriptor } from '../catalog/types.js';
 import { WebtreeError } from '../core/errors.js';
-import type { SwitchFacts } from '../failover/switch-facts.js';
 import type { Site } from '../site/types.js';
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry, SwitchFacts } from './facts.js';
 import type { PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath } from './switch-layout.js';
@@ -54,14 +53,22 @@ export function refuseSwitch(site: Site, catalog: ProductDescriptor[], facts: Sw
         const f = facts.consumers[c.slot];
         return `  ${c.path}: ${f?.kind === 'link' ? `-> ${f.link}` : f?.kind ?? 'missing'} (expected -> ${consumerTarget(site, c)})`;
       }).join('\n'),
-      hint: 'take a hand-laid tree over with `webtree adopt`; `webtree verify` lists every finding',
+      hint: `\`webtree repair\` puts every consumer back through ${activeLink(site)} (a tree laid out by hand and never taken over: \`webtree adopt\`); \`webtree verify\` lists every finding`,
+    });
+  }
+  // A variant that is another server's file (a link to it, a copy): the switch would move nothing.
+  const twins = cs.filter((c) => (facts.twins?.[c.slot] ?? []).length > 0);
+  if (twins.length) {
+    throw new WebtreeError('ESWITCH', `${twins.length} of ${server}'s variant(s) are another server's file or bytes, so switching would leave those tools where they are; nothing changed`, {
+      details: twins.map((c) => `  ${c.variant(server)} (${c.app}): same as ${facts.twins![c.slot].join(', ')}`).join('\n'),
+      hint: `give ${server} its own variant${twins.length > 1 ? 's' : ''} (a file with ${server}'s host and port, not a link to or a copy of another server's), then run switch-web again`,
     });
   }
   const unusable = cs.filter((c) => facts.variants[c.slot] !== 'ok');
   if (unusable.length) {
     throw new WebtreeError('ESWITCH', `${server} lacks ${unusable.length} variant(s) the web tools need; nothing changed`, {
       details: unusable.map((c) => `  ${c.variant(server)}: ${facts.variants[c.slot] ?? 'missing'} (${c.app})`).join('\n'),
-      hint: `put ${unusable.length > 1 ? 'them' : 'it'} in place (start from ${facts.active ?? 'the active server'}'s variant, with ${server}'s host and port), then run switch-web again`,
+      hint: `put ${unusable.length > 1 ? 'them' : 'it'} in place: a file of ${server}'s own, with ${server}'s host and port, readable by ${site.apache.user} (not a link to another server's variant), then run switch-web again`,
     });
   }
 }
@@ -79,12 +86,18 @@ export function planSwitch(site: Site, catalog: ProductDescriptor[], facts: Swit
     if (facts.slots[c.slot] !== c.variant(req.server)) ops.push({ kind: 'swap-link', path: slotPath(site, req.server, c.slot), target: c.variant(req.server) });
   }
   const commit = ops.length;
+  const notes = facts.active === null && facts.activeKind !== 'directory' ? [`${activeLink(site)} was missing: the web tools pointed at no server`] : [];
+  if (facts.activeKind === 'directory') {
+    // Copied in by hand: no rename turns a directory into a link, so it goes aside (kept) and the link follows at once.
+    const aside = `${activeLink(site)}.by-hand-${ctx.id}`;
+    ops.push({ kind: 'rename', from: activeLink(site), to: aside });
+    notes.push(`${activeLink(site)} was a real directory (copied in by hand): moved aside to ${aside}`);
+  }
   // Relative, as init lays it: the switch dir can be moved or mounted elsewhere.
   ops.push({ kind: 'swap-link', path: activeLink(site), target: req.server });
   ops.push(...(req.after ?? []));
   // A switch back after a failed health check is the failover's auto-rollback: the same outcome as a product's.
   ops.push({ kind: 'record', entry: switchEntry(ctx, facts.active ?? undefined, req, req.undo ? 'rolled-back' : 'ok') });
-  const notes = facts.active === null ? [`${activeLink(site)} was missing: the web tools pointed at no server`] : [];
   const summary = req.undo
     ? `switch the web tools back to ${req.server} (from ${facts.active})`
     : `switch the web tools to ${req.server}${facts.active ? ` (from ${facts.active})` : ''}`;

@@ -2,23 +2,20 @@
  * verify: every link resolves and points where webtree put it, every installed version matches
  * its manifest, one database server everywhere, the licence is there. Reads only.
  */
-import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { verifyManifest, type Manifest } from '../archive/manifest.js';
 import { manifestPath, moveAsideCommand, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { readJournal } from '../apply/journal.js';
-import { activeLink, consumers, consumerTarget, slotPath } from '../plan/switch-layout.js';
-import { checkServerMismatch } from '../failover/server-mismatch.js';
+import type { Finding } from './finding.js';
+import { checkFailover } from './server-mismatch.js';
+import { variantFindings } from '../failover/variant-keep.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
-export interface Finding {
-  what: string;
-  problem: string;
-}
+export type { Finding };
 
 async function resolves(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);
@@ -64,18 +61,8 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
 }
 
 async function checkServers(out: Finding[], site: Site, catalog: ProductDescriptor[]): Promise<void> {
-  const active = await activeServer(site);
-  const names = site.database.servers.map((s) => s.name);
-  if (active === null) return void out.push({ what: 'server', problem: `${activeLink(site)} is missing: no active database server (webtree switch-web SERVER)` });
-  if (!names.includes(active)) out.push({ what: 'server', problem: `${activeLink(site)} -> ${active}, which is not one of the site's servers (${names.join(', ')})` });
-  for (const c of consumers(site, catalog)) {
-    await checkLink(out, c.path, consumerTarget(site, c), `server/${c.app}`);
-    for (const s of names) {
-      if (!(await lstatOrNull(c.variant(s)))) out.push({ what: `server/${c.app}`, problem: `${c.variant(s)} is missing: ${c.app} cannot be switched to ${s}` });
-      await checkLink(out, slotPath(site, s, c.slot), c.variant(s), `server/${c.app}`);
-    }
-  }
-  out.push(...(await checkServerMismatch(site, catalog)));
+  out.push(...(await checkFailover(site, catalog)));
+  out.push(...(await variantFindings(site)));
 }
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {

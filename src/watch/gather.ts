@@ -37,7 +37,7 @@ export async function runCheck(site: Site, catalog: ProductDescriptor[], now: ()
     interruptedChange(site),
   ]);
   const t0 = process.hrtime.bigint();
-  const apps = apache.running ? await Promise.all(targets.map((t) => probeApp(site, t))) : targets.map((t) => ({ app: t.app, url: t.paths[0]!, up: false, status: null, seconds: 0, error: 'Apache is not running' }));
+  const apps = apache.running ? await Promise.all(targets.map((t) => probeApp(site, t))) : targets.map((t) => ({ app: t.app, url: t.paths[0], up: false, status: null, seconds: 0, error: 'Apache is not running' }));
   const probeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const active = await activeServer(site);
   const findings = findingsOf({
@@ -71,7 +71,7 @@ export function treeFacts(site: Site, catalog: ProductDescriptor[], history: His
     products,
     recent: changes.slice(-20).reverse(),
     timeline: changes.filter((c) => Date.parse(c.time) >= since),
-    lastChange: changes.length ? changes[changes.length - 1]!.time : null,
+    lastChange: changes.length ? changes[changes.length - 1].time : null,
   };
 }
 
@@ -80,7 +80,7 @@ const ACTIVATING = new Set(['install', 'activate', 'rollback', 'auto-rollback', 
 function activatedAt(history: HistoryEntry[], product: string, current: string | null): string | null {
   if (current === null) return null;
   for (let i = history.length - 1; i >= 0; i--) {
-    const h = history[i]!;
+    const h = history[i];
     if (h.product !== product || !ACTIVATING.has(h.action)) continue;
     if (h.outcome === 'failed' || h.outcome === 'undone') continue;
     if ((h.to ?? h.version) === current) return h.time;
@@ -140,7 +140,7 @@ async function diskStates(site: Site): Promise<DiskState[]> {
 
 /** A journal left behind, not the one of a command that runs now (it holds the lock). */
 async function interruptedChange(site: Site): Promise<boolean> {
-  if (!(await readJournal(site.paths.state).catch(() => ({}) as object))) return false;
+  if (!(await readJournal(site.paths.state).catch(() => ({})))) return false;
   try {
     const holder = JSON.parse(await fs.readFile(path.join(site.paths.state, 'lock'), 'utf8')) as LockHolder;
     return !(await holderAlive(holder));

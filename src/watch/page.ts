@@ -4,7 +4,7 @@
  */
 import type { ChangeEntry, CheckReport } from './report.js';
 
-const h = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const h = (v: string | number | null | undefined) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '—');
 const DAY_MS = 24 * 3600 * 1000;
 

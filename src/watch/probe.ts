@@ -5,7 +5,7 @@
  * answering). No retries: check reports what is, it does not wait for a restart to finish.
  */
 import http from 'node:http';
-import { connectHost } from '../apache/layout.js';
+import { connectHost } from '../apache/health.js';
 import type { Site } from '../site/types.js';
 import type { AppProbe } from './report.js';
 

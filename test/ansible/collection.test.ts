@@ -97,4 +97,16 @@ describe.skipIf(missing)('the sispi.webtree collection', () => {
     expect(shipped[0]).toMatchObject({ serial: 1, max_fail_percentage: 0 });
     expect(JSON.stringify(shipped)).not.toMatch(/handlers|notify/);
   });
+
+  it('the modules refuse bad input with a message that names it and the fix (an unquoted version, a missing webtree)', async () => {
+    // Input checks happen before any host is touched: the implicit localhost is enough here.
+    const adhoc = (module: string, args: unknown) => run('ansible', ['localhost', '-m', module, '-a', JSON.stringify(args), '-o']);
+    const number = await adhoc('sispi.webtree.release', { webtree: '/bin/true', products: { TV: { version: 3.1, archive: '/srv/tv-3.10.tar.gz', sha256: 'a'.repeat(64) } } });
+    expect(number.exitCode).toBe(2);
+    expect(number.stdout).toContain('TV: version 3.1 is not a string; quote the version as written');
+    const nowhere = await adhoc('sispi.webtree.facts', { webtree: 'webtree-not-installed' });
+    expect(nowhere.exitCode).toBe(2);
+    expect(nowhere.stdout).toMatch(/webtree-not-installed is not on the PATH of \S+/);
+    expect(nowhere.stdout).toContain('the role sispi.webtree.host does');
+  });
 });

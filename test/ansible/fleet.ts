@@ -114,8 +114,11 @@ export interface Host {
 export class Fleet {
   private constructor(readonly dir: string, readonly sshd: Sshd, readonly collections: string, readonly hosts: Host[]) {}
 
-  /** sshd, the collection, and one sandbox site per name; `ports` gives each site's Apache port. */
-  static async start(names: string[], ports: number[] = []): Promise<Fleet> {
+  /**
+   * sshd, the collection, and one sandbox site per name; `ports` gives each site's Apache port.
+   * With `init: false` the sites are only named (the role test makes them with webtree init).
+   */
+  static async start(names: string[], ports: number[] = [], opts: { init?: boolean } = {}): Promise<Fleet> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-ansible-'));
     // The sandboxes below are read by the service account the apps run as.
     await fs.chmod(dir, 0o755);
@@ -127,8 +130,10 @@ export class Fleet {
         const site = path.join(dir, 'sites', name);
         const config = path.join(site, 'webtree.yaml');
         const port = ports[i] ?? 18080 + i;
-        const r = await runCli(['init', '--prefix', site, '--listen', `127.0.0.1:${port}`, ...(await serviceUser())]);
-        if (r.exitCode !== 0) throw new Error(`init of ${name} failed: ${r.stderr}`);
+        if (opts.init !== false) {
+          const r = await runCli(['init', '--prefix', site, '--listen', `127.0.0.1:${port}`, ...(await serviceUser())]);
+          if (r.exitCode !== 0) throw new Error(`init of ${name} failed: ${r.stderr}`);
+        }
         hosts.push({ name, site, config, port });
       }
       const fleet = new Fleet(dir, sshd, collections, hosts);
@@ -191,7 +196,7 @@ export class Fleet {
       await execa('ssh', ['-o', `ControlPath=${path.join(cp, sock)}`, '-O', 'exit', 'webtree-test'], { reject: false });
     }
     await this.sshd.stop();
-    for (const h of this.hosts) await runCli(['--config', h.config, 'apache', 'stop']);
+    for (const h of this.hosts) if (existsSync(h.config)) await runCli(['--config', h.config, 'apache', 'stop']);
     await fs.rm(this.dir, { recursive: true, force: true });
   }
 }

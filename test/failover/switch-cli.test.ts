@@ -111,7 +111,7 @@ describe('switch-web (CLI)', () => {
     const r = await webtree(s.config, ['verify', '--json']);
     expect(r.code).toBe(1);
     const problems = (JSON.parse(r.stdout).findings as { problem: string }[]).map((f) => f.problem);
-    expect(problems).toContainEqual(expect.stringMatching(/des_tv\.cfg resolves to server2's variant .* but .*active says server3/));
+    expect(problems).toContainEqual(expect.stringMatching(/TV serves server2: .*des_tv\.cfg resolves to .*des_tv\.cfg_server2, but .*active says server3 \(`webtree repair`/));
     expect(problems).toContainEqual(expect.stringMatching(/split between servers: server2 \(TV\), server3 \(ConstantsDB, AV, QE, ECL\)/));
   });
 
@@ -123,6 +123,6 @@ describe('switch-web (CLI)', () => {
     const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${cfg}: -> constants.cfg_server3`);
-    expect(r.stderr).toContain('webtree adopt');
+    expect(r.stderr).toContain('webtree repair');
   });
 });

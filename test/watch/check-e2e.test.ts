@@ -156,9 +156,9 @@ describe.skipIf(missing || !pgBin)(`webtree check end to end (needs: ${APACHE_IN
       expect(await metrics()).toContain('webtree_app_up{app="AV"} 1');
       expect(await page()).toMatch(/PROBLEM: 1 finding[\s\S]*<b>TV<\/b>/);
       await mailCount(1);
-      expect(mails[0]!.subject).toMatch(/PROBLEM: healthy -> finding/);
-      expect(mails[0]!.to).toMatchObject({ text: 'postgres-status@example.org' });
-      expect(mails[0]!.text).toContain('FAIL TV');
+      expect(mails[0].subject).toMatch(/PROBLEM: healthy -> finding/);
+      expect(mails[0].to).toMatchObject({ text: 'postgres-status@example.org' });
+      expect(mails[0].text).toContain('FAIL TV');
       // The page as a browser shows it, while something is wrong.
       if (!chromiumMissing()) {
         const shown = await loadInChromium(site.watch.page, process.env.WEBTREE_SCREENSHOT);
@@ -178,7 +178,7 @@ describe.skipIf(missing || !pgBin)(`webtree check end to end (needs: ${APACHE_IN
     const healed = await check();
     expect(healed.code).toBe(0);
     await mailCount(2);
-    expect(mails[1]!.subject).toMatch(/OK: finding -> healthy/);
+    expect(mails[1].subject).toMatch(/OK: finding -> healthy/);
   }, 120_000);
 
   it('failover: primary stopped -> a finding; standby promoted -> the finding names switch-web server2; after it, healthy', async () => {

@@ -34,7 +34,7 @@ export async function loadInChromium(file: string, screenshot?: string): Promise
     if (dump.exitCode !== 0) throw new Error(`chromium --dump-dom failed: ${dump.stderr}`);
     if (snap.exitCode !== 0) throw new Error(`chromium --screenshot failed: ${snap.stderr}`);
     const log = await fs.readFile(netLog, 'utf8');
-    const urls = [...new Set([...log.matchAll(/"url":"([^"]*)"/g)].map((m) => m[1]!))];
+    const urls = [...new Set([...log.matchAll(/"url":"([^"]*)"/g)].map((m) => m[1]))];
     return { dom: dump.stdout, requests: urls.filter((u) => u !== url && !BACKGROUND.test(u)), screenshotBytes: (await fs.stat(shot)).size };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -131,7 +131,7 @@ def _bad_versions(products):
         if not isinstance(entry, dict):
             bad.append('%s is not a mapping of version, archive and sha256' % name)
         elif not isinstance(entry.get('version'), str):
-            bad.append('%s: version %r is not a string; quote it (version: "%s")' % (name, entry.get('version'), entry.get('version')))
+            bad.append('%s: version %r is not a string; quote the version as written (a bare 3.10 is read as the number 3.1)' % (name, entry.get('version')))
     return bad
 
 
