@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Benchmark 4: fetch and install from a loopback HTTPS server. `webtree install URL --sha256 HEX`
+// against what a careful operator types: curl -o, sha256sum -c, then the careful shell install
+// of bench/shell-install.sh, on the same archive in the same run (rounds alternate which side
+// goes first, each after a full sync). The figure is the median of the rounds' own ratios.
+//
+// Usage: npm run build && node bench/fetch.mjs [--mb 120] [--files 8000] [--rounds 4] [--dir DIR] [--json]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cli = path.join(here, '..', 'bin', 'webtree.js');
+const shellInstall = path.join(here, 'shell-install.sh');
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '120' },
+    files: { type: 'string', default: '8000' },
+    rounds: { type: 'string', default: '4' },
+    dir: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const mb = Number(values.mb), files = Number(values.files), rounds = Number(values.rounds);
+const log = values.json ? () => {} : (...a) => console.log(...a);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout ?? ''}\n${r.stderr}`);
+  return r.stdout;
+}
+function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-fetch-'));
+let server;
+try {
+  const prefix = path.join(root, 'site');
+  run(process.execPath, [cli, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18080']);
+  const env = { ...process.env, WEBTREE_CONFIG: path.join(prefix, 'webtree.yaml') };
+
+  // A CA and a server certificate for 127.0.0.1, made now.
+  const pki = path.join(root, 'pki');
+  fs.mkdirSync(pki);
+  const p = (n) => path.join(pki, n);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run('openssl', ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '1', '-subj', '/CN=bench CA']);
+  run('openssl', ['req', ...ec, '-keyout', p('srv.key'), '-out', p('srv.csr'), '-subj', '/CN=127.0.0.1']);
+  fs.writeFileSync(p('ext'), 'subjectAltName=IP:127.0.0.1\n');
+  run('openssl', ['x509', '-req', '-in', p('srv.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('srv.pem'), '-days', '1', '-extfile', p('ext')]);
+
+  // The archive of bench/install.mjs: ~120 MB in ~8,000 files, half random, half text.
+  log(`making a ${mb} MB archive of ${files} files…`);
+  const src = path.join(root, 'src');
+  const top = path.join(src, 'tv-1.0');
+  const per = Math.floor((mb * 1024 * 1024) / files);
+  fs.mkdirSync(path.join(top, 'product'), { recursive: true });
+  fs.writeFileSync(path.join(top, 'product', 'tv.wsgi'), 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n');
+  for (let i = 0; i < files - 1; i++) {
+    const sub = path.join(top, 'product', 'data', `d${i % 40}`, `e${i % 7}`);
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, `f${i}.dat`), i % 2 ? randomBytes(per) : Buffer.alloc(per, `line ${i}\n`));
+  }
+  const served = path.join(root, 'served');
+  fs.mkdirSync(served);
+  const master = path.join(served, 'tv-master.tar.gz');
+  execFileSync('tar', ['-czf', master, '-C', src, 'tv-1.0']);
+  const size = fs.statSync(master).size;
+  const sha = createHash('sha256').update(fs.readFileSync(master)).digest('hex');
+
+  server = spawn(process.execPath, [path.join(here, 'fetch-server.mjs'), served, p('srv.key'), p('srv.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    server.once('exit', (c) => reject(new Error(`the bench's HTTPS server exited ${c}`)));
+  });
+
+  const productsRoot = path.join(prefix, 'dbwebtools');
+  const shellDir = path.join(productsRoot, 'tv-shell');
+  const downloads = path.join(root, 'downloads');
+  fs.mkdirSync(shellDir, { recursive: true });
+  fs.mkdirSync(downloads);
+  execFileSync('sync');
+  await new Promise((r) => setTimeout(r, 2000));
+
+  const shell = [], webtree = [];
+  for (let r = 0; r < rounds; r++) {
+    const version = `1.${r + 1}`;
+    const name = `tv-${version}.tar.gz`;
+    fs.linkSync(master, path.join(served, name));
+    const url = `https://127.0.0.1:${port}/${name}`;
+    const sides = [
+      () => shell.push(timed(() => {
+        const file = path.join(downloads, name);
+        run('curl', ['-sSf', '--cacert', p('ca.pem'), '-o', file, url]);
+        const check = spawnSync('sha256sum', ['-c', '-'], { cwd: downloads, input: `${sha}  ${name}\n`, encoding: 'utf8' });
+        if (check.status !== 0) throw new Error(`sha256sum -c: ${check.stdout}${check.stderr}`);
+        run('bash', [shellInstall, file, shellDir, version]);
+      })),
+      () => webtree.push(timed(() => run(process.execPath, [cli, 'install', url, '--sha256', sha], { ...env, NODE_EXTRA_CA_CERTS: p('ca.pem') }))),
+    ];
+    if (r % 2) sides.reverse();
+    for (const side of sides) {
+      execFileSync('sync');
+      side();
+    }
+    log(`round ${r + 1}: curl + sha256sum + shell ${ms(shell.at(-1))}, webtree install URL ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}`);
+  }
+  run(process.execPath, [cli, 'verify'], env);
+  const result = {
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), load: os.loadavg() },
+    archive: { mb, files, compressedBytes: size },
+    rounds,
+    shellMedianS: median(shell),
+    webtreeMedianS: median(webtree),
+    ratio: median(webtree.map((w, i) => w / shell[i])),
+    shellS: shell,
+    webtreeS: webtree,
+  };
+  // For bench/run.mjs's table of every figure.
+  result.figures = [{
+    what: `install URL --sha256 / curl + sha256sum -c + shell install, ${mb} MB / ${files} files, median of ${rounds} rounds' ratios`,
+    value: `${result.ratio.toFixed(2)}x`, target: '≤ 1.2x', met: result.ratio <= 1.2,
+  }];
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    log(`\narchive: ${(size / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files, from https://127.0.0.1 (loopback); ${rounds} rounds, alternating`);
+    log(`curl -o, sha256sum -c, shell install: median ${ms(result.shellMedianS)}`);
+    log(`webtree install URL --sha256:         median ${ms(result.webtreeMedianS)}`);
+    log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (target ≤ 1.2x)`);
+  }
+} finally {
+  server?.kill('SIGTERM');
+  fs.rmSync(root, { recursive: true, force: true });
+}
