@@ -5,11 +5,7 @@
  * `webtree status` starts fast. A test walks this list.
  */
 import type { CommandSpec, LazyCommand, Run } from './types.js';
-
-export const APACHE_VERBS = ['start', 'stop', 'restart', 'graceful', 'status', 'configtest'] as const;
-export type ApacheVerb = (typeof APACHE_VERBS)[number];
-
-export const SHELLS = ['bash'] as const;
+import { APACHE_VERBS } from './words.js';
 
 const lazy = (spec: CommandSpec, load: () => Promise<Run>): LazyCommand => ({ ...spec, load });
 
@@ -159,6 +155,21 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./history.js')).historyCommand.run),
   lazy({
+    name: 'variants',
+    summary: 'keep copies of the per-server cfg and ECL settings variants; restore them and the indirection',
+    args: 'keep|restore',
+    positionals: { min: 1, max: 1 },
+    changes: true,
+    json: true,
+    verbs: ['keep', 'restore'],
+    options: {},
+    examples: [
+      { cmd: 'variants restore', says: "put back every variant a hand rename replaced by a link (the guide's mv settings.py …), byte for byte, and the links" },
+      { cmd: 'variants keep', says: 'record the variants as they are now, after you changed one on purpose' },
+      { cmd: 'variants restore --dry-run', says: 'say what would be restored, change nothing' },
+    ],
+  }, async () => (await import('./variants.js')).variantsCommand.run),
+  lazy({
     name: 'break-lock',
     summary: "remove webtree's lock after asking: one held on another host sharing the disk is never taken over by itself",
     args: '',
@@ -298,7 +309,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'help install', says: "install's usage and examples (the same as `webtree install --help`)" },
       { cmd: 'help apache', says: 'the apache verbs' },
     ],
-  }, async () => (await import('./help.js')).helpCommand.run),
+  }, async () => (await import('./help.js')).helpCommand(COMMANDS).run),
   lazy({
     name: 'completion',
     summary: 'print the shell completion script (bash)',
@@ -311,7 +322,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'completion bash > /etc/bash_completion.d/webtree', says: 'as root: completion for every user (new shells)' },
       { cmd: 'completion bash > ~/.local/share/bash-completion/completions/webtree', says: 'for yourself only; bash-completion loads it on first use' },
     ],
-  }, async () => (await import('./completion.js')).completionCommand.run),
+  }, async () => (await import('./completion.js')).completionCommand(COMMANDS).run),
 ];
 
 export const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);

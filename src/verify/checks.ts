@@ -7,16 +7,15 @@ import path from 'node:path';
 import { verifyManifest, type Manifest } from '../archive/manifest.js';
 import { manifestPath, moveAsideCommand, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { readJournal } from '../apply/journal.js';
-import { checkFailover } from '../failover/server-mismatch.js';
+import type { Finding } from './finding.js';
+import { checkFailover } from './server-mismatch.js';
+import { variantFindings } from '../failover/variant-keep.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
-export interface Finding {
-  what: string;
-  problem: string;
-}
+export type { Finding };
 
 async function resolves(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);
@@ -63,6 +62,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
 
 async function checkServers(out: Finding[], site: Site, catalog: ProductDescriptor[]): Promise<void> {
   out.push(...(await checkFailover(site, catalog)));
+  out.push(...(await variantFindings(site)));
 }
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {
