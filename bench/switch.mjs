@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { findOurProcesses } from '../dist/apache/process.js';
-import { apacheLayout } from '../dist/apache/layout.js';
+import { apacheLayout } from '../dist/plan/apache-layout.js';
 import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../dist/demo/samples.js';
 import { freePort } from '../dist/core/net.js';
 import { loadSite } from '../dist/site/load.js';

@@ -73,7 +73,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     const { name, rest } = splitCommand(argv);
     if (name === undefined) {
       if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
-        streams.out(mainUsage() + '\n');
+        streams.out(mainUsage(COMMANDS) + '\n');
         return argv.length === 0 ? 2 : 0;
       }
       throw usageError('no command given', 'webtree help lists the commands');

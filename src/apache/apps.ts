@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Site } from '../site/types.js';
-import { apacheLayout, appConfFile } from './layout.js';
+import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
 import { findOurProcesses } from './process.js';
 import type { WsgiApp } from './render.js';
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Site } from '../site/types.js';
-import { apacheLayout } from './layout.js';
+import { apacheLayout } from '../plan/apache-layout.js';
 
 export interface LogMark {
   ino: number;

@@ -4,9 +4,15 @@
  */
 import http from 'node:http';
 import type { Site } from '../site/types.js';
-import { connectHost } from './layout.js';
 import { sleep } from './process.js';
 import type { WsgiApp } from './render.js';
+
+/** The host to connect to for a Listen address: a wildcard means "this host". */
+export function connectHost(listenHost: string): string {
+  if (listenHost === '' || listenHost === '*' || listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::' || listenHost === '[::]') return '::1';
+  return listenHost.replace(/^\[(.*)\]$/, '$1');
+}
 
 export interface HealthResult {
   url: string;

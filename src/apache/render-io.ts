@@ -13,7 +13,7 @@ import { parseRendered, renderedRecordPath, type LiveFile } from '../plan/render
 import type { Site } from '../site/types.js';
 import { servedApps } from './apps.js';
 import { configtest } from './control.js';
-import { apacheLayout } from './layout.js';
+import { apacheLayout } from '../plan/apache-layout.js';
 import { renderTree, type RenderedFile, type WsgiApp } from './render.js';
 import { loadTemplates } from './templates.js';
 

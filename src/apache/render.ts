@@ -7,7 +7,8 @@ import path from 'node:path';
 import ejs from 'ejs';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import { apacheLayout, appConfFile } from './layout.js';
+import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
+import type { RenderedFile } from '../plan/render.js';
 import { DENIED_FILE_RE, DENIED_URL_RE, deniedDirs } from './deny.js';
 import { apacheQuote, pipeWord, shellQuote, systemdArg, systemdText } from './quote.js';
 import { checkTemplateSyntax } from './template-syntax.js';
@@ -23,11 +24,8 @@ export interface WsgiApp {
   script: string;
 }
 
-export interface RenderedFile {
-  path: string;
-  content: string;
-  mode: number;
-}
+// The planner that compares them with the live files owns the type; render makes them.
+export type { RenderedFile };
 
 /** Template names, each conf-templates/<name>.ejs. */
 export const TEMPLATE_NAMES = ['httpd.conf', 'app.conf', 'robots.txt', 'runApache.sh', 'init.d-httpd', 'webtree-httpd.service'] as const;

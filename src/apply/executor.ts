@@ -19,12 +19,13 @@ import { describeOp, type Op, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import { appendHistory, readHistory, type HistoryEntry } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
-import { fsyncDir, lstatOrNull, readLinkOrNull, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
+import { fsyncDir, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
+import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import { clearJournal, readJournal, writeJournal, type AfterSpec, type Journal } from './journal.js';
 import { checkRequires } from './check-version.js';
 import { preflight } from './preflight.js';
 import { chownTree, type Owner } from './owner.js';
-import { linkOverFile } from '../failover/link-over-file.js';
+import { linkOverFile } from './link-over-file.js';
 
 export interface ExecutorOptions {
   site: Site;

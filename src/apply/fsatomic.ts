@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isErrno, WebtreeError } from '../core/errors.js';
+import { lstatOrNull } from '../state/fs-read.js';
 
 /**
  * The pid and a random part keep two writers apart; nothing depends on the name being
@@ -25,24 +26,6 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function lstatOrNull(p: string) {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    throw err;
-  }
-}
-
-export async function readLinkOrNull(p: string): Promise<string | null> {
-  try {
-    return await fs.readlink(p);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'EINVAL')) return null;
-    throw err;
-  }
-}
-
 /** Point `link` at `target` in one rename. Refuses a real directory or file where the link should be. */
 export async function swapLink(link: string, target: string): Promise<{ previous: string | null }> {
   const st = await lstatOrNull(link);
@@ -53,16 +36,25 @@ export async function swapLink(link: string, target: string): Promise<{ previous
   }
   const previous = st ? await fs.readlink(link) : null;
   if (previous === target) return { previous };
-  const tmp = tempName(link, 'link');
+  await renameLinkOver(link, target);
+  return { previous };
+}
+
+/**
+ * The one way a link replaces what is at `at` (a link, or a plain file for adopt's link-over-file):
+ * made under a temporary name and renamed over it, as rename(2) replaces the entry in one step
+ * (readers see old or new, never nothing); the directory is fsync'd so the rename survives a power cut.
+ */
+export async function renameLinkOver(at: string, target: string): Promise<void> {
+  const tmp = tempName(at, 'link');
   await fs.symlink(target, tmp);
   try {
-    await fs.rename(tmp, link);
+    await fs.rename(tmp, at);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(path.dirname(link));
-  return { previous };
+  await fsyncDir(path.dirname(at));
 }
 
 export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644): Promise<void> {
@@ -106,10 +98,6 @@ export async function removeAside(p: string, trash: string): Promise<void> {
     }
   }
   await fs.rm(trash, { recursive: true, force: true });
-}
-
-export async function pathExists(p: string): Promise<boolean> {
-  return (await lstatOrNull(p)) !== null;
 }
 
 /**

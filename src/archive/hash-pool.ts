@@ -49,7 +49,7 @@ export async function hashFiles(files: { path: string; size: number }[]): Promis
   }
   const threads = hashThreads();
   if (jobs.length <= 1 || threads === 1) return jobs.flatMap((j) => hashFilesSync(j).results);
-  const results: HashDone['results'][] = new Array(jobs.length);
+  const results: HashDone['results'][] = new Array<HashDone['results']>(jobs.length);
   let next = 0;
   const take = () => (next < jobs.length ? jobs[next++] : undefined);
   const helpers = workers(Math.min(threads - 1, jobs.length - 1)).map(

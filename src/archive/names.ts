@@ -17,9 +17,9 @@ const MAX_COMPONENT_BYTES = 255;
 
 // C0/C1 controls and the characters that reorder or hide text on a terminal: an entry name is
 // printed to an operator, so it must not be able to rewrite what they read.
-// eslint-disable-next-line no-control-regex
+ 
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A name quoted for a one-line message: control characters escaped, very long names shortened. */

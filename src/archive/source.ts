@@ -4,7 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { WebtreeError, isErrno } from '../core/errors.js';
 import { HINT_DAMAGED, q, refuseArchive } from './names.js';
 
@@ -89,7 +89,7 @@ async function* read(fh: FileHandle, name: string, gzip: boolean, watch?: (piece
   }
   // Inflating runs on libuv's thread pool while this thread frames what came before. Its pieces
   // are taken as they come ('data'), not through a Readable's buffer, which copied them again.
-  const gunzip = createGunzip({ chunkSize: INFLATED_CHUNK } as ZlibOptions);
+  const gunzip = createGunzip({ chunkSize: INFLATED_CHUNK });
   const ready: Buffer[] = [];
   let waiting = 0;
   let ended = false;
@@ -101,7 +101,7 @@ async function* read(fh: FileHandle, name: string, gzip: boolean, watch?: (piece
   };
   // A ring buffer is reused only once gunzip has consumed what was written from it; an ended,
   // failed or abandoned gunzip calls back no more, so then every buffer is free.
-  const inUse: (Promise<void> | undefined)[] = new Array(RING);
+  const inUse: (Promise<void> | undefined)[] = new Array<Promise<void> | undefined>(RING);
   const pending = new Set<() => void>();
   const freeAll = () => {
     for (const r of pending) r();

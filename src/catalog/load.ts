@@ -73,7 +73,7 @@ export async function loadCatalog(dir = PRODUCTS, cacheFile = dir === PRODUCTS ?
   const order = ['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py', 'ECL'];
   const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
   // A cache that is missing or torn is no error: the files are parsed.
-  const cache = cacheFile ? ((await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t)).catch(() => ({}))) as Record<string, CacheEntry>) : {};
+  const cache = cacheFile ? ((await fs.readFile(cacheFile, 'utf8').then((t): unknown => JSON.parse(t)).catch(() => ({}))) as Record<string, CacheEntry>) : {};
   const out: ProductDescriptor[] = [];
   for (const f of files) out.push(parseDescriptor(f, await readDescriptor(path.join(dir, f), cache)));
   out.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));

@@ -1,6 +1,6 @@
 import { findVersionedProduct } from '../catalog/load.js';
 import { planActivate, planRollback } from '../plan/lifecycle.js';
-import { serveAfter } from './serve-activation.js';
+import { serveAfter } from '../after/serve-activation.js';
 import { reportPlan, runChange } from './tx.js';
 import type { CommandCode } from './types.js';
 

@@ -7,12 +7,12 @@
 import { checkApps, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
 import type { HealthResult } from '../apache/health.js';
 import { configtest, graceful, restart, start, status, stop, asAccount } from '../apache/control.js';
-import { apacheLayout } from '../apache/layout.js';
+import { apacheLayout } from '../plan/apache-layout.js';
 import { readWithRecovery } from './read-recovery.js';
 import { lockAndRecover } from './tx.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import { APACHE_VERBS as VERBS, type ApacheVerb as Verb } from './registry.js';
+import { APACHE_VERBS as VERBS, type ApacheVerb as Verb } from './words.js';
 import type { CommandCode, CommandContext } from './types.js';
 import type { LogMark } from '../apache/error-log.js';
 

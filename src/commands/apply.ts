@@ -11,7 +11,7 @@ import { sha256File } from '../archive/manifest.js';
 import { readJournal } from '../apply/journal.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
-import { apacheLayout, appConfFile } from '../apache/layout.js';
+import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
 import { fetchArchive } from '../fetch/fetch.js';
 import { planApply, releaseActions, type ProductAction, type Wanted } from '../plan/apply.js';
 import type { ReleaseEntry } from '../release/file.js';
@@ -19,7 +19,7 @@ import { loadRelease } from '../release/load.js';
 import { shownSource } from '../release/source.js';
 import type { Site } from '../site/types.js';
 import { readTree } from '../state/tree.js';
-import { applyAfter } from './apply-serve.js';
+import { applyAfter } from '../after/apply-serve.js';
 import { runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
 

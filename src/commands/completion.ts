@@ -4,7 +4,7 @@
  * Files for ARCHIVE and FILE values, directories for DIR values.
  */
 import { usageError } from '../core/errors.js';
-import { COMMANDS, SHELLS } from './registry.js';
+import { SHELLS } from './words.js';
 import type { CommandCode, CommandContext, CommandSpec, OptionSpec } from './types.js';
 import { GLOBAL } from './usage.js';
 
@@ -45,20 +45,20 @@ function reply(kind: Kind, words: { products: string; commands: string; verbs: s
   }
 }
 
-export function bashCompletion(products: string[]): string {
+export function bashCompletion(commands: readonly CommandSpec[], products: string[]): string {
   const optNames = (opts: Record<string, OptionSpec>) => Object.keys(opts).map((n) => `--${n}`);
-  const allOptions = { ...GLOBAL, ...Object.assign({}, ...COMMANDS.map((c) => c.options)) } as Record<string, OptionSpec>;
+  const allOptions = { ...GLOBAL, ...Object.assign({}, ...commands.map((c) => c.options)) } as Record<string, OptionSpec>;
   const valued = Object.entries(allOptions).filter(([, o]) => o.type === 'string').map(([n]) => `--${n}`);
   const verbsOf = (c: CommandSpec) => (c.verbs ?? []).join(' ');
-  const words = { products: products.join(' '), commands: COMMANDS.map((c) => c.name).join(' '), verbs: '' };
+  const words = { products: products.join(' '), commands: commands.map((c) => c.name).join(' '), verbs: '' };
   // One case per kind of value: --config|--license) files …
   const byReply = new Map<string, string[]>();
   for (const [n, o] of Object.entries(allOptions)) if (o.type === 'string') byReply.set(reply(valueKind(o), words), [...(byReply.get(reply(valueKind(o), words)) ?? []), `--${n}`]);
   const valueCases = [...byReply].map(([r, names]) => `    ${names.join('|')}) ${r}; return ;;`);
-  const optionCases = COMMANDS.map((c) => `      ${c.name}) opts=${q([...optNames(c.options), ...optNames(GLOBAL).filter((o) => (o !== '--dry-run' || c.changes) && (o !== '--json' || c.json))].join(' '))} ;;`);
-  const positionalCases = COMMANDS.flatMap((c) => positionalKinds(c).map((k, i) => `    ${c.name}:${i}) ${reply(k, { ...words, verbs: verbsOf(c) })} ;;`));
+  const optionCases = commands.map((c) => `      ${c.name}) opts=${q([...optNames(c.options), ...optNames(GLOBAL).filter((o) => (o !== '--dry-run' || c.changes) && (o !== '--json' || c.json))].join(' '))} ;;`);
+  const positionalCases = commands.flatMap((c) => positionalKinds(c).map((k, i) => `    ${c.name}:${i}) ${reply(k, { ...words, verbs: verbsOf(c) })} ;;`));
   // help's second word: a grouped command's verbs.
-  const helpVerbCases = COMMANDS.filter((c) => c.verbs).map((c) => `    help:1:${c.name}) ${reply('verb', { ...words, verbs: verbsOf(c) })}; return ;;`);
+  const helpVerbCases = commands.filter((c) => c.verbs).map((c) => `    help:1:${c.name}) ${reply('verb', { ...words, verbs: verbsOf(c) })}; return ;;`);
   return `# bash completion for webtree, made by \`webtree completion bash\`.
 # Install: webtree completion bash > /etc/bash_completion.d/webtree  (or source it from ~/.bashrc)
 _webtree_words() {
@@ -104,12 +104,13 @@ complete -F _webtree webtree
 `;
 }
 
-async function runCompletion(ctx: CommandContext): Promise<number> {
+async function runCompletion(ctx: CommandContext, commands: readonly CommandSpec[]): Promise<number> {
   const shell = ctx.positionals[0];
   if (!(SHELLS as readonly string[]).includes(shell)) throw usageError(`completion: no completion for the shell "${shell}"`, `shells: ${SHELLS.join(', ')}`);
   const products = (await ctx.catalog()).filter((d) => d.installable).map((d) => d.name);
-  ctx.reporter.result(null, () => bashCompletion(products));
+  ctx.reporter.result(null, () => bashCompletion(commands, products));
   return 0;
 }
 
-export const completionCommand: CommandCode = { run: runCompletion };
+/** The registry hands in its commands (it imports this module, so this one does not import it). */
+export const completionCommand = (commands: readonly CommandSpec[]): CommandCode => ({ run: (ctx) => runCompletion(ctx, commands) });

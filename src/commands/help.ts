@@ -1,17 +1,16 @@
 /** help [COMMAND [VERB]]: the main usage, or one command's usage with its examples. */
 import { usageError } from '../core/errors.js';
-import { COMMANDS, findCommand } from './registry.js';
-import type { CommandCode, CommandContext } from './types.js';
+import type { CommandCode, CommandContext, CommandSpec } from './types.js';
 import { commandUsage, mainUsage } from './usage.js';
 
-async function runHelp(ctx: CommandContext): Promise<number> {
+async function runHelp(ctx: CommandContext, commands: readonly CommandSpec[]): Promise<number> {
   const [name, verb] = ctx.positionals;
   if (name === undefined) {
-    ctx.reporter.result(null, () => mainUsage());
+    ctx.reporter.result(null, () => mainUsage(commands));
     return 0;
   }
-  const c = findCommand(name);
-  if (!c) throw usageError(`help: unknown command "${name}"`, `commands: ${COMMANDS.map((x) => x.name).join(', ')}`);
+  const c = commands.find((x) => x.name === name);
+  if (!c) throw usageError(`help: unknown command "${name}"`, `commands: ${commands.map((x) => x.name).join(', ')}`);
   if (verb !== undefined && !c.verbs?.includes(verb)) {
     throw usageError(c.verbs ? `help: unknown ${c.name} verb "${verb}"` : `help ${c.name} takes no second word, got "${verb}"`, c.verbs ? `verbs: ${c.verbs.join(', ')}` : `webtree help ${c.name}`);
   }
@@ -19,4 +18,5 @@ async function runHelp(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-export const helpCommand: CommandCode = { run: runHelp };
+/** The registry hands in its commands (it imports this module, so this one does not import it). */
+export const helpCommand = (commands: readonly CommandSpec[]): CommandCode => ({ run: (ctx) => runHelp(ctx, commands) });

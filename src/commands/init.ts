@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { lstatOrNull, makeDirs } from '../apply/fsatomic.js';
+import { makeDirs } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { becomeServiceAccount, chownTree, ownerForThisProcess, primaryGroup, type Owner } from '../apply/owner.js';
 import { WebtreeError } from '../core/errors.js';
 import { effectiveAllows, withRoot } from '../core/privilege.js';
@@ -42,10 +43,10 @@ export const initCommand: CommandCode = {
       const dir = path.resolve(prefix);
       Object.assign(values, { 'paths.www': path.join(dir, 'www'), 'paths.products': path.join(dir, 'dbwebtools'), 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' });
     }
-    if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen as string;
+    if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen;
     const user = ctx.options.user as string | undefined;
     if (user !== undefined) values['apache.user'] = user;
-    values['apache.group'] = (ctx.options.group as string | undefined) ?? (user ? await primaryGroup(user) : undefined);
+    values['apache.group'] = (ctx.options.group) ?? (user ? await primaryGroup(user) : undefined);
     const given = ((ctx.options.server as string[] | undefined) ?? []).map(parseServer);
     const servers = given.length ? given : DEFAULT_SERVERS;
     if (given.length) values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;

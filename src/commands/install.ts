@@ -6,7 +6,7 @@ import { identifyArchive } from '../catalog/archive-name.js';
 import { findVersionedProduct } from '../catalog/load.js';
 import { isErrno, WebtreeError } from '../core/errors.js';
 import { planInstall } from '../plan/lifecycle.js';
-import { serveAfter } from './serve-activation.js';
+import { serveAfter } from '../after/serve-activation.js';
 import { recordOf } from '../apply/executor.js';
 import { readProductState } from '../state/tree.js';
 import { reportPlan, runChange } from './tx.js';
@@ -23,7 +23,7 @@ async function requireFile(p: string, what: string): Promise<void> {
     if (isErrno(err, 'ENOENT')) throw new WebtreeError('EUSAGE', `${what} ${p} does not exist`, { hint: 'give the path of an existing file' });
     // A path no file can have (a name too long, a file used as a directory, a loop of links): bad usage too.
     if (isErrno(err, 'ENAMETOOLONG') || isErrno(err, 'ENOTDIR') || isErrno(err, 'ELOOP')) {
-      throw new WebtreeError('EUSAGE', `${what} ${p.length > 200 ? `${p.slice(0, 200)}…` : p} cannot be a file (${(err as NodeJS.ErrnoException).code})`, { hint: 'give the path of an existing file' });
+      throw new WebtreeError('EUSAGE', `${what} ${p.length > 200 ? `${p.slice(0, 200)}…` : p} cannot be a file (${(err).code})`, { hint: 'give the path of an existing file' });
     }
     throw err;
   }

@@ -5,11 +5,7 @@
  * `webtree status` starts fast. A test walks this list.
  */
 import type { CommandSpec, LazyCommand, Run } from './types.js';
-
-export const APACHE_VERBS = ['start', 'stop', 'restart', 'graceful', 'status', 'configtest'] as const;
-export type ApacheVerb = (typeof APACHE_VERBS)[number];
-
-export const SHELLS = ['bash'] as const;
+import { APACHE_VERBS } from './words.js';
 
 const lazy = (spec: CommandSpec, load: () => Promise<Run>): LazyCommand => ({ ...spec, load });
 
@@ -298,7 +294,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'help install', says: "install's usage and examples (the same as `webtree install --help`)" },
       { cmd: 'help apache', says: 'the apache verbs' },
     ],
-  }, async () => (await import('./help.js')).helpCommand.run),
+  }, async () => (await import('./help.js')).helpCommand(COMMANDS).run),
   lazy({
     name: 'completion',
     summary: 'print the shell completion script (bash)',
@@ -311,7 +307,7 @@ export const COMMANDS: LazyCommand[] = [
       { cmd: 'completion bash > /etc/bash_completion.d/webtree', says: 'as root: completion for every user (new shells)' },
       { cmd: 'completion bash > ~/.local/share/bash-completion/completions/webtree', says: 'for yourself only; bash-completion loads it on first use' },
     ],
-  }, async () => (await import('./completion.js')).completionCommand.run),
+  }, async () => (await import('./completion.js')).completionCommand(COMMANDS).run),
 ];
 
 export const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);

@@ -5,17 +5,15 @@
  * brings Apache up on them. Files edited by hand are never overwritten silently.
  */
 import path from 'node:path';
-import { checkApps, bringUp, errorLogOffset, errorLogTail, liveApps } from '../apache/check.js';
-import { graceful, status } from '../apache/control.js';
+import { goLive } from '../after/render.js';
 import { readRenderInputs, testStaged } from '../apache/render-io.js';
 import { ownerForThisProcess } from '../apply/owner.js';
-import type { ProductDescriptor } from '../catalog/types.js';
-import { errorText, usageError, WebtreeError } from '../core/errors.js';
-import { planRender, planRevert, type FileChange, type RenderPlan } from '../plan/render.js';
+import { usageError, WebtreeError } from '../core/errors.js';
+import { planRender, type FileChange, type RenderPlan } from '../plan/render.js';
 import type { Site } from '../site/types.js';
 import { preflight } from '../apply/preflight.js';
 import { readWithRecovery } from './read-recovery.js';
-import { goBack, planContext, registerAfterHook, runChange } from './tx.js';
+import { planContext, runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
 
 const rel = (site: Site, p: string) => path.relative(site.paths.www, p) || p;
@@ -42,35 +40,6 @@ async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<num
   ctx.reporter.result({ pending: rp.changes.length > 0, changes: rp.changes.map(({ path: p, kind, handEdited, diff }) => ({ path: p, kind, handEdited, diff })) }, () =>
     rp.changes.length ? rp.changes.map((c) => changeText(site, c)).join('\n') : rp.plan.summary);
   return rp.changes.length ? 3 : 0;
-}
-
-/**
- * The files are written: reload a running Apache and check every app. On failure the previous
- * files go back through the executor, Apache comes up on them, and the error says what failed.
- */
-async function goLive(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], changes: FileChange[], recordedBefore: Record<string, string> | null): Promise<string> {
-  const before = await status(site);
-  if (!before.running) return 'Apache is not running: `webtree apache start` serves the new configuration';
-  const offset = await errorLogOffset(site);
-  let failure: string | undefined;
-  let lines: string[] = [];
-  try {
-    await graceful(site);
-    const report = await checkApps(site, (await liveApps(site, catalog)).configured);
-    lines = report.lines;
-    if (!report.ok) failure = `${report.results.filter((r) => !r.ok).map((r) => r.url).join(', ')} did not answer`;
-  } catch (err) {
-    failure = errorText(err);
-  }
-  if (failure === undefined) return `Apache reloaded the new configuration (graceful, pid ${before.pid}); every app answers:\n${lines.map((l) => `  ${l}`).join('\n')}`;
-  const tail = await errorLogTail(site, offset);
-  // The revert is finished, never undone, if this process dies; the next command then brings Apache up on it.
-  const { up, again } = await goBack(ctx, site, (pctx) => planRevert(site, changes, recordedBefore, `the new configuration failed after a graceful restart: ${failure!.split('\n')[0]}`, pctx),
-    { kind: 'render-restore', data: null }, async () => ({ up: await bringUp(site), again: await checkApps(site, (await liveApps(site, catalog)).configured) }));
-  throw new WebtreeError('EAPACHE', `the new configuration failed after a graceful restart (${failure.split('\n')[0]}); the previous files are back`, {
-    details: [...lines.map((l) => `  ${l}`), tail, up, ...again.lines.map((l) => `  ${l}`)].join('\n'),
-    hint: 'fix what the error log names (in the templates or the site file), check with `webtree render --diff`, then render again',
-  });
 }
 
 export const renderCommand: CommandCode = {
@@ -111,13 +80,3 @@ export const renderCommand: CommandCode = {
     return 0;
   },
 };
-
-/** A render killed after its files were written: reload and check again, or put the old files back. */
-registerAfterHook('render', async (ctx, { site, catalog }, _plan, data: { changes: FileChange[]; recordedBefore: Record<string, string> | null; confChanged: boolean }) => {
-  if (data.confChanged) ctx.reporter.warn(await goLive(ctx, site, catalog, data.changes, data.recordedBefore));
-});
-
-/** A revert whose process died before Apache was brought up on the previous files. */
-registerAfterHook('render-restore', async (ctx, { site }) => {
-  ctx.reporter.warn(await bringUp(site));
-});

@@ -6,13 +6,8 @@
 import { restartAndCheck } from '../failover/restart.js';
 import { readRepairFacts } from '../failover/repair-facts.js';
 import { planRepair } from '../plan/repair.js';
-import { registerAfterHook, runChange } from './tx.js';
+import { runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
-
-/** A repair killed before its restart: the next command restarts and checks the apps. */
-registerAfterHook('repair', async (ctx, { site, catalog }) => {
-  ctx.reporter.warn(`after repair: ${(await restartAndCheck(site, catalog)).report}`);
-});
 
 export async function runRepair(ctx: CommandContext): Promise<number> {
   const doRestart = ctx.options['no-restart'] !== true;
@@ -20,6 +15,7 @@ export async function runRepair(ctx: CommandContext): Promise<number> {
   let ok = true;
   const plan = await runChange(ctx, 'repair', async ({ site, catalog, tree, pctx }) => planRepair(site, catalog, await readRepairFacts(site, catalog, tree), pctx), {
     kind: 'repair',
+    data: () => null,
     run: async ({ site, catalog }) => {
       if (!doRestart) return;
       const r = await restartAndCheck(site, catalog);

@@ -2,53 +2,24 @@
  * How every changing command runs: lock, finish or undo an interrupted apply, read the tree,
  * plan (pure), then apply through the executor, or print the plan with --dry-run.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterCheck } from '../after/checks.js';
+import { executorFor, planContext, reportNotes, type After, type CommandContext } from '../after/context.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { Executor } from '../apply/executor.js';
-import type { AfterSpec } from '../apply/journal.js';
+import type { Executor } from '../apply/executor.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
-import { ownerForThisProcess } from '../apply/owner.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import type { PlanContext } from '../plan/lifecycle.js';
 import type { Site } from '../site/types.js';
-import { readHistory, whoAmI, type HistoryEntry } from '../state/history.js';
-import { historyFile, readTree, type TreeState } from '../state/tree.js';
-import type { CommandContext } from './types.js';
+import { readTree, type TreeState } from '../state/tree.js';
 
-export const newApplyId = () => `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-
-/** The clock, the caller and the history a planner takes, for one apply. */
-export const planContext = (ctx: CommandContext, history: HistoryEntry[]): PlanContext => ({
-  id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history,
-});
-
-/** The plan context with the history as the tree has it now (for plans made after another apply). */
-export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise<PlanContext> => planContext(ctx, await readHistory(historyFile(site)));
-
-/**
- * The one way a command gets an executor: run as root it gives what it makes to the service
- * account; --debug shows each operation; the kill tests can slow it down. `interruptible`: a
- * signal stops its apply (the command's own change); the executors of the checks that follow a
- * live change (going back, recording a failed check) are not, as stopping them would leave the
- * failed change live.
- */
-export async function executorFor(ctx: CommandContext, site: Site, interruptible = false): Promise<Executor> {
-  return new Executor({
-    site,
-    owner: await ownerForThisProcess(site.apache.user, site.apache.group),
-    // With the time since the process started: where a slow command spends it.
-    onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  ${l}`) : undefined,
-    opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
-    // A bar while unpacking, on a terminal only (the reporter decides).
-    progress: (label) => ctx.reporter.progress(label),
-    signal: interruptible ? ctx.signal : undefined,
-  });
-}
+// What every changing command imports from here, though it lives below (the checks after a change share it).
+export { executorFor, freshPlanContext, goBack, newApplyId, planContext, reportNotes } from '../after/context.js';
+export type { After, AfterInput } from '../after/context.js';
 
 export interface TxInput {
   site: Site;
@@ -70,46 +41,6 @@ async function requireState(site: Site): Promise<void> {
 
 const lockWaitMs = (env: NodeJS.ProcessEnv) => Math.max(0, Number(env.WEBTREE_LOCK_WAIT ?? '10')) * 1000;
 
-/**
- * The check that follows a change once it is live (restart, health check, going back on
- * failure). A command registers its kind at load; the next command runs it again when the
- * process that made the change died before the check finished.
- */
-export type AfterHook = (ctx: CommandContext, input: AfterInput, plan: Plan, data: any) => Promise<void>;
-/** What a check after a change needs: it reads what it checks itself, after the change. */
-export type AfterInput = Pick<TxInput, 'site' | 'catalog'>;
-const AFTER_HOOKS = new Map<string, AfterHook>();
-export const registerAfterHook = (kind: string, hook: AfterHook) => void AFTER_HOOKS.set(kind, hook);
-
-/**
- * The module that registers each kind: commands load lazily, so the command that finds an
- * interrupted apply may not have loaded the one that made it. A test checks this table.
- */
-export const AFTER_HOOK_MODULES: Record<string, () => Promise<unknown>> = {
-  'serve-activation': () => import('./serve-activation.js'),
-  'serve-restore': () => import('./serve-activation.js'),
-  render: () => import('./render.js'),
-  'render-restore': () => import('./render.js'),
-  'switch-web': () => import('./switch-web.js'),
-  'switch-restore': () => import('./switch-web.js'),
-  repair: () => import('./repair.js'),
-  'apply-serve': () => import('./apply-serve.js'),
-  'apply-restore': () => import('./apply-serve.js'),
-};
-
-export async function findAfterHook(kind: string): Promise<AfterHook | undefined> {
-  if (!AFTER_HOOKS.has(kind)) await AFTER_HOOK_MODULES[kind]?.();
-  return AFTER_HOOKS.get(kind);
-}
-
-export interface After {
-  kind: string;
-  /** What the check needs to run again from the journal; computed once the plan is made. */
-  data?: () => unknown;
-  /** This process's own run of the check (it may report more than a resumed one). */
-  run: (input: AfterInput, plan: Plan) => Promise<void>;
-}
-
 export async function recoverInterrupted(ctx: CommandContext, site: Site, executor: Executor): Promise<void> {
   const done = await executor.recover();
   if (!done) return;
@@ -118,7 +49,7 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
   ctx.reporter.warn(`an interrupted \`${journal.plan.command}\` (pid ${journal.pid}, ${journal.startedAt}) was ${how}`);
   if (!done.resume) return;
   try {
-    const hook = await findAfterHook(done.resume.kind);
+    const hook = afterCheck(done.resume.kind);
     if (hook) {
       ctx.reporter.warn(`running its check again: ${done.resume.kind}`);
       await hook(ctx, { site, catalog: await ctx.catalog() }, journal.plan, done.resume.data);
@@ -129,27 +60,6 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
   } finally {
     await executor.clearJournal();
   }
-}
-
-/**
- * Going back after a failed check, the one way: a plan its planner marked `finish` (completed,
- * never undone, if this process dies), applied with the check that must follow it as its `after`
- * (so that the next command redoes that check), then the check, then the journal cleared. A
- * check that throws leaves the journal for the next command.
- */
-export async function goBack<T>(ctx: CommandContext, site: Site, plan: (pctx: PlanContext) => Plan | Promise<Plan>, resume: AfterSpec, check: () => Promise<T>): Promise<T> {
-  const pctx = await freshPlanContext(ctx, site);
-  const p = await plan(pctx);
-  const executor = await executorFor(ctx, site);
-  await executor.apply(p, pctx.id, resume);
-  const result = await check();
-  await executor.clearJournal();
-  return result;
-}
-
-/** A plan's notes: those that begin "warning: " are warnings, the others notes. */
-export function reportNotes(reporter: Reporter, notes: string[]): void {
-  for (const n of notes) (n.startsWith('warning: ') ? reporter.warn(n.slice(9)) : reporter.note(n));
 }
 
 /** A changing command's result: what the plan did (nothing more to print after --dry-run's plan). */

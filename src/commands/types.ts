@@ -1,6 +1,4 @@
-import type { ProductDescriptor } from '../catalog/types.js';
-import type { Reporter } from '../core/reporter.js';
-import type { Site } from '../site/types.js';
+import type { CommandContext } from '../after/context.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -10,21 +8,8 @@ export interface OptionSpec {
   arg?: string;
 }
 
-export interface CommandContext {
-  positionals: string[];
-  options: Record<string, string | boolean | string[] | undefined>;
-  reporter: Reporter;
-  dryRun: boolean;
-  debug: boolean;
-  /** --config as given (undefined: $WEBTREE_CONFIG or the production default). */
-  config?: string;
-  env: NodeJS.ProcessEnv;
-  /** Loads and validates the site file (exit 2 when bad). */
-  site(): Promise<Site>;
-  catalog(): Promise<ProductDescriptor[]>;
-  /** Aborted (reason: the signal's name) on SIGINT, SIGTERM or SIGHUP while a changing command runs. */
-  signal?: AbortSignal;
-}
+// The context lives below the commands: the checks after a change (src/after) run with it too.
+export type { CommandContext };
 
 /** An example in help: the command line (after `webtree `) and what it does. */
 export interface Example {

@@ -1,5 +1,4 @@
 /** The usage texts: `webtree help`, `webtree help COMMAND` and `COMMAND --help`. Loads no command. */
-import { COMMANDS } from './registry.js';
 import type { CommandSpec, OptionSpec } from './types.js';
 
 export const GLOBAL: Record<string, OptionSpec> = {
@@ -26,7 +25,7 @@ export function commandUsage(c: CommandSpec): string {
   ].join('\n');
 }
 
-export function mainUsage(): string {
+export function mainUsage(commands: readonly CommandSpec[]): string {
   return [
     'usage: webtree [--config FILE] COMMAND [options]',
     '',
@@ -34,7 +33,7 @@ export function mainUsage(): string {
     '',
     'commands:',
     // A long argument list gets the summary on the next line rather than running into it.
-    ...COMMANDS.map((c) => {
+    ...commands.map((c) => {
       const head = `  ${c.name} ${c.args}`.trimEnd();
       return head.length < 30 ? `${head.padEnd(30)}${c.summary}` : `${head}\n${''.padEnd(30)}${c.summary}`;
     }),

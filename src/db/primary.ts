@@ -123,7 +123,10 @@ function splitPgpassLine(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (c === '\\' && i + 1 < line.length) cur += line[++i];
-    else if (c === ':' && out.length < 4) (out.push(cur), (cur = ''));
+    else if (c === ':' && out.length < 4) {
+      out.push(cur);
+      cur = '';
+    }
     else cur += c;
   }
   out.push(cur);

@@ -9,50 +9,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { manifestPath, pointerPath, pointerTarget, productDir, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import { consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
-import type { TreeState } from '../state/tree.js';
-
-export type PathKind = 'missing' | 'link' | 'file' | 'directory' | 'other';
-
-export interface PathFacts {
-  kind: PathKind;
-  /** readlink, for a link. */
-  link?: string;
-  /** Where it finally leads (realpath), null when it leads nowhere. */
-  real: string | null;
-  /** dev:ino of what it leads to, to tell hard links apart from copies. */
-  ino?: string;
-  /** Owner (uid:gid) and permission bits of what it leads to: who can read it. */
-  owner?: string;
-  mode?: number;
-}
-
-export interface ConsumerFacts {
-  at: PathFacts;
-  /** Per server: the variant beside the consumer, and whether its bytes equal the consumer's. */
-  variants: Record<string, PathFacts & { sameBytes: boolean }>;
-}
-
-export interface ProductFacts {
-  pointer: PathFacts;
-  /** Per version (installed or not): where the pointer would lead if it named that version. */
-  pointerReal: Record<string, string | null>;
-  /** Per web link path: what is there, and where webtree's own link would lead. */
-  webLinks: Record<string, PathFacts & { expectedReal: string | null }>;
-  manifestsDir: boolean;
-}
-
-export interface AdoptFacts {
-  active: string | null;
-  /** Directories of the failover layout that exist: <switch> and <switch>/<server>. */
-  dirs: string[];
-  /** slots[server][slot]: target of <switch>/<server>/<slot>, or null. */
-  slots: Record<string, Record<string, string | null>>;
-  consumers: Record<string, ConsumerFacts>;
-  products: Record<string, ProductFacts>;
-}
+import type { AdoptFacts, ConsumerFacts, PathFacts, PathKind, ProductFacts, TreeState } from '../plan/facts.js';
 
 const realOrNull = (p: string) => fs.realpath(p).catch(() => null);
 

@@ -4,19 +4,12 @@
  * variants can be read by the account the apps run as.
  */
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { activeLink, consumers } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
-import type { TreeState } from '../state/tree.js';
-import { readAdoptFacts, type AdoptFacts } from './adopt-facts.js';
+import type { RepairFacts, TreeState } from '../plan/facts.js';
+import { readAdoptFacts } from './adopt-facts.js';
 import { variantProblem } from './switch-facts.js';
-
-export interface RepairFacts extends AdoptFacts {
-  /** What <switch>/active is: a link (to `active`), a real directory, missing … */
-  activeKind: 'link' | 'directory' | 'file' | 'missing' | 'other';
-  /** Per slot: 'ok', or why the active server's variant cannot be used. */
-  usable: Record<string, string>;
-}
 
 export async function readRepairFacts(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<RepairFacts> {
   const facts = await readAdoptFacts(site, catalog, tree);

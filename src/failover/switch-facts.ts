@@ -7,26 +7,10 @@ import fs from 'node:fs/promises';
 import { testAsAccount } from '../core/exec.js';
 import { workingAs } from '../core/privilege.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import { activeLink, consumers, serverSlotDir, slotPath, type Consumer } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
-
-export interface SwitchFacts {
-  /** Target of <switch>/active (a server name), or null. */
-  active: string | null;
-  /** What <switch>/active is: a real directory there (copied in by hand) is moved aside by the switch. */
-  activeKind?: 'link' | 'directory' | 'file' | 'missing' | 'other';
-  /** Per slot: the consumer's link target, or a word for what is there instead. */
-  consumers: Record<string, { link: string | null; kind: 'link' | 'file' | 'directory' | 'missing' | 'other' }>;
-  /** Does <switch>/<server> exist? */
-  serverDir: boolean;
-  /** Per slot: target of <switch>/<server>/<slot>, or null. */
-  slots: Record<string, string | null>;
-  /** Per slot: 'ok', or why the server's variant cannot be used. */
-  variants: Record<string, string>;
-  /** Per slot: the other servers whose variant is the same file or the same bytes (switching would change nothing). */
-  twins?: Record<string, string[]>;
-}
+import type { SwitchFacts } from '../plan/facts.js';
 
 /**
  * The other servers whose variant of `c` is the very file `server`'s resolves to, or holds the

@@ -46,8 +46,8 @@ export async function checkTarget(site: Site, name: string, recorded: ClusterRec
   const warnings: string[] = [];
   const sameId = recorded?.systemIdentifier != null && probe.systemIdentifier !== null;
 
-  if (sameId && probe.systemIdentifier !== recorded!.systemIdentifier) {
-    throw new WebtreeError('ESWITCH', `${describeServer(target)} is another database cluster (system_identifier ${probe.systemIdentifier}) than the one the site serves (${describeCluster(recorded!)}): it holds other data`, {
+  if (sameId && probe.systemIdentifier !== recorded.systemIdentifier) {
+    throw new WebtreeError('ESWITCH', `${describeServer(target)} is another database cluster (system_identifier ${probe.systemIdentifier}) than the one the site serves (${describeCluster(recorded)}): it holds other data`, {
       hint: `${rebuildHint(name)}; if the site really moved to a new cluster, check it by hand, remove ${clusterFile(site)}, and switch again`,
     });
   }

@@ -9,10 +9,9 @@
 import path from 'node:path';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { WebtreeError } from '../core/errors.js';
-import type { AdoptFacts, ConsumerFacts } from '../failover/adopt-facts.js';
-import { adoptProducts } from '../failover/adopt-products.js';
+import { adoptProducts } from './adopt-products.js';
+import type { AdoptFacts, ConsumerFacts, TreeState } from './facts.js';
 import type { Site } from '../site/types.js';
-import type { TreeState } from '../state/tree.js';
 import type { PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath, type Consumer } from './switch-layout.js';

@@ -11,8 +11,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { pointerPath, versionPath, webLinkPath } from '../catalog/paths.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import type { HistoryEntry } from '../state/history.js';
-import type { TreeState } from '../state/tree.js';
+import type { HistoryEntry, TreeState } from './facts.js';
 import { activationOps, refuseBlockedLinks, stagedInstall, type PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 

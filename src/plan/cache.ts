@@ -1,6 +1,6 @@
 /** prune --cache: the cached archives that no installed version needs. Pure. */
 import path from 'node:path';
-import type { TreeState } from '../state/tree.js';
+import type { TreeState } from './facts.js';
 import type { PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 

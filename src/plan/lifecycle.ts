@@ -10,9 +10,8 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { compareVersions } from '../catalog/version.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import type { HistoryEntry } from '../state/history.js';
-import { lastReplaced, previousVersion } from '../state/previous.js';
-import type { ProductState } from '../state/tree.js';
+import type { HistoryEntry, ProductState } from './facts.js';
+import { lastReplaced, previousVersion } from './previous.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 
 export interface PlanContext {

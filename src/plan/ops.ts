@@ -5,7 +5,7 @@
  * single atomic rename or link swap; operations after it are idempotent, so an interrupted
  * apply is finished by running them again.
  */
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry } from './facts.js';
 
 export type Op =
   | { kind: 'make-dir'; path: string }

@@ -6,8 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { apacheLayout } from '../apache/layout.js';
-import type { RenderedFile } from '../apache/render.js';
+import { apacheLayout } from './apache-layout.js';
 import type { Site } from '../site/types.js';
 import type { PlanContext } from './lifecycle.js';
 import type { Op, Plan } from './ops.js';
@@ -15,6 +14,13 @@ import { unifiedDiff } from './udiff.js';
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 export const renderedRecordPath = (site: Site) => path.join(site.paths.state, 'rendered.json');
+
+/** A file of the Apache tree as render makes it (src/apache/render.ts). */
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: number;
+}
 
 export interface LiveFile {
   content: string;
@@ -138,7 +144,7 @@ export function parseRendered(text: string | null): Record<string, string> | nul
   try {
     const files = (JSON.parse(text) as { files?: unknown }).files;
     if (typeof files !== 'object' || files === null) return null;
-    return Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    return Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string'));
   } catch {
     return null;
   }

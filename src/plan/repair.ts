@@ -12,8 +12,8 @@
 import path from 'node:path';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { WebtreeError } from '../core/errors.js';
-import type { RepairFacts } from '../failover/repair-facts.js';
 import type { Site } from '../site/types.js';
+import type { RepairFacts } from './facts.js';
 import type { PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath } from './switch-layout.js';

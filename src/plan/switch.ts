@@ -6,9 +6,8 @@
  */
 import type { ProductDescriptor } from '../catalog/types.js';
 import { WebtreeError } from '../core/errors.js';
-import type { SwitchFacts } from '../failover/switch-facts.js';
 import type { Site } from '../site/types.js';
-import type { HistoryEntry } from '../state/history.js';
+import type { HistoryEntry, SwitchFacts } from './facts.js';
 import type { PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath } from './switch-layout.js';

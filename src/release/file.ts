@@ -58,6 +58,8 @@ function nameProblem(e: { product: string; version: string; archive: ArchiveSour
 }
 
 function readEntry(pair: Pair, lc: LineCounter, catalog: ProductDescriptor[], seen: Map<string, string>, problems: ReleaseProblem[]): ReleaseEntry | undefined {
+  // A key that is no scalar (a map, a list) has no name of its own: its text names it in the problem.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const name = scalarText(pair.key) ?? String((pair.key as { value?: unknown })?.value ?? '');
   const line = lineOfNode(lc, pair.key);
   const key = `products.${name}`;
@@ -128,7 +130,7 @@ export function readRelease(text: string, catalog: ProductDescriptor[]): { entri
   let products: Pair | undefined;
   for (const it of top.items) {
     const k = scalarText(it.key);
-    if (k === 'products') products = it as Pair;
+    if (k === 'products') products = it;
     else problems.push({ key: String(k), line: lineOfNode(lc, it.key), message: `unknown key "${k}" (a release file has one key, products)` });
   }
   if (!products) problems.push({ key: 'products', line: 1, message: 'is required: a mapping of product names to { version, archive, sha256 }' });

@@ -1,35 +1,10 @@
 import { currentIdentity } from '../core/identity.js';
 import fs from 'node:fs/promises';
 import { isErrno } from '../core/errors.js';
+import type { HistoryEntry } from '../plan/facts.js';
 
-/** One line of the append-only history (<state>/history.jsonl). */
-export interface HistoryEntry {
-  /** The apply (journal) id; recovery uses it so that a finished entry is never written twice. */
-  id: string;
-  time: string;
-  user: string;
-  sudoUser?: string;
-  action: string;
-  product?: string;
-  version?: string;
-  from?: string;
-  to?: string;
-  sha256?: string;
-  /** install: where the archive came from (a path, or a URL without its query); `webtree release` writes it. */
-  source?: string;
-  /** rollback without --to: undoes the last activation instead of stacking a new one. */
-  undo?: boolean;
-  /**
-   * ok: done as asked. failed: refused or reversed, the tree as it was (a refused switch, a
-   * change undone after a failure, a health check with nothing to go back to). undone:
-   * interrupted before its commit, undone by the next command. recovered: interrupted after its
-   * commit, finished by the next command. rolled-back: the going back after a failed health
-   * check (a product's auto-rollback, switch-web's switch back, render's previous files).
-   * README.md ("History") lists the same.
-   */
-  outcome: 'ok' | 'failed' | 'recovered' | 'undone' | 'rolled-back';
-  message?: string;
-}
+// The entry's type lives beside the planners that read it; its readers here keep offering it.
+export type { HistoryEntry };
 
 export function whoAmI(env: NodeJS.ProcessEnv = process.env): { user: string; sudoUser?: string } {
   const { user } = currentIdentity();

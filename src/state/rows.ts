@@ -1,5 +1,5 @@
 import type { ProductDescriptor } from '../catalog/types.js';
-import { previousVersion } from './previous.js';
+import { previousVersion } from '../plan/previous.js';
 import type { TreeState } from './tree.js';
 
 /** One product as list and status show it (the shape of `status --json`'s products). */

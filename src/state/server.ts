@@ -1,4 +1,4 @@
-import { readLinkOrNull } from '../apply/fsatomic.js';
+import { readLinkOrNull } from './fs-read.js';
 import { activeLink } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 

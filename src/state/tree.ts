@@ -12,35 +12,12 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
 import type { Site } from '../site/types.js';
-import { readLinkOrNull, lstatOrNull } from '../apply/fsatomic.js';
-import { readHistory, type HistoryEntry } from './history.js';
+import { readLinkOrNull, lstatOrNull } from './fs-read.js';
+import { readHistory } from './history.js';
+import type { ProductState, TreeState } from '../plan/facts.js';
 
-export interface ProductState {
-  name: string;
-  /** Installed versions, oldest first. */
-  versions: string[];
-  /** archive sha256 by version, from the manifests. */
-  sha256: Record<string, string>;
-  /** The version the pointer names, if it names one. */
-  current?: string;
-  /** The pointer's raw target, when it exists. */
-  pointer?: string;
-  /** Directories that look like versions but have no manifest. */
-  unmanaged: string[];
-  /** Leftover staging or trash directories (absolute). */
-  leftovers: string[];
-  /** The active version holds the product's licence file (products that need one). */
-  licensed?: boolean;
-  /** The pointer or web links that are real files or directories where webtree keeps a link. */
-  blockedLinks: string[];
-  /** Each web link's target as read (by its path), null when it is missing; blocked ones are left out. */
-  webLinkTargets?: Record<string, string | null>;
-}
-
-export interface TreeState {
-  products: Record<string, ProductState>;
-  history: HistoryEntry[];
-}
+// The types live beside the planners that read them; this reader keeps offering them.
+export type { ProductState, TreeState };
 
 export const historyFile = (site: Site) => path.join(site.paths.state, 'history.jsonl');
 

@@ -7,16 +7,14 @@ import path from 'node:path';
 import { verifyManifest, type Manifest } from '../archive/manifest.js';
 import { manifestPath, moveAsideCommand, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { readJournal } from '../apply/journal.js';
-import { checkFailover } from '../failover/server-mismatch.js';
+import type { Finding } from './finding.js';
+import { checkFailover } from './server-mismatch.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
-export interface Finding {
-  what: string;
-  problem: string;
-}
+export type { Finding };
 
 async function resolves(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);

@@ -68,7 +68,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
       child.kill('SIGTERM');
       const r = await child;
       if (attempt < 3) continue; // another process took the port between freePort and bind
-      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${r.stderr}`);
+      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${String(r.stderr)}`);
     }
     const knownHosts = path.join(dir, 'known_hosts');
     await fs.writeFile(knownHosts, `[127.0.0.1]:${port} ${hostPub.split(' ').slice(0, 2).join(' ')}\n`);

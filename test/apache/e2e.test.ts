@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebtreeError } from '../../src/core/errors.js';
 import { asAccount, configtest, graceful, start, status, stop } from '../../src/apache/control.js';
 import { checkHealth } from '../../src/apache/health.js';
-import { apacheLayout } from '../../src/apache/layout.js';
+import { apacheLayout } from '../../src/plan/apache-layout.js';
 import { findOurProcesses, processUid } from '../../src/apache/process.js';
 import type { WsgiApp } from '../../src/apache/render.js';
 import type { Site } from '../../src/site/types.js';
@@ -139,7 +139,7 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
       expect(st.uptimeSec).toBeGreaterThanOrEqual(0);
       expect(await bodies()).toEqual(served());
       // The status code of each request reaches the access log (EJS once ate LogFormat's %>s).
-      await checkHealth(site, [{ ...apps[0]!, mount: '/no-such-page' }], { retryForMs: 0 });
+      await checkHealth(site, [{ ...apps[0], mount: '/no-such-page' }], { retryForMs: 0 });
       const logged = await waitForLog(L().accessLog, /"GET \/no-such-page HTTP\/1\.1" 404 /);
       expect(logged).toMatch(/"GET \/TV HTTP\/1\.1" 200 \d+ "-" "webtree-health"/);
       expect(logged).toMatch(/"GET \/robots\.txt HTTP\/1\.1" 200 /);

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, stop } from '../../src/apache/control.js';
 import { errorLogOffset, errorLogSince } from '../../src/apache/error-log.js';
-import { apacheLayout } from '../../src/apache/layout.js';
+import { apacheLayout } from '../../src/plan/apache-layout.js';
 import { findOurProcesses } from '../../src/apache/process.js';
 import type { Site } from '../../src/site/types.js';
 import { APACHE_MODULES, HTTPD, skipWithoutApache } from '../helpers/apache-env.js';

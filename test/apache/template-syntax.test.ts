@@ -57,8 +57,8 @@ describe('template delimiters', () => {
     const outputs = files.map((f) => f.content.split('\n'));
     let checked = 0;
     for (const name of TEMPLATE_NAMES) {
-      expect(templateProblems(templates[name]!), name).toEqual([]);
-      for (const line of templates[name]!.split('\n')) {
+      expect(templateProblems(templates[name]), name).toEqual([]);
+      for (const line of templates[name].split('\n')) {
         if (TAG.test(line) || line.trim() === '') continue;
         // The template's own file is one of the outputs; the line must be one of its lines.
         expect(outputs.some((o) => o.includes(asRead(line))), `${name}: ${line}`).toBe(true);

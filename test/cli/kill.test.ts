@@ -100,7 +100,7 @@ async function killedPrune(round: number, delay: { base: number; span: number })
   expect(after.current).toBe(before.current);
   expect(after.unmanaged, 'a version lost its manifest but kept its directory').toEqual([]);
   const gone = before.versions.filter((v) => !after.versions.includes(v));
-  expect([[], doomed], `prune round ${round}: removed ${gone}`).toContainEqual(gone);
+  expect([[], doomed], `prune round ${round}: removed ${gone.join(',')}`).toContainEqual(gone);
   if (mid) prunesMidApply++;
   return gone.length ? 'all' : 'none';
 }

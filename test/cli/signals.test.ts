@@ -6,7 +6,7 @@
  * changed". After the commit point the change is finished instead, and the exit says so.
  */
 import { execa, type ResultPromise } from 'execa';
-import { pathExists } from '../../src/apply/fsatomic.js';
+import { pathExists } from '../../src/state/fs-read.js';
 import { watch } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -28,7 +28,7 @@ afterAll(async () => sb.cleanup());
 
 /** Every name under dir (recursively) that webtree uses for something half-made. */
 async function litter(dir: string): Promise<string[]> {
-  const names = (await fs.readdir(dir, { recursive: true })) as string[];
+  const names = (await fs.readdir(dir, { recursive: true }));
   return names.filter((n) => /(^|\/)\.webtree-|\.raw$|\.tmp/.test(n));
 }
 

@@ -42,7 +42,7 @@ describe('adopt under kill -9', () => {
       else {
         const at = Math.floor(Math.random() * 40);
         let seen = 0;
-        child.stderr!.on('data', (b: Buffer) => {
+        child.stderr.on('data', (b: Buffer) => {
           seen += String(b).split('\n').filter((l) => l.startsWith('  ')).length;
           if (seen > at) child.kill('SIGKILL');
         });

@@ -6,7 +6,7 @@
  * interrupted apply and find the tree clean. WEBTREE_KILL_RUNS sets the count (default 200).
  */
 import { execa } from 'execa';
-import { pathExists } from '../../src/apply/fsatomic.js';
+import { pathExists } from '../../src/state/fs-read.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ async function killedSwitch(config: string, to: string, how: { delayMs: number }
   if ('delayMs' in how) setTimeout(kill, how.delayMs);
   else {
     let seen = 0;
-    child.stderr!.on('data', (b: Buffer) => {
+    child.stderr.on('data', (b: Buffer) => {
       seen += String(b).split('\n').filter((l) => l.startsWith('  ')).length;
       if (seen > how.op) setTimeout(kill, how.afterOpMs);
     });

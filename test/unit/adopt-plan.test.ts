@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { WebtreeError } from '../../src/core/errors.js';
-import type { AdoptFacts, PathFacts } from '../../src/failover/adopt-facts.js';
+import type { AdoptFacts, PathFacts } from '../../src/plan/facts.js';
 import type { PlanContext } from '../../src/plan/lifecycle.js';
 import { planAdopt } from '../../src/plan/adopt.js';
 import { consumers, consumerTarget } from '../../src/plan/switch-layout.js';
@@ -77,7 +77,7 @@ describe('planAdopt', () => {
       ...cs.filter((c) => c.app !== 'ECL').map((c) => ({ kind: 'swap-link', path: c.path, target: consumerTarget(site, c) })),
       { kind: 'link-over-file', path: '/t/www/wsgi/ECL/decam/settings.py', target: '/t/www/servers/active/ecl-settings.py', keep: '/t/www/wsgi/ECL/decam/settings.py_server3' },
     ]);
-    const records = p.ops.filter((o) => o.kind === 'record').map((o) => (o as Extract<typeof o, { kind: 'record' }>).entry);
+    const records = p.ops.filter((o) => o.kind === 'record').map((o) => (o).entry);
     expect(records.map((e) => [e.id, e.action, e.product, e.to])).toEqual([['ID', 'adopt', undefined, 'server3'], ['ID:TV', 'adopt', 'TV', '3.3a']]);
     expect(p.notes[0]).toBe('active server: server3 (from 5 consumer path(s))');
   });

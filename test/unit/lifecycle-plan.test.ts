@@ -4,7 +4,7 @@ import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { WebtreeError } from '../../src/core/errors.js';
 import { planActivate, planGoBack, planInstall, planPrune, planRollback, type PlanContext } from '../../src/plan/lifecycle.js';
 import type { HistoryEntry } from '../../src/state/history.js';
-import { activationStack, previousVersion } from '../../src/state/previous.js';
+import { activationStack, previousVersion } from '../../src/plan/previous.js';
 import type { ProductState } from '../../src/state/tree.js';
 import { sandboxSite } from '../helpers/site.js';
 

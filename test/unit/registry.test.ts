@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { commandUsage, mainUsage } from '../../src/commands/usage.js';
 import { COMMANDS, findCommand } from '../../src/commands/registry.js';
-import { AFTER_HOOK_MODULES, findAfterHook } from '../../src/commands/tx.js';
+import { AFTER_CHECKS, afterCheck } from '../../src/after/checks.js';
 import { GLOBAL } from '../../src/commands/usage.js';
 
 async function run(argv: string[]) {
@@ -21,7 +21,7 @@ describe('the command registry', () => {
     const names = COMMANDS.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);
     for (const n of ['init', 'install', 'activate', 'rollback', 'list', 'status', 'history', 'prune', 'verify']) expect(names).toContain(n);
-    for (const c of COMMANDS) expect(mainUsage()).toContain(`  ${c.name} `);
+    for (const c of COMMANDS) expect(mainUsage(COMMANDS)).toContain(`  ${c.name} `);
   });
 
   it.each(COMMANDS.map((c) => [c.name, c] as const))('%s has a summary, options with descriptions, and --help', async (_n, c) => {
@@ -62,7 +62,7 @@ describe('the command registry', () => {
     }
     const main = await run(['help']);
     expect(main.code).toBe(0);
-    expect(main.out).toBe(mainUsage() + '\n');
+    expect(main.out).toBe(mainUsage(COMMANDS) + '\n');
     expect((await run(['help', 'apache', 'graceful'])).out).toBe(commandUsage(findCommand('apache')!) + '\n');
   });
 
@@ -78,15 +78,19 @@ describe('the command registry', () => {
     expect((await run(['help', 'status', 'x'])).code).toBe(2);
   });
 
-  it('every kind of after-check a command registers is found by the command that recovers it', async () => {
-    const src = path.join(import.meta.dirname, '..', '..', 'src', 'commands');
-    const kinds: string[] = [];
-    for (const f of await fs.readdir(src)) {
-      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/registerAfterHook\('([^']+)'/g)) kinds.push(m[1]);
+  it('every kind of after-check a change names is found by the command that recovers it', async () => {
+    // The kinds named where a change or a going back records its check in the journal.
+    const src = path.join(import.meta.dirname, '..', '..', 'src');
+    const kinds = new Set<string>();
+    for (const f of await fs.readdir(src, { recursive: true })) {
+      if (!f.endsWith('.ts')) continue;
+      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/kind: '([^']+)',\s*data\b/g)) kinds.add(m[1]);
     }
-    expect(kinds.length).toBeGreaterThanOrEqual(6);
-    expect(Object.keys(AFTER_HOOK_MODULES).sort()).toEqual([...kinds].sort());
-    for (const k of kinds) expect(typeof (await findAfterHook(k)), k).toBe('function');
+    expect(kinds.size).toBeGreaterThanOrEqual(6);
+    expect(Object.keys(AFTER_CHECKS).sort()).toEqual([...kinds].sort());
+    for (const k of kinds) expect(typeof afterCheck(k), k).toBe('function');
+    expect(afterCheck('no-such-kind')).toBeUndefined();
+    expect(afterCheck('toString')).toBeUndefined();
   });
 
   it('bad usage is exit 2 with a hint, never a stack trace', async () => {

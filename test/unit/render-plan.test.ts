@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { ProductDescriptor } from '../../src/catalog/types.js';
 import type { RenderedFile } from '../../src/apache/render.js';
-import { activationIn, namesOnly, refreshFor } from '../../src/commands/serve-activation.js';
+import { activationIn, namesOnly, refreshFor } from '../../src/after/serve-activation.js';
 import { planActivate, planInstall, type PlanContext } from '../../src/plan/lifecycle.js';
 import type { Op } from '../../src/plan/ops.js';
 import { handEditedCopy, parseRendered, planRender, planRevert, renderedJson, sha256, type LiveFile } from '../../src/plan/render.js';

@@ -3,7 +3,7 @@ import { loadCatalog } from '../../src/catalog/load.js';
 import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { WebtreeError } from '../../src/core/errors.js';
 import { failoverRunbook } from '../../src/failover/runbook.js';
-import type { SwitchFacts } from '../../src/failover/switch-facts.js';
+import type { SwitchFacts } from '../../src/plan/facts.js';
 import type { PlanContext } from '../../src/plan/lifecycle.js';
 import { planRefusedSwitch, planSwitch } from '../../src/plan/switch.js';
 import { consumers, consumerTarget } from '../../src/plan/switch-layout.js';

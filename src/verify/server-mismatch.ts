@@ -7,12 +7,12 @@
  * missing). Each finding says what fixes it.
  */
 import fs from 'node:fs/promises';
-import { lstatOrNull, readLinkOrNull } from '../apply/fsatomic.js';
+import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { activeLink, consumers, consumerTarget, slotPath, type Consumer } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
-import type { Finding } from '../verify/checks.js';
-import { variantProblem, variantTwins } from './switch-facts.js';
+import { variantProblem, variantTwins } from '../failover/switch-facts.js';
+import type { Finding } from './finding.js';
 
 const realOrNull = (p: string) => fs.realpath(p).catch(() => null);
 const REPAIR = '`webtree repair` puts every consumer back through the indirection';

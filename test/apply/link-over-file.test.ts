@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { linkOverFile } from '../../src/failover/link-over-file.js';
+import { linkOverFile } from '../../src/apply/link-over-file.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -23,8 +23,7 @@ import type { HistoryEntry } from '../state/history.js';
 import { readProductState } from '../state/tree.js';
 import { findProduct } from '../catalog/load.js';
 import { restartEveryApp } from '../apache/restart-apps.js';
-import { executorFor, freshPlanContext, goBack, registerAfterHook, reportNotes, type After, type AfterInput } from './tx.js';
-import type { CommandContext } from './types.js';
+import { executorFor, freshPlanContext, goBack, reportNotes, type After, type AfterHook, type AfterInput, type CommandContext } from './context.js';
 
 /** touch: the product's own app; touch-all: every app's daemon; graceful: all of Apache. */
 export type Refresh = 'touch' | 'touch-all' | 'graceful' | 'none';
@@ -169,10 +168,11 @@ export const serveAfter = (ctx: CommandContext, d: ProductDescriptor): After => 
   run: (input, plan) => serveActivation(ctx, input, plan, d),
 });
 
-registerAfterHook('serve-activation', (ctx, input, plan, data: { product: string }) => serveActivation(ctx, input, plan, findProduct(input.catalog, data.product)));
+/** An install, activate or rollback killed before its apps were checked: the next command checks them. */
+export const resumeServeActivation: AfterHook = (ctx, input, plan, data: { product: string }) => serveActivation(ctx, input, plan, findProduct(input.catalog, data.product));
 
 /** An auto-rollback whose process died before the good version was served again. */
-registerAfterHook('serve-restore', async (ctx, { site, catalog }, _plan, data: RestoreData) => {
+export const resumeServeRestore: AfterHook = async (ctx, { site, catalog }, _plan, data: RestoreData) => {
   const again = await reserve(site, catalog, findProduct(catalog, data.product), data);
   ctx.reporter.warn([`after going back to ${data.product} ${data.good}:`, ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'));
-});
+};

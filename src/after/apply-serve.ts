@@ -15,9 +15,8 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import { planApplyBack, type Change } from '../plan/apply.js';
 import type { Site } from '../site/types.js';
+import { goBack, reportNotes, type After, type AfterHook, type CommandContext } from './context.js';
 import { refreshFor } from './serve-activation.js';
-import { goBack, registerAfterHook, reportNotes, type After } from './tx.js';
-import type { CommandContext } from './types.js';
 
 interface Served {
   ok: boolean;
@@ -110,13 +109,14 @@ export const applyAfter = (ctx: CommandContext, data: () => ApplyAfterData, said
   run: async ({ site, catalog }) => said(await serveRelease(ctx, site, catalog, data())),
 });
 
-registerAfterHook('apply-serve', async (ctx, { site, catalog }, _plan, data: ApplyAfterData) => {
+/** An apply killed before its release was served and checked: the next command does it. */
+export const resumeApplyServe: AfterHook = async (ctx, { site, catalog }, _plan, data: ApplyAfterData) => {
   const said = await serveRelease(ctx, site, catalog, data);
   if (said) ctx.reporter.warn(said);
-});
+};
 
 /** A going back whose process died before the old versions were served again. */
-registerAfterHook('apply-restore', async (ctx, { site, catalog }, _plan, data: ApplyAfterData) => {
+export const resumeApplyRestore: AfterHook = async (ctx, { site, catalog }, _plan, data: ApplyAfterData) => {
   const again = await reserve(site, catalog, data.changes.map((c) => c.product));
   ctx.reporter.warn(['after going back from the release:', ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'));
-});
+};

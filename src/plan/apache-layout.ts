@@ -46,10 +46,3 @@ export function apacheLayout(site: Site): ApacheLayout {
 
 /** An app's file in conf.d: render writes it, and an app is served once it is there. */
 export const appConfFile = (layout: ApacheLayout, appName: string) => path.posix.join(layout.confDir, `${appName}.conf`);
-
-/** The host to connect to for a Listen address: a wildcard means "this host". */
-export function connectHost(listenHost: string): string {
-  if (listenHost === '' || listenHost === '*' || listenHost === '0.0.0.0') return '127.0.0.1';
-  if (listenHost === '::' || listenHost === '[::]') return '::1';
-  return listenHost.replace(/^\[(.*)\]$/, '$1');
-}

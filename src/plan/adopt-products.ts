@@ -9,11 +9,9 @@ import path from 'node:path';
 import { manifestPath, moveAsideCommand, pointerPath, pointerTarget, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { sortVersions } from '../catalog/version.js';
-import type { Op } from '../plan/ops.js';
+import type { Op } from './ops.js';
 import type { Site } from '../site/types.js';
-import type { HistoryEntry } from '../state/history.js';
-import type { TreeState } from '../state/tree.js';
-import type { AdoptFacts } from './adopt-facts.js';
+import type { AdoptFacts, HistoryEntry, TreeState } from './facts.js';
 
 export const ADOPTED_SHA256 = 'adopted';
 

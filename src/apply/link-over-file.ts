@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir, lstatOrNull, tempName } from '../apply/fsatomic.js';
+import { fsyncDir, renameLinkOver, tempName } from './fsatomic.js';
+import { lstatOrNull } from '../state/fs-read.js';
 import { WebtreeError } from '../core/errors.js';
 
 export interface LinkOverFile {
@@ -39,15 +40,7 @@ export async function linkOverFile(op: LinkOverFile): Promise<(() => Promise<voi
       hint: 'decide which file is right, remove the other, then run webtree adopt again',
     });
   }
-  const tmp = tempName(op.path, 'link');
-  await fs.symlink(op.target, tmp);
-  try {
-    await fs.rename(tmp, op.path); // rename(2) replaces the file atomically: readers see old or new, never nothing
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(path.dirname(op.path));
+  await renameLinkOver(op.path, op.target);
   return async () => {
     const back = tempName(op.path, 'undo');
     await fs.link(op.keep, back);

@@ -4,7 +4,7 @@
  * replayed as a stack of activations; a rollback without --to pops it (an undo), anything
  * else that changes the pointer pushes.
  */
-import type { HistoryEntry } from './history.js';
+import type { HistoryEntry } from './facts.js';
 
 const CHANGES_POINTER = new Set(['install', 'activate', 'rollback', 'adopt', 'auto-rollback']);
 /** Outcomes of a change that took effect: done, finished by the next command, or going back after a failed check. */
