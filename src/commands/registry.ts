@@ -155,6 +155,21 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./history.js')).historyCommand.run),
   lazy({
+    name: 'variants',
+    summary: 'keep copies of the per-server cfg and ECL settings variants; restore them and the indirection',
+    args: 'keep|restore',
+    positionals: { min: 1, max: 1 },
+    changes: true,
+    json: true,
+    verbs: ['keep', 'restore'],
+    options: {},
+    examples: [
+      { cmd: 'variants restore', says: "put back every variant a hand rename replaced by a link (the guide's mv settings.py …), byte for byte, and the links" },
+      { cmd: 'variants keep', says: 'record the variants as they are now, after you changed one on purpose' },
+      { cmd: 'variants restore --dry-run', says: 'say what would be restored, change nothing' },
+    ],
+  }, async () => (await import('./variants.js')).variantsCommand.run),
+  lazy({
     name: 'break-lock',
     summary: "remove webtree's lock after asking: one held on another host sharing the disk is never taken over by itself",
     args: '',

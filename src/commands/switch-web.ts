@@ -9,6 +9,7 @@ import { WebtreeError } from '../core/errors.js';
 import { appsFailing, restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
 import { failoverRunbook } from '../failover/runbook.js';
 import { readSwitchFacts } from '../failover/switch-facts.js';
+import { keepVariants } from '../failover/variant-keep.js';
 import { checkTarget, recordOf } from '../failover/target-check.js';
 import { readRepairFacts } from '../failover/repair-facts.js';
 import { planRepair } from '../plan/repair.js';
@@ -87,6 +88,7 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
       [plan.summary, ...repaired!.map((l) => `  ${l}`), `  restart: ${report}`].join('\n'));
     return 0;
   }
+  await keepVariants(site, await ctx.catalog());
   const from = a.from;
   const changed = plan.ops.length > 0;
   const runbook = changed ? failoverRunbook(site, server, from) : [];

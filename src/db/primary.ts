@@ -8,12 +8,13 @@
  * prints a DeprecationWarning when it does and drops it in pg@9, so we hand it a password
  * function that follows libpq's rules instead (asked only when the server wants a password).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { notPostgres } from './protocol.js';
+import { envPassword, passwordFromPgpass, pgpassFile } from './pgpass.js';
 import { WebtreeError } from '../core/errors.js';
+import { withRoot } from '../core/privilege.js';
 import type { DbServer } from '../site/types.js';
 
 export interface DbTarget {
@@ -91,46 +92,28 @@ export async function requirePrimary(server: DbServer, db: DbTarget): Promise<Pr
 class NoPasswordError extends Error {}
 
 async function findPassword(server: DbServer, db: DbTarget): Promise<string> {
-  // libpq order: PGPASSWORD wins (even when empty), then the pgpass file.
-  if (process.env.PGPASSWORD !== undefined) return process.env.PGPASSWORD;
-  const file = process.env.PGPASSFILE || join(homedir(), '.pgpass');
+  // libpq's order and rules (src/db/pgpass.ts): a non-empty PGPASSWORD, then the password file.
+  const fromEnv = envPassword(process.env);
+  if (fromEnv !== undefined) return fromEnv;
+  const file = pgpassFile(process.env, homedir());
   let text: string;
   try {
-    const st = await stat(file);
-    // libpq ignores a password file that others can read; so do we, and say so.
+    // Root's own ~/.pgpass, read as root while the process works as the service account
+    // (core/privilege.ts): one synchronous read, outside the tree.
+    const st = withRoot(() => statSync(file));
+    // libpq ignores a password file that group or others may access; so do we, and say so.
     if (!st.isFile() || (st.mode & 0o077) !== 0) {
-      throw new NoPasswordError(`${file} is ignored: it must be a plain file with mode 0600`);
+      throw new NoPasswordError(`${file} is ignored: it must be a plain file with mode 0600 or less`);
     }
-    text = await readFile(file, 'utf8');
+    text = withRoot(() => readFileSync(file, 'utf8'));
   } catch (err) {
     if (err instanceof NoPasswordError) throw err;
-    throw new NoPasswordError(`PGPASSWORD is not set and ${file} cannot be read`);
+    throw new NoPasswordError(`PGPASSWORD is not set (or empty) and ${file} cannot be read`);
   }
-  const want = [server.host, String(server.port), db.name, db.user];
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    const fields = splitPgpassLine(line);
-    if (fields.length < 5) continue;
-    if (want.every((w, i) => fields[i] === '*' || fields[i] === w)) return fields.slice(4).join(':');
-  }
-  throw new NoPasswordError(`PGPASSWORD is not set and ${file} has no line for ${want.join(':')}`);
-}
-
-/** host:port:database:user:password, where `\:` and `\\` are escapes. */
-function splitPgpassLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === '\\' && i + 1 < line.length) cur += line[++i];
-    else if (c === ':' && out.length < 4) {
-      out.push(cur);
-      cur = '';
-    }
-    else cur += c;
-  }
-  out.push(cur);
-  return out;
+  const target = { host: server.host, port: server.port, database: db.name, user: db.user };
+  const found = passwordFromPgpass(text, target);
+  if (found !== undefined) return found;
+  throw new NoPasswordError(`PGPASSWORD is not set (or empty) and ${file} has no line with a password for ${[server.host, server.port, db.name, db.user].join(':')}`);
 }
 
 /** Turn whatever pg or the socket threw into one plain sentence and a hint. */

@@ -11,6 +11,7 @@ import { lstatOrNull } from '../state/fs-read.js';
 import { readJournal } from '../apply/journal.js';
 import type { Finding } from './finding.js';
 import { checkFailover } from './server-mismatch.js';
+import { variantFindings } from '../failover/variant-keep.js';
 import type { Site } from '../site/types.js';
 import type { TreeState } from '../state/tree.js';
 
@@ -61,6 +62,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
 
 async function checkServers(out: Finding[], site: Site, catalog: ProductDescriptor[]): Promise<void> {
   out.push(...(await checkFailover(site, catalog)));
+  out.push(...(await variantFindings(site)));
 }
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {

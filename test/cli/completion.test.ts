@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { COMMANDS } from '../../src/commands/registry.js';
 
 let dir: string;
 let script: string;
@@ -41,7 +42,7 @@ describe('bash completion', () => {
     expect(r.stdout).toBe('complete -F _webtree webtree');
     expect(await complete('ac')).toEqual(['activate']);
     expect(await complete('s')).toEqual(['status', 'switch-web']);
-    expect(await complete('')).toHaveLength(15);
+    expect(await complete('')).toHaveLength(COMMANDS.length);
   });
 
   it('each command its own options: --dry-run only where it changes something, --json where it reports', async () => {

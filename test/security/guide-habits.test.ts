@@ -1,0 +1,107 @@
+/**
+ * The guide's old failover habit on an adopted tree: once webtree has switched the site to
+ * server2, the guide's `mv settings.py settings.py_server3; mv settings.py_server2 settings.py`
+ * both succeed and rename webtree's link over the real server3 file. webtree kept a copy of every
+ * variant: verify names what happened, and `webtree variants restore` puts the files back byte for
+ * byte with owner and mode, and the indirection with them.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { webtree } from '../failover/cli.js';
+import { handTree } from '../failover/hand-tree.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+});
+
+const findings = (stdout: string) => (JSON.parse(stdout).findings as { what: string; problem: string }[])
+  .filter((f) => !(f.what === 'ChartDirector' && / is a real directory where webtree keeps /.test(f.problem))).map((f) => f.problem);
+
+describe("the guide's failover commands on an adopted tree", () => {
+  it('mv settings.py settings.py_server3; mv settings.py_server2 settings.py: verify names it, variants restore undoes it', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
+    dirs.push(dir);
+    const { config } = await handTree(dir, { qeServer3: true });
+    const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');
+    const run = async (args: string[], code = 0) => {
+      const r = await webtree(config, args);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(code);
+      return r;
+    };
+    await run(['adopt', '--no-check-db']);
+    const before: Record<string, { text: string; mode: number; uid: number }> = {};
+    for (const n of ['settings.py_server2', 'settings.py_server3']) {
+      const st = await fs.stat(path.join(ecl, n));
+      before[n] = { text: await fs.readFile(path.join(ecl, n), 'utf8'), mode: st.mode, uid: st.uid };
+    }
+    expect(before['settings.py_server3'].text).toContain("'server3'");
+    await run(['switch-web', 'server2', '--no-check-db', '--no-restart']);
+
+    // The guide, word for word, in ECL's directory.
+    const sh = await execa('sh', ['-c', 'mv settings.py settings.py_server3; mv settings.py_server2 settings.py'], { cwd: ecl, reject: false });
+    expect(sh.exitCode, sh.stderr).toBe(0);
+    expect((await fs.lstat(path.join(ecl, 'settings.py_server3'))).isSymbolicLink()).toBe(true);
+
+    const v = await run(['verify', '--json'], 1);
+    const problems = findings(v.stdout);
+    expect(problems).toContainEqual(expect.stringMatching(/settings\.py_server3 is a link now .*not the server3 file webtree kept a copy of.*webtree variants restore/));
+    expect(problems).toContainEqual(expect.stringMatching(/settings\.py_server2 is missing \(webtree kept a copy/));
+
+    const dry = await run(['variants', 'restore', '--dry-run']);
+    expect(dry.stdout).toMatch(/restore .*settings\.py_server3/);
+    expect((await fs.lstat(path.join(ecl, 'settings.py_server3'))).isSymbolicLink()).toBe(true);
+    const r = await run(['variants', 'restore']);
+    expect(r.stdout).toMatch(/link .*settings\.py -> .*servers\/active\/ecl-settings\.py \(was a file\)/);
+    for (const n of Object.keys(before)) {
+      const st = await fs.lstat(path.join(ecl, n));
+      expect(st.isFile(), n).toBe(true);
+      expect({ text: await fs.readFile(path.join(ecl, n), 'utf8'), mode: st.mode, uid: st.uid }, n).toEqual(before[n]);
+    }
+    // The indirection is back: settings.py reads the active server's (server2) file.
+    expect(await fs.readFile(path.join(ecl, 'settings.py'), 'utf8')).toBe(before['settings.py_server2'].text);
+    // Only the hand tree's ChartDirector directory is left (adopt leaves it), so verify still exits 1.
+    expect(findings((await run(['verify', '--json'], 1)).stdout)).toEqual([]);
+    expect((await run(['variants', 'restore'])).stdout).toMatch(/nothing to restore/);
+    const h = JSON.parse((await run(['history', '--json'])).stdout).entries;
+    expect(h.at(-1)).toMatchObject({ action: 'variants-restore', outcome: 'ok' });
+  }, 120_000);
+
+  it('webtree repair restores the kept variants too, and the indirection', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
+    dirs.push(dir);
+    const { config } = await handTree(dir, { qeServer3: true });
+    const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');
+    expect((await webtree(config, ['adopt', '--no-check-db'])).code).toBe(0);
+    const server3 = await fs.readFile(path.join(ecl, 'settings.py_server3'), 'utf8');
+    expect((await webtree(config, ['switch-web', 'server2', '--no-check-db', '--no-restart'])).code).toBe(0);
+    await execa('sh', ['-c', 'mv settings.py settings.py_server3; mv settings.py_server2 settings.py'], { cwd: ecl });
+    const r = await webtree(config, ['repair', '--no-restart']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/restore .*settings\.py_server3 from the copy kept/);
+    expect(await fs.readFile(path.join(ecl, 'settings.py_server3'), 'utf8')).toBe(server3);
+    expect((await fs.lstat(path.join(ecl, 'settings.py_server2'))).isFile()).toBe(true);
+    expect((await fs.lstat(path.join(ecl, 'settings.py'))).isSymbolicLink()).toBe(true);
+  }, 120_000);
+
+  it('a variant changed behind webtree\'s back is named; restore puts the kept bytes back', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
+    dirs.push(dir);
+    const { config } = await handTree(dir, { qeServer3: true });
+    expect((await webtree(config, ['adopt', '--no-check-db'])).code).toBe(0);
+    const cfg = path.join(dir, 'www', 'html', 'cfg', 'des_tv.cfg_server2');
+    const text = await fs.readFile(cfg, 'utf8');
+    await fs.writeFile(cfg, 'host = somewhere-else\n');
+    const v = await webtree(config, ['verify', '--json']);
+    expect(findings(v.stdout)).toContainEqual(expect.stringMatching(/des_tv\.cfg_server2 was changed behind webtree's back.*variants keep.*variants restore/));
+    expect((await webtree(config, ['variants', 'restore'])).code).toBe(0);
+    expect(await fs.readFile(cfg, 'utf8')).toBe(text);
+    // The kept copies are the account's alone.
+    const kept = path.join(dir, 'www', 'state', 'variants');
+    expect((await fs.stat(kept)).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(path.join(kept, 'server2', 'des_tv.cfg'))).mode & 0o777).toBe(0o600);
+  }, 120_000);
+});
