@@ -164,7 +164,7 @@ export function lockAge(since: string, now = Date.now()): string {
 }
 
 export const describeHolder = (h: LockHolder) =>
-  `pid ${h.pid}${h.host ? ` on host ${h.host}` : ''} (user ${h.user}, \`${h.command}\`, since ${h.since}, held ${lockAge(h.since)})`;
+  `pid ${h.pid} (user ${h.user}, \`${h.command}\`, since ${h.since}, held ${lockAge(h.since)})${h.host ? ` on host ${h.host}` : ''}`;
 
 function lockedError(h: LockHolder): WebtreeError {
   return new WebtreeError('ELOCKED', `the tree is locked by ${describeHolder(h)}`, {

@@ -3,25 +3,27 @@
  * certificates plus NODE_EXTRA_CA_CERTS and the site's fetch.caFile, and a proxy from
  * HTTPS_PROXY / HTTP_PROXY unless NO_PROXY names the host (as curl reads them).
  */
-import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { WebtreeError } from '../core/errors.js';
+import { withRoot } from '../core/privilege.js';
 import type { Site } from '../site/types.js';
 
-async function readCa(file: string, what: string): Promise<string> {
+/** The operator's file, read with the ids of who ran webtree (one synchronous read), not the service account's. */
+function readCa(file: string, what: string): string {
   try {
-    return await fs.readFile(file, 'utf8');
+    return withRoot(() => readFileSync(file, 'utf8'));
   } catch (err) {
     throw new WebtreeError('EFETCH', `cannot read the CA certificates of ${what} (${file}): ${(err as Error).message}`, { hint: 'give a readable PEM file; nothing was changed' });
   }
 }
 
 /** The system's CAs and the extra ones (undici's `ca` replaces the defaults, so they are listed too). */
-async function caList(site: Site, env: NodeJS.ProcessEnv): Promise<string[] | undefined> {
+function caList(site: Site, env: NodeJS.ProcessEnv): string[] | undefined {
   const extra: string[] = [];
-  if (env.NODE_EXTRA_CA_CERTS) extra.push(await readCa(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'));
-  if (site.fetch.caFile) extra.push(await readCa(site.fetch.caFile, 'fetch.caFile'));
+  if (env.NODE_EXTRA_CA_CERTS) extra.push(readCa(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'));
+  if (site.fetch.caFile) extra.push(readCa(site.fetch.caFile, 'fetch.caFile'));
   return extra.length ? [...tls.rootCertificates, ...extra] : undefined;
 }
 
@@ -52,8 +54,8 @@ export interface Dispatchers {
 }
 
 /** The dispatchers of one fetch: picked per request, as a redirect may lead to another host. */
-export async function dispatchersFor(site: Site, env: NodeJS.ProcessEnv): Promise<Dispatchers> {
-  const ca = await caList(site, env);
+export function dispatchersFor(site: Site, env: NodeJS.ProcessEnv): Dispatchers {
+  const ca = caList(site, env);
   const timeout = site.fetch.connectTimeout * 1000;
   const tlsOpts = { timeout, ...(ca ? { ca } : {}) };
   const direct = new Agent({ connect: tlsOpts });

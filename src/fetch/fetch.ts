@@ -55,7 +55,7 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
   const state = { hash: createHash('sha256'), bytes: 0, total: undefined as number | undefined };
   const bar = opts.progress?.(`fetching ${req.name}`);
   try {
-    const dispatcher = await dispatchersFor(opts.site, opts.env);
+    const dispatcher = dispatchersFor(opts.site, opts.env);
     try {
       for (let attempt = 0; ; attempt++) {
         try {

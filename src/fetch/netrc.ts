@@ -2,9 +2,10 @@
  * Credentials for a host from ~/.netrc (machine/login/password, and `default`), the file curl
  * and ftp read. They never appear in the site or release file, and never in any message.
  */
-import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { withRoot } from '../core/privilege.js';
 
 export interface Credentials {
   login: string;
@@ -43,9 +44,18 @@ export function netrcLookup(text: string, host: string): Credentials | undefined
   return fallback;
 }
 
-/** $NETRC, else ~/.netrc of $HOME; a missing file is no credentials. */
-export async function credentialsFor(host: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
+/**
+ * $NETRC, else ~/.netrc of $HOME; a missing file is no credentials. The file is the operator's
+ * (root's, mode 0600), read with the ids of who ran webtree, not the service account's that
+ * root works as in the tree: one synchronous read.
+ */
+export function credentialsFor(host: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const file = env.NETRC ?? path.join(env.HOME ?? os.homedir(), '.netrc');
-  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : netrcLookup(text, host);
+  let text: string | undefined;
+  try {
+    text = withRoot(() => readFileSync(file, 'utf8'));
+  } catch {
+    text = undefined;
+  }
+  return Promise.resolve(text === undefined ? undefined : netrcLookup(text, host));
 }

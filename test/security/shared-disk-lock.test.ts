@@ -39,7 +39,7 @@ describe.skipIf(!isRoot)('the lock on a disk shared between hosts', () => {
 
     const blocked = await sb.run(['activate', 'TV', '3.4'], { WEBTREE_LOCK_WAIT: '0.5' });
     expect(blocked.exitCode).toBe(1);
-    expect(blocked.stderr).toMatch(new RegExp(`locked by pid ${held.pid} on host webtree-other \\(user root, \`install [^\`]*\`, since 20\\d\\d-[^,]+, held \\d+ min\\)`));
+    expect(blocked.stderr).toMatch(new RegExp(`locked by pid ${held.pid} \\(user root, \`install [^\`]*\`, since 20\\d\\d-[^,]+, held \\d+ min\\) on host webtree-other`));
     expect(blocked.stderr).toMatch(/never taken over from here.*webtree break-lock/);
 
     // Its process dies (the host went down): here its pid means nothing, and the lock stays.
@@ -52,7 +52,7 @@ describe.skipIf(!isRoot)('the lock on a disk shared between hosts', () => {
     // break-lock asks; without a terminal or --yes it refuses, changing nothing.
     const unasked = await sb.run(['break-lock']);
     expect(unasked.exitCode).toBe(2);
-    expect(unasked.stderr).toMatch(/held by pid \d+ on host webtree-other .*asks before breaking it/);
+    expect(unasked.stderr).toMatch(/held by pid \d+ \(user root, .*\) on host webtree-other; break-lock asks before breaking it/);
     expect(JSON.parse(await fs.readFile(lockFile(), 'utf8')).token).toBe(held.token);
     // Asked on a terminal, "n" keeps it; then --yes breaks it.
     const no = await execa('script', ['-qec', `${process.execPath} ${BIN} --config ${sb.config} break-lock`, '/dev/null'], { input: 'n\n', reject: false });
@@ -61,7 +61,7 @@ describe.skipIf(!isRoot)('the lock on a disk shared between hosts', () => {
     expect(JSON.parse(await fs.readFile(lockFile(), 'utf8')).token).toBe(held.token);
     const broken = await sb.run(['break-lock', '--yes']);
     expect(broken.exitCode, broken.stderr).toBe(0);
-    expect(broken.stdout).toMatch(/broke the lock of pid \d+ on host webtree-other/);
+    expect(broken.stdout).toMatch(/broke the lock of pid \d+ \(.*\) on host webtree-other/);
     expect(await fs.stat(lockFile()).catch(() => null)).toBeNull();
     expect((await sb.json(['history'])).entries.at(-1)).toMatchObject({ action: 'break-lock', outcome: 'ok' });
     // The tree works again: the killed install had written nothing before its pause.
