@@ -18,7 +18,7 @@
  *   site/
  *   core/
  */
-const LAYERS = [['cli.ts', 'demo'], ['commands'], ['after'], ['verify'], ['failover'], ['apache'], ['apply', 'db', 'fetch', 'release'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
+const LAYERS = [['cli.ts', 'demo'], ['commands'], ['watch'], ['after'], ['verify'], ['failover'], ['apache'], ['apply', 'db', 'fetch', 'release'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
 
 const folder = (name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '[.]')}$` : `^src/${name}/`);
 const layerRules = LAYERS.flatMap((line, i) =>

@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { explainErrno } from './core/errno.js';
 import { usageError, WebtreeError } from './core/errors.js';
 import { exitStatusFor, signalName, STOP_SIGNALS, type StopSignal } from './core/interrupt.js';
-import { createReporter, processStreams, type ErrorReport, type Streams } from './core/reporter.js';
+import { createReporter, processStreams, type ErrorReport, type Reporter, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
@@ -125,7 +125,11 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       site: () => (site ??= loadSiteAs(command.keepsRoot === true, values.config as string | undefined, env)),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
-    }).finally(() => stop?.dispose());
+    }).finally(async () => {
+      stop?.dispose();
+      // The status page and metrics follow every change, a failed one too (an auto-rollback is news).
+      if (changes && values['dry-run'] !== true && site && command.name !== 'init') await afterChange(site, reporter);
+    });
     if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
     if (stop?.signal.aborted && !code) {
       const sig = signalName(stop.signal);
@@ -138,5 +142,18 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     const { report, code, stack } = describeError(await explainErrno(err));
     reporter.error(report, code, debug ? stack : undefined);
     return code;
+  }
+}
+
+/** Best effort: a page that cannot be written never turns a change into a failure. */
+async function afterChange(site: Promise<Site>, reporter: Reporter): Promise<void> {
+  const s = await site.catch(() => undefined);
+  if (!s) return; // a bad site file was the error: nothing to show
+  try {
+    const [{ publishChange }, { loadCatalog }] = await Promise.all([import('./watch/publish.js'), import('./catalog/load.js')]);
+    const r = await publishChange(s, await loadCatalog());
+    if (r.mailError) reporter.warn(r.mailError);
+  } catch (err) {
+    reporter.warn(`the status page was not updated: ${(err as Error).message}`);
   }
 }

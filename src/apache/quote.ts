@@ -39,3 +39,8 @@ export function systemdText(value: string): string {
 export function pipeWord(value: string): string {
   return value.replace(/[\\ \t"']/g, (c) => `\\${c}`);
 }
+
+/** A word of a cron command line: a shell word, with % escaped (cron turns a bare % into a newline). */
+export function cronWord(value: string): string {
+  return shellQuote(value).replace(/%/g, '\\%');
+}

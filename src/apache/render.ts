@@ -6,11 +6,12 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import { WebtreeError } from '../core/errors.js';
+import { PACKAGE_ROOT } from '../core/package-root.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
 import type { RenderedFile } from '../plan/render.js';
 import { DENIED_FILE_RE, DENIED_URL_RE, deniedDirs } from './deny.js';
-import { apacheQuote, pipeWord, shellQuote, systemdArg, systemdText } from './quote.js';
+import { apacheQuote, cronWord, pipeWord, shellQuote, systemdArg, systemdText } from './quote.js';
 import { checkTemplateSyntax } from './template-syntax.js';
 
 export interface WsgiApp {
@@ -28,7 +29,7 @@ export interface WsgiApp {
 export type { RenderedFile };
 
 /** Template names, each conf-templates/<name>.ejs. */
-export const TEMPLATE_NAMES = ['httpd.conf', 'app.conf', 'robots.txt', 'runApache.sh', 'init.d-httpd', 'webtree-httpd.service'] as const;
+export const TEMPLATE_NAMES = ['httpd.conf', 'app.conf', 'robots.txt', 'runApache.sh', 'init.d-httpd', 'webtree-httpd.service', 'webtree-check.service', 'webtree-check.timer', 'webtree-check.cron'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 /** Modules httpd.conf loads, by Apache module id and file under modulesDir. */
@@ -42,7 +43,15 @@ const MODULES: [string, string][] = [
   ['log_config_module', 'mod_log_config.so'],
 ];
 
-export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string, string>): RenderedFile[] {
+/** How the timer and cron run webtree: this node and this installation's bin/webtree.js. */
+export interface WebtreeCommand {
+  node: string;
+  script: string;
+}
+
+export const thisWebtree = (): WebtreeCommand => ({ node: process.execPath, script: path.posix.join(PACKAGE_ROOT, 'bin', 'webtree.js') });
+
+export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string, string>, webtree: WebtreeCommand = thisWebtree()): RenderedFile[] {
   checkInputs(site, apps);
   const layout = apacheLayout(site);
   const { webpylib, html } = site.paths;
@@ -62,7 +71,9 @@ export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string
     wsgiLifetime: `processes=${site.apache.wsgi.processes} graceful-timeout=${site.apache.wsgi.gracefulTimeout} shutdown-timeout=${site.apache.wsgi.shutdownTimeout}`,
     errorLogPipe: logPipe(site, layout.errorLog, path.posix.join(layout.logDir, 'error_log')),
     accessLogPipe: logPipe(site, layout.accessLog, path.posix.join(layout.logDir, 'access_log')),
+    checkArgv: [webtree.node, webtree.script, '--config', site.file, 'check'],
     q: apacheQuote,
+    cron: cronWord,
     sh: shellQuote,
     sdArg: systemdArg,
     sdText: systemdText,
@@ -79,6 +90,9 @@ export function renderTree(site: Site, apps: WsgiApp[], templates: Record<string
     one(layout.runApache, 'runApache.sh', 0o755),
     one(layout.initScript, 'init.d-httpd', 0o755),
     one(layout.systemdUnit, 'webtree-httpd.service', 0o644),
+    one(layout.checkService, 'webtree-check.service', 0o644),
+    one(layout.checkTimer, 'webtree-check.timer', 0o644),
+    one(layout.checkCron, 'webtree-check.cron', 0o644),
   ];
 }
 

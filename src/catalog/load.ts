@@ -7,7 +7,7 @@ import type { ProductDescriptor } from './types.js';
 
 const KEYS = new Set([
   'name', 'title', 'installable', 'archives', 'unversionedArchives', 'base', 'dir', 'versionDir',
-  'pointer', 'webLinks', 'layout', 'content', 'addFiles', 'license', 'requires', 'wsgi',
+  'pointer', 'webLinks', 'layout', 'content', 'addFiles', 'license', 'requires', 'wsgi', 'probe',
 ]);
 
 function bad(file: string, what: string): never {
@@ -46,7 +46,9 @@ export function parseDescriptor(file: string, raw: unknown): ProductDescriptor {
     license: r.license as ProductDescriptor['license'],
     requires: strings(r.requires) ? r.requires : [],
     wsgi: r.wsgi as ProductDescriptor['wsgi'],
+    probe: typeof r.probe === 'string' ? r.probe : undefined,
   };
+  if (r.probe !== undefined && (typeof r.probe !== 'string' || !r.probe.startsWith('/'))) bad(file, '"probe" must be a URL path starting with /');
   if (!d.versionDir.includes('{v}') || !d.pointer.target.includes('{v}')) bad(file, 'versionDir and pointer.target must contain {v}');
   return d;
 }

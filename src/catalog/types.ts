@@ -43,4 +43,6 @@ export interface ProductDescriptor {
   requires: string[];
   /** WSGI app: where Apache mounts it, and which of the web links holds its script. */
   wsgi?: { mount: string; link: string; script?: string; cfg?: string };
+  /** The URL path `webtree check` asks (any 2xx answer): an app's mount, EXPO's index page. */
+  probe?: string;
 }

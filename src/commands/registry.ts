@@ -213,6 +213,19 @@ export const COMMANDS: LazyCommand[] = [
     ],
   }, async () => (await import('./verify.js')).verifyCommand.run),
   lazy({
+    name: 'check',
+    summary: 'read-only: verify, Apache, every app\'s probe, the database servers, disks; metrics, status page, mail on change',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    changes: false,
+    json: true,
+    options: {},
+    examples: [
+      { cmd: 'check', says: 'exit 0 when all is well, 1 with the findings and the command that fixes each' },
+      { cmd: 'check --json', says: '{"ok", "findings": [{"code", "thing", "problem", "fix"}], …} (docs/json.md)' },
+    ],
+  }, async () => (await import('./check.js')).checkCommand.run),
+  lazy({
     name: 'render',
     summary: 'generate httpd.conf, conf.d/*, robots.txt, runApache.sh and the init scripts; test, then go live',
     args: '',

@@ -22,6 +22,10 @@ export interface ApacheLayout {
   runApache: string;
   initScript: string;
   systemdUnit: string;
+  /** `webtree check` every minute: a systemd service + timer, and a cron.d file for hosts without systemd. */
+  checkService: string;
+  checkTimer: string;
+  checkCron: string;
   robots: string;
 }
 
@@ -40,6 +44,9 @@ export function apacheLayout(site: Site): ApacheLayout {
     runApache: path.posix.join(www, 'bin', 'runApache.sh'),
     initScript: path.posix.join(www, 'init.d', 'httpd'),
     systemdUnit: path.posix.join(www, 'init.d', 'webtree-httpd.service'),
+    checkService: path.posix.join(www, 'init.d', 'webtree-check.service'),
+    checkTimer: path.posix.join(www, 'init.d', 'webtree-check.timer'),
+    checkCron: path.posix.join(www, 'init.d', 'webtree-check.cron'),
     robots: path.posix.join(site.paths.html, 'robots.txt'),
   };
 }

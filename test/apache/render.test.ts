@@ -51,6 +51,9 @@ describe('renderTree', () => {
       [`${WWW}/bin/runApache.sh`, '755'],
       [`${WWW}/init.d/httpd`, '755'],
       [`${WWW}/init.d/webtree-httpd.service`, '644'],
+      [`${WWW}/init.d/webtree-check.service`, '644'],
+      [`${WWW}/init.d/webtree-check.timer`, '644'],
+      [`${WWW}/init.d/webtree-check.cron`, '644'],
     ]);
     for (const f of files) {
       const first = f.content.startsWith('#!') ? f.content.split('\n')[1] : f.content.split('\n')[0];
@@ -133,6 +136,17 @@ describe('renderTree', () => {
     expect(text).toContain("serviceUser='codemanager'");
     expect(text).toContain(`su -s /bin/bash "$serviceUser" -c 'exec /bin/bash "$0" "$@"' "$runApache" "$@"`);
     for (const verb of ['start', 'stop', 'status', 'restart', 'condrestart', 'reload', 'graceful', 'configtest']) expect(text).toMatch(new RegExp(`\\b${verb}\\b.*\\)`));
+  });
+
+  it('webtree check every minute as the service account: systemd service + timer, and a cron file with % escaped', () => {
+    const odd = makeSite('/srv/100% $HOME "x"', {});
+    const out = renderTree(odd, [], templates, { node: '/usr/bin/node', script: '/opt/webtree/bin/webtree.js' });
+    const text = (name: string) => out.find((f) => f.path.endsWith(name))!.content.split('\n');
+    expect(text('webtree-check.service')).toEqual(expect.arrayContaining(['Type=oneshot', 'User=codemanager', 'Group=sispi', 'SuccessExitStatus=1',
+      'ExecStart="/usr/bin/node" "/opt/webtree/bin/webtree.js" "--config" "/srv/100%% $$HOME \\"x\\"/webtree.yaml" "check"']));
+    expect(text('webtree-check.timer')).toEqual(expect.arrayContaining(['OnCalendar=*-*-* *:*:00', 'WantedBy=timers.target']));
+    // cron reads a bare % as a newline: escaped inside the shell word.
+    expect(text('webtree-check.cron')).toContain(`* * * * * codemanager '/usr/bin/node' '/opt/webtree/bin/webtree.js' '--config' '/srv/100\\% $HOME "x"/webtree.yaml' 'check' >/dev/null 2>&1`);
   });
 
   it('webtree-httpd.service: systemd quoting, % and $ escaped', () => {
