@@ -160,6 +160,9 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     const extra = path.join(cache(), 'e'.repeat(64));
     await fs.mkdir(extra);
     await fs.writeFile(path.join(extra, 'AV-9.tar.gz'), 'stale');
+    // As webtree would have left it: the service account's.
+    const owner = await fs.stat(cache());
+    for (const p of [extra, path.join(extra, 'AV-9.tar.gz')]) await fs.chown(p, owner.uid, owner.gid);
     const p = await sb.run(['prune', '--cache']);
     expect(p.exitCode, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/AV-9\.tar\.gz/);
