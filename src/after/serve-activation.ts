@@ -100,7 +100,7 @@ async function serve(site: Site, catalog: ProductDescriptor[], d: ProductDescrip
     // daemon pid means it was (mod_wsgi restarted it), whatever the page says.
     await sleep(200);
     const pids = await daemonPids(site, d.name);
-    if (pids.length > 0 && pids.every((p) => pidsBefore.includes(p))) failures.push(`${answer.url} still serves ${d.name} ${from} (daemon pid ${pids.join(' ')} was not restarted)`);
+    if (pids.length > 0 && pids.every((p) => pidsBefore.includes(p))) failures.push(`${answer.url} still serves ${d.name} ${from} (${pids.length === 1 ? `daemon pid ${pids[0]} was` : `daemon pids ${pids.join(', ')} were`} not restarted)`);
   }
   for (const r of report.results) if (!r.ok && !blamed.includes(r)) notes.push(`warning: ${r.url} does not answer (${r.status ?? r.error}); not caused by this change`);
   return { ok: failures.length === 0, failures, lines: report.lines, notes };

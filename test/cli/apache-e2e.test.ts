@@ -44,7 +44,8 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     for (const dir of [www('conf'), www('conf.d'), www('bin'), www('init.d'), www('state')]) {
       for (const n of await fs.readdir(dir)) {
         const p = path.join(dir, n);
-        if (n === 'history.jsonl' || n === 'lock' || !(await fs.stat(p)).isFile()) continue;
+        // watch.json is the watch's own bookkeeping (the last check's state), not the site's configuration.
+        if (n === 'history.jsonl' || n === 'lock' || n === 'watch.json' || !(await fs.stat(p)).isFile()) continue;
         out[p] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
       }
     }
@@ -255,7 +256,7 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4b'); // loaded in its daemon
     const r = await sb.run(['activate', 'TV', '3.3a']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/TV 3\.3a does not answer \(.*\/TV still serves TV 3\.4 \(daemon pid \d+ was not restarted\)\); rolled back to 3\.4/);
+    expect(r.stderr).toMatch(/TV 3\.3a does not answer \(.*\/TV still serves TV 3\.4 \(daemon pids? [\d, ]+ (?:was|were) not restarted\)\); rolled back to 3\.4/);
     expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'auto-rollback', from: '3.3a', to: '3.4', outcome: 'rolled-back' });
     // A library: touching the scripts restarts no daemon here, so webtree falls back to a graceful.
     const lib = await ok(['activate', 'dbiapp_pylib', 'v1_4a']);
