@@ -42,25 +42,28 @@ export async function writeAtomic(site: Site, file: string, text: string, mode =
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
-  const fh = await fs.open(tmp, 'w', mode);
+  // A write that fails (a full disk, most often) leaves no temporary behind: the tree as it was.
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  // Root writes what the service account rewrites on its next check.
-  if (process.getuid?.() === 0) {
-    const o = await resolveOwner(site.apache.user, site.apache.group).catch(() => undefined);
-    if (o) {
-      await fs.chown(tmp, o.uid, o.gid);
-      await fs.chown(dir, o.uid, o.gid).catch(() => undefined);
+    const fh = await fs.open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-  }
-  await fs.rename(tmp, file).catch(async (err: unknown) => {
-    await fs.rm(tmp, { force: true });
+    // Root writes what the service account rewrites on its next check.
+    if (process.getuid?.() === 0) {
+      const o = await resolveOwner(site.apache.user, site.apache.group).catch(() => undefined);
+      if (o) {
+        await fs.chown(tmp, o.uid, o.gid);
+        await fs.chown(dir, o.uid, o.gid).catch(() => undefined);
+      }
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
-  });
+  }
 }
 
 export interface Published {
