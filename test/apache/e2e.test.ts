@@ -116,7 +116,9 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
       expect(pids.length).toBeGreaterThanOrEqual(3); // master, a worker, the mod_wsgi daemons
       for (const pid of pids) expect(await processUid(pid)).toBe(account.uid);
       const cmdlines = await Promise.all(pids.map((p) => readFile(`/proc/${p}/cmdline`, 'utf8')));
-      expect(cmdlines.filter((c) => c.startsWith('(wsgi:')).length).toBe(apps.length);
+      // each app's mod_wsgi daemon runs apache.wsgiProcesses processes (issue 16: one serves while one drains)
+      expect(site.apache.wsgi.processes).toBeGreaterThan(1);
+      expect(cmdlines.filter((c) => c.startsWith('(wsgi:')).length).toBe(apps.length * site.apache.wsgi.processes);
       const reloaded = await init('reload');
       expect(reloaded.exitCode, reloaded.all).toBe(0);
       expect(await bodies()).toEqual(served());

@@ -113,7 +113,13 @@ describe('the other products', () => {
     const r = await sb.run(['install', plain]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/"EXPO.tar" carries no version/);
-    expect((await sb.run(['install', plain, '--version', '2024.11'])).exitCode).toBe(0);
+    // the copy still holds EXPO-1.0/: a top directory naming another version is refused (issue 10) ...
+    const mismatch = await sb.run(['install', plain, '--version', '2024.11']);
+    expect(mismatch.exitCode).toBe(1);
+    expect(mismatch.stderr).toMatch(/holds EXPO-1\.0\/, which names EXPO 1\.0, not EXPO 2024\.11; nothing was changed/);
+    // ... unless --force says the name given is right
+    const v = await sb.run(['install', plain, '--version', '2024.11', '--force']);
+    expect(v.exitCode, v.stderr).toBe(0);
     expect(await fs.readFile(path.join(site(), 'www/html/EXPO/index.html'), 'utf8')).toMatch(/Exposure Browser 1.0/);
   });
 
