@@ -6,6 +6,8 @@
  *
  * Only the registry is loaded up front; the command's own code is imported when it runs.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { explainErrno, noteServiceAccount } from './core/errno.js';
 import { usageError, WebtreeError } from './core/errors.js';
@@ -152,6 +154,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     // is loaded and its first operation begins (bench/status.mjs measures the same from outside).
     if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`);
     let site: Promise<Site> | undefined;
+    let historyBefore: string | undefined;
     // Only a command that will change the tree takes the signals over.
     const stop = changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
     const code = await run({
@@ -164,14 +167,19 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       env,
       site: () => (site ??= loadSiteAs(command.keepsRoot === true, values.config as string | undefined, env).then((s) => {
         noteServiceAccount(s.apache); // a permission hint then names the service account, not whoever runs
+        historyBefore = historyStamp(s);
         return s;
       })),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(async () => {
       stop?.dispose();
-      // The status page and metrics follow every change, a failed one too (an auto-rollback is news).
-      if (changes && values['dry-run'] !== true && site && command.name !== 'init') await afterChange(site, reporter);
+      // The status page and metrics follow the history: every change, a failed one too (an auto-rollback
+      // is news); a command that recorded nothing (refused before it began, nothing to do) leaves them be.
+      if (changes && values['dry-run'] !== true && site && command.name !== 'init') {
+        const s = await site.catch(() => undefined);
+        if (s && historyStamp(s) !== historyBefore) await afterChange(s, reporter);
+      }
     });
     if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
     if (stop?.signal.aborted && !code) {
@@ -188,10 +196,18 @@ export async function main(argv: string[], streams: Streams = processStreams, en
   }
 }
 
+/** Size and time of the history file: whether a command recorded anything. Synchronous: taken before the command's first write. */
+function historyStamp(s: Site): string {
+  try {
+    const st = statSync(path.join(s.paths.state, 'history.jsonl'));
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'none';
+  }
+}
+
 /** Best effort: a page that cannot be written never turns a change into a failure. */
-async function afterChange(site: Promise<Site>, reporter: Reporter): Promise<void> {
-  const s = await site.catch(() => undefined);
-  if (!s) return; // a bad site file was the error: nothing to show
+async function afterChange(s: Site, reporter: Reporter): Promise<void> {
   try {
     const [{ publishChange }, { loadCatalog }] = await Promise.all([import('./watch/publish.js'), import('./catalog/load.js')]);
     const r = await publishChange(s, await loadCatalog());

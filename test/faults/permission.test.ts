@@ -99,7 +99,7 @@ describe.runIf(run)('permission denied, run as the service account', () => {
       expect(r.exitCode, r.stderr).toBe(1);
       expect(r.stderr).toBe([
         `webtree: permission denied: ${accountText()} may not take webtree's lock in ${dir}`,
-        `  hint: give the account access (\`chown -R ${SERVICE_USER}:${SERVICE_GROUP} ${dir}\`) or run webtree as root`,
+        `  hint: give the account access (as root: \`chown -R ${SERVICE_USER}:${SERVICE_GROUP} ${dir}\`) or run webtree as root`,
       ].join('\n'));
       expect(await listing(site)).toEqual(before);
     });
