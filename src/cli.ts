@@ -6,7 +6,7 @@
  *
  * Only the registry is loaded up front; the command's own code is imported when it runs.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { explainErrno, noteServiceAccount } from './core/errno.js';
@@ -154,7 +154,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     // is loaded and its first operation begins (bench/status.mjs measures the same from outside).
     if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`);
     let site: Promise<Site> | undefined;
-    let historyBefore: string | undefined;
+    let historyBefore = 0;
     // Only a command that will change the tree takes the signals over.
     const stop = changes && values['dry-run'] !== true ? stopOnSignals(streams) : undefined;
     const code = await run({
@@ -167,18 +167,18 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       env,
       site: () => (site ??= loadSiteAs(command.keepsRoot === true, values.config as string | undefined, env).then((s) => {
         noteServiceAccount(s.apache); // a permission hint then names the service account, not whoever runs
-        historyBefore = historyStamp(s);
+        historyBefore = historySize(s);
         return s;
       })),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(async () => {
       stop?.dispose();
-      // The status page and metrics follow the history: every change, a failed one too (an auto-rollback
-      // is news); a command that recorded nothing (refused before it began, nothing to do) leaves them be.
+      // The status page and metrics follow the history: every change that went live, an auto-rollback
+      // too (it is news); a command that recorded nothing or only a refusal (the tree as it was) leaves them be.
       if (changes && values['dry-run'] !== true && site && command.name !== 'init') {
         const s = await site.catch(() => undefined);
-        if (s && historyStamp(s) !== historyBefore) await afterChange(s, reporter);
+        if (s && changedSince(s, historyBefore)) await afterChange(s, reporter);
       }
     });
     if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
@@ -196,14 +196,38 @@ export async function main(argv: string[], streams: Streams = processStreams, en
   }
 }
 
-/** Size and time of the history file: whether a command recorded anything. Synchronous: taken before the command's first write. */
-function historyStamp(s: Site): string {
+/** The history file's size: where this command's entries will begin. Synchronous: taken before its first write. */
+function historySize(s: Site): number {
   try {
-    const st = statSync(path.join(s.paths.state, 'history.jsonl'));
-    return `${st.size}:${st.mtimeMs}`;
+    return statSync(path.join(s.paths.state, 'history.jsonl')).size;
   } catch {
-    return 'none';
+    return 0;
   }
+}
+
+/**
+ * Whether the entries appended since `from` changed the site: any outcome but `failed` (refused or
+ * reversed, the tree as it was). A history that shrank was replaced: treat it as changed.
+ */
+function changedSince(s: Site, from: number): boolean {
+  const file = path.join(s.paths.state, 'history.jsonl');
+  let text: string;
+  try {
+    const size = statSync(file).size;
+    if (size === from) return false;
+    if (size < from) return true;
+    text = readFileSync(file).subarray(from).toString('utf8');
+  } catch {
+    return false;
+  }
+  return text.split('\n').some((line) => {
+    if (!line.trim()) return false;
+    try {
+      return (JSON.parse(line) as { outcome?: unknown }).outcome !== 'failed';
+    } catch {
+      return true; // a line webtree cannot read: let the page and the check say so
+    }
+  });
 }
 
 /** Best effort: a page that cannot be written never turns a change into a failure. */
