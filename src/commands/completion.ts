@@ -13,9 +13,11 @@ type Kind = 'product' | 'file' | 'dir' | 'command' | 'verb' | 'shell' | 'none';
 
 function positionalKinds(c: CommandSpec): Kind[] {
   return c.args.split(/\s+/).filter(Boolean).map((w) => {
-    const a = w.replace(/[[\]]/g, '');
+    // A word may name alternatives (install's ARCHIVE|URL): a file is the one that can be completed.
+    const alts = w.replace(/[[\]]/g, '').split('|');
+    const a = alts[0];
+    if (alts.includes('ARCHIVE') || alts.includes('FILE')) return 'file';
     if (a === 'PRODUCT') return 'product';
-    if (a === 'ARCHIVE') return 'file';
     if (a === 'COMMAND') return 'command';
     if (a === 'VERB') return 'verb';
     if (a === 'SHELL') return 'shell';

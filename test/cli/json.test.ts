@@ -64,8 +64,8 @@ describe('--json shapes', () => {
     const list = await json(['list', 'TV']);
     expect(list).toEqual({ products: [tv] });
     const st = await json(['status']);
-    expect(Object.keys(st)).toEqual(['site', 'products', 'server', 'apache']);
-    expect(st).toMatchObject({ site: sb.config, server: 'server3', apache: { running: false, pid: null } });
+    expect(Object.keys(st)).toEqual(['site', 'products', 'server', 'apache', 'pending', 'damaged']);
+    expect(st).toMatchObject({ site: sb.config, server: 'server3', apache: { running: false, pid: null }, pending: null, damaged: [] });
     expect(st.products[0]).toEqual(tv);
     expect(st.products.map((p: { name: string }) => p.name)).toEqual(['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py']);
     const h = await json(['history', 'TV']);
