@@ -81,6 +81,9 @@ describe('switch-web under kill -9', () => {
         expect(again.code, again.stderr).toBe(0);
         if (pending) expect(again.stderr).toMatch(/an interrupted `switch-web server[23]` .* was (finished|undone)/);
       }
+      // Reads never finish a change (README): recover does (a no-op after the relay's switch), then verify.
+      const rec = await webtree(s.config, ['recover']);
+      expect(rec.code, `recover after run ${i}: ${rec.stdout}${rec.stderr}`).toBe(0);
       const v = await webtree(s.config, ['verify']);
       expect(v.code, `verify after run ${i}: ${v.stdout}${v.stderr}`).toBe(0);
       expect(await pathExists(journal)).toBe(false);
