@@ -20,12 +20,17 @@ const commands = fs
   .filter((f) => f.endsWith('.ts'))
   .map((f) => path.join(src, 'commands', f));
 
-fs.rmSync(out, { recursive: true, force: true });
+// Built beside dist/bundle/ and swapped in by two renames: a rebuild while webtree runs (a test
+// file run on its own rebuilds when src/ is newer, test/helpers/cli.ts) never leaves bin/webtree.js
+// without its cli.js for the seconds the build takes (it failed kill.test.ts's long runs so).
+const final = out;
+const tmp = `${final}.tmp-${process.pid}`;
+fs.rmSync(tmp, { recursive: true, force: true });
 const result = await build({
   entryPoints: [path.join(src, 'cli.ts'), path.join(src, 'archive', 'unpack-worker.ts'), path.join(src, 'archive', 'write-worker.ts'), path.join(src, 'archive', 'hash-worker.ts'), ...commands],
   absWorkingDir: root,
   outbase: src,
-  outdir: out,
+  outdir: tmp,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -43,6 +48,10 @@ const result = await build({
 const meta = {};
 for (const [file, o] of Object.entries(result.metafile.outputs)) {
   if (file.endsWith('.map')) continue;
-  meta[path.relative(out, path.join(root, file))] = Object.keys(o.inputs);
+  meta[path.relative(tmp, path.join(root, file))] = Object.keys(o.inputs);
 }
-fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify(meta));
+fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta));
+const old = `${final}.old-${process.pid}`;
+if (fs.existsSync(final)) fs.renameSync(final, old);
+fs.renameSync(tmp, final);
+fs.rmSync(old, { recursive: true, force: true });
