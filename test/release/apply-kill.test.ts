@@ -79,7 +79,12 @@ describe('kill -9 during apply of three products', () => {
       const file = await release(next, byUrl);
       const child = sb.spawn(['apply', file], env);
       const started = Date.now();
-      await sleep(randomInt(50, span));
+      // Every fourth round (by URL) waits for the download to be in flight, so kills during a fetch happen
+      // however fast the machine fetches; the other rounds aim at random moments across the whole apply.
+      if (byUrl && round % 4 === 0) {
+        const until = Date.now() + span;
+        while (srv.inFlight() === 0 && Date.now() < until) await sleep(2);
+      } else await sleep(randomInt(50, span));
       const wasFetching = srv.inFlight() > 0;
       child.kill('SIGKILL');
       const r = await child;
