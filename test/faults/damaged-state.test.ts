@@ -11,10 +11,12 @@
  * (root reads everything).
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
+import { withRoot } from '../../src/core/privilege.js';
 import { writeSampleArchive } from '../../src/demo/samples.js';
 import { BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { listing } from './tree.js';
@@ -129,7 +131,9 @@ beforeAll(async () => {
   const r = await sb.run(['render']);
   if (r.exitCode !== 0) throw new Error(r.stderr);
 }, 120_000);
-afterAll(async () => sb?.cleanup());
+// main() in-process leaves this process working as the service account (src/core/privilege.ts):
+// the sandbox, made by root, is removed with root's ids again.
+afterAll(() => withRoot(() => sb && rmSync(sb.dir, { recursive: true, force: true })));
 
 // First: main() run in-process as root gives the process to the service account (as every command
 // run as root does), after which runuser is no longer root's to use.
