@@ -4,7 +4,7 @@
  * serve-activation's rule per product: an app's own daemon (touch its script), every daemon for
  * a python library, nothing for static pages; never a graceful unless a touch restarts nothing.
  */
-import { daemonPids } from '../apache/apps.js';
+import { daemonPids, daemonsNotRestarted } from '../apache/apps.js';
 import { checkApps, errorLogOffset, errorLogTail, liveApps, type HealthReport } from '../apache/check.js';
 import { graceful, status } from '../apache/control.js';
 import { restartEveryApp } from '../apache/restart-apps.js';
@@ -55,11 +55,7 @@ async function serveAll(site: Site, catalog: ProductDescriptor[], products: stri
     for (const a of touched) before.set(a.name, await daemonPids(site, a.name));
     for (const a of touched) await new Executor({ site }).touch(a.script);
     report = await checkApps(site, configured);
-    const kept = [];
-    for (const a of touched) {
-      const pids = await daemonPids(site, a.name);
-      if (pids.length > 0 && pids.every((p) => before.get(a.name)!.includes(p))) kept.push(a.name);
-    }
+    const kept = await daemonsNotRestarted(site, before);
     if (kept.length) {
       notes.push(`the daemons of ${kept.join(', ')} did not restart when their scripts were touched: graceful restart`);
       return serveAll(site, catalog, products, true);

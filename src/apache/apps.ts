@@ -58,3 +58,35 @@ export async function daemonPids(site: Site, name: string): Promise<number[]> {
   }
   return out;
 }
+
+/**
+ * Whether the configuration Apache reads (conf/httpd.conf and conf.d/*.conf) turns mod_wsgi's
+ * script reloading off anywhere, so that touching a script may restart no daemon. With reloading
+ * on (mod_wsgi's default, and webtree's templates), a touched daemon that is serving a request
+ * keeps its pid until that request finishes (mod_wsgi replaces it only then): unchanged pids
+ * are a daemon draining, never one that ignored the touch, and a graceful would cut those
+ * requests short.
+ */
+export async function scriptReloadingOff(site: Site): Promise<boolean> {
+  const layout = apacheLayout(site);
+  const confD = (await fs.readdir(layout.confDir).catch(() => [] as string[])).filter((n) => n.endsWith('.conf'));
+  for (const file of [layout.confFile, ...confD.map((n) => path.join(layout.confDir, n))]) {
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    if (/^[ \t]*WSGIScriptReloading[ \t]+Off\b/im.test(text)) return true;
+  }
+  return false;
+}
+
+/**
+ * The apps of `before` whose daemons a touch restarted nothing of: their pids all as before, and
+ * script reloading off (see scriptReloadingOff). Empty whenever reloading is on.
+ */
+export async function daemonsNotRestarted(site: Site, before: Map<string, number[]>): Promise<string[]> {
+  if (!(await scriptReloadingOff(site))) return [];
+  const kept: string[] = [];
+  for (const [name, was] of before) {
+    const pids = await daemonPids(site, name);
+    if (pids.length > 0 && pids.every((p) => was.includes(p))) kept.push(name);
+  }
+  return kept;
+}

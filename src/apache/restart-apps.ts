@@ -3,7 +3,7 @@
  * mod_wsgi daemon restart on its next request, and no request is dropped (a graceful restart
  * drops kept-alive connections and in-flight daemon requests under load; bench/switch.mjs).
  */
-import { daemonPids } from './apps.js';
+import { daemonPids, daemonsNotRestarted } from './apps.js';
 import { checkApps, type HealthReport } from './check.js';
 import type { WsgiApp } from './render.js';
 import { Executor } from '../apply/executor.js';
@@ -15,7 +15,7 @@ import type { Site } from '../site/types.js';
 /**
  * Restart every app's daemon without a graceful: touch each app's script, then check every app
  * (mod_wsgi restarts a daemon at its next request, here the check's). `kept`: the apps whose
- * daemon pids did not change, so the touch restarted nothing (WSGIScriptReloading Off): for
+ * daemon pids did not change while script reloading is off, so the touch restarted nothing: for
  * those, and only then, a graceful restart follows and every app is checked again. For a change
  * every app sees: a library, or the database server.
  */
@@ -24,11 +24,7 @@ export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promis
   for (const a of configured) before.set(a.name, await daemonPids(site, a.name));
   for (const a of configured) await new Executor({ site }).touch(a.script);
   let report = await checkApps(site, configured);
-  const kept: string[] = [];
-  for (const a of configured) {
-    const pids = await daemonPids(site, a.name);
-    if (pids.length > 0 && pids.every((p) => before.get(a.name)!.includes(p))) kept.push(a.name);
-  }
+  const kept = await daemonsNotRestarted(site, before);
   if (kept.length > 0) {
     try {
       await graceful(site);
