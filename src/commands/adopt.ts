@@ -6,8 +6,8 @@
 import { readAdoptFacts } from '../failover/adopt-facts.js';
 import { identityOps } from '../failover/record-identity.js';
 import { planAdopt } from '../plan/adopt.js';
-import { keepVariants } from '../failover/variant-keep.js';
 import { reportPlan, runChange } from './tx.js';
+import { keepAfter } from './variants.js';
 import type { CommandCode } from './types.js';
 
 export const adoptCommand: CommandCode = {
@@ -22,7 +22,7 @@ export const adoptCommand: CommandCode = {
       return { ...p, ops: [...p.ops.slice(0, at), ...ops, ...p.ops.slice(at)], notes: [...p.notes, ...notes] };
     });
     // The variants as adopted are the ones to restore after a hand rename (failover/variant-keep.ts).
-    if (!ctx.dryRun) await keepVariants(await ctx.site(), await ctx.catalog());
+    await keepAfter(ctx, await ctx.site());
     // runChange has printed the notes already (stderr); the result says what was done.
     return reportPlan(ctx, plan, { notes: plan.notes });
   },
