@@ -51,7 +51,7 @@ describe('adopt --dry-run predicts what adopt does', () => {
     expect(await snapshot(t.dir, t.state)).toEqual(before); // the dry run wrote nothing
     const plan: { operations: Op[]; notes: string[] } = JSON.parse(dry.stdout);
     const kept = path.join(t.state, 'variants');
-    expect(plan.notes).toContain(`adopt also keeps a copy of each server's variant files in ${kept} (what \`webtree variants restore\` puts back)`);
+    expect(plan.notes).toContain(`adopt also keeps a copy of each server's variant files in ${kept} as \`webtree variants keep\` does (what \`webtree variants restore\` puts back)`);
 
     // What each operation says the path will be once adopt is done.
     const predicted = new Map<string, (now: string | undefined) => boolean>();
