@@ -44,6 +44,8 @@ function timed(fn) {
 }
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-fetch-'));
+// A root webtree works as the service account (issue 11): it must be able to reach the sandbox.
+fs.chmodSync(root, 0o755);
 let server;
 try {
   const prefix = path.join(root, 'site');
