@@ -97,7 +97,7 @@ describe('webtree apply', () => {
     const ok = await sb.run(['apply', r1, '--check', '--json']);
     expect(ok.exitCode).toBe(0);
     expect(JSON.parse(ok.stdout).products.map((p: { action: string }) => p.action)).toEqual(['none', 'none', 'none']);
-  });
+  }, 180_000);
 
   it('upgrades, activates installed versions, and release writes what runs', async () => {
     const r2 = await release('r2.yaml', { TV: '2', dbiapp_pylib: '2', QE: '1' });
@@ -129,7 +129,7 @@ describe('webtree apply', () => {
     const dt = await sb.run(['apply', byUrl, '--dry-run']);
     expect(dt.exitCode, dt.stderr).toBe(0);
     expect(dt.stdout).toMatch(/activate/);
-  });
+  }, 180_000);
 
   it("ChartDirector's licence: missing is exit 2 naming key and line; it goes in with the version; release writes it; another one is said", async () => {
     const cd = await writeSampleArchive(sb.dir, 'ChartDirector', '5.0.2');
@@ -168,7 +168,7 @@ describe('webtree apply', () => {
     const other = await sb.run(['apply', file, '--check']);
     expect(other.exitCode).toBe(0);
     expect(other.stderr).toContain(`ChartDirector 5.0.2 holds another licence file than ${lic} (products.ChartDirector.license)`);
-  });
+  }, 180_000);
 
   it('refuses a wrong sha256 and a version installed from other bytes, the tree byte for byte as it was', async () => {
     const before = await snapshotTree(path.join(sb.dir, 'site'));
