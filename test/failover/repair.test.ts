@@ -113,6 +113,9 @@ describe('repair and per-server variants (CLI)', () => {
     for (const f of await fs.readdir(path.join(s.site.paths.switch, 'server2'))) await fs.copyFile(path.join(s.site.paths.switch, 'server2', f), path.join(active, f));
     let v = await s.problems();
     expect(v.list).toContainEqual(expect.stringMatching(/active is a real directory, not a link: .*webtree switch-web SERVER moves it aside/));
+    // status says what is there, not "(none)"
+    const st = await webtree(s.config, ['status']);
+    expect(st.stdout).toMatch(/^server +\(unknown: \S+\/active is a directory, not a link to a server: `webtree verify` names the fix\)$/m);
     const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/active was a real directory \(copied in by hand\): moved aside to .*active\.by-hand-/);
