@@ -6,6 +6,7 @@
 import { readAdoptFacts } from '../failover/adopt-facts.js';
 import { identityOps } from '../failover/record-identity.js';
 import { planAdopt } from '../plan/adopt.js';
+import { keptDir } from '../failover/variant-keep.js';
 import { reportPlan, runChange } from './tx.js';
 import { keepAfter } from './variants.js';
 import type { CommandCode } from './types.js';
@@ -13,7 +14,9 @@ import type { CommandCode } from './types.js';
 export const adoptCommand: CommandCode = {
   async run(ctx) {
     const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) => {
-      const p = planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx);
+      const planned = planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx);
+      // keepAfter below writes its copies in a plan of its own, after this one: the dry run says so, so that it predicts every write of adopt.
+      const p = ctx.dryRun ? { ...planned, notes: [...planned.notes, `adopt also keeps a copy of each server's variant files in ${keptDir(site)} as \`webtree variants keep\` does (what \`webtree variants restore\` puts back)`] } : planned;
       const active = p.ops.find((o) => o.kind === 'record' && o.entry.action === 'adopt' && o.entry.product === undefined);
       if (ctx.options['no-check-db'] === true || active?.kind !== 'record' || active.entry.to === undefined) return p;
       // The cluster the adopted tree serves, for switch-web's checks: after the commit, with the history.

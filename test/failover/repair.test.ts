@@ -7,29 +7,23 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readHistory } from '../../src/state/history.js';
-import { ensureBuilt, initSandbox, webtree } from './cli.js';
-import { consumerPaths, readServers } from './consumers.js';
+import { sandboxes, webtree } from './cli.js';
+import { readServers } from './consumers.js';
 import { handTree } from './hand-tree.js';
 
-const dirs: string[] = [];
-beforeAll(() => ensureBuilt(), 120_000);
-afterAll(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
+const temp = sandboxes();
 
 async function sandbox() {
-  const s = await initSandbox();
-  dirs.push(s.dir);
-  const c = await consumerPaths(s.config);
-  const cfg = (name: string) => path.join(c.site.paths.html, 'cfg', name);
-  const history = async () => readHistory(path.join(c.site.paths.state, 'history.jsonl'));
+  const s = await temp.withConsumers();
+  const cfg = (name: string) => path.join(s.site.paths.html, 'cfg', name);
+  const history = async () => readHistory(path.join(s.site.paths.state, 'history.jsonl'));
   const problems = async () => {
     const r = await webtree(s.config, ['verify', '--json']);
     return { code: r.code, list: (JSON.parse(r.stdout).findings as { problem: string }[]).map((f) => f.problem) };
   };
-  return { ...s, ...c, cfg, history, problems };
+  return { ...s, cfg, history, problems };
 }
 
 describe('repair and per-server variants (CLI)', () => {
@@ -141,8 +135,7 @@ describe('repair and per-server variants (CLI)', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('adopt never changes what the service account can read: an identical root-owned 0600 copy is not taken as the variant', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-mode-'));
-    dirs.push(dir);
+    const dir = temp.keep(await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-mode-')));
     await fs.chmod(dir, 0o755);
     const { config } = await handTree(dir, { qeServer3: true, eclMissing: null });
     const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');
