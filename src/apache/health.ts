@@ -2,7 +2,6 @@
  * Does every app answer? One HTTP GET per app mount plus /robots.txt on the site's Listen
  * address, retried briefly while Apache and its mod_wsgi daemons start up.
  */
-import http from 'node:http';
 import type { Site } from '../site/types.js';
 import { sleep } from './process.js';
 import type { WsgiApp } from './render.js';
@@ -50,7 +49,9 @@ async function probe(host: string, port: number, urlPath: string, timeoutMs: num
   }
 }
 
-function getOnce(host: string, port: number, urlPath: string, timeoutMs: number): Promise<HealthResult> {
+async function getOnce(host: string, port: number, urlPath: string, timeoutMs: number): Promise<HealthResult> {
+  // Loaded when a probe is made: status and list import this module's connectHost only.
+  const http = await import('node:http');
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${encodeURI(urlPath)}`;
   return new Promise((resolve) => {
     const req = http.get({ host, port, path: encodeURI(urlPath), agent: false, headers: { 'User-Agent': 'webtree-health', Connection: 'close' } }, (res) => {
