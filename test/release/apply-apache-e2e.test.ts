@@ -8,27 +8,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOurProcesses } from '../../src/apache/process.js';
 import { writeSampleArchive } from '../../src/demo/samples.js';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
-import { freePort, get } from '../helpers/http.js';
-import { ensureServiceAccount } from '../helpers/service-account.js';
 import { APACHE_INSTALL, skipWithoutApache } from '../helpers/apache-env.js';
+import { makeApacheSandbox, stopApacheSandbox, type ApacheSandbox } from '../helpers/apache-sandbox.js';
+import { get } from '../helpers/http.js';
 
 const missing = skipWithoutApache('webtree apply');
 
 describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INSTALL})`, () => {
-  let sb: Sandbox;
-  let port: number;
-  const site = (...p: string[]) => path.join(sb.dir, 'site', ...p);
-  const url = (p: string) => `http://127.0.0.1:${port}${p}`;
-  const leftovers = () => findOurProcesses(site('www'));
+  let sb: ApacheSandbox;
+  const site = (...p: string[]) => sb.site(...p);
+  const url = (p: string) => sb.url(p);
 
   /** A release of TV and dbiapp_pylib at v (TV's app replaced by `tvApp` when given). */
   async function release(v: string, tvApp?: string): Promise<string> {
     const lines = ['products:'];
     for (const p of ['TV', 'dbiapp_pylib']) {
-      const f = await writeSampleArchive(path.join(sb.dir, 'archives'), p, v, p === 'TV' && tvApp ? { 'product/tv.wsgi': tvApp } : {});
+      const f = await writeSampleArchive(sb.archives, p, v, p === 'TV' && tvApp ? { 'product/tv.wsgi': tvApp } : {});
       const sha = createHash('sha256').update(await fs.readFile(f)).digest('hex');
       lines.push(`  ${p}: { version: "${v}", archive: "${f}", sha256: "${sha}" }`);
     }
@@ -38,10 +34,7 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
   }
 
   beforeAll(async () => {
-    await ensureServiceAccount();
-    port = await freePort();
-    sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
-    await fs.mkdir(path.join(sb.dir, 'archives'));
+    sb = await makeApacheSandbox();
     const first = await sb.run(['apply', await release('1')]);
     expect(first.exitCode, first.stderr).toBe(0);
     // TV appeared for the first time: apply rendered the Apache tree itself.
@@ -52,11 +45,7 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
   }, 180_000);
 
   afterAll(async () => {
-    if (!sb) return;
-    await sb.run(['apache', 'stop']);
-    for (const pid of await leftovers()) process.kill(pid, 'SIGKILL');
-    expect(await leftovers()).toEqual([]);
-    await sb.cleanup();
+    expect(await stopApacheSandbox(sb)).toEqual([]);
   }, 60_000);
 
   it('upgrades TV and dbiapp_pylib together under ab load with 0 failed requests', async () => {
