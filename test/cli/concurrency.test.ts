@@ -24,14 +24,41 @@ beforeAll(async () => {
 afterAll(async () => sb.cleanup());
 
 describe('one lock for every change', () => {
-  it('two installs of the same product at once: one waits, neither half-succeeds', async () => {
+  it('two installs of the same product at once: the second waits while the first is inside its change, then runs after it', async () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '1.0');
     const b = await writeSampleArchive(sb.dir, 'TV', '2.0');
-    const [ra, rb] = await Promise.all([sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '300' }), sb.spawn(['install', b], { WEBTREE_TEST_PAUSE_MS: '300' })]);
-    expect([ra.exitCode, rb.exitCode]).toEqual([0, 0]); // the second waited for the first
+    const tvDir = path.join(sb.dir, 'site/dbwebtools/tv');
+    // The overlap is forced, not hoped for: the first is stopped (SIGSTOP) while it holds the
+    // lock, paused after planning, before its apply; it stays inside its change until SIGCONT.
+    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
+    await lockHeldBy(first.pid);
+    process.kill(first.pid!, 'SIGSTOP');
+    try {
+      const holder = await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
+      expect(holder, 'the first was stopped after its change, not inside it').toBe(first.pid);
+      const second = sb.spawn(['install', b, '--debug'], { WEBTREE_LOCK_WAIT: '300' });
+      let stderr = '';
+      second.stderr!.on('data', (d: Buffer) => void (stderr += String(d)));
+      let exited = false;
+      void second.then(() => void (exited = true));
+      // Either it says it waits for the first, or (without a lock) it goes ahead and finishes.
+      while (!exited && !stderr.includes(`waiting for the lock held by pid ${first.pid} `)) await new Promise((r) => setTimeout(r, 20));
+      expect(exited, `the second ran while the first held the lock:\n${stderr}`).toBe(false);
+      // While it waits, nothing of it is on disk.
+      expect((await fs.readdir(tvDir).catch(() => [] as string[])).filter((n) => n.includes('2.0'))).toEqual([]);
+      process.kill(first.pid!, 'SIGCONT');
+      const [ra, rb] = await Promise.all([first, second]);
+      expect(ra.exitCode, String(ra.stderr)).toBe(0);
+      expect(rb.exitCode, String(rb.stderr)).toBe(0);
+    } finally {
+      if (first.exitCode === null && first.signalCode === null) process.kill(first.pid!, 'SIGCONT'); // never left stopped by a failed check
+    }
+    // One after the other: the second's install is recorded after the first's, and went live last.
+    const installs = (await sb.json(['history', 'TV'])).entries.filter((e: { action: string }) => e.action === 'install');
+    expect(installs.map((e: { version: string }) => e.version)).toEqual(['1.0', '2.0']);
     const tv = (await sb.json(['list', 'TV'])).products[0];
     expect(tv.versions).toEqual(['1.0', '2.0']);
-    expect(['1.0', '2.0']).toContain(tv.current);
+    expect(tv.current).toBe('2.0');
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   });
 
