@@ -6,49 +6,22 @@
 //
 // Usage: npm run build && node bench/fetch.mjs [--mb 120] [--files 8000] [--rounds 4] [--dir DIR] [--json]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchOptions, cli, makeArchive, makeSite, median, ms, run, settle, shellInstall, shellProductDir, timed } from './lib/install-setup.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const cli = path.join(here, '..', 'bin', 'webtree.js');
-const shellInstall = path.join(here, 'shell-install.sh');
-const { values } = parseArgs({
-  options: {
-    mb: { type: 'string', default: '120' },
-    files: { type: 'string', default: '8000' },
-    rounds: { type: 'string', default: '4' },
-    dir: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const mb = Number(values.mb), files = Number(values.files), rounds = Number(values.rounds);
-const log = values.json ? () => {} : (...a) => console.log(...a);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
-function run(cmd, args, env = process.env) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout ?? ''}\n${r.stderr}`);
-  return r.stdout;
-}
-function timed(fn) {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
+const { values, mb, files, rounds, log } = benchOptions(4);
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-fetch-'));
+// A root webtree works as the service account (issue 11): it must be able to reach the sandbox.
+fs.chmodSync(root, 0o755);
 let server;
 try {
-  const prefix = path.join(root, 'site');
-  run(process.execPath, [cli, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18080']);
-  const env = { ...process.env, WEBTREE_CONFIG: path.join(prefix, 'webtree.yaml') };
+  const { prefix, env } = makeSite(root);
 
   // A CA and a server certificate for 127.0.0.1, made now.
   const pki = path.join(root, 'pki');
@@ -60,23 +33,11 @@ try {
   fs.writeFileSync(p('ext'), 'subjectAltName=IP:127.0.0.1\n');
   run('openssl', ['x509', '-req', '-in', p('srv.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('srv.pem'), '-days', '1', '-extfile', p('ext')]);
 
-  // The archive of bench/install.mjs: ~120 MB in ~8,000 files, half random, half text.
-  log(`making a ${mb} MB archive of ${files} files…`);
-  const src = path.join(root, 'src');
-  const top = path.join(src, 'tv-1.0');
-  const per = Math.floor((mb * 1024 * 1024) / files);
-  fs.mkdirSync(path.join(top, 'product'), { recursive: true });
-  fs.writeFileSync(path.join(top, 'product', 'tv.wsgi'), 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n');
-  for (let i = 0; i < files - 1; i++) {
-    const sub = path.join(top, 'product', 'data', `d${i % 40}`, `e${i % 7}`);
-    fs.mkdirSync(sub, { recursive: true });
-    fs.writeFileSync(path.join(sub, `f${i}.dat`), i % 2 ? randomBytes(per) : Buffer.alloc(per, `line ${i}\n`));
-  }
+  // The archive of bench/install.mjs, served from its own directory.
   const served = path.join(root, 'served');
   fs.mkdirSync(served);
   const master = path.join(served, 'tv-master.tar.gz');
-  execFileSync('tar', ['-czf', master, '-C', src, 'tv-1.0']);
-  const size = fs.statSync(master).size;
+  const size = makeArchive(root, master, { mb, files, log });
   const sha = createHash('sha256').update(fs.readFileSync(master)).digest('hex');
 
   server = spawn(process.execPath, [path.join(here, 'fetch-server.mjs'), served, p('srv.key'), p('srv.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -85,13 +46,10 @@ try {
     server.once('exit', (c) => reject(new Error(`the bench's HTTPS server exited ${c}`)));
   });
 
-  const productsRoot = path.join(prefix, 'dbwebtools');
-  const shellDir = path.join(productsRoot, 'tv-shell');
+  const { shellDir } = shellProductDir(prefix);
   const downloads = path.join(root, 'downloads');
-  fs.mkdirSync(shellDir, { recursive: true });
   fs.mkdirSync(downloads);
-  execFileSync('sync');
-  await new Promise((r) => setTimeout(r, 2000));
+  await settle(2000);
 
   const shell = [], webtree = [];
   for (let r = 0; r < rounds; r++) {

@@ -14,89 +14,32 @@
 // --before DIR: another built checkout of webtree (its bin/webtree.js), installed as a third side
 // in the same rounds, for before/after figures measured under the same load.
 // Targets (issue 15): at most 0.8x the shell way on tmpfs, at most 1.0x on a disk.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { extractArchive } from '../dist/archive/extract.js';
+import { benchOptions, cli, makeArchive, makeSite, median, ms, run, settle, shellInstall, shellProductDir, timed } from './lib/install-setup.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cli = path.join(here, '..', 'bin', 'webtree.js');
-const shellInstall = path.join(here, 'shell-install.sh');
-const { values } = parseArgs({
-  options: {
-    mb: { type: 'string', default: '120' },
-    files: { type: 'string', default: '8000' },
-    rounds: { type: 'string', default: '12' },
-    dir: { type: 'string' },
-    before: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const mb = Number(values.mb), files = Number(values.files), rounds = Number(values.rounds);
-const log = values.json ? () => {} : (...a) => console.log(...a);
+const { values, mb, files, rounds, log } = benchOptions(12, { before: { type: 'string' } });
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
-function timed(fn) {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
 async function timedAsync(fn) {
   const t0 = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
-function run(cmd, args, env = process.env, quiet = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout ?? ''}\n${r.stderr}`);
-  return r.stdout;
-}
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-install-'));
 try {
-  // A sandbox site as `webtree init` makes it (as root, owned by the service account if it exists).
-  const prefix = path.join(root, 'site');
-  run(process.execPath, [cli, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18080']);
-  const config = path.join(prefix, 'webtree.yaml');
-  const env = { ...process.env, WEBTREE_CONFIG: config };
-
-  // A TV archive like DESIGN.md's measurement: ~120 MB in ~8,000 files, half random, half text.
-  log(`making a ${mb} MB archive of ${files} files…`);
-  const src = path.join(root, 'src');
-  const top = path.join(src, 'tv-1.0');
-  const per = Math.floor((mb * 1024 * 1024) / files);
-  fs.mkdirSync(path.join(top, 'product'), { recursive: true });
-  fs.writeFileSync(path.join(top, 'product', 'tv.wsgi'), 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n');
-  for (let i = 0; i < files - 1; i++) {
-    const sub = path.join(top, 'product', 'data', `d${i % 40}`, `e${i % 7}`);
-    fs.mkdirSync(sub, { recursive: true });
-    fs.writeFileSync(path.join(sub, `f${i}.dat`), i % 2 ? randomBytes(per) : Buffer.alloc(per, `line ${i}\n`));
-  }
+  const { prefix, env } = makeSite(root);
   const master = path.join(root, 'tv-master.tar.gz');
-  execFileSync('tar', ['-czf', master, '-C', src, 'tv-1.0']);
-  const archiveSize = fs.statSync(master).size;
-
-  // The shell's product directory beside webtree's, in the site's products root: the file system
-  // allocates both alike (a directory elsewhere can land in emptier block groups, and creating
-  // files there costs a different amount of system time).
-  const productsRoot = path.join(prefix, 'dbwebtools');
-  const shellDir = path.join(productsRoot, 'tv-shell');
-  fs.mkdirSync(shellDir, { recursive: true });
-  // Nothing is deleted until the end: freeing thousands of files makes the next creations slow
-  // (for a while) on some file systems, whichever side comes next. Let what came before settle.
-  execFileSync('sync');
-  await new Promise((r) => setTimeout(r, 3000));
+  const archiveSize = makeArchive(root, master, { mb, files, log });
+  const { productsRoot, shellDir } = shellProductDir(prefix);
+  await settle(3000);
 
   // The checkout before, if any, installs into a site of its own (its layout may differ).
   let beforeEnv;

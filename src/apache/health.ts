@@ -1,6 +1,7 @@
 /**
  * Does every app answer? One HTTP GET per app mount plus /robots.txt on the site's Listen
- * address, retried briefly while Apache and its mod_wsgi daemons start up.
+ * address, retried briefly while Apache and its mod_wsgi daemons start up. The GET itself
+ * (getPage) is also `webtree check`'s deep probe (src/watch/probe.ts), without the retry.
  */
 import http from 'node:http';
 import type { Site } from '../site/types.js';
@@ -14,14 +15,18 @@ export function connectHost(listenHost: string): string {
   return listenHost.replace(/^\[(.*)\]$/, '$1');
 }
 
-export interface HealthResult {
+/** One GET's answer: the status, or why there was none. */
+export interface PageAnswer {
   url: string;
-  /** Answered with a status below 400. */
-  ok: boolean;
   status?: number;
   error?: string;
-  /** The start of the answer (up to 64 KiB), e.g. for a version check. */
+  /** The start of the answer (up to `maxBody` bytes), e.g. for a version check or a probe's text. */
   body?: string;
+}
+
+export interface HealthResult extends PageAnswer {
+  /** Answered with a status below 400. */
+  ok: boolean;
 }
 
 export interface HealthOptions {
@@ -29,48 +34,60 @@ export interface HealthOptions {
   retryForMs?: number;
 }
 
-const MAX_BODY = 64 * 1024;
-
-export async function checkHealth(site: Site, apps: WsgiApp[], opts: HealthOptions = {}): Promise<HealthResult[]> {
-  const host = connectHost(site.apache.listen.host);
-  const { port } = site.apache.listen;
-  const timeoutMs = site.apache.healthTimeout * 1000;
-  const paths = [...apps.map((a) => a.mount), '/robots.txt'];
-  return Promise.all(paths.map((p) => probe(host, port, p, timeoutMs, opts.retryForMs ?? 5000)));
+export interface GetOptions {
+  /** The User-Agent, so that the access log tells a health check after a change from `webtree check`. */
+  agent?: string;
+  maxBody?: number;
 }
 
-async function probe(host: string, port: number, urlPath: string, timeoutMs: number, retryForMs: number): Promise<HealthResult> {
+export async function checkHealth(site: Site, apps: WsgiApp[], opts: HealthOptions = {}): Promise<HealthResult[]> {
+  const paths = [...apps.map((a) => a.mount), '/robots.txt'];
+  return Promise.all(paths.map((p) => probe(site, p, opts.retryForMs ?? 5000)));
+}
+
+async function probe(site: Site, urlPath: string, retryForMs: number): Promise<HealthResult> {
   const deadline = Date.now() + retryForMs;
   for (;;) {
-    const r = await getOnce(host, port, urlPath, timeoutMs);
+    const r = await getPage(site, urlPath);
+    const ok = r.status !== undefined && r.status >= 200 && r.status < 400;
     // Not listening yet, or mod_wsgi's daemon not up yet; a timeout has already waited long enough.
     const starting = r.status === 503 || /ECONNREFUSED|ECONNRESET|socket hang up/.test(r.error ?? '');
-    if (r.ok || !starting || Date.now() >= deadline) return r;
+    if (ok || !starting || Date.now() >= deadline) return { ...r, ok };
     await sleep(250);
   }
 }
 
-function getOnce(host: string, port: number, urlPath: string, timeoutMs: number): Promise<HealthResult> {
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${encodeURI(urlPath)}`;
+/**
+ * One GET of a path on the site's Listen address, no retry: the one HTTP probe of the apps, for
+ * the health check after a change and for `webtree check`'s deep probes alike.
+ */
+export function getPage(site: Site, urlPath: string, opts: GetOptions = {}): Promise<PageAnswer> {
+  const host = connectHost(site.apache.listen.host);
+  const { port } = site.apache.listen;
+  const timeoutMs = site.apache.healthTimeout * 1000;
+  const maxBody = opts.maxBody ?? 64 * 1024;
+  const reqPath = encodeURI(urlPath);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${reqPath}`;
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: encodeURI(urlPath), agent: false, headers: { 'User-Agent': 'webtree-health', Connection: 'close' } }, (res) => {
+    const headers = { 'User-Agent': opts.agent ?? 'webtree-health', Connection: 'close' };
+    const req = http.get({ host, port, path: reqPath, agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
-        if (size < MAX_BODY) chunks.push(c);
+        if (size < maxBody) chunks.push(c);
         size += c.length;
       });
       res.on('end', () => {
         clearTimeout(timer);
-        const status = res.statusCode ?? 0;
-        resolve({ url, ok: status >= 200 && status < 400, status, body: Buffer.concat(chunks).subarray(0, MAX_BODY).toString('utf8') });
+        resolve({ url, status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, maxBody).toString('utf8') });
       });
       res.on('error', (err) => finish(err));
     });
     const finish = (err: Error) => {
       clearTimeout(timer);
       req.destroy();
-      resolve({ url, ok: false, error: (err as NodeJS.ErrnoException).code ? `${(err as NodeJS.ErrnoException).code}: ${err.message}` : err.message });
+      const code = (err as NodeJS.ErrnoException).code;
+      resolve({ url, error: code ? `${code}: ${err.message}` : err.message });
     };
     // One deadline for connect, headers and body alike.
     const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);

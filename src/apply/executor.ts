@@ -256,8 +256,8 @@ export class Executor {
   private async sweepLeftovers(known: string[]): Promise<void> {
     const { paths } = this.opts.site;
     const www = ['conf', 'conf.d', 'bin', 'init.d'].map((d) => path.join(paths.www, d));
-    const dirs = new Set([...known.map((t) => path.dirname(t)), ...www, paths.www, paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
-    for (const top of [paths.products, paths.switch, paths.html]) {
+    const dirs = new Set([...known.map((t) => path.dirname(t)), ...www, paths.www, path.join(paths.state, 'variants'), paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
+    for (const top of [paths.products, paths.switch, paths.html, path.join(paths.state, 'variants')]) {
       for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) dirs.add(path.join(top, e.name));
     }
     for (const dir of dirs) {
@@ -319,8 +319,10 @@ export class Executor {
     this.opts.onOp?.(describeOp(op));
     switch (op.kind) {
       case 'make-dir': {
-        const first = await fs.mkdir(op.path, { recursive: true, mode: 0o755 });
+        const first = await fs.mkdir(op.path, { recursive: true, mode: op.mode ?? 0o755 });
         if (first) await this.own(first, true);
+        // A closed directory is closed whoever made it and whatever the umask.
+        if (op.mode !== undefined) await fs.chmod(op.path, op.mode);
         return undefined;
       }
       case 'extract': {
@@ -384,6 +386,12 @@ export class Executor {
         await fs.chmod(op.to, 0o644);
         await this.own(op.to);
         return undefined;
+      case 'copy-exact': {
+        this.forget(op.to);
+        await writeFileAtomic(op.to, await fs.readFile(op.from), op.mode, op.owner);
+        if (!op.owner) await this.own(op.to);
+        return undefined;
+      }
       case 'write-manifest': {
         const u = this.unpacked.get(op.dir);
         const sha = op.archiveSha256 ?? u?.archiveSha256;

@@ -57,12 +57,14 @@ export async function renameLinkOver(at: string, target: string): Promise<void> 
   await fsyncDir(path.dirname(at));
 }
 
-export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644): Promise<void> {
+/** `owner`: given before the mode (a chown may clear set-id bits); one this process may not give is left as it is. */
+export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644, owner?: { uid: number; gid: number }): Promise<void> {
   const tmp = tempName(file, 'write');
   const fh = await fs.open(tmp, 'wx', mode);
   try {
     try {
       await fh.writeFile(content);
+      if (owner) await fh.chown(owner.uid, owner.gid).catch((err: unknown) => { if (!isErrno(err, 'EPERM')) throw err; });
       await fh.chmod(mode); // the umask must not decide an init script's execute bit
       await fh.sync();
     } finally {

@@ -41,7 +41,8 @@ export function accessNeeds(plan: Plan, stateDir: string): AccessNeed[] {
       case 'extract': into(op.dest, why); break;
       case 'add-file':
       case 'write-file': into(op.path, why); break;
-      case 'copy-file': into(op.to, why); break;
+      case 'copy-file':
+      case 'copy-exact': into(op.to, why); break;
       case 'write-manifest': into(op.to, why); break;
       case 'rename': into(op.from, why); if (path.dirname(op.to) !== path.dirname(op.from)) into(op.to, why); break;
       case 'swap-link': needs.push({ dir: path.dirname(op.path), why, how: 'into', unless: { link: op.path, target: op.target } }); break;

@@ -6,14 +6,17 @@
 import { readAdoptFacts } from '../failover/adopt-facts.js';
 import { identityOps } from '../failover/record-identity.js';
 import { planAdopt } from '../plan/adopt.js';
-import { keepVariants } from '../failover/variant-keep.js';
+import { keptDir } from '../failover/variant-keep.js';
 import { reportPlan, runChange } from './tx.js';
+import { keepAfter } from './variants.js';
 import type { CommandCode } from './types.js';
 
 export const adoptCommand: CommandCode = {
   async run(ctx) {
     const plan = await runChange(ctx, 'adopt', async ({ site, catalog, tree, pctx }) => {
-      const p = planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx);
+      const planned = planAdopt(site, catalog, tree, await readAdoptFacts(site, catalog, tree), pctx);
+      // keepAfter below writes its copies in a plan of its own, after this one: the dry run says so, so that it predicts every write of adopt.
+      const p = ctx.dryRun ? { ...planned, notes: [...planned.notes, `adopt also keeps a copy of each server's variant files in ${keptDir(site)} as \`webtree variants keep\` does (what \`webtree variants restore\` puts back)`] } : planned;
       const active = p.ops.find((o) => o.kind === 'record' && o.entry.action === 'adopt' && o.entry.product === undefined);
       if (ctx.options['no-check-db'] === true || active?.kind !== 'record' || active.entry.to === undefined) return p;
       // The cluster the adopted tree serves, for switch-web's checks: after the commit, with the history.
@@ -22,7 +25,7 @@ export const adoptCommand: CommandCode = {
       return { ...p, ops: [...p.ops.slice(0, at), ...ops, ...p.ops.slice(at)], notes: [...p.notes, ...notes] };
     });
     // The variants as adopted are the ones to restore after a hand rename (failover/variant-keep.ts).
-    if (!ctx.dryRun) await keepVariants(await ctx.site(), await ctx.catalog());
+    await keepAfter(ctx, await ctx.site());
     // runChange has printed the notes already (stderr); the result says what was done.
     return reportPlan(ctx, plan, { notes: plan.notes });
   },

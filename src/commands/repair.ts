@@ -5,9 +5,9 @@
  */
 import { restartAndCheck } from '../failover/restart.js';
 import { readRepairFacts } from '../failover/repair-facts.js';
-import { restoreVariants } from '../failover/variant-keep.js';
 import { planRepair } from '../plan/repair.js';
 import { runChange } from './tx.js';
+import { variantsChange } from './variants.js';
 import type { CommandCode, CommandContext } from './types.js';
 
 export async function runRepair(ctx: CommandContext): Promise<number> {
@@ -16,7 +16,7 @@ export async function runRepair(ctx: CommandContext): Promise<number> {
   let ok = true;
   // Kept variants a hand rename replaced (the guide's mv settings.py …) come back first, byte for
   // byte (failover/variant-keep.ts), so that the plan below finds every variant a file again.
-  const restored = await restoreVariants(await ctx.site(), await ctx.catalog(), ctx.dryRun, { links: false });
+  const { lines: restored } = await variantsChange(ctx, await ctx.site(), 'restore', { links: false });
   for (const line of restored) ctx.reporter.note(line);
   const plan = await runChange(ctx, 'repair', async ({ site, catalog, tree, pctx }) => planRepair(site, catalog, await readRepairFacts(site, catalog, tree), pctx), {
     kind: 'repair',

@@ -1,6 +1,6 @@
 import { status as apacheStatus } from '../apache/control.js';
 import { productRows } from '../state/rows.js';
-import { activeServer } from '../state/server.js';
+import { activeNotALink, activeServer } from '../state/server.js';
 import { readTree } from '../state/tree.js';
 import { reportPending } from './read-recovery.js';
 import type { CommandCode } from './types.js';
@@ -15,13 +15,14 @@ export const statusCommand: CommandCode = {
     for (const d of tree.damage ?? []) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
     const products = productRows(catalog, tree);
     const server = await activeServer(site);
+    const notALink = server === null ? await activeNotALink(site) : undefined;
     // The pid file is trusted only when it names a live httpd of this tree (control.status).
     const st = await apacheStatus(site);
     const apache = { running: st.running, pid: st.pid ?? null };
     const damaged = (tree.damage ?? []).map((d) => d.file);
     ctx.reporter.result({ site: site.file, products, server, apache, pending: pending ?? null, damaged }, () => [
       `site     ${site.file}`,
-      `server   ${server ?? '(none)'}`,
+      `server   ${server ?? (notALink ? `(unknown: ${notALink})` : '(none)')}`,
       `apache   ${apache.running ? `running, pid ${apache.pid}` : 'stopped'}`,
       ...(pending ? [`pending  ${pending.state === 'running' ? 'a change is under way' : pending.state === 'damaged' ? 'the journal is damaged (see above)' : `\`${pending.command}\` was interrupted: run \`webtree recover\``}`] : []),
       '',

@@ -9,7 +9,6 @@ import { WebtreeError } from '../core/errors.js';
 import { appsFailing, restartAndCheck, type RestartAndCheck, type RestartOutcome } from '../failover/restart.js';
 import { failoverRunbook } from '../failover/runbook.js';
 import { readSwitchFacts } from '../failover/switch-facts.js';
-import { keepVariants } from '../failover/variant-keep.js';
 import { checkTarget, recordOf } from '../failover/target-check.js';
 import { readRepairFacts } from '../failover/repair-facts.js';
 import { planRepair } from '../plan/repair.js';
@@ -19,6 +18,7 @@ import type { Op } from '../plan/ops.js';
 import { readCluster, recordClusterOp } from '../state/cluster.js';
 import { restartOrGoBack, type AfterSwitch } from '../after/switch-web.js';
 import { runChange } from './tx.js';
+import { keepAfter } from './variants.js';
 import type { CommandCode, CommandContext } from './types.js';
 
 /** A refusal as the history records it: the message and what it names (a variant, a path). */
@@ -88,7 +88,7 @@ export async function runSwitchWeb(ctx: CommandContext, restart: RestartAndCheck
       [plan.summary, ...repaired!.map((l) => `  ${l}`), `  restart: ${report}`].join('\n'));
     return 0;
   }
-  await keepVariants(site, await ctx.catalog());
+  await keepAfter(ctx, site);
   const from = a.from;
   const changed = plan.ops.length > 0;
   const runbook = changed ? failoverRunbook(site, server, from) : [];

@@ -10,7 +10,8 @@ import type { HistoryEntry } from './facts.js';
 import type { ExpectTop } from '../catalog/top-dir.js';
 
 export type Op =
-  | { kind: 'make-dir'; path: string }
+  /** mode: for a directory only the account may read (the kept variants); 0755 otherwise. */
+  | { kind: 'make-dir'; path: string; mode?: number }
   /** sha256: what the archive hashed to when planned; a different file at unpack time is refused. */
   /** expectTop: refuse an archive whose own top directory names another product or version (install without --force). */
   | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string; sha256?: string; expectTop?: ExpectTop }
@@ -19,6 +20,11 @@ export type Op =
   | { kind: 'copy-file'; from: string; to: string }
   /** archiveSha256 absent: the sha256 the extract into `dir` found (the executor fills it in, journal included). */
   | { kind: 'write-manifest'; dir: string; to: string; archiveSha256?: string; product: string; version: string }
+  /**
+   * The bytes of `from` put at `to` in one rename, with this mode and owner (the executor's owner
+   * when absent): a kept variant and its restore, where 0644 and a new owner would leak a password.
+   */
+  | { kind: 'copy-exact'; from: string; to: string; mode: number; owner?: { uid: number; gid: number } }
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'swap-link'; path: string; target: string }
   /**
@@ -56,12 +62,13 @@ export const emptyPlan = (command: string, summary: string, notes: string[] = []
 /** One line per operation, for --dry-run and the journal. */
 export function describeOp(op: Op): string {
   switch (op.kind) {
-    case 'make-dir': return `make directory ${op.path}`;
+    case 'make-dir': return `make directory ${op.path}${op.mode === undefined ? '' : ` (mode ${op.mode.toString(8)})`}`;
     case 'extract': return `unpack ${op.archive} into ${op.dest}${op.content ? ` (only its ${op.content}/)` : ''}`;
     case 'check-version': return `check ${op.dir} holds ${op.product}${op.requires.length ? ` (${op.requires.join(', ')})` : ''}`;
     case 'add-file': return `add ${op.path}`;
     case 'copy-file': return `copy ${op.from} to ${op.to}`;
     case 'write-manifest': return `record manifest of ${op.product} ${op.version} in ${op.to}`;
+    case 'copy-exact': return `copy ${op.from} to ${op.to} (mode ${op.mode.toString(8)}${op.owner ? `, owner ${op.owner.uid}:${op.owner.gid}` : ''})`;
     case 'rename': return `rename ${op.from} to ${op.to}`;
     case 'swap-link': return `point ${op.path} -> ${op.target}`;
     case 'link-over-file': return `keep ${op.path} as ${op.keep} (hard link), then point ${op.path} -> ${op.target}`;

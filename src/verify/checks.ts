@@ -72,7 +72,7 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
 
 async function checkServers(out: Finding[], site: Site, catalog: ProductDescriptor[]): Promise<void> {
   out.push(...(await checkFailover(site, catalog)));
-  out.push(...(await variantFindings(site)));
+  out.push(...(await variantFindings(site)).map(({ what, problem }) => ({ what, problem })));
 }
 
 export async function verifyTree(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {

@@ -9,12 +9,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readLockFile, lockFile } from '../apply/lock.js';
 import { readRenderedRecord } from '../apache/render-io.js';
-import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionPath } from '../catalog/paths.js';
+import { manifestPath, moveAsideCommand, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { dbEntry } from '../core/identity.js';
 import { pendingChange } from '../apply/pending.js';
 import type { Site } from '../site/types.js';
-import { atticDir, moveAsideCommand } from '../core/attic.js';
+import { atticDir } from '../core/attic.js';
 import { historyLineError, readHistoryLines } from '../state/history.js';
 import { isDamaged } from '../core/state-file.js';
 import { historyFile, type TreeState } from '../state/tree.js';
@@ -41,7 +41,7 @@ async function checkHistory(out: Finding[], site: Site, tree: TreeState, catalog
     const installed = catalog.filter((d) => d.installable && tree.products[d.name]?.versions.length);
     if (r.entries.length === 0 && r.problems.length === 0 && installed.length) {
       const missing = (await fs.lstat(file).catch(() => null)) === null;
-      out.push({ what: 'history', problem: `${file} ${missing ? 'is missing' : 'is empty'} though ${installed.map((d) => d.name).join(', ')} ${installed.length > 1 ? 'are' : 'is'} installed: rollback knows no earlier version and prune keeps only by age (it was removed or cut short; restore it from a backup if there is one)` });
+      out.push({ what: 'history', problem: `${file} ${missing ? 'is missing' : 'is empty'} though ${installed.map((d) => d.name).join(', ')} ${installed.length > 1 ? 'are' : 'is'} installed: rollback knows no earlier version and prune keeps only by age (restore it from a backup if there is one; otherwise the next install, activate or rollback starts a new one, and until then give rollback --to VERSION)` });
     }
   } catch (err) {
     if (!isDamaged(err)) throw err;
@@ -62,7 +62,7 @@ async function checkProductDirs(out: Finding[], site: Site, tree: TreeState, cat
       if (ds.some((d) => versionFromDirName(d, e.name) !== undefined)) continue;
       if (ds.length > 1 && byDir.has(p)) continue; // a product directory inside webpylib's
       if (installable.some((d) => productDir(site, d) === p)) continue;
-      out.push({ what: ds.map((d) => d.name).join('/'), problem: `${p} is not a version name (a version has a digit): webtree neither lists, serves nor prunes it; move it out of the way (${moveAsideCommand(p, site.paths.state)})` });
+      out.push({ what: ds.map((d) => d.name).join('/'), problem: `${p} is not a version name (a version has a digit): webtree neither lists, serves nor prunes it; move it out of the way, where it is neither served nor read as a version (${moveAsideCommand(site, p)})` });
     }
   }
   for (const d of installable) {

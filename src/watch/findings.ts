@@ -27,7 +27,9 @@ export function findingsOf(f: CheckFacts): WatchFinding[] {
   }
   for (const v of f.verify) {
     if (v.what === 'journal') continue; // said above, with the lock taken into account
-    if (/licen[cs]e/i.test(v.problem)) out.push({ code: 'licence', thing: v.what, problem: v.problem, fix: 'webtree install ChartDirector-VERSION.tar.gz --license chartdir.lic' });
+    // A kept variant (failover/variant-keep.ts) replaced by a link, gone or changed: its own code, so that a watcher can tell it.
+    if (v.what.startsWith('variant/')) out.push({ code: 'variant', thing: v.what, problem: v.problem, fix: /changed behind/.test(v.problem) ? 'webtree variants keep if the change is yours, else webtree variants restore' : 'webtree variants restore' });
+    else if (/licen[cs]e/i.test(v.problem)) out.push({ code: 'licence', thing: v.what, problem: v.problem, fix: 'webtree install ChartDirector-VERSION.tar.gz --license chartdir.lic' });
     else out.push({ code: 'verify', thing: v.what, problem: v.problem, fix: 'webtree verify names it; the fix is in its text' });
   }
   if (!f.apache.up) out.push({ code: 'apache-down', thing: 'apache', problem: 'Apache is not running', fix: 'webtree apache start' });

@@ -9,30 +9,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOurProcesses, processUid } from '../../src/apache/process.js';
+import { processUid } from '../../src/apache/process.js';
 import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../../src/demo/samples.js';
-import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
-import { freePort, get, requestLoop } from '../helpers/http.js';
-import { ensureServiceAccount } from '../helpers/service-account.js';
 import { APACHE_INSTALL, skipWithoutApache } from '../helpers/apache-env.js';
+import { makeApacheSandbox, stopApacheSandbox, type ApacheSandbox } from '../helpers/apache-sandbox.js';
+import { ROOT } from '../helpers/cli.js';
+import { get, requestLoop } from '../helpers/http.js';
 
 const missing = skipWithoutApache('webtree render/apache');
 
 
 describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_INSTALL})`, () => {
-  let sb: Sandbox;
-  let port: number;
-  let archives: string;
-  let account: { uid: number; gid: number };
-  const site = (...p: string[]) => path.join(sb.dir, 'site', ...p);
+  let sb: ApacheSandbox;
+  const site = (...p: string[]) => sb.site(...p);
   const www = (...p: string[]) => site('www', ...p);
-  const url = (p: string) => `http://127.0.0.1:${port}${p}`;
-  const archive = async (product: string, version: string, extra?: Record<string, string>) => writeSampleArchive(archives, product, version, extra);
-  const ok = async (args: string[]) => {
-    const r = await sb.run(args);
-    expect(r.exitCode, `webtree ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
-    return r;
-  };
+  const url = (p: string) => sb.url(p);
+  const archive = async (product: string, version: string, extra?: Record<string, string>) => writeSampleArchive(sb.archives, product, version, extra);
+  const ok = (args: string[]) => sb.ok(args);
   const body = async (p: string) => (await get(url(p))).body;
   const apps = async () => Promise.all(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/EXPO/', '/robots.txt'].map(async (p) => {
     const r = await get(url(p));
@@ -51,26 +44,16 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     }
     return out;
   };
-  const leftovers = () => findOurProcesses(www());
+  const leftovers = () => sb.leftovers();
 
   beforeAll(async () => {
-    account = await ensureServiceAccount();
-    port = await freePort();
-    sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
-    archives = path.join(sb.dir, 'archives');
-    await fs.mkdir(archives);
-    for (const [p, v] of FIRST_VERSIONS) await ok(['install', await archive(p, v)]);
-    const ecl = site('www', 'wsgi', 'ECL', 'decam', 'ecl.wsgi');
-    await fs.writeFile(ecl, ECL_SAMPLE_APP, { mode: 0o644 });
-    await fs.chown(ecl, account.uid, account.gid);
+    sb = await makeApacheSandbox();
+    await sb.install(FIRST_VERSIONS);
+    await sb.put(site('www', 'wsgi', 'ECL', 'decam', 'ecl.wsgi'), ECL_SAMPLE_APP);
   }, 120_000);
 
   afterAll(async () => {
-    if (!sb) return;
-    await sb.run(['apache', 'stop']);
-    for (const pid of await leftovers()) process.kill(pid, 'SIGKILL');
-    expect(await leftovers()).toEqual([]);
-    await sb.cleanup();
+    expect(await stopApacheSandbox(sb)).toEqual([]);
   }, 60_000);
 
   it('render --diff shows the whole tree pending (exit 3); render writes it; then nothing is pending (exit 0)', async () => {
@@ -96,7 +79,7 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     expect(started.exitCode, started.all).toBe(0);
     expect(await apps()).toEqual(['200 TV 3.3a server=server3 dbiapp v1_4a', '200 ConstantsDB 1.5d server=server3 dbiapp v1_4a', '200 AV 1.1 server=server3 dbiapp v1_4a',
       '200 QE 2.0 server=server3 dbiapp v1_4a', '200 ECL server=server3', '200 <h1>Exposure Browser 1.0</h1>', '200 User-agent: *']);
-    for (const pid of await leftovers()) expect(await processUid(pid)).toBe(account.uid);
+    for (const pid of await leftovers()) expect(await processUid(pid)).toBe(sb.account.uid);
     const st = await sb.json(['apache', 'status']);
     expect(st).toMatchObject({ running: true, pid: expect.any(Number), uptimeSec: expect.any(Number) });
     expect(st.apps.map((a: { url: string; ok: boolean }) => [a.url, a.ok])).toEqual(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/robots.txt'].map((p) => [url(p), true]));
@@ -110,7 +93,7 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     const r = await ok(['apache', 'start']);
     expect(r.stdout).toMatch(/^apache started \(pid \d+\)/);
     expect(r.stdout).toContain(`ok   ${url('/ECL')} 200`);
-    for (const pid of await leftovers()) expect(await processUid(pid)).toBe(account.uid);
+    for (const pid of await leftovers()) expect(await processUid(pid)).toBe(sb.account.uid);
     expect((await ok(['apache', 'start'])).stdout).toMatch(/^apache is already running/);
     expect((await ok(['apache', 'configtest'])).stdout).toMatch(/Syntax OK/);
   }, 60_000);

@@ -116,7 +116,7 @@ describe('progress', () => {
     } finally {
       await sb.cleanup();
     }
-  }, 60_000);
+  }, 180_000); // a hang guard only: 24,000 files made and unpacked take a minute on a loaded 2-core machine
 
   it('under --json on a terminal, and in a pipe: nothing at all', async () => {
     const json = await onPty([process.execPath, CHILD, DIST, '--json']);

@@ -5,7 +5,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { afterAll, beforeAll } from 'vitest';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { consumerPaths } from './consumers.js';
 
 export { BIN, ensureBuilt, ROOT } from '../helpers/cli.js';
 
@@ -28,4 +30,29 @@ export async function initSandbox(extra: string[] = []): Promise<{ dir: string; 
   const r = await webtree(config, ['init', '--prefix', dir, ...extra]);
   if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
   return { dir, config };
+}
+
+/**
+ * The sandboxes of one test file: the CLI built before its tests, every directory handed out
+ * removed after them. Call once, at the top of the file (it registers the file's hooks).
+ */
+export function sandboxes() {
+  const dirs: string[] = [];
+  beforeAll(() => ensureBuilt(), 120_000);
+  afterAll(async () => {
+    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+  });
+  return {
+    /** A directory the test made itself, removed with the others. */
+    keep: (dir: string): string => {
+      dirs.push(dir);
+      return dir;
+    },
+    /** An initSandbox, with its site file loaded and the paths of every per-server consumer. */
+    withConsumers: async (extra: string[] = []) => {
+      const s = await initSandbox(extra);
+      dirs.push(s.dir);
+      return { ...s, ...(await consumerPaths(s.config)) };
+    },
+  };
 }

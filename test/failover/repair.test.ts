@@ -7,29 +7,23 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readHistory } from '../../src/state/history.js';
-import { ensureBuilt, initSandbox, webtree } from './cli.js';
-import { consumerPaths, readServers } from './consumers.js';
+import { sandboxes, webtree } from './cli.js';
+import { readServers } from './consumers.js';
 import { handTree } from './hand-tree.js';
 
-const dirs: string[] = [];
-beforeAll(() => ensureBuilt(), 120_000);
-afterAll(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
+const temp = sandboxes();
 
 async function sandbox() {
-  const s = await initSandbox();
-  dirs.push(s.dir);
-  const c = await consumerPaths(s.config);
-  const cfg = (name: string) => path.join(c.site.paths.html, 'cfg', name);
-  const history = async () => readHistory(path.join(c.site.paths.state, 'history.jsonl'));
+  const s = await temp.withConsumers();
+  const cfg = (name: string) => path.join(s.site.paths.html, 'cfg', name);
+  const history = async () => readHistory(path.join(s.site.paths.state, 'history.jsonl'));
   const problems = async () => {
     const r = await webtree(s.config, ['verify', '--json']);
     return { code: r.code, list: (JSON.parse(r.stdout).findings as { problem: string }[]).map((f) => f.problem) };
   };
-  return { ...s, ...c, cfg, history, problems };
+  return { ...s, cfg, history, problems };
 }
 
 describe('repair and per-server variants (CLI)', () => {
@@ -119,6 +113,9 @@ describe('repair and per-server variants (CLI)', () => {
     for (const f of await fs.readdir(path.join(s.site.paths.switch, 'server2'))) await fs.copyFile(path.join(s.site.paths.switch, 'server2', f), path.join(active, f));
     let v = await s.problems();
     expect(v.list).toContainEqual(expect.stringMatching(/active is a real directory, not a link: .*webtree switch-web SERVER moves it aside/));
+    // status says what is there, not "(none)"
+    const st = await webtree(s.config, ['status']);
+    expect(st.stdout).toMatch(/^server +\(unknown: \S+\/active is a directory, not a link to a server: `webtree verify` names the fix\)$/m);
     const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/active was a real directory \(copied in by hand\): moved aside to .*active\.by-hand-/);
@@ -138,8 +135,7 @@ describe('repair and per-server variants (CLI)', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('adopt never changes what the service account can read: an identical root-owned 0600 copy is not taken as the variant', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-mode-'));
-    dirs.push(dir);
+    const dir = temp.keep(await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-mode-')));
     await fs.chmod(dir, 0o755);
     const { config } = await handTree(dir, { qeServer3: true, eclMissing: null });
     const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');

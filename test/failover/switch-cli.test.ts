@@ -1,22 +1,12 @@
 /** switch-web and verify through the built CLI, on real sandbox trees (no database: --no-check-db). */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readHistory } from '../../src/state/history.js';
-import { ensureBuilt, initSandbox, webtree } from './cli.js';
-import { consumerPaths, readServers } from './consumers.js';
+import { sandboxes, webtree } from './cli.js';
+import { readServers } from './consumers.js';
 
-const dirs: string[] = [];
-beforeAll(() => ensureBuilt(), 120_000);
-afterAll(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
-
-async function sandbox() {
-  const s = await initSandbox();
-  dirs.push(s.dir);
-  return { ...s, ...(await consumerPaths(s.config)) };
-}
+const sandbox = sandboxes().withConsumers;
 
 /** Every link and file under the web tree, for "nothing changed" comparisons. */
 async function snapshot(dir: string): Promise<Record<string, string>> {

@@ -8,27 +8,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOurProcesses } from '../../src/apache/process.js';
 import { writeSampleArchive } from '../../src/demo/samples.js';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
-import { freePort, get } from '../helpers/http.js';
-import { ensureServiceAccount } from '../helpers/service-account.js';
 import { APACHE_INSTALL, skipWithoutApache } from '../helpers/apache-env.js';
+import { makeApacheSandbox, stopApacheSandbox, type ApacheSandbox } from '../helpers/apache-sandbox.js';
+import { get } from '../helpers/http.js';
 
 const missing = skipWithoutApache('webtree apply');
 
 describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INSTALL})`, () => {
-  let sb: Sandbox;
-  let port: number;
-  const site = (...p: string[]) => path.join(sb.dir, 'site', ...p);
-  const url = (p: string) => `http://127.0.0.1:${port}${p}`;
-  const leftovers = () => findOurProcesses(site('www'));
+  let sb: ApacheSandbox;
+  const site = (...p: string[]) => sb.site(...p);
+  const url = (p: string) => sb.url(p);
 
   /** A release of TV and dbiapp_pylib at v (TV's app replaced by `tvApp` when given). */
   async function release(v: string, tvApp?: string): Promise<string> {
     const lines = ['products:'];
     for (const p of ['TV', 'dbiapp_pylib']) {
-      const f = await writeSampleArchive(path.join(sb.dir, 'archives'), p, v, p === 'TV' && tvApp ? { 'product/tv.wsgi': tvApp } : {});
+      const f = await writeSampleArchive(sb.archives, p, v, p === 'TV' && tvApp ? { 'product/tv.wsgi': tvApp } : {});
       const sha = createHash('sha256').update(await fs.readFile(f)).digest('hex');
       lines.push(`  ${p}: { version: "${v}", archive: "${f}", sha256: "${sha}" }`);
     }
@@ -38,10 +34,7 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
   }
 
   beforeAll(async () => {
-    await ensureServiceAccount();
-    port = await freePort();
-    sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
-    await fs.mkdir(path.join(sb.dir, 'archives'));
+    sb = await makeApacheSandbox();
     const first = await sb.run(['apply', await release('1')]);
     expect(first.exitCode, first.stderr).toBe(0);
     // TV appeared for the first time: apply rendered the Apache tree itself.
@@ -52,11 +45,7 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
   }, 180_000);
 
   afterAll(async () => {
-    if (!sb) return;
-    await sb.run(['apache', 'stop']);
-    for (const pid of await leftovers()) process.kill(pid, 'SIGKILL');
-    expect(await leftovers()).toEqual([]);
-    await sb.cleanup();
+    expect(await stopApacheSandbox(sb)).toEqual([]);
   }, 60_000);
 
   it('upgrades TV and dbiapp_pylib together under ab load with 0 failed requests', async () => {
@@ -92,5 +81,33 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     expect((await sb.run(['verify'])).exitCode).toBe(0);
     // The release stays pending: --check says so.
     expect((await sb.run(['apply', file, '--check'])).exitCode).toBe(3);
+  }, 120_000);
+
+  it('renders a WSGI app served for the first time BEFORE the switch: the one health check covers it', async () => {
+    const qe = async (v: string, app?: string) => {
+      const f = await writeSampleArchive(path.join(sb.dir, 'archives'), 'QE', v, app ? { 'QE.wsgi': app } : {});
+      const file = path.join(sb.dir, `qe-${v}.yaml`);
+      await fs.writeFile(file, `products:\n  QE: { version: "${v}", archive: "${f}", sha256: "${createHash('sha256').update(await fs.readFile(f)).digest('hex')}" }\n`);
+      return file;
+    };
+    const historyNow = async () => (await fs.readFile(site('www/state/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const seen = (await historyNow()).length;
+    // QE's app cannot start: Apache mounts it already when the switch happens, so the check after it fails and QE goes back.
+    const bad = await sb.run(['apply', await qe('1', 'raise RuntimeError("QE 1 cannot start")\n')]);
+    expect(bad.exitCode, bad.stdout + bad.stderr).toBe(1);
+    expect(bad.stderr).toMatch(/QE is served for the first time: rendering the Apache tree first/);
+    expect(bad.stderr).toMatch(/every product went back: QE \(none\)/);
+    await expect(fs.lstat(site('dbwebtools/QEngine/current'))).rejects.toThrow();
+    expect((await historyNow()).slice(seen).map((e) => [e.action, e.product ?? null, e.outcome])).toEqual([
+      ['render', null, 'ok'], ['apply', null, 'ok'], ['install', 'QE', 'ok'], ['auto-rollback', 'QE', 'rolled-back'],
+    ]);
+    expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
+    // A good QE is served by the apply itself, no render after it.
+    const seen2 = (await historyNow()).length;
+    const ok = await sb.run(['apply', await qe('2'), '--json']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect((await get(url('/QE/DECam'))).body).toMatch(/^QE 2 /);
+    expect((await historyNow()).slice(seen2).map((e) => e.action)).toEqual(['apply', 'install']);
+    expect((await sb.run(['verify'])).exitCode).toBe(0);
   }, 120_000);
 });

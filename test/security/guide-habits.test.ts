@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { webtree } from '../failover/cli.js';
+import { BIN, webtree } from '../failover/cli.js';
 import { handTree } from '../failover/hand-tree.js';
 
 const dirs: string[] = [];
@@ -50,6 +50,13 @@ describe("the guide's failover commands on an adopted tree", () => {
     const problems = findings(v.stdout);
     expect(problems).toContainEqual(expect.stringMatching(/settings\.py_server3 is a link now .*not the server3 file webtree kept a copy of.*webtree variants restore/));
     expect(problems).toContainEqual(expect.stringMatching(/settings\.py_server2 is missing \(webtree kept a copy/));
+
+    // check (the one a timer runs every minute) names them too, with the command that restores them.
+    const c = await webtree(config, ['check', '--json']);
+    expect(c.code, c.stderr).toBe(1);
+    const variantFindings = (JSON.parse(c.stdout).findings as { code: string; thing: string; problem: string; fix: string }[]).filter((f) => f.code === 'variant');
+    expect(variantFindings).toContainEqual(expect.objectContaining({ thing: 'variant/server3', problem: expect.stringMatching(/settings\.py_server3 is a link now/), fix: 'webtree variants restore' }));
+    expect(variantFindings).toContainEqual(expect.objectContaining({ thing: 'variant/server2', problem: expect.stringMatching(/settings\.py_server2 is missing/) }));
 
     const dry = await run(['variants', 'restore', '--dry-run']);
     expect(dry.stdout).toMatch(/restore .*settings\.py_server3/);
@@ -97,7 +104,20 @@ describe("the guide's failover commands on an adopted tree", () => {
     await fs.writeFile(cfg, 'host = somewhere-else\n');
     const v = await webtree(config, ['verify', '--json']);
     expect(findings(v.stdout)).toContainEqual(expect.stringMatching(/des_tv\.cfg_server2 was changed behind webtree's back.*variants keep.*variants restore/));
-    expect((await webtree(config, ['variants', 'restore'])).code).toBe(0);
+    // restore is a change like any other: it waits for the lock and, held, refuses with nothing written.
+    const holder = execa(process.execPath, [BIN, '--config', config, 'prune', 'TV', '--keep', '9'], { reject: false, env: { WEBTREE_TEST_PAUSE_MS: '6000', WEBTREE_LOCK_WAIT: '10' } });
+    const lock = path.join(dir, 'www', 'state', 'lock');
+    for (let i = 0; i < 200 && !(await fs.stat(lock).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 50));
+    const refused = await webtree(config, ['variants', 'restore'], { WEBTREE_LOCK_WAIT: '0.5' });
+    expect(refused.code, refused.stdout).toBe(1);
+    expect(refused.stderr).toMatch(/locked by pid \d+ .*prune/);
+    expect(await fs.readFile(cfg, 'utf8')).toBe('host = somewhere-else\n');
+    expect((await holder).exitCode).toBe(0);
+    // Through the executor: --debug shows its operation, with the kept owner and mode.
+    const st = await fs.stat(cfg);
+    const r = await webtree(config, ['variants', 'restore', '--debug']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`copy \\S+/state/variants/server2/des_tv\\.cfg to ${cfg.replace(/[.]/g, '\\.')} \\(mode 644, owner ${st.uid}:${st.gid}\\)`));
     expect(await fs.readFile(cfg, 'utf8')).toBe(text);
     // The kept copies are the account's alone.
     const kept = path.join(dir, 'www', 'state', 'variants');

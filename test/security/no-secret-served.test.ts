@@ -7,34 +7,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOurProcesses } from '../../src/apache/process.js';
-import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../../src/demo/samples.js';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
-import { freePort, get } from '../helpers/http.js';
-import { ensureServiceAccount } from '../helpers/service-account.js';
+import { ECL_SAMPLE_APP, FIRST_VERSIONS } from '../../src/demo/samples.js';
 import { APACHE_INSTALL, skipWithoutApache } from '../helpers/apache-env.js';
+import { makeApacheSandbox, stopApacheSandbox, type ApacheSandbox } from '../helpers/apache-sandbox.js';
+import { get } from '../helpers/http.js';
 
 const missing = skipWithoutApache('no secret served');
 const SECRET = 'pw-4d1f0c9e-never-served';
 
 describe.skipIf(missing)(`no secret is served (needs: ${APACHE_INSTALL})`, () => {
-  let sb: Sandbox;
-  let port: number;
-  let account: { uid: number; gid: number };
-  const site = (...p: string[]) => path.join(sb.dir, 'site', ...p);
+  let sb: ApacheSandbox;
+  const site = (...p: string[]) => sb.site(...p);
   const html = (...p: string[]) => site('www', 'html', ...p);
-  const url = (rel: string) => `http://127.0.0.1:${port}/${rel.split('/').map(encodeURIComponent).join('/')}`;
-  const ok = async (args: string[]) => {
-    const r = await sb.run(args);
-    expect(r.exitCode, `webtree ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
-    return r;
-  };
+  const url = (rel: string) => sb.url(`/${rel.split('/').map(encodeURIComponent).join('/')}`);
   /** Written as the account would, so that Apache could read it if it were allowed to. */
-  const plant = async (p: string, content: string) => {
-    await fs.mkdir(path.dirname(p), { recursive: true });
-    await fs.writeFile(p, content, { mode: 0o644 });
-    await fs.chown(p, account.uid, account.gid);
-  };
+  const plant = (p: string, content: string) => sb.put(p, content);
   /** Every regular file under dir, following links (the web links lead into the products root). */
   const walk = async (dir: string, rel = ''): Promise<string[]> => {
     const out: string[] = [];
@@ -48,28 +35,18 @@ describe.skipIf(missing)(`no secret is served (needs: ${APACHE_INSTALL})`, () =>
   };
 
   beforeAll(async () => {
-    account = await ensureServiceAccount();
-    port = await freePort();
-    sb = await makeSandbox([], { listen: `127.0.0.1:${port}` });
-    const archives = path.join(sb.dir, 'archives');
-    await fs.mkdir(archives);
-    for (const [p, v] of FIRST_VERSIONS) await ok(['install', await writeSampleArchive(archives, p, v)]);
+    sb = await makeApacheSandbox();
+    await sb.install(FIRST_VERSIONS);
     await plant(site('www', 'wsgi', 'ECL', 'decam', 'ecl.wsgi'), ECL_SAMPLE_APP);
     // The real variants hold the password: give every one a line the scan can look for.
     for (const f of await fs.readdir(html('cfg'))) {
       if (/_server\d$/.test(f)) await fs.appendFile(html('cfg', f), `password = ${SECRET}\n`);
     }
     for (const s of ['server2', 'server3']) await fs.appendFile(site('www', 'wsgi', 'ECL', 'decam', `settings.py_${s}`), `PASSWORD = '${SECRET}'\n`);
-    await ok(['render']);
-    await ok(['apache', 'start']);
+    await sb.serve();
   }, 180_000);
 
-  afterAll(async () => {
-    if (!sb) return;
-    await sb.run(['apache', 'stop']);
-    for (const pid of await findOurProcesses(site('www'))) process.kill(pid, 'SIGKILL');
-    await sb.cleanup();
-  }, 60_000);
+  afterAll(() => stopApacheSandbox(sb), 60_000);
 
   it('every cfg file, variant, backup, aside copy, dotfile and hand-edited copy answers 403 or 404; the apps answer', async () => {
     const tvDir = html('TV');
@@ -100,7 +77,7 @@ describe.skipIf(missing)(`no secret is served (needs: ${APACHE_INSTALL})`, () =>
     expect(answers.filter((a) => !/ (403|404)$/.test(a))).toEqual([]);
     // Encoded and case-changed spellings of the same names.
     for (const raw of ['cfg/des_tv%2Ecfg_server3', 'cfg/./des_tv.cfg', 'x/../cfg/des_tv.cfg', 'CFG/des_tv.cfg', '%2egit/config']) {
-      expect([403, 404], raw).toContain((await get(`http://127.0.0.1:${port}/${raw}`)).status);
+      expect([403, 404], raw).toContain((await get(sb.url(`/${raw}`))).status);
     }
     const status = await sb.run(['apache', 'status']);
     expect(status.exitCode, status.stdout + status.stderr).toBe(0);
@@ -128,7 +105,7 @@ describe.skipIf(missing)(`no secret is served (needs: ${APACHE_INSTALL})`, () =>
     const text = await fs.readFile(yaml, 'utf8');
     await fs.writeFile(yaml, text.replace(/^( *)# state: .*$/m, `$1state: ${html('state')}`));
     await fs.rename(site('www', 'state'), html('state'));
-    const r = await ok(['render']);
+    const r = await sb.ok(['render']);
     expect(r.stdout).toMatch(/conf\/httpd\.conf/);
     for (const rel of ['state/history.jsonl', 'state/rendered.json', 'state/', `state/manifests/TV/3.3a.json`]) {
       expect([403, 404], rel).toContain((await get(url(rel))).status);

@@ -41,6 +41,10 @@ describe('findings', () => {
     expect(findingsOf(facts({ disks: [disk] }))).toEqual([expect.objectContaining({ code: 'disk-low', thing: '/data' })]);
     expect(findingsOf(facts({ disks: [{ ...disk, freeBytes: 2 ** 40 }] }))).toEqual([]);
     expect(findingsOf(facts({ interrupted: true }))[0]).toMatchObject({ code: 'interrupted' });
+    // A kept variant verify names is check's own code, with the command that restores it.
+    expect(findingsOf(facts({ verify: [{ what: 'variant/server3', problem: '/x/settings.py_server3 is a link now (-> settings.py_server2)' }] }))).toEqual([
+      { code: 'variant', thing: 'variant/server3', problem: '/x/settings.py_server3 is a link now (-> settings.py_server2)', fix: 'webtree variants restore' }]);
+    expect(findingsOf(facts({ verify: [{ what: 'variant/server2', problem: '/x/a.cfg_server2 was changed behind webtree\'s back' }] }))[0].fix).toMatch(/variants keep if the change is yours/);
     expect(findingsOf(facts({ verify: [{ what: 'ChartDirector', problem: 'no licence file chartdir.lic in 5.0.2: ChartDirector runs watermarked (install --license FILE)' }] }))[0]).toMatchObject({ code: 'licence', thing: 'ChartDirector' });
   });
 });

@@ -6,8 +6,12 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The parameters every sispi.webtree module takes: which webtree, which site.
+    # What every sispi.webtree module has in common: its authors, and the parameters it takes
+    # (which webtree, which site). A module's own `author` entries would be added to these;
+    # version_added stays in each module (a scalar cannot be merged from a fragment).
     DOCUMENTATION = r'''
+author:
+  - SISPI database web tools team
 options:
   webtree:
     description:

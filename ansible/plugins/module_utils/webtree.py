@@ -14,6 +14,8 @@ __metaclass__ = type
 import json
 import os
 
+from ansible.module_utils.basic import AnsibleModule
+
 COMMON_ARGS = dict(
     webtree=dict(type='str', default='webtree'),
     config=dict(type='path'),
@@ -24,6 +26,15 @@ def common_argument_spec(**extra):
     spec = dict(COMMON_ARGS)
     spec.update(extra)
     return spec
+
+
+def webtree_module(options=None, **kwargs):
+    """The AnsibleModule of a sispi.webtree module: the common parameters plus its own `options`.
+
+    Every module supports check mode: webtree has a read-only form of each change (--check,
+    --dry-run, status), so none needs to refuse it.
+    """
+    return AnsibleModule(argument_spec=common_argument_spec(**(options or {})), supports_check_mode=True, **kwargs)
 
 
 def _command(module):

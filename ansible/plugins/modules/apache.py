@@ -20,8 +20,6 @@ description:
   - webtree already restarts what a change needs (C(sispi.webtree.release), C(sispi.webtree.switch_web)), so
     plays do not need an Apache handler.
 version_added: 0.1.0
-author:
-  - SISPI database web tools team
 extends_documentation_fragment:
   - sispi.webtree.common
 options:
@@ -83,8 +81,7 @@ hint:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sispi.webtree.plugins.module_utils.webtree import common_argument_spec, run_webtree, status
+from ansible_collections.sispi.webtree.plugins.module_utils.webtree import run_webtree, status, webtree_module
 
 
 def verb_for(state, running):
@@ -100,11 +97,7 @@ def verb_for(state, running):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=common_argument_spec(state=dict(type='str', required=True,
-                                                      choices=['started', 'stopped', 'restarted', 'reloaded'])),
-        supports_check_mode=True,
-    )
+    module = webtree_module(dict(state=dict(type='str', required=True, choices=['started', 'stopped', 'restarted', 'reloaded'])))
     apache = status(module).get('apache') or {}
     running = bool(apache.get('running'))
     verb = verb_for(module.params['state'], running)

@@ -15,8 +15,6 @@ description:
     previous and installed versions, the active database server, and whether Apache runs.
   - Reads only; it never changes the host, and it does not probe the apps (C(webtree apache status) does).
 version_added: 0.1.0
-author:
-  - SISPI database web tools team
 extends_documentation_fragment:
   - sispi.webtree.common
 attributes:
@@ -70,12 +68,11 @@ ansible_facts:
           sample: {"running": true, "pid": 9786}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sispi.webtree.plugins.module_utils.webtree import common_argument_spec, status
+from ansible_collections.sispi.webtree.plugins.module_utils.webtree import status, webtree_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=common_argument_spec(), supports_check_mode=True)
+    module = webtree_module()
     module.exit_json(changed=False, ansible_facts=dict(webtree=status(module)))
 
 

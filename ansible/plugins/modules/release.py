@@ -19,8 +19,6 @@ description:
     (C(webtree apply FILE --check)). webtree restarts what the change needs and checks every app
     itself; a failed check puts the previous version back and the task fails.
 version_added: 0.1.0
-author:
-  - SISPI database web tools team
 extends_documentation_fragment:
   - sispi.webtree.common
 options:
@@ -120,8 +118,7 @@ details:
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sispi.webtree.plugins.module_utils.webtree import common_argument_spec, run_webtree
+from ansible_collections.sispi.webtree.plugins.module_utils.webtree import run_webtree, webtree_module
 
 
 def _bad_versions(products):
@@ -144,12 +141,9 @@ def _version_text(doc, key):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=common_argument_spec(release=dict(type='path'), products=dict(type='dict')),
-        mutually_exclusive=[('release', 'products')],
-        required_one_of=[('release', 'products')],
-        supports_check_mode=True,
-    )
+    module = webtree_module(dict(release=dict(type='path'), products=dict(type='dict')),
+                            mutually_exclusive=[('release', 'products')],
+                            required_one_of=[('release', 'products')])
     path = module.params['release']
     if module.params['products'] is not None:
         bad = _bad_versions(module.params['products'])

@@ -18,8 +18,6 @@ description:
   - The rest of the failover runbook (pg_hba.conf, WAL archiving, the standby) is returned in
     C(runbook); webtree does not do it.
 version_added: 0.1.0
-author:
-  - SISPI database web tools team
 extends_documentation_fragment:
   - sispi.webtree.common
 options:
@@ -98,17 +96,13 @@ hint:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sispi.webtree.plugins.module_utils.webtree import common_argument_spec, run_webtree, status
+from ansible_collections.sispi.webtree.plugins.module_utils.webtree import run_webtree, status, webtree_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=common_argument_spec(server=dict(type='str', required=True),
-                                           check_db=dict(type='bool', default=True),
-                                           restart=dict(type='bool', default=True)),
-        supports_check_mode=True,
-    )
+    module = webtree_module(dict(server=dict(type='str', required=True),
+                                 check_db=dict(type='bool', default=True),
+                                 restart=dict(type='bool', default=True)))
     server = module.params['server']
     args = ['switch-web', server]
     if not module.params['check_db']:
