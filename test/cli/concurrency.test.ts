@@ -18,6 +18,23 @@ async function lockHeldBy(pid: number | undefined): Promise<void> {
   throw new Error(`pid ${pid} never took the lock`);
 }
 
+/**
+ * Run `fn` while `child` is stopped (SIGSTOP) holding the lock, inside its change: the overlap
+ * with another command is then certain, whatever the machine's speed. Its pause after planning
+ * (WEBTREE_TEST_PAUSE_MS) keeps it there until the stop lands; SIGCONT lets it finish.
+ */
+async function whileHolding<T>(child: ReturnType<Sandbox['spawn']>, fn: () => Promise<T>): Promise<T> {
+  await lockHeldBy(child.pid);
+  process.kill(child.pid!, 'SIGSTOP');
+  try {
+    const holder = await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
+    expect(holder, 'the first was stopped after its change, not inside it').toBe(child.pid);
+    return await fn();
+  } finally {
+    process.kill(child.pid!, 'SIGCONT');
+  }
+}
+
 beforeAll(async () => {
   sb = await makeSandbox();
 });
@@ -28,14 +45,10 @@ describe('one lock for every change', () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '1.0');
     const b = await writeSampleArchive(sb.dir, 'TV', '2.0');
     const tvDir = path.join(sb.dir, 'site/dbwebtools/tv');
-    // The overlap is forced, not hoped for: the first is stopped (SIGSTOP) while it holds the
-    // lock, paused after planning, before its apply; it stays inside its change until SIGCONT.
+    // The overlap is forced, not hoped for: the first is stopped while it holds the lock, paused
+    // after planning, before its apply; it stays inside its change until SIGCONT.
     const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
-    await lockHeldBy(first.pid);
-    process.kill(first.pid!, 'SIGSTOP');
-    try {
-      const holder = await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
-      expect(holder, 'the first was stopped after its change, not inside it').toBe(first.pid);
+    const { second } = await whileHolding(first, async () => {
       const second = sb.spawn(['install', b, '--debug'], { WEBTREE_LOCK_WAIT: '300' });
       let stderr = '';
       second.stderr!.on('data', (d: Buffer) => void (stderr += String(d)));
@@ -46,13 +59,11 @@ describe('one lock for every change', () => {
       expect(exited, `the second ran while the first held the lock:\n${stderr}`).toBe(false);
       // While it waits, nothing of it is on disk.
       expect((await fs.readdir(tvDir).catch(() => [] as string[])).filter((n) => n.includes('2.0'))).toEqual([]);
-      process.kill(first.pid!, 'SIGCONT');
-      const [ra, rb] = await Promise.all([first, second]);
-      expect(ra.exitCode, String(ra.stderr)).toBe(0);
-      expect(rb.exitCode, String(rb.stderr)).toBe(0);
-    } finally {
-      if (first.exitCode === null && first.signalCode === null) process.kill(first.pid!, 'SIGCONT'); // never left stopped by a failed check
-    }
+      return { second }; // wrapped: returning the subprocess itself would wait for it, stopped first and all
+    });
+    const [ra, rb] = await Promise.all([first, second]);
+    expect(ra.exitCode, String(ra.stderr)).toBe(0);
+    expect(rb.exitCode, String(rb.stderr)).toBe(0);
     // One after the other: the second's install is recorded after the first's, and went live last.
     const installs = (await sb.json(['history', 'TV'])).entries.filter((e: { action: string }) => e.action === 'install');
     expect(installs.map((e: { version: string }) => e.version)).toEqual(['1.0', '2.0']);
@@ -65,9 +76,8 @@ describe('one lock for every change', () => {
   it('a second command that cannot wait long enough fails naming the holder; the first succeeds', async () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '3.0');
     const b = await writeSampleArchive(sb.dir, 'TV', '4.0');
-    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '3000' });
-    await lockHeldBy(first.pid);
-    const second = await sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' });
+    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
+    const second = await whileHolding(first, () => sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' }));
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`locked by pid ${first.pid} \\(user \\S+, \`install tv-3.0.tar.gz\`, since 20\\d\\d-`));
     expect((await first).exitCode).toBe(0);
