@@ -60,6 +60,19 @@ export const recordOf = (plan: Plan) => plan.ops.find((o): o is Extract<Op, { ki
 /** tempName()'s shape: .<name>.webtree-<tag>-<pid>-<hex>. */
 const TEMP_NAME = /^\..+\.webtree-[a-z]+-\d+-[0-9a-f]{8}$/;
 
+/**
+ * A path gone in the middle of an operation: something else (the service account, a hand `mv`)
+ * moved or replaced part of the tree meanwhile. A refusal with its cause, not an unexpected error.
+ */
+function vanished(err: unknown, op: Op | undefined): unknown {
+  if (err instanceof WebtreeError || !isErrno(err, 'ENOENT')) return err;
+  const p = err.path ?? '';
+  return new WebtreeError('EIO', `${p || 'a path'} went away (ENOENT) during \`${op ? describeOp(op) : 'the change'}\`: something else moved or replaced part of the tree meanwhile`, {
+    hint: 'find what changed the tree (webtree verify names what is wrong now), then run the command again',
+    cause: err,
+  });
+}
+
 export const trashFor = (p: string, id: string) => path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
 
 export class Executor {
@@ -110,7 +123,7 @@ export class Executor {
       const interrupted = signal?.aborted === true && i <= plan.commit;
       // Explained once (a full disk, a denied write: the file system, the account, the fix), for
       // the history and for the operator alike.
-      const err = interrupted && !isInterrupted(caught) ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`) : await explainErrno(caught).catch(() => caught);
+      const err = interrupted && !isInterrupted(caught) ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`) : vanished(await explainErrno(caught).catch(() => caught), plan.ops[i]);
       // Reverse what already went live, newest first, so the tree is as it was; then drop the temps
       // (a reversed rename puts the version back under its staging name).
       const stuck: string[] = [];
