@@ -17,6 +17,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values, mb, files, rounds, log } = benchOptions(4);
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-fetch-'));
+// A root webtree works as the service account (issue 11): it must be able to reach the sandbox.
+fs.chmodSync(root, 0o755);
 let server;
 try {
   const { prefix, env } = makeSite(root);

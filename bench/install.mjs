@@ -34,6 +34,9 @@ async function timedAsync(fn) {
 }
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-install-'));
+// Run as root, webtree works in the site as the service account (src/core/privilege.ts): it must
+// be able to reach the site and read the archives.
+fs.chmodSync(root, 0o755);
 try {
   const { prefix, env } = makeSite(root);
   const master = path.join(root, 'tv-master.tar.gz');
@@ -48,6 +51,8 @@ try {
     run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'init', '--prefix', p2, '--listen', '127.0.0.1:18081']);
     beforeEnv = { ...process.env, WEBTREE_CONFIG: path.join(p2, 'webtree.yaml') };
   }
+  // Every round's archive is the same file under a new version's name, while its top directory
+  // says tv-1.0: --force takes the name's version (the check compares names only).
   const shell = [], webtree = [], before = [];
   for (let r = 0; r < rounds; r++) {
     const version = `1.${r + 1}`;
@@ -55,9 +60,9 @@ try {
     fs.linkSync(master, archive);
     const sides = [
       () => shell.push(timed(() => run('bash', [shellInstall, archive, shellDir, version]))),
-      () => webtree.push(timed(() => run(process.execPath, [cli, 'install', archive], env))),
+      () => webtree.push(timed(() => run(process.execPath, [cli, 'install', archive, '--force'], env))),
     ];
-    if (beforeEnv) sides.push(() => before.push(timed(() => run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'install', archive], beforeEnv))));
+    if (beforeEnv) sides.push(() => before.push(timed(() => run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'install', archive, '--force'], beforeEnv))));
     // Each side goes first in turn.
     for (let i = 0; i < r % sides.length; i++) sides.push(sides.shift());
     for (const side of sides) {

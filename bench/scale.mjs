@@ -106,6 +106,9 @@ function timed(argv, env) {
 }
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-scale-'));
+// Run as root, webtree works in the site as the service account (src/core/privilege.ts): it must
+// be able to reach the site and read the archives.
+fs.chmodSync(root, 0o755);
 const result = { sizes: [], machine: { nproc: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), fs: execFileSync('stat', ['-f', '-c', '%T', root], { encoding: 'utf8' }).trim(), load: os.loadavg()[0] } };
 try {
   let last;

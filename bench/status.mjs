@@ -43,6 +43,8 @@ const TARGET_MS = 40;
 const log = values.json ? () => {} : (...a) => console.log(...a);
 const rounds = Number(values.rounds);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webtree-bench-status-'));
+// Run as root, webtree works in the site as the service account (src/core/privilege.ts).
+fs.chmodSync(dir, 0o755);
 
 function webtree(config, args, bin = BIN) {
   const r = spawnSync(process.execPath, [bin, '--config', config, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });

@@ -145,7 +145,8 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     }
     // A changing command given the option with which it only reads (render --diff) reads.
     const reading = command.readsWith !== undefined && values[command.readsWith] === true;
-    const changes = command.changes && !reading;
+    const rootVerb = command.rootVerbs?.includes(String(parsed.positionals[0])) === true;
+    const changes = (command.changes || rootVerb) && !reading;
     if (values['dry-run'] && !changes) throw usageError(`${reading ? `${command.name} --${command.readsWith}` : command.name} changes nothing; --dry-run does not apply`);
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
@@ -164,7 +165,7 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       debug,
       config: values.config as string | undefined,
       env,
-      site: () => (site ??= loadSiteAs(command.keepsRoot === true, values.config as string | undefined, env).then((s) => {
+      site: () => (site ??= loadSiteAs(command.keepsRoot === true || rootVerb, values.config as string | undefined, env).then((s) => {
         noteServiceAccount(s.apache); // a permission hint then names the service account, not whoever runs
         historyBefore = historySize(s);
         return s;

@@ -90,10 +90,11 @@ export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise
  * live change (going back, recording a failed check) are not, as stopping them would leave the
  * failed change live.
  */
-export async function executorFor(ctx: CommandContext, site: Site, interruptible = false): Promise<Executor> {
+export async function executorFor(ctx: CommandContext, site: Site, interruptible = false, giveToAccount = true): Promise<Executor> {
   return new Executor({
     site,
-    owner: await ownerForThisProcess(site.apache.user, site.apache.group),
+    // giveToAccount false: what root puts under /etc (install-service) stays root's.
+    owner: giveToAccount ? await ownerForThisProcess(site.apache.user, site.apache.group) : undefined,
     // With the time since the process started: where a slow command spends it.
     onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  ${l}`) : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,

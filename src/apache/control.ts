@@ -113,7 +113,7 @@ export async function portProblem(site: Site): Promise<{ message: string; hint: 
   if (/cap_net_bind_service/.test(caps.stdout ?? '')) return undefined;
   return {
     message: `port ${port} is below ${first}: ${site.apache.user} may not listen on it`,
-    hint: `set apache.listen to a port of ${first} or more (8080) and forward ${port} to it, or let the binary bind it: setcap cap_net_bind_service=+ep ${site.apache.httpd}`,
+    hint: `set apache.listen to a port of ${first} or more (8080) and forward ${port} to it, or let systemd start it with the right to bind it (as root: webtree apache install-service --systemd, then systemctl start webtree-httpd), or let the binary bind it: setcap cap_net_bind_service=+ep ${site.apache.httpd}`,
   };
 }
 

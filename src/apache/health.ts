@@ -3,7 +3,6 @@
  * address, retried briefly while Apache and its mod_wsgi daemons start up. The GET itself
  * (getPage) is also `webtree check`'s deep probe (src/watch/probe.ts), without the retry.
  */
-import http from 'node:http';
 import type { Site } from '../site/types.js';
 import { sleep } from './process.js';
 import type { WsgiApp } from './render.js';
@@ -61,7 +60,9 @@ async function probe(site: Site, urlPath: string, retryForMs: number): Promise<H
  * One GET of a path on the site's Listen address, no retry: the one HTTP probe of the apps, for
  * the health check after a change and for `webtree check`'s deep probes alike.
  */
-export function getPage(site: Site, urlPath: string, opts: GetOptions = {}): Promise<PageAnswer> {
+export async function getPage(site: Site, urlPath: string, opts: GetOptions = {}): Promise<PageAnswer> {
+  // Loaded when a probe is made: status and list import this module's connectHost only.
+  const http = await import('node:http');
   const host = connectHost(site.apache.listen.host);
   const { port } = site.apache.listen;
   const timeoutMs = site.apache.healthTimeout * 1000;

@@ -64,8 +64,11 @@ export async function readRenderedRecord(site: Site, lenient = false): Promise<{
   }
 }
 
-export async function readRenderInputs(site: Site, catalog: ProductDescriptor[], templatesDir?: string, lenient = false): Promise<RenderRead> {
-  const apps = await servedApps(site, catalog);
+/** `also`: apps not served yet that must be rendered all the same (apply's first-served apps). */
+export async function readRenderInputs(site: Site, catalog: ProductDescriptor[], templatesDir?: string, lenient = false, also: WsgiApp[] = []): Promise<RenderRead> {
+  const served = await servedApps(site, catalog);
+  const order = (a: WsgiApp) => catalog.findIndex((d) => d.name === a.name);
+  const apps = [...served, ...also.filter((a) => !served.some((s) => s.name === a.name))].sort((a, b) => order(a) - order(b));
   const files = renderTree(site, apps, await loadTemplates(templatesDir));
   const { recorded, damage } = await readRenderedRecord(site, lenient);
   const live: Record<string, LiveFile | null> = {};

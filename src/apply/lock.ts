@@ -4,7 +4,6 @@
  * details are never half-written. A lock whose process is gone (or whose pid now belongs to
  * another process, told apart by its start time) is recovered without a human.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,9 @@ import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
 import { ensureReserve, withReserve } from './reserve.js';
 import { isDamaged, isNonEmptyStr, isPosInt, isStr, nullable, optional, readStateJson, type DamagedFileError, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
+
+/** Random hex from Web Crypto, loaded when first used: importing node:crypto cost every command that only reads the lock (status) milliseconds of start-up. */
+const randomHex = (bytes: number): string => Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
 
 export interface LockHolder {
   /** The host the holder runs on: on a shared disk a pid means nothing elsewhere. Older locks lack it. */
@@ -119,7 +121,7 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
   const file = lockFile(stateDir);
   const me: LockHolder = {
     host: os.hostname(), pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
-    command, since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
+    command, since: new Date().toISOString(), token: randomHex(8),
   };
   const tmp = `${file}.${me.token}`;
   // On a full disk the reserve is given up, so that the prune or rollback a full disk calls for can run.
@@ -180,7 +182,7 @@ function lockedError(h: LockHolder): WebtreeError {
  */
 export async function breakLock(stateDir: string, shown: LockHolder): Promise<boolean> {
   const file = path.join(stateDir, 'lock');
-  const tmp = `${file}.${randomBytes(8).toString('hex')}`;
+  const tmp = `${file}.${randomHex(8)}`;
   const me = { ...shown, host: os.hostname(), pid: process.pid, token: path.basename(tmp) };
   await writeHolder(tmp, me, stateDir);
   try {
@@ -208,7 +210,7 @@ async function breakStale(file: string, stale: LockHolder, tmp: string): Promise
     // A breaker that died while holding the guard (a window of two syscalls) is cleared here: moved
     // aside under a name of our own, and put back if it turns out to be a live breaker's by now.
     if (breaker && !(await holderAlive(breaker))) {
-      const aside = `${guard}.${randomBytes(4).toString('hex')}`;
+      const aside = `${guard}.${randomHex(4)}`;
       if (await fs.rename(guard, aside).then(() => true, () => false)) {
         const moved = await readGuard(aside);
         if (moved && moved.token !== breaker.token) await fs.link(aside, guard).catch(() => undefined);

@@ -21,11 +21,11 @@ import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WebtreeError, type ErrorCode } from '../core/errors.js';
 import type { Limits } from '../site/types.js';
-import { checkTree, strip, type Listing } from './check-tree.js';
+import { strip } from './check-tree.js';
 import { FileWriter } from './file-writer.js';
 import { workerFile } from './worker-file.js';
 import type { ManifestFile } from './manifest.js';
-import type { Abort, FromReader, FromWriter, Go, ToReader, ToWriter, UnpackRequest, WorkerError } from './unpack-protocol.js';
+import type { Abort, Check, FromReader, FromWriter, Go, ToReader, ToWriter, UnpackRequest, WorkerError } from './unpack-protocol.js';
 
 export interface ExtractResult {
   /** Files and directories created under dest. */
@@ -86,21 +86,13 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
         hint: 'Nothing was installed. Let whatever writes the archive finish, then install it again.',
       });
     }
-    // Built in place, without copies: at 100,000 entries each copy of the listing or of the
-    // files' list is tens of MB of the peak (bench/scale.mjs).
-    const tree: Listing['tree'] = new Map();
-    for (const [rel, kind, size] of end.tree) tree.set(rel, { kind, size });
-    end.tree.length = 0;
-    const listing: Listing = { entries: tree.size, bytes: end.bytes, top: end.top, tree };
+    await check(team, files.reduce((n, f) => n + f.size, 0));
     const root = end.top === undefined ? scratch : join(scratch, end.top);
-    // The root itself was made by us (mode 0700 while unpacking); the archive's own mode for its
-    // top directory, if it had an entry, is applied by the caller's chmod of dest.
-    checkTree(root, listing, name, files.reduce((n, f) => n + f.size, 0));
     // dest is an empty directory: rename replaces it in one step.
     fs.renameSync(root, dest);
     fs.rmSync(scratch, { recursive: true, force: true });
     for (const f of files) f.path = strip(f.path, end.top);
-    const result: ExtractResult = { entries: listing.entries, bytes: listing.bytes, archiveSha256: end.archiveSha256, files };
+    const result: ExtractResult = { entries: end.entries, bytes: end.bytes, archiveSha256: end.archiveSha256, files };
     if (end.top !== undefined) result.strippedTop = end.top;
     return result;
   } catch (err) {
@@ -118,14 +110,16 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
 }
 
 /**
- * How many threads write files: the main thread and one more per core beyond the first, at most
- * four (measured on two cores: two writers beat one; see docs/benchmarks.md). WEBTREE_WRITERS
- * overrides it, for measuring.
+ * How many threads write files: the main thread, and one more per core beyond the second, at
+ * most four. The reader and the inflater (on libuv's pool) already keep two cores busy; on two
+ * cores a second writer measured 5-15 % more CPU time (a thread's start, an isolate's heap) and
+ * 55 MB more peak memory at 1 GiB, for no core to run on (docs/benchmarks.md, issue 15).
+ * WEBTREE_WRITERS overrides it, for measuring.
  */
 export function writerCount(env: NodeJS.ProcessEnv = process.env): number {
   const asked = Number(env.WEBTREE_WRITERS);
   if (Number.isInteger(asked) && asked >= 1 && asked <= 16) return asked;
-  return Math.max(2, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 /** The reader and the writer threads of one unpacking, and what they said before anyone listened. */
@@ -286,6 +280,22 @@ function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ 
     team.ownPort!.on('message', onBatch);
     // What they said before we listened (threads started ahead), in order.
     for (const m of team.queue.splice(0)) team.listener(m);
+  });
+}
+
+/**
+ * The last word on the tree (check-tree.ts), said by the reader, which holds the archive's
+ * listing: the root itself was made by us (mode 0700 while unpacking); the archive's own mode
+ * for its top directory, if it had an entry, is applied by the caller's chmod of dest.
+ */
+function check(team: Team, bytesWritten: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    team.listener = (m: Heard) => {
+      if (m.kind === 'checked') resolve();
+      else if (m.kind === 'error') reject(revive(m.error));
+      else if (m.kind === 'crash') reject(m.err);
+    };
+    team.reader.postMessage({ kind: 'check', bytesWritten } satisfies Check);
   });
 }
 

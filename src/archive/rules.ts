@@ -120,6 +120,11 @@ export class EntryRules {
     return { raw: v.path, rel, kind, size: v.size, mode };
   }
 
+  /** The archive is read: no more names to compare, and the folded names are memory (MBs at 100,000 entries). */
+  dropFolds(): void {
+    this.folded.clear();
+  }
+
   private add(rel: string, node: Node): void {
     const key = foldKey(rel);
     const other = this.folded.get(key);

@@ -13,11 +13,11 @@ import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { WebtreeError } from '../core/errors.js';
-import { strip } from './check-tree.js';
+import { checkTree } from './check-tree.js';
 import { TarFraming, type EntryView } from './framing.js';
 import { EntryRules } from './rules.js';
 import { openArchive } from './source.js';
-import { toWorkerError, type FromReader, type Go, type Instruction, type ToReader, type ToWriter, type UnpackRequest } from './unpack-protocol.js';
+import { toWorkerError, type Check, type FromReader, type Go, type Instruction, type ToReader, type ToWriter, type UnpackRequest } from './unpack-protocol.js';
 
 /** Bytes per batch, and how many batches each writer may hold unacknowledged (the memory in flight). */
 const BATCH_BYTES = 1024 * 1024;
@@ -191,12 +191,19 @@ async function run(go: Go): Promise<void> {
     const top = rules.finish(src.name, req.layout);
     report();
     for (const o of outlets) o.end();
-    const tree: [string, 'file' | 'dir', number][] = [];
-    for (const [rel, node] of rules.tree) {
-      const s = strip(rel, top);
-      if (s !== '') tree.push([s, node.kind, node.size]);
-    }
-    const end: FromReader = { kind: 'end', archiveSha256: archiveHash.digest('hex'), top, bytes: rules.bytes, dirs: dirs.count, tree, name: src.name };
+    rules.dropFolds();
+    const entries = rules.tree.size - (top === undefined ? 0 : 1);
+    const end: FromReader = { kind: 'end', archiveSha256: archiveHash.digest('hex'), top, bytes: rules.bytes, dirs: dirs.count, entries, name: src.name };
+    // The listing stays here: the main thread asks for the check once every writer is done.
+    main.once('message', (c: Check) => {
+      try {
+        // The unstripped listing against the scratch directory: the top directory is one of its entries.
+        checkTree(go.root, { entries: rules.tree.size, bytes: rules.bytes, tree: rules.tree }, src.name, c.bytesWritten);
+        main.postMessage({ kind: 'checked' } satisfies FromReader);
+      } catch (err) {
+        main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
+      }
+    });
     main.postMessage(end);
   } finally {
     await src.close();

@@ -48,6 +48,8 @@ async function statusOf(ctx: CommandContext, site: Site): Promise<number> {
 }
 
 async function run(ctx: CommandContext, verb: Verb): Promise<number> {
+  if (verb === 'install-service' || verb === 'uninstall-service') return (await import('./service.js')).serviceVerb(ctx, verb);
+  if (ctx.options.systemd === true || ctx.options.sysv === true) throw usageError(`apache ${verb} takes neither --systemd nor --sysv`, 'they choose the service kind of apache install-service|uninstall-service');
   const site = await ctx.site();
   if (verb === 'status' || verb === 'configtest') await reportPending(ctx, site); // reads change nothing
   if (verb === 'status') return statusOf(ctx, site);
@@ -59,7 +61,7 @@ async function run(ctx: CommandContext, verb: Verb): Promise<number> {
   return control(ctx, site, verb);
 }
 
-async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'status' | 'configtest'>): Promise<number> {
+async function control(ctx: CommandContext, site: Site, verb: Exclude<Verb, 'status' | 'configtest' | 'install-service' | 'uninstall-service'>): Promise<number> {
   asAccount(site, verb, []); // refuse anyone else before touching the lock
   // A change cut short (a half-finished render, an unchecked activation) is settled before Apache loads anything.
   const { lock } = await lockAndRecover(ctx, site, `apache ${verb}`);

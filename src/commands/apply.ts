@@ -10,7 +10,11 @@ import path from 'node:path';
 import { sha256File } from '../archive/manifest.js';
 import { readJournal } from '../apply/journal.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { errorText, isErrno, WebtreeError } from '../core/errors.js';
+import { isErrno, WebtreeError } from '../core/errors.js';
+import { cachedArchive } from '../fetch/cache.js';
+import { firstServedApps } from '../apache/first-served.js';
+import { checkLicences, licenceMismatches } from '../release/licence.js';
+import { renderAndServe } from './render.js';
 import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
 import { fetchArchive } from '../fetch/fetch.js';
 import { planApply, releaseActions, type ProductAction, type Wanted } from '../plan/apply.js';
@@ -66,26 +70,62 @@ async function pendingWarning(ctx: CommandContext, site: Site): Promise<void> {
 }
 
 /**
- * A WSGI product served for the first time has no conf.d entry yet: render the Apache tree (its
- * own lock, httpd -t, graceful and check when Apache runs), as `webtree render` would. A render
- * that fails leaves the release installed and says what to run.
+ * The WSGI apps this release serves for the first time get their conf.d entries BEFORE anything
+ * is switched (render: its own lock, httpd -t, a graceful when Apache runs): the one restart and
+ * health check after the switch then covers them, and a configuration Apache refuses stops the
+ * apply with the site as it was.
  */
-async function renderNewApps(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], actions: ProductAction[]): Promise<void> {
-  const fresh: string[] = [];
+async function renderFirst(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], actions: ProductAction[], archives: Record<string, string>): Promise<void> {
+  const apps = await firstServedApps(site, catalog, actions, archives);
+  if (apps.length === 0) return;
+  const names = apps.map((a) => a.name).join(', ');
+  ctx.reporter.note(`${names} ${apps.length > 1 ? 'are' : 'is'} served for the first time: rendering the Apache tree first`);
+  const quiet = { ...ctx.reporter, result: () => undefined };
+  try {
+    await renderAndServe({ ...ctx, options: {}, positionals: [], reporter: quiet }, undefined, false, apps);
+  } catch (err) {
+    if (!(err instanceof WebtreeError)) throw err;
+    throw new WebtreeError(err.code, `rendering the Apache tree for ${names} failed, so nothing of the release was applied: ${err.message}`, { details: err.details, hint: err.hint });
+  }
+}
+
+/** Products the release serves for the first time (no conf.d entry yet): --dry-run names them. */
+async function unconfigured(site: Site, catalog: ProductDescriptor[], actions: ProductAction[]): Promise<string[]> {
+  const out: string[] = [];
   for (const a of actions) {
     const d = catalog.find((p) => p.name === a.name)!;
     if (a.action === 'none' || !d.wsgi) continue;
-    if (!(await fs.access(appConfFile(apacheLayout(site), d.name)).then(() => true, () => false))) fresh.push(d.name);
+    if (!(await fs.access(appConfFile(apacheLayout(site), d.name)).then(() => true, () => false))) out.push(d.name);
   }
-  if (fresh.length === 0) return;
-  ctx.reporter.note(`${fresh.join(', ')} ${fresh.length > 1 ? 'are' : 'is'} served for the first time: rendering the Apache tree`);
-  const { renderCommand } = await import('./render.js');
-  const quiet = { ...ctx.reporter, result: () => undefined };
-  try {
-    await renderCommand.run({ ...ctx, options: {}, positionals: [], reporter: quiet });
-  } catch (err) {
-    ctx.reporter.warn(`the release is in place, but rendering the Apache tree failed: ${errorText(err)}; run \`webtree render\``);
-  }
+  return out;
+}
+
+/**
+ * --dry-run's document (docs/commands/apply.md): --json's answer, what would be fetched and
+ * rendered first, then the plan as every changing command prints it. Every key always there.
+ */
+function dryRunReporter(ctx: CommandContext, actions: () => ProductAction[], archives: DryArchive[], render: string[]): CommandContext {
+  const result = (v: unknown, text: () => string) => {
+    const plan = v as { command: string; summary: string; operations: unknown[]; notes: string[] };
+    const acts = actions();
+    ctx.reporter.result({
+      dryRun: true, changed: acts.some((a) => a.action !== 'none'), products: acts.map(({ name, from, to, action }) => ({ name, from, to, action })),
+      archives, render, command: plan.command, summary: plan.summary, operations: plan.operations, notes: plan.notes,
+    }, () => [
+      ...archives.map((a) => `${a.download ? 'would fetch' : 'would use'} ${a.source} for ${a.name} (sha256 ${a.sha256.slice(0, 12)}…)`),
+      ...(render.length ? [`would render the Apache tree first for ${render.join(', ')} (served for the first time)`] : []),
+      text(),
+    ].join('\n'));
+  };
+  return { ...ctx, reporter: { ...ctx.reporter, result } };
+}
+
+interface DryArchive {
+  name: string;
+  source: string;
+  sha256: string;
+  /** A URL not in the cache yet: apply would download it. */
+  download: boolean;
 }
 
 export const applyCommand: CommandCode = {
@@ -94,12 +134,14 @@ export const applyCommand: CommandCode = {
     const catalog: ProductDescriptor[] = await ctx.catalog();
     const entries = await loadRelease(file, catalog);
     const site = await ctx.site();
+    await checkLicences(file, entries);
     const wanted = entries.map(wantedOf);
     const name = path.basename(file);
     if (ctx.options.check) {
       if (ctx.dryRun) throw new WebtreeError('EUSAGE', '--check changes nothing already; give --check or --dry-run, not both');
       await pendingWarning(ctx, site);
       const actions = releaseActions(site, catalog, await readTree(site, catalog), wanted);
+      for (const w of await licenceMismatches(site, catalog, entries, actions)) ctx.reporter.warn(w);
       const pending = actions.some((a) => a.action !== 'none');
       report(ctx, pending, actions, pending ? `the site differs from ${name}:` : `the site matches ${name}`);
       return pending ? 3 : 0;
@@ -107,13 +149,23 @@ export const applyCommand: CommandCode = {
     // What is missing now; fetched (or hashed) before the lock. Re-planned under the lock.
     const before = releaseActions(site, catalog, await readTree(site, catalog), wanted);
     const archives: Record<string, string> = {};
+    const dry: DryArchive[] = [];
     for (const a of before.filter((x) => x.action === 'install')) {
       const e = entries.find((x) => x.product === a.name)!;
-      archives[a.name] = ctx.dryRun ? (e.archive.kind === 'url' ? e.archive.url : e.archive.path) : await localArchive(ctx, site, e);
+      if (ctx.dryRun) {
+        archives[a.name] = e.archive.kind === 'url' ? e.archive.url : e.archive.path;
+        const download = e.archive.kind === 'url' && !(await cachedArchive(site, e.sha256, e.archive.name));
+        dry.push({ name: a.name, source: shownSource(e.archive), sha256: e.sha256, download });
+      } else {
+        archives[a.name] = await localArchive(ctx, site, e);
+      }
     }
     let actions = before;
     let live: string | undefined;
-    const plan = await runChange(ctx, `apply ${name}`, ({ site, catalog, tree, pctx }) => {
+    for (const w of await licenceMismatches(site, catalog, entries, before)) ctx.reporter.warn(w);
+    if (!ctx.dryRun) await renderFirst(ctx, site, catalog, before, archives);
+    const runCtx = ctx.dryRun ? dryRunReporter(ctx, () => actions, dry, await unconfigured(site, catalog, before)) : ctx;
+    const plan = await runChange(runCtx, `apply ${name}`, ({ site, catalog, tree, pctx }) => {
       const r = planApply(site, catalog, tree, wanted, archives, pctx, name);
       actions = r.actions;
       return r.plan;
@@ -121,7 +173,6 @@ export const applyCommand: CommandCode = {
     if (ctx.dryRun) return 0;
     const changed = plan.ops.length > 0;
     if (live) ctx.reporter.note(live);
-    if (changed) await renderNewApps(ctx, site, catalog, actions);
     report(ctx, changed, actions, changed ? `applied ${name}:` : `the site matches ${name}; nothing to do`, true);
     return 0;
   },

@@ -5,7 +5,7 @@
  * `webtree status` starts fast. A test walks this list.
  */
 import type { CommandSpec, LazyCommand, Run } from './types.js';
-import { APACHE_VERBS } from './words.js';
+import { APACHE_SERVICE_VERBS, APACHE_VERBS } from './words.js';
 
 const lazy = (spec: CommandSpec, load: () => Promise<Run>): LazyCommand => ({ ...spec, load });
 
@@ -253,13 +253,17 @@ export const COMMANDS: LazyCommand[] = [
     positionals: { min: 1, max: 1 },
     changes: false,
     json: true,
-    options: {},
+    options: {
+      systemd: { type: 'boolean', description: 'install-service/uninstall-service: the systemd unit (/etc/systemd/system/webtree-httpd.service); the default where systemd runs' },
+      sysv: { type: 'boolean', description: 'install-service/uninstall-service: the SysV init script (/etc/init.d/webtree-httpd) and its rc?.d links; the default elsewhere' },
+    },
     verbs: APACHE_VERBS,
+    rootVerbs: APACHE_SERVICE_VERBS,
     examples: [
       { cmd: 'apache start', says: 'start Apache as the service account and check every app' },
       { cmd: 'apache graceful', says: 'reload the configuration, then check every app' },
       { cmd: 'apache status --json', says: 'running or not, the pid, each app\'s answer; exit 1 unless all is well' },
-      { cmd: 'apache configtest', says: 'httpd -t on the configuration as it is' },
+      { cmd: 'apache install-service --systemd', says: '(root) put the rendered unit in /etc/systemd/system and enable it: Apache starts at boot as the service account' },
     ],
   }, async () => (await import('./apache.js')).apacheCommand.run),
   lazy({

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { goLive } from '../after/render.js';
 import { readRenderInputs, testStaged } from '../apache/render-io.js';
+import type { WsgiApp } from '../apache/render.js';
 import { ownerForThisProcess } from '../apply/owner.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import { planRender, type FileChange, type RenderPlan } from '../plan/render.js';
@@ -51,34 +52,41 @@ export const renderCommand: CommandCode = {
       if (ctx.options.force) throw usageError('--diff changes nothing; it does not take --force');
       return showDiff(ctx, templatesDir);
     }
-    const force = ctx.options.force === true;
-    let rp: RenderPlan | undefined;
-    let recordedBefore: Record<string, string> | null = null;
-    let live = '';
-    const plan = await runChange(ctx, 'render', async ({ site, catalog, pctx }) => {
-      const read = await readRenderInputs(site, catalog, templatesDir);
-      rp = planRender(site, { ...read, force }, pctx);
-      recordedBefore = read.recorded;
-      if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
-      if (rp.confChanged && !ctx.dryRun) {
-        // Before staging and httpd -t: a conf.d this account may not write is said at once.
-        await preflight(rp.plan, site);
-        const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
-        await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
-      }
-      return rp.plan;
-    }, {
-      kind: 'render',
-      data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
-      run: async ({ site, catalog }) => {
-        if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
-      },
-    });
-    if (ctx.dryRun || !rp) return 0;
-    const site = await ctx.site();
-    const done = rp.changes;
-    ctx.reporter.result({ changed: done.length > 0, summary: plan.summary, files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })), apache: live || null }, () =>
-      [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live].filter(Boolean).join('\n'));
-    return 0;
+    return renderAndServe(ctx, templatesDir, ctx.options.force === true);
   },
 };
+
+/**
+ * render itself: `also` adds apps whose web links do not resolve yet (apply renders the apps a
+ * release serves for the first time before it switches them in).
+ */
+export async function renderAndServe(ctx: CommandContext, templatesDir: string | undefined, force: boolean, also: WsgiApp[] = []): Promise<number> {
+  let rp: RenderPlan | undefined;
+  let recordedBefore: Record<string, string> | null = null;
+  let live = '';
+  const plan = await runChange(ctx, 'render', async ({ site, catalog, pctx }) => {
+    const read = await readRenderInputs(site, catalog, templatesDir, false, also);
+    rp = planRender(site, { ...read, force }, pctx);
+    recordedBefore = read.recorded;
+    if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
+    if (rp.confChanged && !ctx.dryRun) {
+      // Before staging and httpd -t: a conf.d this account may not write is said at once.
+      await preflight(rp.plan, site);
+      const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
+      await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
+    }
+    return rp.plan;
+  }, {
+    kind: 'render',
+    data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
+    run: async ({ site, catalog }) => {
+      if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
+    },
+  });
+  if (ctx.dryRun || !rp) return 0;
+  const site = await ctx.site();
+  const done = rp.changes;
+  ctx.reporter.result({ changed: done.length > 0, summary: plan.summary, files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })), apache: live || null }, () =>
+    [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live].filter(Boolean).join('\n'));
+  return 0;
+}

@@ -38,6 +38,8 @@ export interface CommandSpec {
   verbs?: readonly string[];
   /** Run as root, keeps root throughout (service files under /etc); every other command works as the service account. */
   keepsRoot?: boolean;
+  /** Verbs of a grouped command that change (take --dry-run) and keep root, though the command's other verbs do neither. */
+  rootVerbs?: readonly string[];
   /** Two to four real command lines, shown by help. */
   examples: Example[];
 }

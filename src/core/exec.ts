@@ -4,7 +4,6 @@
  * loading alone costs more than these processes take (DESIGN's archive installs in under a
  * second; see docs/benchmarks.md). Anything long-running or interactive uses execa.
  */
-import { execFile } from 'node:child_process';
 import { withRoot } from './privilege.js';
 
 export interface FileResult {
@@ -14,7 +13,10 @@ export interface FileResult {
   stderr: string;
 }
 
-export function runFile(file: string, args: string[]): Promise<FileResult> {
+export async function runFile(file: string, args: string[]): Promise<FileResult> {
+  // Loaded at the first use: the commands that only read (status, list) start no process, and
+  // node:child_process is a few milliseconds of their start-up (issue 15).
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     // runuser needs root: during a drop the spawn alone takes it back (the child is forked at once).
     const spawn = () => execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {

@@ -108,7 +108,7 @@ export function planApply(site: Site, catalog: ProductDescriptor[], tree: TreeSt
       renames.push(s.rename);
       temps.push(...s.temps);
       notes.push(...s.notes);
-      records.push(entry(a, { action: 'install', product: a.name, version: a.to, sha256: w.sha256, source: w.source, ...(a.from ? { from: a.from } : {}), to: a.to }));
+      records.push(entry(a, { action: 'install', product: a.name, version: a.to, sha256: w.sha256, source: w.source, ...(w.license ? { license: w.license } : {}), ...(a.from ? { from: a.from } : {}), to: a.to }));
     } else {
       records.push(entry(a, { action: 'activate', product: a.name, ...(a.from ? { from: a.from } : {}), to: a.to }));
     }

@@ -21,6 +21,8 @@ export interface HistoryEntry {
   sha256?: string;
   /** install: where the archive came from (a path, or a URL without its query); `webtree release` writes it. */
   source?: string;
+  /** install of a product with a licence (ChartDirector): the licence file given (--license, a release's `license`). */
+  license?: string;
   /** rollback without --to: undoes the last activation instead of stacking a new one. */
   undo?: boolean;
   /**

@@ -138,7 +138,7 @@ export function planInstall(site: Site, d: ProductDescriptor, st: ProductState, 
   ops.push(staged.rename);
   const activate = req.activate && st.current !== v;
   if (activate) ops.push(...activationOps(site, d, v));
-  ops.push({ kind: 'record', entry: entry(ctx, { action: 'install', product: d.name, version: v, sha256: req.sha256, ...(req.source ? { source: req.source } : {}), ...(activate ? { from: st.current, to: v } : {}) }) });
+  ops.push({ kind: 'record', entry: entry(ctx, { action: 'install', product: d.name, version: v, sha256: req.sha256, ...(req.source ? { source: req.source } : {}), ...(req.license ? { license: req.license } : {}), ...(activate ? { from: st.current, to: v } : {}) }) });
   const summary = activate
     ? `install ${d.name} ${v} and activate it${st.current ? ` (was ${st.current})` : ''}`
     : `install ${d.name} ${v} without activating it`;

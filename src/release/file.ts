@@ -20,6 +20,8 @@ export interface ReleaseEntry {
   sha256: string;
   license?: string;
   line?: number;
+  /** The line of the `license` key, for problems found later (the file missing on this host). */
+  licenseLine?: number;
 }
 
 export interface ReleaseProblem {
@@ -103,11 +105,11 @@ function readEntry(pair: Pair, lc: LineCounter, catalog: ProductDescriptor[], se
   if (!fields.has('sha256')) bad(`${key}.sha256`, 'is required: every archive is pinned by its sha256 (sha256sum ARCHIVE)');
   else if (sha !== undefined && !SHA256_RE.test(sha)) bad(`${key}.sha256`, `must be 64 hex digits (got "${sha.length > 80 ? `${sha.slice(0, 80)}…` : sha}")`, lineOf('sha256'));
   if (license !== undefined) {
-    if (!d.license) bad(`${key}.license`, `${d.name} takes no licence file`, lineOf('license'));
-    else if (!path.isAbsolute(license) || /[\u0000-\u001f]/.test(license)) bad(`${key}.license`, `must be an absolute path (got "${license}")`, lineOf('license'));
+    if (!d.license) bad(`${key}.license`, `${d.name} takes no licence file (only ${catalog.filter((p) => p.license).map((p) => p.name).join(', ')} does): remove the key`, lineOf('license'));
+    else if (!path.isAbsolute(license) || /[\u0000-\u001f]/.test(license)) bad(`${key}.license`, `must be the licence file's absolute path, e.g. /etc/webtree/${d.license.file} (got "${license}")`, lineOf('license'));
   }
   if (problems.length > before || version === undefined || source === undefined || sha === undefined) return undefined;
-  const entry: ReleaseEntry = { product: d.name, version, archive: source, sha256: sha.toLowerCase(), ...(license ? { license } : {}), line };
+  const entry: ReleaseEntry = { product: d.name, version, archive: source, sha256: sha.toLowerCase(), ...(license ? { license, licenseLine: lineOf('license') } : {}), line };
   const mismatch = nameProblem(entry, catalog);
   if (mismatch) return bad(`${key}.version`, `${mismatch}; make the two agree`, lineOf('version'));
   return entry;

@@ -12,6 +12,8 @@ export interface RunningProduct {
   /** undefined: not recorded (installed before webtree recorded sources, or adopted). */
   archive?: string;
   sha256?: string;
+  /** ChartDirector: the licence file the active version was installed with, when recorded. */
+  license?: string;
 }
 
 /** The source recorded by the last install of product/version that went live or was finished. */
@@ -20,6 +22,18 @@ export function recordedSource(history: HistoryEntry[], product: string, version
     const e = history[i];
     if (e.action === 'install' && e.product === product && e.version === version && e.source && (e.outcome === 'ok' || e.outcome === 'recovered')) return e.source;
   }
+  return undefined;
+}
+
+/**
+ * The licence file the active version holds came from: its own install's `license`, else (carried
+ * over from the version before) the last install of the product before it that named one.
+ */
+export function recordedLicense(history: HistoryEntry[], product: string, version: string): string | undefined {
+  const ok = (e: HistoryEntry) => e.action === 'install' && e.product === product && (e.outcome === 'ok' || e.outcome === 'recovered');
+  let i = history.length - 1;
+  while (i >= 0 && !(ok(history[i]) && history[i].version === version)) i--;
+  for (; i >= 0; i--) if (ok(history[i]) && history[i].license) return history[i].license;
   return undefined;
 }
 
@@ -34,6 +48,8 @@ export function runningRelease(catalog: ProductDescriptor[], tree: TreeState): R
       archive: recordedSource(tree.history, d.name, st.current),
       sha256: sha && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined,
     });
+    const license = d.license && st.licensed ? recordedLicense(tree.history, d.name, st.current) : undefined;
+    if (license) out[out.length - 1].license = license;
   }
   return out;
 }
@@ -48,6 +64,7 @@ export function releaseText(products: RunningProduct[], header: string[]): strin
     const fields = [`version: ${JSON.stringify(p.version)}`];
     if (p.archive !== undefined) fields.push(`archive: ${JSON.stringify(p.archive)}`);
     if (p.sha256 !== undefined) fields.push(`sha256: ${JSON.stringify(p.sha256)}`);
+    if (p.license !== undefined) fields.push(`license: ${JSON.stringify(p.license)}`);
     lines.push(`  ${p.name}: { ${fields.join(', ')} }`);
   }
   if (products.length === 0) lines[lines.length - 1] = 'products: {}';

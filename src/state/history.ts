@@ -17,7 +17,7 @@ const OUTCOMES = ['ok', 'failed', 'recovered', 'undone', 'rolled-back'];
 const optStr = optional(isStr);
 const ENTRY_FIELDS: Record<string, FieldCheck> = {
   id: optStr, time: isStr, user: isStr, sudoUser: optStr, action: isNonEmptyStr, product: optStr, version: optStr,
-  from: optStr, to: optStr, sha256: optStr, undo: optional((v) => typeof v === 'boolean'), outcome: oneOf(...OUTCOMES), message: optStr,
+  from: optStr, to: optStr, sha256: optStr, source: optStr, license: optStr, undo: optional((v) => typeof v === 'boolean'), outcome: oneOf(...OUTCOMES), message: optStr,
 };
 
 /** The history file's damage and its fix: a bad line can be mended or dropped, a bad file moved aside. */

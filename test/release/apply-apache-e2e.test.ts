@@ -82,4 +82,32 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     // The release stays pending: --check says so.
     expect((await sb.run(['apply', file, '--check'])).exitCode).toBe(3);
   }, 120_000);
+
+  it('renders a WSGI app served for the first time BEFORE the switch: the one health check covers it', async () => {
+    const qe = async (v: string, app?: string) => {
+      const f = await writeSampleArchive(path.join(sb.dir, 'archives'), 'QE', v, app ? { 'QE.wsgi': app } : {});
+      const file = path.join(sb.dir, `qe-${v}.yaml`);
+      await fs.writeFile(file, `products:\n  QE: { version: "${v}", archive: "${f}", sha256: "${createHash('sha256').update(await fs.readFile(f)).digest('hex')}" }\n`);
+      return file;
+    };
+    const historyNow = async () => (await fs.readFile(site('www/state/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const seen = (await historyNow()).length;
+    // QE's app cannot start: Apache mounts it already when the switch happens, so the check after it fails and QE goes back.
+    const bad = await sb.run(['apply', await qe('1', 'raise RuntimeError("QE 1 cannot start")\n')]);
+    expect(bad.exitCode, bad.stdout + bad.stderr).toBe(1);
+    expect(bad.stderr).toMatch(/QE is served for the first time: rendering the Apache tree first/);
+    expect(bad.stderr).toMatch(/every product went back: QE \(none\)/);
+    await expect(fs.lstat(site('dbwebtools/QEngine/current'))).rejects.toThrow();
+    expect((await historyNow()).slice(seen).map((e) => [e.action, e.product ?? null, e.outcome])).toEqual([
+      ['render', null, 'ok'], ['apply', null, 'ok'], ['install', 'QE', 'ok'], ['auto-rollback', 'QE', 'rolled-back'],
+    ]);
+    expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
+    // A good QE is served by the apply itself, no render after it.
+    const seen2 = (await historyNow()).length;
+    const ok = await sb.run(['apply', await qe('2'), '--json']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect((await get(url('/QE/DECam'))).body).toMatch(/^QE 2 /);
+    expect((await historyNow()).slice(seen2).map((e) => e.action)).toEqual(['apply', 'install']);
+    expect((await sb.run(['verify'])).exitCode).toBe(0);
+  }, 120_000);
 });

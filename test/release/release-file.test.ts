@@ -24,6 +24,7 @@ describe('release file', () => {
     ]);
     expect(r.entries![0].sha256).toBe(H);
     expect(r.entries![2].license).toBe('/etc/webtree/chartdir.lic');
+    expect(r.entries![2].licenseLine).toBe(7);
   });
 
   it('refuses, with key and line: ECL, unknown products, a missing sha256, a mismatched name, bad URLs', async () => {
@@ -36,6 +37,7 @@ describe('release file', () => {
   ConstantsDB: { version: "1", archive: "https://u:p@host/ConstantsDB-1.tar.gz", sha256: "${H}" }
   wsgi_py: { version: "1", archive: "relative/wsgi_py-1.tar.gz", sha256: "xyz", colour: red }
   dbiapp_pylib: { version: "1", archive: "/srv/tv-1.tar.gz", sha256: "${H}", license: /x }
+  ChartDirector: { version: "5.0.2", archive: "/srv/ChartDirector-5.0.2.tar.gz", sha256: "${H}", license: chartdir.lic }
 `);
     expect(r.entries).toBeUndefined();
     const by = (k: string) => r.problems.filter((p) => p.key === k);
@@ -48,7 +50,8 @@ describe('release file', () => {
     expect(by('products.wsgi_py.archive')[0]?.line).toBe(8);
     expect(by('products.wsgi_py.sha256')[0]?.message).toMatch(/64 hex digits/);
     expect(by('products.wsgi_py.colour')[0]?.message).toMatch(/unknown key "colour"/);
-    expect(by('products.dbiapp_pylib.license')[0]?.message).toMatch(/takes no licence file/);
+    expect(by('products.dbiapp_pylib.license')[0]?.message).toMatch(/takes no licence file \(only ChartDirector does\): remove the key/);
+    expect(by('products.ChartDirector.license')[0]).toMatchObject({ line: 10, message: expect.stringMatching(/absolute path, e\.g\. \/etc\/webtree\/chartdir\.lic \(got "chartdir\.lic"\)/) });
     const e = releaseError('/x/release.yaml', r.problems);
     expect(e.exitCode).toBe(2);
     expect(e.details).toContain('/x/release.yaml:4: products.TV.sha256: is required');
