@@ -117,7 +117,11 @@ export interface Lock {
   usedReserve?: boolean;
 }
 
-export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal): Promise<Lock> {
+/**
+ * Take the tree's lock, waiting up to waitMs for a live holder. `onWait` is told the holder once,
+ * when the wait begins (--debug says so: a command that seems to hang is waiting for another).
+ */
+export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal, onWait?: (holder: LockHolder) => void): Promise<Lock> {
   const file = lockFile(stateDir);
   const me: LockHolder = {
     host: os.hostname(), pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
@@ -150,6 +154,10 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
         throw lockedError(holder);
       }
       if (Date.now() >= deadline + 5000) throw new WebtreeError('ELOCKED', `could not take webtree's lock ${file}: it kept changing hands`, { hint: 'run the command again' });
+      if (holder !== null && onWait) {
+        onWait(holder);
+        onWait = undefined;
+      }
       await new Promise((r) => setTimeout(r, holder === null ? 5 : 50 + Math.random() * 100));
     }
   } finally {

@@ -8,7 +8,7 @@ import { afterCheck } from '../after/checks.js';
 import { executorFor, planContext, reportNotes, type After, type CommandContext } from '../after/context.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import type { Executor } from '../apply/executor.js';
-import { acquireLock, type Lock } from '../apply/lock.js';
+import { acquireLock, describeHolder, type Lock, type LockHolder } from '../apply/lock.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import type { Reporter } from '../core/reporter.js';
@@ -165,7 +165,8 @@ export async function runChange(
  */
 export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor; recovered?: Recovered }> {
   const executor = await executorFor(ctx, site, true);
-  const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal);
+  const onWait = ctx.debug ? (h: LockHolder) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  waiting for the lock held by ${describeHolder(h)}`) : undefined;
+  const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal, onWait);
   if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
   if (lock.usedReserve) ctx.reporter.warn(`the disk is full: webtree gave up its reserve (${site.paths.state}/reserve) to take its lock; free space (\`webtree prune PRODUCT --keep N\`, \`df -h ${site.paths.state}\`): the reserve is made again once there is room`);
   try {

@@ -13,6 +13,7 @@ import { request, type Dispatcher } from 'undici';
 import { errorText, WebtreeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Site } from '../site/types.js';
+import { sha256File } from '../archive/manifest.js';
 import { cachedArchive, cacheEntryDir, partFile, sweepParts } from './cache.js';
 import { dispatchersFor, type Dispatchers } from './dispatch.js';
 import { credentialsFor } from './netrc.js';
@@ -43,10 +44,19 @@ const shown = (url: string) => {
   return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
 };
 
-/** The cached archive for `req`, fetched when it is not there yet. */
+/**
+ * The cached archive for `req`, fetched when it is not there with the right hash. A cached file
+ * is hashed before it is used: the download is not flushed to disk before its rename (the install
+ * that follows makes its own tree durable, and an extra flush of the whole archive was a cost
+ * curl does not pay), so after a crash a cache entry may hold other bytes; it is fetched again.
+ */
 export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promise<{ file: string; fetched: boolean; bytes: number }> {
   const cached = await cachedArchive(opts.site, req.sha256, req.name);
-  if (cached) return { file: cached, fetched: false, bytes: (await fs.stat(cached)).size };
+  if (cached) {
+    if ((await sha256File(cached).catch(() => '')) === req.sha256) return { file: cached, fetched: false, bytes: (await fs.stat(cached)).size };
+    opts.onRetry?.(`the cached ${req.name} no longer has its sha256 (a crash while it was written?): fetching it again`);
+    await fs.rm(cached, { force: true });
+  }
   const dir = cacheEntryDir(opts.site, req.sha256);
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
   await sweepParts(dir);
@@ -82,12 +92,9 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
         hint: 'the file on the server is not the one the release pins: check with its publisher which is right; nothing was changed',
       });
     }
-    await fh.sync();
     await fh.close();
     const file = path.join(dir, req.name);
     await fs.rename(part, file);
-    const dh = await fs.open(dir, 'r');
-    await dh.sync().finally(() => dh.close());
     return { file, fetched: true, bytes: state.bytes };
   } catch (err) {
     await fh.close().catch(() => undefined);
@@ -165,8 +172,13 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
     const flush = async () => {
       if (batched === 0) return;
       const buf = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
-      await fh.write(buf, 0, buf.length, state.bytes);
+      // Hashed while the write runs (in libuv's pool): the two overlap instead of taking turns.
+      const written = fh.write(buf, 0, buf.length, state.bytes);
       state.hash.update(buf);
+      // A failed write is the end, not a retry: the hash already holds these bytes.
+      await written.catch((err: unknown) => {
+        throw new WebtreeError('EFETCH', `cannot write the download of ${req.name} into the cache: ${errorText(err)}`, { hint: `free space for the cache (${path.join(site.paths.state, 'cache')}) and run the command again; nothing was changed` });
+      });
       state.bytes += buf.length;
       batch = [];
       batched = 0;

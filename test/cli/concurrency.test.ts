@@ -18,29 +18,66 @@ async function lockHeldBy(pid: number | undefined): Promise<void> {
   throw new Error(`pid ${pid} never took the lock`);
 }
 
+/**
+ * Run `fn` while `child` is stopped (SIGSTOP) holding the lock, inside its change: the overlap
+ * with another command is then certain, whatever the machine's speed. Its pause after planning
+ * (WEBTREE_TEST_PAUSE_MS) keeps it there until the stop lands; SIGCONT lets it finish.
+ */
+async function whileHolding<T>(child: ReturnType<Sandbox['spawn']>, fn: () => Promise<T>): Promise<T> {
+  await lockHeldBy(child.pid);
+  process.kill(child.pid!, 'SIGSTOP');
+  try {
+    const holder = await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
+    expect(holder, 'the first was stopped after its change, not inside it').toBe(child.pid);
+    return await fn();
+  } finally {
+    process.kill(child.pid!, 'SIGCONT');
+  }
+}
+
 beforeAll(async () => {
   sb = await makeSandbox();
 });
 afterAll(async () => sb.cleanup());
 
 describe('one lock for every change', () => {
-  it('two installs of the same product at once: one waits, neither half-succeeds', async () => {
+  it('two installs of the same product at once: the second waits while the first is inside its change, then runs after it', async () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '1.0');
     const b = await writeSampleArchive(sb.dir, 'TV', '2.0');
-    const [ra, rb] = await Promise.all([sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '300' }), sb.spawn(['install', b], { WEBTREE_TEST_PAUSE_MS: '300' })]);
-    expect([ra.exitCode, rb.exitCode]).toEqual([0, 0]); // the second waited for the first
+    const tvDir = path.join(sb.dir, 'site/dbwebtools/tv');
+    // The overlap is forced, not hoped for: the first is stopped while it holds the lock, paused
+    // after planning, before its apply; it stays inside its change until SIGCONT.
+    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
+    const { second } = await whileHolding(first, async () => {
+      const second = sb.spawn(['install', b, '--debug'], { WEBTREE_LOCK_WAIT: '300' });
+      let stderr = '';
+      second.stderr!.on('data', (d: Buffer) => void (stderr += String(d)));
+      let exited = false;
+      void second.then(() => void (exited = true));
+      // Either it says it waits for the first, or (without a lock) it goes ahead and finishes.
+      while (!exited && !stderr.includes(`waiting for the lock held by pid ${first.pid} `)) await new Promise((r) => setTimeout(r, 20));
+      expect(exited, `the second ran while the first held the lock:\n${stderr}`).toBe(false);
+      // While it waits, nothing of it is on disk.
+      expect((await fs.readdir(tvDir).catch(() => [] as string[])).filter((n) => n.includes('2.0'))).toEqual([]);
+      return { second }; // wrapped: returning the subprocess itself would wait for it, stopped first and all
+    });
+    const [ra, rb] = await Promise.all([first, second]);
+    expect(ra.exitCode, String(ra.stderr)).toBe(0);
+    expect(rb.exitCode, String(rb.stderr)).toBe(0);
+    // One after the other: the second's install is recorded after the first's, and went live last.
+    const installs = (await sb.json(['history', 'TV'])).entries.filter((e: { action: string }) => e.action === 'install');
+    expect(installs.map((e: { version: string }) => e.version)).toEqual(['1.0', '2.0']);
     const tv = (await sb.json(['list', 'TV'])).products[0];
     expect(tv.versions).toEqual(['1.0', '2.0']);
-    expect(['1.0', '2.0']).toContain(tv.current);
+    expect(tv.current).toBe('2.0');
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   });
 
   it('a second command that cannot wait long enough fails naming the holder; the first succeeds', async () => {
     const a = await writeSampleArchive(sb.dir, 'TV', '3.0');
     const b = await writeSampleArchive(sb.dir, 'TV', '4.0');
-    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '3000' });
-    await lockHeldBy(first.pid);
-    const second = await sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' });
+    const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
+    const second = await whileHolding(first, () => sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' }));
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`locked by pid ${first.pid} \\(user \\S+, \`install tv-3.0.tar.gz\`, since 20\\d\\d-`));
     expect((await first).exitCode).toBe(0);

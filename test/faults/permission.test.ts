@@ -14,14 +14,14 @@ import { findOurProcesses } from '../../src/apache/process.js';
 import { writeSampleArchive } from '../../src/demo/samples.js';
 import { BIN, ensureBuilt, makeSandbox, type CliResult, type Sandbox } from '../helpers/cli.js';
 import { freePort } from '../helpers/http.js';
-import { ensureServiceAccount, SERVICE_GROUP, SERVICE_USER } from '../helpers/service-account.js';
+import { ensureServiceAccount, SERVICE_USER } from '../helpers/service-account.js';
 import { listing } from './tree.js';
 
 const isRoot = process.getuid?.() === 0;
 // Outside CI a non-root run may skip; under CI=true it runs (and fails without root).
 const run = isRoot || process.env.CI === 'true';
 
-let account: { uid: number; gid: number };
+let account: { uid: number; gid: number; group: string };
 let sb: Sandbox;
 let site: string;
 let tv34: string;
@@ -84,7 +84,7 @@ describe.runIf(run)('permission denied, run as the service account', () => {
         expect(r.stderr).toMatch(new RegExp(`^webtree: permission denied: ${accountText().replace(/[()]/g, '\\$&')} may not write a directory that \`${args()[0]}[^\`]*\` needs; nothing was changed\n`));
         expect(r.stderr).toContain(`\n  ${dir} (owner root:root, mode 0755): `);
         expect(r.stderr).toMatch(why);
-        expect(r.stderr).toContain(`hint: give it to ${SERVICE_USER}: \`chown -R ${SERVICE_USER}:${SERVICE_GROUP} ${dir}\`, or run webtree as root`);
+        expect(r.stderr).toContain(`hint: give it to ${SERVICE_USER}: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\`, or run webtree as root`);
         expect(r.stderr).not.toMatch(/^\s+at /m);
         // Nothing half-done: the whole site as it was (no journal, no staging, the lock released).
         expect(await listing(site)).toEqual(before);
@@ -99,7 +99,7 @@ describe.runIf(run)('permission denied, run as the service account', () => {
       expect(r.exitCode, r.stderr).toBe(1);
       expect(r.stderr).toBe([
         `webtree: permission denied: ${accountText()} may not take webtree's lock in ${dir}`,
-        `  hint: give the account access (as root: \`chown -R ${SERVICE_USER}:${SERVICE_GROUP} ${dir}\`) or run webtree as root`,
+        `  hint: give the account access (as root: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\`) or run webtree as root`,
       ].join('\n'));
       expect(await listing(site)).toEqual(before);
     });
@@ -126,7 +126,7 @@ describe.runIf(run)('permission denied, run as the service account', () => {
           expect(r.stderr).toBe([
             `webtree: permission denied: ${accountText()}, the account Apache runs as, may not write where Apache writes; Apache was not started`,
             `  ${dir} (owner root:root, mode 0755): logs, Mutex and mod_wsgi sockets`,
-            `  hint: as root: \`chown -R ${SERVICE_USER}:${SERVICE_GROUP} ${dir}\` (running webtree as root does not help: Apache itself runs as ${SERVICE_USER})`,
+            `  hint: as root: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\` (running webtree as root does not help: Apache itself runs as ${SERVICE_USER})`,
           ].join('\n'));
           expect(await findOurProcesses(path.join(site, 'www'))).toEqual([]);
           expect(await fs.readdir(path.join(site, 'www/state'))).not.toContain('lock');

@@ -47,6 +47,18 @@ export function findPgBin(): string | undefined {
 }
 
 /**
+ * The major version of the server the tests start from `bindir` (findPgBin), as the server
+ * itself reports it (`postgres --version`: "postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"):
+ * tests compare what webtree reports with this, not with the major of one Debian release.
+ */
+export function pgMajor(bindir: string): number {
+  const out = execFileSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' });
+  const m = /\(PostgreSQL\) (\d+)/.exec(out);
+  if (!m) throw new Error(`cannot read the major version from \`${join(bindir, 'postgres')} --version\`: ${out.trim()}`);
+  return Number(m[1]);
+}
+
+/**
  * For the top of a test file: the bin dir, or undefined to skip. In CI a missing server must
  * fail loudly, never turn into a quiet skip that hides untested failover code.
  */

@@ -13,8 +13,13 @@ async function getent(db: 'passwd' | 'group', name: string): Promise<string[] | 
   return r.exitCode === 0 ? r.stdout.trim().split(':') : undefined;
 }
 
-/** uid and gid of the account, creating group and user when missing (root only). */
-export async function ensureServiceAccount(user = SERVICE_USER, group = SERVICE_GROUP): Promise<{ uid: number; gid: number }> {
+/**
+ * uid, primary gid and primary group's name of the account, creating group and user when missing
+ * (root only). The group is read from the system, as webtree reads it (init's default
+ * apache.group, the chown in its hints): an existing account may have another primary group than
+ * SERVICE_GROUP.
+ */
+export async function ensureServiceAccount(user = SERVICE_USER, group = SERVICE_GROUP): Promise<{ uid: number; gid: number; group: string }> {
   const isRoot = process.getuid?.() === 0;
   if (!(await getent('group', group))) {
     if (!isRoot) throw new Error(`group ${group} is missing and only root can create it: groupadd -r ${group}`);
@@ -29,6 +34,8 @@ export async function ensureServiceAccount(user = SERVICE_USER, group = SERVICE_
     pw = await getent('passwd', user);
     if (!pw) throw new Error(`could not create the service account ${user}`);
   }
-  const gr = (await getent('group', group))!;
-  return { uid: Number(pw[2]), gid: Number(gr[2]) };
+  const gid = Number(pw[3]);
+  const primary = (await getent('group', String(gid)))?.[0];
+  if (!primary) throw new Error(`the primary group (gid ${gid}) of ${user} has no name in the group database`);
+  return { uid: Number(pw[2]), gid, group: primary };
 }

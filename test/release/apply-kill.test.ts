@@ -138,5 +138,5 @@ describe('kill -9 during apply of three products', () => {
     expect(outcome.old, said()).toBeGreaterThan(0);
     expect(outcome.new, said()).toBeGreaterThan(0);
     if (KILLS >= 20) expect(outcome.fetching, said()).toBeGreaterThan(0);
-  }, 900_000);
+  }, Math.max(900_000, KILLS * 60_000)); // a minute a kill at most, on a loaded machine
 });

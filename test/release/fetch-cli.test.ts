@@ -29,7 +29,7 @@ beforeAll(async () => {
   // Short timeouts and one retry: the refusals come quickly.
   const conf = await fs.readFile(sb.config, 'utf8');
   await fs.writeFile(sb.config, conf.replace(/idleTimeout: \d+/, 'idleTimeout: 1').replace(/retries: \d+/, 'retries: 2').replace(/connectTimeout: \d+/, 'connectTimeout: 3'));
-  for (const [p, v] of [['TV', '1'], ['TV', '2'], ['QE', '1'], ['AV', '1'], ['ConstantsDB', '1'], ['wsgi_py', '1'], ['EXPO', '1']]) {
+  for (const [p, v] of [['TV', '1'], ['TV', '2'], ['TV', '3'], ['QE', '1'], ['AV', '1'], ['ConstantsDB', '1'], ['wsgi_py', '1'], ['EXPO', '1']]) {
     const f = await writeSampleArchive(sb.dir, p, v, { 'padding.bin': 'x'.repeat(200_000) + Math.random() });
     N[`${p}-${v}`] = path.basename(f);
     files[path.basename(f)] = await fs.readFile(f);
@@ -73,6 +73,21 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     expect(srv.hits('/ok/tv-1')).toHaveLength(1);
     const hist = await sb.run(['history', 'TV', '--json']);
     expect(JSON.parse(hist.stdout).entries?.[0]?.source ?? JSON.parse(hist.stdout)[0]?.source).toBe(`${srv.base}/ok/tv-1.tar.gz`);
+  });
+
+  it('hashes a cached archive before using it: one torn by a crash (the download is not flushed) is fetched again', async () => {
+    const n = N['TV-3'];
+    const dir = path.join(cache(), sums[n]);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, n), files[n].subarray(0, files[n].length >> 1));
+    const owner = await fs.stat(cache());
+    for (const p of [dir, path.join(dir, n)]) await fs.chown(p, owner.uid, owner.gid);
+    const r = await install(`${srv.base}/ok/${n}`, sums[n], {});
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`the cached ${n} no longer has its sha256 (a crash while it was written?): fetching it again`);
+    expect(srv.hits(`/ok/${n.replace(/\.tar\.gz$/, '')}`)).toHaveLength(1);
+    expect(await fs.readFile(path.join(dir, n))).toEqual(files[n]);
+    expect(await fs.readlink(path.join(site(), 'dbwebtools/tv/current'))).toBe('3');
   });
 
   it('resumes with a Range request after the connection is cut mid-body', async () => {
