@@ -387,6 +387,7 @@ export class Executor {
         await this.own(op.to);
         return undefined;
       case 'copy-exact': {
+        if (op.keepExisting && (await lstatOrNull(op.to))) return undefined;
         this.forget(op.to);
         await writeFileAtomic(op.to, await fs.readFile(op.from), op.mode, op.owner);
         if (!op.owner) await this.own(op.to);

@@ -24,7 +24,8 @@ export type Op =
    * The bytes of `from` put at `to` in one rename, with this mode and owner (the executor's owner
    * when absent): a kept variant and its restore, where 0644 and a new owner would leak a password.
    */
-  | { kind: 'copy-exact'; from: string; to: string; mode: number; owner?: { uid: number; gid: number } }
+  /** keepExisting: a `to` already there is this apply's own copy (run again by recovery): left as it is. */
+  | { kind: 'copy-exact'; from: string; to: string; mode: number; owner?: { uid: number; gid: number }; keepExisting?: boolean }
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'swap-link'; path: string; target: string }
   /**

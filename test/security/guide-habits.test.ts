@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, webtree } from '../failover/cli.js';
 import { handTree } from '../failover/hand-tree.js';
+import { ensureServiceAccount } from '../helpers/service-account.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -123,5 +124,58 @@ describe("the guide's failover commands on an adopted tree", () => {
     const kept = path.join(dir, 'www', 'state', 'variants');
     expect((await fs.stat(kept)).mode & 0o777).toBe(0o700);
     expect((await fs.stat(path.join(kept, 'server2', 'des_tv.cfg'))).mode & 0o777).toBe(0o600);
+  }, 120_000);
+
+  it("adopt puts shims in place of ~codemanager/bin's switch_web_tools.sh and runApache.sh, keeping the originals; the shims do what the guide says", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
+    dirs.push(dir);
+    const { config } = await handTree(dir, { qeServer3: true });
+    const bin = path.join(dir, 'home', 'codemanager', 'bin');
+    await fs.mkdir(bin, { recursive: true });
+    const hand: Record<string, string> = {
+      'switch_web_tools.sh': '#!/bin/bash\n# kept by hand: relinks each cfg to the other server\nexit 0\n',
+      'runApache.sh': '#! /bin/bash\n# the guide\'s: apachectl -d ${apacheHome} -f ${confFile} -k start ...\nexit 0\n',
+    };
+    const account = await ensureServiceAccount();
+    for (const [n, text] of Object.entries(hand)) {
+      await fs.writeFile(path.join(bin, n), text, { mode: 0o750 });
+      await fs.chmod(path.join(bin, n), 0o750);
+    }
+    await execa('chown', ['-R', `${account.uid}:${account.gid}`, path.join(dir, 'home')]);
+    const env = { WEBTREE_ACCOUNT_HOME: path.join(dir, 'home', 'codemanager') };
+    const a = await webtree(config, ['adopt', '--no-check-db'], env);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(/switch_web_tools\.sh now calls webtree \(webtree switch-web\); the hand-kept one is in .*state\/attic\/switch_web_tools\.sh\./);
+    // The originals are in the attic, bytes and mode; the shims are the account's, 0755.
+    const attic = path.join(dir, 'www', 'state', 'attic');
+    for (const [n, text] of Object.entries(hand)) {
+      const kept = (await fs.readdir(attic)).filter((f) => f.startsWith(`${n}.`));
+      expect(kept, n).toHaveLength(1);
+      expect(await fs.readFile(path.join(attic, kept[0]), 'utf8')).toBe(text);
+      expect((await fs.stat(path.join(attic, kept[0]))).mode & 0o777).toBe(0o750);
+      const st = await fs.stat(path.join(bin, n));
+      expect({ mode: st.mode & 0o777, uid: st.uid }).toEqual({ mode: 0o755, uid: account.uid });
+      expect(await fs.readFile(path.join(bin, n), 'utf8')).toMatch(/^# webtree shim:/m);
+    }
+    const active = () => fs.readlink(path.join(dir, 'www', 'servers', 'active'));
+    const before = await active();
+    const other = /server3/.test(before) ? 'server2' : 'server3';
+    // The guide's step, as the guide says it: run switch_web_tools.sh; it switches to the other server.
+    const sw = await execa('bash', [path.join(bin, 'switch_web_tools.sh'), '--no-check-db', '--no-restart'], { reject: false, env: { WEBTREE_LOCK_WAIT: '10' } });
+    expect(sw.exitCode, sw.stderr).toBe(0);
+    expect(sw.stdout).toMatch(new RegExp(`switched the web tools from \\S+ to ${other}`));
+    expect(await active()).toMatch(new RegExp(`${other}$`));
+    const back = await execa('bash', [path.join(bin, 'switch_web_tools.sh'), '--no-check-db', '--no-restart'], { reject: false });
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect(await active()).toBe(before);
+    // runApache.sh VERB is webtree apache VERB (stopped here: status says so, exit 1); anything else, the usage.
+    const st = await execa('bash', [path.join(bin, 'runApache.sh'), 'status'], { reject: false });
+    expect({ code: st.exitCode, out: st.stdout }).toEqual({ code: 1, out: 'apache stopped' });
+    const bad = await execa('bash', [path.join(bin, 'runApache.sh'), 'bogus'], { reject: false });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/usage: runApache\.sh start\|stop\|restart\|graceful/);
+    // adopt again: the shims are webtree's already, nothing more goes to the attic.
+    expect((await webtree(config, ['adopt', '--no-check-db'], env)).code).toBe(0);
+    expect((await fs.readdir(attic)).filter((f) => /^(switch_web_tools|runApache)\.sh\./.test(f))).toHaveLength(2);
   }, 120_000);
 });
