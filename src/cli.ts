@@ -6,17 +6,16 @@
  *
  * Only the registry is loaded up front; the command's own code is imported when it runs.
  */
-import { readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { explainErrno, noteServiceAccount } from './core/errno.js';
 import { usageError, WebtreeError } from './core/errors.js';
 import { exitStatusFor, signalName, STOP_SIGNALS, type StopSignal } from './core/interrupt.js';
-import { createReporter, processStreams, type ErrorReport, type Reporter, type Streams } from './core/reporter.js';
+import { createReporter, processStreams, type ErrorReport, type Streams } from './core/reporter.js';
 import { COMMANDS, findCommand } from './commands/registry.js';
 import { didYouMean } from './core/suggest.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
+import { historySize, publishIfChanged } from './watch/after-change.js';
 
 
 /** The command's name: the first word that is not an option or an option's value. */
@@ -175,11 +174,10 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       signal: stop?.signal,
     }).finally(async () => {
       stop?.dispose();
-      // The status page and metrics follow the history: every change that went live, an auto-rollback
-      // too (it is news); a command that recorded nothing or only a refusal (the tree as it was) leaves them be.
+      // The status page and metrics follow the history (src/watch/after-change.ts); init has no page yet.
       if (changes && values['dry-run'] !== true && site && command.name !== 'init') {
         const s = await site.catch(() => undefined);
-        if (s && changedSince(s, historyBefore)) await afterChange(s, reporter);
+        if (s) await publishIfChanged(s, historyBefore, reporter);
       }
     });
     if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
@@ -194,50 +192,5 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     const { report, code, stack } = describeError(await explainErrno(err));
     reporter.error(report, code, debug ? stack : undefined);
     return code;
-  }
-}
-
-/** The history file's size: where this command's entries will begin. Synchronous: taken before its first write. */
-function historySize(s: Site): number {
-  try {
-    return statSync(path.join(s.paths.state, 'history.jsonl')).size;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Whether the entries appended since `from` changed the site: any outcome but `failed` (refused or
- * reversed, the tree as it was). A history that shrank was replaced: treat it as changed.
- */
-function changedSince(s: Site, from: number): boolean {
-  const file = path.join(s.paths.state, 'history.jsonl');
-  let text: string;
-  try {
-    const size = statSync(file).size;
-    if (size === from) return false;
-    if (size < from) return true;
-    text = readFileSync(file).subarray(from).toString('utf8');
-  } catch {
-    return false;
-  }
-  return text.split('\n').some((line) => {
-    if (!line.trim()) return false;
-    try {
-      return (JSON.parse(line) as { outcome?: unknown }).outcome !== 'failed';
-    } catch {
-      return true; // a line webtree cannot read: let the page and the check say so
-    }
-  });
-}
-
-/** Best effort: a page that cannot be written never turns a change into a failure. */
-async function afterChange(s: Site, reporter: Reporter): Promise<void> {
-  try {
-    const [{ publishChange }, { loadCatalog }] = await Promise.all([import('./watch/publish.js'), import('./catalog/load.js')]);
-    const r = await publishChange(s, await loadCatalog());
-    if (r.mailError) reporter.warn(r.mailError);
-  } catch (err) {
-    reporter.warn(`the status page was not updated: ${(err as Error).message}`);
   }
 }

@@ -35,7 +35,7 @@ describe('init and a port below the unprivileged ones', () => {
     const account = user[1];
     if (80 < first) {
       // What a Debian host (and CI) has: 1024. The binary has no cap_net_bind_service unless someone gave it.
-      expect(r.stderr).toContain(`warning: apache.listen is 0.0.0.0:80 and Apache runs as ${account}: port 80 is below ${first}: ${account} may not listen on it; \`webtree apache start\` refuses until then: set apache.listen to a port of ${first} or more (8080) and forward 80 to it, or let the binary bind it: setcap cap_net_bind_service=+ep `);
+      expect(r.stderr).toContain(`warning: apache.listen is 0.0.0.0:80 and Apache runs as ${account}: port 80 is below ${first}: ${account} may not listen on it; \`webtree apache start\` refuses until then: set apache.listen to a port of ${first} or more (8080) and forward 80 to it, or let systemd start it with the right to bind it (as root: webtree apache install-service --systemd, then systemctl start webtree-httpd), or let the binary bind it: setcap cap_net_bind_service=+ep `);
       // the same words through --json, on stderr, without spoiling the result on stdout
       const j = await runCli(['init', '--prefix', path.join(dir, 'p80json'), '--listen', '0.0.0.0:80', ...user, '--json']);
       expect(j.exitCode).toBe(0);
