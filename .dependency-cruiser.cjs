@@ -18,7 +18,22 @@
  *   site/
  *   core/
  */
-const LAYERS = [['cli.ts', 'demo'], ['commands'], ['watch'], ['after'], ['verify'], ['failover'], ['apache'], ['apply', 'db', 'fetch', 'release'], ['state'], ['archive'], ['plan'], ['catalog'], ['site'], ['core']];
+const LAYERS = [
+  ['cli.ts', 'demo'],
+  ['commands'],
+  ['watch'],
+  ['after'],
+  ['verify'],
+  ['failover'],
+  ['apache'],
+  ['apply', 'db', 'fetch', 'release'],
+  ['state'],
+  ['archive'],
+  ['plan'],
+  ['catalog'],
+  ['site'],
+  ['core'],
+];
 
 const folder = (name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '[.]')}$` : `^src/${name}/`);
 const layerRules = LAYERS.flatMap((line, i) =>
@@ -45,7 +60,8 @@ module.exports = {
     ...layerRules,
     {
       name: 'plan-is-pure',
-      comment: 'src/plan is pure: nothing it reaches, even through other modules or for a type, touches the disk, the network or processes',
+      comment:
+        'src/plan is pure: nothing it reaches, even through other modules or for a type, touches the disk, the network or processes',
       severity: 'error',
       from: { path: '^src/plan/' },
       to: { reachable: true, path: IMPURE },

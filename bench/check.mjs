@@ -19,15 +19,21 @@ import { ECL_SAMPLE_APP, FIRST_VERSIONS, writeSampleArchive } from '../dist/demo
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'webtree.js');
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '10' }, keep: { type: 'boolean', default: false } },
+});
 const rounds = Number(values.rounds);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webtree-bench-check-'));
 fs.chmodSync(dir, 0o755);
 const config = path.join(dir, 'webtree.yaml');
 
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 function webtree(args, ok = [0]) {
   const r = spawnSync(process.execPath, [BIN, '--config', config, ...args], { encoding: 'utf8' });
   if (!ok.includes(r.status)) throw new Error(`webtree ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
@@ -37,13 +43,29 @@ const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const user = process.getuid?.() === 0 ? 'codemanager' : os.userInfo().username;
-webtree(['init', '--prefix', dir, '--user', user, '--listen', `127.0.0.1:${await freePort()}`, '--server', `server3=127.0.0.1:${await freePort()}`, '--server', `server2=127.0.0.1:${await freePort()}`]);
+webtree([
+  'init',
+  '--prefix',
+  dir,
+  '--user',
+  user,
+  '--listen',
+  `127.0.0.1:${await freePort()}`,
+  '--server',
+  `server3=127.0.0.1:${await freePort()}`,
+  '--server',
+  `server2=127.0.0.1:${await freePort()}`,
+]);
 const archives = path.join(dir, 'archives');
 fs.mkdirSync(archives);
 const lic = path.join(archives, 'chartdir.lic');
 fs.writeFileSync(lic, 'licence\n');
 for (const [product, version] of FIRST_VERSIONS) {
-  webtree(['install', await writeSampleArchive(archives, product, version), ...(product === 'ChartDirector' ? ['--license', lic] : [])]);
+  webtree([
+    'install',
+    await writeSampleArchive(archives, product, version),
+    ...(product === 'ChartDirector' ? ['--license', lic] : []),
+  ]);
 }
 const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam', 'ecl.wsgi');
 fs.writeFileSync(ecl, ECL_SAMPLE_APP, { mode: 0o644 });

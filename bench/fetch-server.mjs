@@ -19,7 +19,10 @@ const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFile
   }
   const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
   const start = m ? Number(m[1]) : 0;
-  res.writeHead(m ? 206 : 200, { 'content-length': st.size - start, ...(m ? { 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` } : {}) });
+  res.writeHead(m ? 206 : 200, {
+    'content-length': st.size - start,
+    ...(m ? { 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` } : {}),
+  });
   fs.createReadStream(file, { start, highWaterMark: 1 << 20 }).pipe(res);
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));

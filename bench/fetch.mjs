@@ -11,7 +11,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchOptions, cli, makeArchive, makeSite, median, ms, run, settle, shellInstall, shellProductDir, timed } from './lib/install-setup.mjs';
+import {
+  benchOptions,
+  cli,
+  makeArchive,
+  makeSite,
+  median,
+  ms,
+  run,
+  settle,
+  shellInstall,
+  shellProductDir,
+  timed,
+} from './lib/install-setup.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values, mb, files, rounds, log } = benchOptions(4);
@@ -28,10 +40,38 @@ try {
   fs.mkdirSync(pki);
   const p = (n) => path.join(pki, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('openssl', ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '1', '-subj', '/CN=bench CA']);
+  run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=bench CA',
+  ]);
   run('openssl', ['req', ...ec, '-keyout', p('srv.key'), '-out', p('srv.csr'), '-subj', '/CN=127.0.0.1']);
   fs.writeFileSync(p('ext'), 'subjectAltName=IP:127.0.0.1\n');
-  run('openssl', ['x509', '-req', '-in', p('srv.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('srv.pem'), '-days', '1', '-extfile', p('ext')]);
+  run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    p('srv.csr'),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('srv.pem'),
+    '-days',
+    '1',
+    '-extfile',
+    p('ext'),
+  ]);
 
   // The archive of bench/install.mjs, served from its own directory.
   const served = path.join(root, 'served');
@@ -40,7 +80,9 @@ try {
   const size = makeArchive(root, master, { mb, files, log });
   const sha = createHash('sha256').update(fs.readFileSync(master)).digest('hex');
 
-  server = spawn(process.execPath, [path.join(here, 'fetch-server.mjs'), served, p('srv.key'), p('srv.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, [path.join(here, 'fetch-server.mjs'), served, p('srv.key'), p('srv.pem')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise((resolve, reject) => {
     server.stdout.once('data', (d) => resolve(Number(String(d).trim())));
     server.once('exit', (c) => reject(new Error(`the bench's HTTPS server exited ${c}`)));
@@ -51,32 +93,53 @@ try {
   fs.mkdirSync(downloads);
   await settle(2000);
 
-  const shell = [], webtree = [];
+  const shell = [],
+    webtree = [];
   for (let r = 0; r < rounds; r++) {
     const version = `1.${r + 1}`;
     const name = `tv-${version}.tar.gz`;
     fs.linkSync(master, path.join(served, name));
     const url = `https://127.0.0.1:${port}/${name}`;
     const sides = [
-      () => shell.push(timed(() => {
-        const file = path.join(downloads, name);
-        run('curl', ['-sSf', '--cacert', p('ca.pem'), '-o', file, url]);
-        const check = spawnSync('sha256sum', ['-c', '-'], { cwd: downloads, input: `${sha}  ${name}\n`, encoding: 'utf8' });
-        if (check.status !== 0) throw new Error(`sha256sum -c: ${check.stdout}${check.stderr}`);
-        run('bash', [shellInstall, file, shellDir, version]);
-      })),
-      () => webtree.push(timed(() => run(process.execPath, [cli, 'install', url, '--sha256', sha], { ...env, NODE_EXTRA_CA_CERTS: p('ca.pem') }))),
+      () =>
+        shell.push(
+          timed(() => {
+            const file = path.join(downloads, name);
+            run('curl', ['-sSf', '--cacert', p('ca.pem'), '-o', file, url]);
+            const check = spawnSync('sha256sum', ['-c', '-'], {
+              cwd: downloads,
+              input: `${sha}  ${name}\n`,
+              encoding: 'utf8',
+            });
+            if (check.status !== 0) throw new Error(`sha256sum -c: ${check.stdout}${check.stderr}`);
+            run('bash', [shellInstall, file, shellDir, version]);
+          }),
+        ),
+      () =>
+        webtree.push(
+          timed(() =>
+            run(process.execPath, [cli, 'install', url, '--sha256', sha], { ...env, NODE_EXTRA_CA_CERTS: p('ca.pem') }),
+          ),
+        ),
     ];
     if (r % 2) sides.reverse();
     for (const side of sides) {
       execFileSync('sync');
       side();
     }
-    log(`round ${r + 1}: curl + sha256sum + shell ${ms(shell.at(-1))}, webtree install URL ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}`);
+    log(
+      `round ${r + 1}: curl + sha256sum + shell ${ms(shell.at(-1))}, webtree install URL ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}`,
+    );
   }
   run(process.execPath, [cli, 'verify'], env);
   const result = {
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), load: os.loadavg() },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+      date: new Date().toISOString(),
+      load: os.loadavg(),
+    },
     archive: { mb, files, compressedBytes: size },
     rounds,
     shellMedianS: median(shell),
@@ -86,13 +149,19 @@ try {
     webtreeS: webtree,
   };
   // For bench/run.mjs's table of every figure.
-  result.figures = [{
-    what: `install URL --sha256 / curl + sha256sum -c + shell install, ${mb} MB / ${files} files, median of ${rounds} rounds' ratios`,
-    value: `${result.ratio.toFixed(2)}x`, target: '≤ 1.2x', met: result.ratio <= 1.2,
-  }];
+  result.figures = [
+    {
+      what: `install URL --sha256 / curl + sha256sum -c + shell install, ${mb} MB / ${files} files, median of ${rounds} rounds' ratios`,
+      value: `${result.ratio.toFixed(2)}x`,
+      target: '≤ 1.2x',
+      met: result.ratio <= 1.2,
+    },
+  ];
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
-    log(`\narchive: ${(size / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files, from https://127.0.0.1 (loopback); ${rounds} rounds, alternating`);
+    log(
+      `\narchive: ${(size / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files, from https://127.0.0.1 (loopback); ${rounds} rounds, alternating`,
+    );
     log(`curl -o, sha256sum -c, shell install: median ${ms(result.shellMedianS)}`);
     log(`webtree install URL --sha256:         median ${ms(result.webtreeMedianS)}`);
     log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (target ≤ 1.2x)`);

@@ -23,7 +23,19 @@ import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { extractArchive } from '../dist/archive/extract.js';
-import { benchOptions, cli, makeArchive, makeSite, median, ms, run, settle, shellInstall, shellProductDir, timed } from './lib/install-setup.mjs';
+import {
+  benchOptions,
+  cli,
+  makeArchive,
+  makeSite,
+  median,
+  ms,
+  run,
+  settle,
+  shellInstall,
+  shellProductDir,
+  timed,
+} from './lib/install-setup.mjs';
 
 const { values, mb, files, rounds, log } = benchOptions(12, { before: { type: 'string' } });
 
@@ -48,12 +60,21 @@ try {
   let beforeEnv;
   if (values.before) {
     const p2 = path.join(root, 'site-before');
-    run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'init', '--prefix', p2, '--listen', '127.0.0.1:18081']);
+    run(process.execPath, [
+      path.join(values.before, 'bin', 'webtree.js'),
+      'init',
+      '--prefix',
+      p2,
+      '--listen',
+      '127.0.0.1:18081',
+    ]);
     beforeEnv = { ...process.env, WEBTREE_CONFIG: path.join(p2, 'webtree.yaml') };
   }
   // Every round's archive is the same file under a new version's name, while its top directory
   // says tv-1.0: --force takes the name's version (the check compares names only).
-  const shell = [], webtree = [], before = [];
+  const shell = [],
+    webtree = [],
+    before = [];
   for (let r = 0; r < rounds; r++) {
     const version = `1.${r + 1}`;
     const archive = path.join(root, `tv-${version}.tar.gz`);
@@ -62,18 +83,32 @@ try {
       () => shell.push(timed(() => run('bash', [shellInstall, archive, shellDir, version]))),
       () => webtree.push(timed(() => run(process.execPath, [cli, 'install', archive, '--force'], env))),
     ];
-    if (beforeEnv) sides.push(() => before.push(timed(() => run(process.execPath, [path.join(values.before, 'bin', 'webtree.js'), 'install', archive, '--force'], beforeEnv))));
+    if (beforeEnv)
+      sides.push(() =>
+        before.push(
+          timed(() =>
+            run(
+              process.execPath,
+              [path.join(values.before, 'bin', 'webtree.js'), 'install', archive, '--force'],
+              beforeEnv,
+            ),
+          ),
+        ),
+      );
     // Each side goes first in turn.
     for (let i = 0; i < r % sides.length; i++) sides.push(sides.shift());
     for (const side of sides) {
       execFileSync('sync');
       side();
     }
-    log(`round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}${beforeEnv ? `; before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : ''}`);
+    log(
+      `round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}${beforeEnv ? `; before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : ''}`,
+    );
   }
   const status = JSON.parse(run(process.execPath, [cli, 'status', '--json'], env));
   const tv = JSON.stringify(status).includes(`1.${rounds}`);
-  if (!tv) throw new Error(`webtree status does not show TV 1.${rounds} active after the rounds:\n${JSON.stringify(status)}`);
+  if (!tv)
+    throw new Error(`webtree status does not show TV 1.${rounds} active after the rounds:\n${JSON.stringify(status)}`);
   run(process.execPath, [cli, 'verify'], env);
 
   // Where the time goes: each part alone, in this process (medians of 3).
@@ -83,7 +118,11 @@ try {
     for (let i = 0; i < 3; i++) {
       execFileSync('sync');
       let exclude = 0;
-      xs.push(await timedAsync(async () => { exclude = (await fn()) ?? 0; }) - exclude);
+      xs.push(
+        (await timedAsync(async () => {
+          exclude = (await fn()) ?? 0;
+        })) - exclude,
+      );
     }
     parts[name] = median(xs);
   };
@@ -93,7 +132,13 @@ try {
     const h = createHash('sha256');
     await pipeline(fs.createReadStream(master, { highWaterMark: 1 << 20 }), h);
   });
-  await part('inflate only (node zlib)', () => pipeline(fs.createReadStream(master, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 18 }), new Writable({ write: (_c, _e, cb) => cb() })));
+  await part('inflate only (node zlib)', () =>
+    pipeline(
+      fs.createReadStream(master, { highWaterMark: 1 << 20 }),
+      createGunzip({ chunkSize: 1 << 18 }),
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    ),
+  );
   await part('inflate only (gzip -dc)', () => void run('gzip', ['-dc', master], process.env, true));
   let n = 0;
   const limits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000, maxDepth: 64, maxRatio: 200 };
@@ -134,7 +179,15 @@ try {
   const result = {
     fs: fsType,
     target,
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), dir: root, fs: run('stat', ['-f', '-c', '%T', root]).trim(), load: os.loadavg() },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+      date: new Date().toISOString(),
+      dir: root,
+      fs: run('stat', ['-f', '-c', '%T', root]).trim(),
+      load: os.loadavg(),
+    },
     archive: { mb, files, compressedBytes: archiveSize },
     rounds,
     shellMedianS: median(shell),
@@ -143,18 +196,27 @@ try {
     ratioOfMedians: median(webtree) / median(shell),
     ratioRange: [Math.min(...webtree.map((w, i) => w / shell[i])), Math.max(...webtree.map((w, i) => w / shell[i]))],
     met: median(webtree.map((w, i) => w / shell[i])) <= target,
-    ...(beforeEnv ? { beforeMedianS: median(before), beforeRatio: median(before.map((b, i) => b / shell[i])), beforeS: before } : {}),
+    ...(beforeEnv
+      ? { beforeMedianS: median(before), beforeRatio: median(before.map((b, i) => b / shell[i])), beforeS: before }
+      : {}),
     shellS: shell,
     webtreeS: webtree,
     partsS: parts,
   };
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
-    log(`\narchive: ${(archiveSize / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files; ${rounds} rounds, alternating`);
+    log(
+      `\narchive: ${(archiveSize / 1e6).toFixed(1)} MB compressed, ${mb} MB in ${files} files; ${rounds} rounds, alternating`,
+    );
     log(`shell (tar -xzf, sync -f, ln -s, mv -T): median ${ms(result.shellMedianS)}`);
     log(`webtree install:                        median ${ms(result.webtreeMedianS)}`);
-    if (beforeEnv) log(`webtree before (${values.before}):        median ${ms(result.beforeMedianS)}, ratio ${result.beforeRatio.toFixed(2)}x`);
-    log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (${result.ratioRange.map((x) => x.toFixed(2)).join('–')}); ratio of the medians ${result.ratioOfMedians.toFixed(2)}x`);
+    if (beforeEnv)
+      log(
+        `webtree before (${values.before}):        median ${ms(result.beforeMedianS)}, ratio ${result.beforeRatio.toFixed(2)}x`,
+      );
+    log(
+      `ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (${result.ratioRange.map((x) => x.toFixed(2)).join('–')}); ratio of the medians ${result.ratioOfMedians.toFixed(2)}x`,
+    );
     log(`target on ${fsType}: ≤ ${target.toFixed(1)}x: ${result.met ? 'met' : 'NOT met'}`);
     log('\nwhere the time goes (each part alone, median of 3):');
     for (const [k, v] of Object.entries(parts)) log(`  ${k.padEnd(42)} ${ms(v)}`);
@@ -162,4 +224,3 @@ try {
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
 }
-

@@ -36,7 +36,11 @@ const chosen = args.filter((a) => all.includes(a));
 const tmpfs = opt('tmpfs', '/dev/shm');
 const figures = [];
 let failed = 0;
-const load = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 const started = Date.now();
 const loadAtStart = load();
 console.log(`load average at the start: ${loadAtStart} (1, 5, 15 min; nproc ${os.availableParallelism()})`);
@@ -45,7 +49,11 @@ console.log(`load average at the start: ${loadAtStart} (1, 5, 15 min; nproc ${os
 function json(name, extra = []) {
   console.log(`\n== bench/${name}.mjs ${extra.join(' ')} (load ${load()}) ==`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [path.join(here, `${name}.mjs`), '--json', ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [path.join(here, `${name}.mjs`), '--json', ...extra], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
   const start = r.stdout.indexOf('{');
   if (r.status !== 0 || start < 0) {
     failed++;
@@ -69,20 +77,53 @@ for (const name of chosen.length ? chosen : all) {
     for (const [dir, label] of where) {
       const r = json('install', ['--dir', dir, '--rounds', opt('rounds', '12')]);
       if (!r) continue;
-      fig(`install / shell way, ${label} (${r.fs}), median of ${r.rounds} rounds' ratios`, `${x(r.ratio)} (${r.ratioRange.map((n) => n.toFixed(2)).join('–')})`, `≤ ${r.target.toFixed(1)}x`, r.met);
+      fig(
+        `install / shell way, ${label} (${r.fs}), median of ${r.rounds} rounds' ratios`,
+        `${x(r.ratio)} (${r.ratioRange.map((n) => n.toFixed(2)).join('–')})`,
+        `≤ ${r.target.toFixed(1)}x`,
+        r.met,
+      );
     }
   } else if (name === 'status') {
     const r = json('status', ['--rounds', opt('status-rounds', '20'), '--scale-rounds', opt('scale-rounds', '3')]);
     if (!r) continue;
-    fig('status over node -e 0, 8 x 200 versions', `${r.status.over200Ms.toFixed(1)} ms`, `≤ ${r.status.targetMs} ms`, r.status.met);
-    for (const [cmd, ms] of Object.entries(r.startup ?? {})) fig(`start-up of ${cmd} (--debug, from process start)`, `${ms} ms`, 'measured', true);
-    if (r.scale) for (const k of ['status, 20 x 500', 'list, 20 x 500', 'verify, 20 x 500']) fig(k, `${r.scale[k].toFixed(0)} ms`, 'measured', true);
+    fig(
+      'status over node -e 0, 8 x 200 versions',
+      `${r.status.over200Ms.toFixed(1)} ms`,
+      `≤ ${r.status.targetMs} ms`,
+      r.status.met,
+    );
+    for (const [cmd, ms] of Object.entries(r.startup ?? {}))
+      fig(`start-up of ${cmd} (--debug, from process start)`, `${ms} ms`, 'measured', true);
+    if (r.scale)
+      for (const k of ['status, 20 x 500', 'list, 20 x 500', 'verify, 20 x 500'])
+        fig(k, `${r.scale[k].toFixed(0)} ms`, 'measured', true);
   } else if (name === 'scale') {
-    const r = json('scale', [...(opt('scale-dir') ? ['--dir', opt('scale-dir')] : []), '--verify-rounds', opt('verify-rounds', '3')]);
+    const r = json('scale', [
+      ...(opt('scale-dir') ? ['--dir', opt('scale-dir')] : []),
+      '--verify-rounds',
+      opt('verify-rounds', '3'),
+    ]);
     if (!r) continue;
-    for (const s of r.sizes) fig(`install ${s.mib} MiB / ${s.files} files: time, peak RSS`, `${s.wallS.toFixed(2)} s, ${s.rssMb.toFixed(0)} MB`, `RSS ≤ ${r.rss.target} MB`, s.rssMb <= r.rss.target);
-    fig(`time per MiB at ${r.sizes.at(-1).mib} MiB / at ${r.sizes.at(-2)?.mib ?? r.sizes.at(-1).mib} MiB (linear)`, x(r.linear.ratio), `≤ ${r.linear.target}x`, r.linear.met);
-    fig(`verify ${r.verify.files} files / sha256sum -c`, `${x(r.verify.ratio)} (${r.verify.webtreeS.toFixed(2)} s / ${r.verify.sha256sumS.toFixed(2)} s)`, `≤ ${r.verify.target.toFixed(1)}x`, r.verify.met);
+    for (const s of r.sizes)
+      fig(
+        `install ${s.mib} MiB / ${s.files} files: time, peak RSS`,
+        `${s.wallS.toFixed(2)} s, ${s.rssMb.toFixed(0)} MB`,
+        `RSS ≤ ${r.rss.target} MB`,
+        s.rssMb <= r.rss.target,
+      );
+    fig(
+      `time per MiB at ${r.sizes.at(-1).mib} MiB / at ${r.sizes.at(-2)?.mib ?? r.sizes.at(-1).mib} MiB (linear)`,
+      x(r.linear.ratio),
+      `≤ ${r.linear.target}x`,
+      r.linear.met,
+    );
+    fig(
+      `verify ${r.verify.files} files / sha256sum -c`,
+      `${x(r.verify.ratio)} (${r.verify.webtreeS.toFixed(2)} s / ${r.verify.sha256sumS.toFixed(2)} s)`,
+      `≤ ${r.verify.target.toFixed(1)}x`,
+      r.verify.met,
+    );
   } else if (name === 'fetch') {
     if (!fs.existsSync(path.join(here, 'fetch.mjs'))) {
       console.log('\n== bench/fetch.mjs: not here yet (issue 12) ==');
@@ -92,14 +133,28 @@ for (const name of chosen.length ? chosen : all) {
     if (r?.figures) for (const f of r.figures) fig(f.what, f.value, f.target, f.met);
   } else if (name === 'switch') {
     console.log('\n== bench/switch.mjs ==');
-    const r = spawnSync(process.execPath, [path.join(here, 'switch.mjs'), '--cycles', opt('cycles', '2')], { stdio: 'inherit' });
-    fig('switching under load: failed requests 0, convergence < 2 s', r.status === 0 ? 'yes' : 'no', 'exit 0', r.status === 0);
+    const r = spawnSync(process.execPath, [path.join(here, 'switch.mjs'), '--cycles', opt('cycles', '2')], {
+      stdio: 'inherit',
+    });
+    fig(
+      'switching under load: failed requests 0, convergence < 2 s',
+      r.status === 0 ? 'yes' : 'no',
+      'exit 0',
+      r.status === 0,
+    );
   }
 }
 
-console.log(`\n== every figure, with its target (machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}) ==`);
-console.log(`load average at the start: ${loadAtStart}; at the end: ${load()}; ${((Date.now() - started) / 60000).toFixed(1)} minutes in all`);
+console.log(
+  `\n== every figure, with its target (machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}) ==`,
+);
+console.log(
+  `load average at the start: ${loadAtStart}; at the end: ${load()}; ${((Date.now() - started) / 60000).toFixed(1)} minutes in all`,
+);
 const w = Math.max(...figures.map((f) => f.what.length), 10);
-for (const f of figures) console.log(`${f.what.padEnd(w)}  ${String(f.value).padEnd(28)} target ${String(f.target).padEnd(10)} ${f.met ? 'met' : 'NOT MET'}`);
+for (const f of figures)
+  console.log(
+    `${f.what.padEnd(w)}  ${String(f.value).padEnd(28)} target ${String(f.target).padEnd(10)} ${f.met ? 'met' : 'NOT MET'}`,
+  );
 const missed = figures.filter((f) => !f.met).length;
 process.exit(failed || missed ? 1 : 0);

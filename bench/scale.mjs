@@ -62,7 +62,9 @@ function header(name, size, mode, type = '0') {
 /** tv-1.0.tar.gz of `files` files under tv-1.0/product/data/dNNN/, written through gzip -1. */
 async function makeArchive(file, files) {
   const gz = spawn('gzip', ['-1'], { stdio: ['pipe', fs.openSync(file, 'w'), 'inherit'] });
-  const done = new Promise((resolve, reject) => gz.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`gzip exited ${c}`)))));
+  const done = new Promise((resolve, reject) =>
+    gz.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`gzip exited ${c}`)))),
+  );
   const random = randomBytes(4 << 20);
   let pending = [];
   let pendingBytes = 0;
@@ -78,7 +80,9 @@ async function makeArchive(file, files) {
   const pad = (n) => Buffer.alloc((512 - (n % 512)) % 512);
   await write(header('tv-1.0/', 0, 0o755, '5'));
   await write(header('tv-1.0/product/', 0, 0o755, '5'));
-  const wsgi = Buffer.from('def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n');
+  const wsgi = Buffer.from(
+    'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n',
+  );
   await write(header('tv-1.0/product/tv.wsgi', wsgi.length, 0o644));
   await write(wsgi);
   await write(pad(wsgi.length));
@@ -86,7 +90,13 @@ async function makeArchive(file, files) {
   for (let i = 0; i < files - 1; i++) {
     const d = `tv-1.0/product/data/d${String(Math.floor(i / perDir)).padStart(3, '0')}/`;
     if (i % perDir === 0) await write(header(d, 0, 0o755, '5'));
-    const body = i % 2 ? random.subarray((i * 7919) % (random.length - FILE_BYTES), ((i * 7919) % (random.length - FILE_BYTES)) + FILE_BYTES) : Buffer.alloc(FILE_BYTES, `line ${i} of a text file\n`);
+    const body =
+      i % 2
+        ? random.subarray(
+            (i * 7919) % (random.length - FILE_BYTES),
+            ((i * 7919) % (random.length - FILE_BYTES)) + FILE_BYTES,
+          )
+        : Buffer.alloc(FILE_BYTES, `line ${i} of a text file\n`);
     await write(header(`${d}f${i}.dat`, body.length, 0o644));
     await write(body);
     await write(pad(body.length));
@@ -99,7 +109,11 @@ async function makeArchive(file, files) {
 /** Wall seconds and peak RSS (MiB) of one command, by GNU time. */
 function timed(argv, env) {
   const out = path.join(os.tmpdir(), `webtree-bench-time-${process.pid}`);
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, ...argv], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, ...argv], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   const [wall, rssKb] = fs.readFileSync(out, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
   fs.rmSync(out, { force: true });
   return { status: r.status, wall, rssMb: rssKb / 1024, stderr: r.stderr };
@@ -109,7 +123,17 @@ const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-
 // Run as root, webtree works in the site as the service account (src/core/privilege.ts): it must
 // be able to reach the site and read the archives.
 fs.chmodSync(root, 0o755);
-const result = { sizes: [], machine: { nproc: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), fs: execFileSync('stat', ['-f', '-c', '%T', root], { encoding: 'utf8' }).trim(), load: os.loadavg()[0] } };
+const result = {
+  sizes: [],
+  machine: {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    date: new Date().toISOString(),
+    fs: execFileSync('stat', ['-f', '-c', '%T', root], { encoding: 'utf8' }).trim(),
+    load: os.loadavg()[0],
+  },
+};
 try {
   let last;
   for (const mib of sizes) {
@@ -119,7 +143,9 @@ try {
     const archive = path.join(dir, 'tv-1.0.tar.gz');
     const t0 = Date.now();
     await makeArchive(archive, files);
-    log(`${mib} MiB in ${files} files: archive of ${(fs.statSync(archive).size / 1e6).toFixed(0)} MB made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `${mib} MiB in ${files} files: archive of ${(fs.statSync(archive).size / 1e6).toFixed(0)} MB made in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     const prefix = path.join(dir, 'site');
     execFileSync(process.execPath, [BIN, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18082']);
     const env = { ...process.env, WEBTREE_CONFIG: path.join(prefix, 'webtree.yaml') };
@@ -128,17 +154,31 @@ try {
     if (r.status !== 0) throw new Error(`install of ${mib} MiB failed: ${r.stderr}`);
     const row = { mib, files, wallS: r.wall, rssMb: r.rssMb, sPerMib: r.wall / mib };
     result.sizes.push(row);
-    log(`  install: ${r.wall.toFixed(2)} s (${(r.wall / mib * 1000).toFixed(1)} ms per MiB), peak RSS ${r.rssMb.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB})`);
+    log(
+      `  install: ${r.wall.toFixed(2)} s (${((r.wall / mib) * 1000).toFixed(1)} ms per MiB), peak RSS ${r.rssMb.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB})`,
+    );
     // The smaller sizes are not needed any more: room for the next.
     if (last) fs.rmSync(last.dir, { recursive: true, force: true });
     last = { dir, env, prefix, mib, files };
   }
   const big = result.sizes.at(-1);
   const mid = result.sizes.at(-2) ?? big;
-  result.linear = { ratio: big.sPerMib / mid.sPerMib, target: LINEAR_TARGET, met: big.sPerMib / mid.sPerMib <= LINEAR_TARGET };
-  result.rss = { maxMb: Math.max(...result.sizes.map((s) => s.rssMb)), target: RSS_TARGET_MB, met: result.sizes.every((s) => s.rssMb <= RSS_TARGET_MB) };
-  log(`linear: ${result.linear.ratio.toFixed(2)}x the time per MiB at ${big.mib} MiB as at ${mid.mib} MiB (target ≤ ${LINEAR_TARGET}): ${result.linear.met ? 'met' : 'NOT met'}`);
-  log(`peak RSS: at most ${result.rss.maxMb.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB}): ${result.rss.met ? 'met' : 'NOT met'}`);
+  result.linear = {
+    ratio: big.sPerMib / mid.sPerMib,
+    target: LINEAR_TARGET,
+    met: big.sPerMib / mid.sPerMib <= LINEAR_TARGET,
+  };
+  result.rss = {
+    maxMb: Math.max(...result.sizes.map((s) => s.rssMb)),
+    target: RSS_TARGET_MB,
+    met: result.sizes.every((s) => s.rssMb <= RSS_TARGET_MB),
+  };
+  log(
+    `linear: ${result.linear.ratio.toFixed(2)}x the time per MiB at ${big.mib} MiB as at ${mid.mib} MiB (target ≤ ${LINEAR_TARGET}): ${result.linear.met ? 'met' : 'NOT met'}`,
+  );
+  log(
+    `peak RSS: at most ${result.rss.maxMb.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB}): ${result.rss.met ? 'met' : 'NOT met'}`,
+  );
 
   // verify of the largest version against sha256sum -c of the same files.
   const manifestDir = path.join(last.prefix, 'www', 'state', 'manifests', 'TV');
@@ -162,9 +202,21 @@ try {
     }
   }
   const ratio = median(times['webtree verify'].map((w, i) => w / times['sha256sum -c'][i]));
-  result.verify = { files: manifest.files.length, webtreeS: median(times['webtree verify']), sha256sumS: median(times['sha256sum -c']), ratio, target: VERIFY_TARGET, met: ratio <= VERIFY_TARGET, rounds };
-  log(`verify of ${manifest.files.length} files: webtree ${result.verify.webtreeS.toFixed(2)} s, sha256sum -c ${result.verify.sha256sumS.toFixed(2)} s; ratio ${ratio.toFixed(2)} (median of ${rounds} rounds; target ≤ ${VERIFY_TARGET}): ${result.verify.met ? 'met' : 'NOT met'}`);
-  log(`machine: nproc ${result.machine.nproc}, ${result.machine.cpu}, Node ${process.version}, ${result.machine.fs}, ${result.machine.date}, load ${result.machine.load.toFixed(1)}`);
+  result.verify = {
+    files: manifest.files.length,
+    webtreeS: median(times['webtree verify']),
+    sha256sumS: median(times['sha256sum -c']),
+    ratio,
+    target: VERIFY_TARGET,
+    met: ratio <= VERIFY_TARGET,
+    rounds,
+  };
+  log(
+    `verify of ${manifest.files.length} files: webtree ${result.verify.webtreeS.toFixed(2)} s, sha256sum -c ${result.verify.sha256sumS.toFixed(2)} s; ratio ${ratio.toFixed(2)} (median of ${rounds} rounds; target ≤ ${VERIFY_TARGET}): ${result.verify.met ? 'met' : 'NOT met'}`,
+  );
+  log(
+    `machine: nproc ${result.machine.nproc}, ${result.machine.cpu}, Node ${process.version}, ${result.machine.fs}, ${result.machine.date}, load ${result.machine.load.toFixed(1)}`,
+  );
   if (values.json) console.log(JSON.stringify(result, null, 2));
 } finally {
   fs.rmSync(root, { recursive: true, force: true });

@@ -45,10 +45,14 @@ const { values: opt } = parseArgs({
   },
 });
 const RATE = Number(opt.rate);
-const CYCLES = Number(opt.cycles), WORKERS = Number(opt.workers), PAUSE_MS = Number(opt.pause), REQ_TIMEOUT_MS = Number(opt.timeout);
+const CYCLES = Number(opt.cycles),
+  WORKERS = Number(opt.workers),
+  PAUSE_MS = Number(opt.pause),
+  REQ_TIMEOUT_MS = Number(opt.timeout);
 const CONVERGE_LIMIT_MS = 30_000;
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'webtree.js');
-const HTTPD = '/usr/sbin/apache2', WSGI = '/usr/lib/apache2/modules/mod_wsgi.so';
+const HTTPD = '/usr/sbin/apache2',
+  WSGI = '/usr/lib/apache2/modules/mod_wsgi.so';
 
 /** The apps under load; `server`: its body names the database server (switch-web changes it). */
 const APPS = [
@@ -62,7 +66,6 @@ const APPS = [
 const OLD = Object.fromEntries(FIRST_VERSIONS);
 const NEW = { TV: '3.4', ConstantsDB: '1.6', AV: '1.2', QE: '2.1', dbiapp_pylib: 'v1_4b' };
 const OTHERS = ['ConstantsDB', 'AV', 'QE'];
-
 
 /** What a body says (version, server, dbiapp library): "TV 3.4 server=server3 dbiapp v1_4a", "ECL server=server2", "<h1>Exposure Browser 1.0</h1>". */
 function marker(body) {
@@ -83,7 +86,6 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-
 let port = 0;
 /** Every request through Apache, load and polls alike. */
 const records = [];
@@ -91,7 +93,17 @@ const records = [];
 /** One GET on agent; resolves to its record (never rejects). */
 function request(app, agent, source) {
   return new Promise((resolve) => {
-    const rec = { app: app.name, source, start: now(), end: 0, status: 0, error: null, reused: false, version: undefined, server: undefined };
+    const rec = {
+      app: app.name,
+      source,
+      start: now(),
+      end: 0,
+      status: 0,
+      error: null,
+      reused: false,
+      version: undefined,
+      server: undefined,
+    };
     let done = false;
     const finish = (error) => {
       if (done) return;
@@ -130,7 +142,8 @@ function startLoad() {
     return Array.from({ length: WORKERS }, async () => {
       while (running) {
         const r = await request(app, agent, 'load');
-        if (r.error) await sleep(20); // a refused port must not become a busy loop
+        if (r.error)
+          await sleep(20); // a refused port must not become a busy loop
         else if (RATE > 0) await sleep(Math.max(0, 1000 / RATE - (r.end - r.start)));
       }
     });
@@ -164,7 +177,11 @@ const env = () => ({ ...process.env, WEBTREE_CONFIG: config });
 /** The webtree commands running now: an interrupt stops them before Apache and the sandbox go. */
 const children = new Set();
 function spawnWebtree(args) {
-  const child = execa(process.execPath, [BIN, '--config', config, ...args], { reject: false, env: env(), stdin: 'ignore' });
+  const child = execa(process.execPath, [BIN, '--config', config, ...args], {
+    reject: false,
+    env: env(),
+    stdin: 'ignore',
+  });
   children.add(child);
   child.finally(() => children.delete(child)).catch(() => {});
   return child;
@@ -178,19 +195,32 @@ async function webtree(args) {
 async function serviceUser() {
   if (process.getuid?.() !== 0) return ['--user', os.userInfo().username];
   const r = await execa('id', ['-u', 'codemanager'], { reject: false });
-  if (r.exitCode !== 0) throw new Error('the service account codemanager is missing: groupadd -r sispi && useradd -r -g sispi -s /usr/sbin/nologin -M codemanager');
+  if (r.exitCode !== 0)
+    throw new Error(
+      'the service account codemanager is missing: groupadd -r sispi && useradd -r -g sispi -s /usr/sbin/nologin -M codemanager',
+    );
   return ['--user', 'codemanager'];
 }
 
 async function buildSite() {
-  for (const f of [HTTPD, WSGI]) await fs.access(f).catch(() => { throw new Error(`${f} is missing: apt-get install apache2 libapache2-mod-wsgi-py3`); });
+  for (const f of [HTTPD, WSGI])
+    await fs.access(f).catch(() => {
+      throw new Error(`${f} is missing: apt-get install apache2 libapache2-mod-wsgi-py3`);
+    });
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-bench-switch-'));
   await fs.chmod(dir, 0o755); // the service account must reach the tree
   const archives = path.join(dir, 'archives');
   await fs.mkdir(archives);
   config = path.join(dir, 'site', 'webtree.yaml');
   port = await freePort();
-  await webtree(['init', '--prefix', path.join(dir, 'site'), '--listen', `127.0.0.1:${port}`, ...(await serviceUser())]);
+  await webtree([
+    'init',
+    '--prefix',
+    path.join(dir, 'site'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    ...(await serviceUser()),
+  ]);
   site = await loadSite(config);
   for (const [p, v] of FIRST_VERSIONS) await webtree(['install', await writeSampleArchive(archives, p, v)]);
   // The second version of each app is installed, then rolled back: the cycles go forth and back.
@@ -212,10 +242,20 @@ function cleanup() {
     if (!dir) return;
     for (const c of children) c.kill('SIGINT'); // webtree leaves the tree as it was on Ctrl-C
     await Promise.allSettled([...children]);
-    if (config) await execa(process.execPath, [BIN, '--config', config, 'apache', 'stop'], { reject: false, env: env(), stdin: 'ignore' });
+    if (config)
+      await execa(process.execPath, [BIN, '--config', config, 'apache', 'stop'], {
+        reject: false,
+        env: env(),
+        stdin: 'ignore',
+      });
     if (site) {
       const left = await findOurProcesses(apacheLayout(site).serverRoot).catch(() => []);
-      for (const pid of left) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const pid of left)
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     }
     if (opt.keep) console.log(`sandbox kept in ${dir} (remove it with: rm -rf ${dir})`);
     else await fs.rm(dir, { recursive: true, force: true });
@@ -235,16 +275,47 @@ function cycle(i) {
   const other = OTHERS[i % OTHERS.length];
   const servers = (name) => Object.fromEntries(APPS.filter((a) => a.server).map((a) => [a.name, { server: name }]));
   // The python library every sample app imports and names in its answer (ECL does not).
-  const libs = (v) => Object.fromEntries(APPS.filter((a) => a.server && a.name !== 'ECL').map((a) => [a.name, { lib: v }]));
+  const libs = (v) =>
+    Object.fromEntries(APPS.filter((a) => a.server && a.name !== 'ECL').map((a) => [a.name, { lib: v }]));
   const steps = [
     { kind: 'activate TV', args: ['activate', 'TV', NEW.TV], want: { TV: { version: NEW.TV } } },
     { kind: 'rollback TV', args: ['rollback', 'TV'], want: { TV: { version: OLD.TV } } },
-    { kind: 'activate ConstantsDB/AV/QE', label: `activate ${other} ${NEW[other]}`, args: ['activate', other, NEW[other]], want: { [other]: { version: NEW[other] } } },
-    { kind: 'rollback ConstantsDB/AV/QE', label: `rollback ${other}`, args: ['rollback', other], want: { [other]: { version: OLD[other] } } },
-    { kind: 'activate dbiapp_pylib', label: `activate dbiapp_pylib ${NEW.dbiapp_pylib}`, args: ['activate', 'dbiapp_pylib', NEW.dbiapp_pylib], want: libs(NEW.dbiapp_pylib) },
-    { kind: 'rollback dbiapp_pylib', label: 'rollback dbiapp_pylib', args: ['rollback', 'dbiapp_pylib'], want: libs(OLD.dbiapp_pylib) },
-    { kind: 'switch-web', label: 'switch-web server2', args: ['switch-web', 'server2', '--no-check-db'], want: servers('server2') },
-    { kind: 'switch-web', label: 'switch-web server3', args: ['switch-web', 'server3', '--no-check-db'], want: servers('server3') },
+    {
+      kind: 'activate ConstantsDB/AV/QE',
+      label: `activate ${other} ${NEW[other]}`,
+      args: ['activate', other, NEW[other]],
+      want: { [other]: { version: NEW[other] } },
+    },
+    {
+      kind: 'rollback ConstantsDB/AV/QE',
+      label: `rollback ${other}`,
+      args: ['rollback', other],
+      want: { [other]: { version: OLD[other] } },
+    },
+    {
+      kind: 'activate dbiapp_pylib',
+      label: `activate dbiapp_pylib ${NEW.dbiapp_pylib}`,
+      args: ['activate', 'dbiapp_pylib', NEW.dbiapp_pylib],
+      want: libs(NEW.dbiapp_pylib),
+    },
+    {
+      kind: 'rollback dbiapp_pylib',
+      label: 'rollback dbiapp_pylib',
+      args: ['rollback', 'dbiapp_pylib'],
+      want: libs(OLD.dbiapp_pylib),
+    },
+    {
+      kind: 'switch-web',
+      label: 'switch-web server2',
+      args: ['switch-web', 'server2', '--no-check-db'],
+      want: servers('server2'),
+    },
+    {
+      kind: 'switch-web',
+      label: 'switch-web server3',
+      args: ['switch-web', 'server3', '--no-check-db'],
+      want: servers('server3'),
+    },
   ];
   // Alternate the order: odd cycles switch the servers first.
   const ordered = i % 2 ? [...steps.slice(6), ...steps.slice(0, 6)] : steps;
@@ -255,11 +326,24 @@ async function runStep(step) {
   const t0 = now();
   const cmd = spawnWebtree(step.args);
   const exited = cmd.then((r) => ({ ms: now() - t0, r }));
-  const apps = await Promise.all(Object.entries(step.want).map(async ([name, want]) => [name, await converge(APPS.find((a) => a.name === name), want, t0)]));
+  const apps = await Promise.all(
+    Object.entries(step.want).map(async ([name, want]) => [
+      name,
+      await converge(
+        APPS.find((a) => a.name === name),
+        want,
+        t0,
+      ),
+    ]),
+  );
   const { ms: exitMs, r } = await exited;
-  if (r.exitCode !== 0) throw new Error(`webtree ${step.args.join(' ')} exited ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
+  if (r.exitCode !== 0)
+    throw new Error(`webtree ${step.args.join(' ')} exited ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
   const late = apps.filter(([, ms]) => ms === undefined).map(([n]) => n);
-  if (late.length) throw new Error(`after webtree ${step.args.join(' ')}, ${late.join(', ')} did not answer from the new version/server within ${CONVERGE_LIMIT_MS / 1000} s`);
+  if (late.length)
+    throw new Error(
+      `after webtree ${step.args.join(' ')}, ${late.join(', ')} did not answer from the new version/server within ${CONVERGE_LIMIT_MS / 1000} s`,
+    );
   return { ...step, t0, exitMs, convergeMs: Math.max(...apps.map(([, ms]) => ms)), perApp: Object.fromEntries(apps) };
 }
 
@@ -267,18 +351,34 @@ async function runStep(step) {
 function causes(rs) {
   const n = new Map();
   for (const r of rs) n.set(r.error ?? String(r.status), (n.get(r.error ?? String(r.status)) ?? 0) + 1);
-  return [...n].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [...n]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 const failed = (r) => r.error !== null || r.status < 200 || r.status > 299;
 
 async function main() {
-  const machine = { nproc: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? '?', node: process.version, date: new Date().toISOString(), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
-  const apacheVersion = execFileSync(HTTPD, ['-v'], { encoding: 'utf8' }).split('\n')[0].replace(/^Server version:\s*/, '');
+  const machine = {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? '?',
+    node: process.version,
+    date: new Date().toISOString(),
+    load: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+  };
+  const apacheVersion = execFileSync(HTTPD, ['-v'], { encoding: 'utf8' })
+    .split('\n')[0]
+    .replace(/^Server version:\s*/, '');
   console.log(`setting up a sandbox site (${APPS.length} apps) ...`);
   const tSetup = now();
   await buildSite();
-  console.log(`site in ${dir}, Apache on 127.0.0.1:${port} as ${site.apache.user} (${((now() - tSetup) / 1000).toFixed(1)} s)`);
+  console.log(
+    `site in ${dir}, Apache on 127.0.0.1:${port} as ${site.apache.user} (${((now() - tSetup) / 1000).toFixed(1)} s)`,
+  );
   const errorLog = apacheLayout(site).errorLog;
   const logStart = (await fs.stat(errorLog).catch(() => ({ size: 0 }))).size;
 
@@ -289,9 +389,12 @@ async function main() {
       await sleep(PAUSE_MS / 2);
     }
   }
-  const idleLine = idleSteps.length === 0 ? [] : [
-    `without load (${opt.idle} cycle(s) before the load started, ${idleSteps.length} commands): exit median ${median(idleSteps.map((x) => x.exitMs)).toFixed(0)} ms, max ${Math.max(...idleSteps.map((x) => x.exitMs)).toFixed(0)} ms; every app on the new version or server: median ${median(idleSteps.map((x) => x.convergeMs)).toFixed(0)} ms, max ${Math.max(...idleSteps.map((x) => x.convergeMs)).toFixed(0)} ms`,
-  ];
+  const idleLine =
+    idleSteps.length === 0
+      ? []
+      : [
+          `without load (${opt.idle} cycle(s) before the load started, ${idleSteps.length} commands): exit median ${median(idleSteps.map((x) => x.exitMs)).toFixed(0)} ms, max ${Math.max(...idleSteps.map((x) => x.exitMs)).toFixed(0)} ms; every app on the new version or server: median ${median(idleSteps.map((x) => x.convergeMs)).toFixed(0)} ms, max ${Math.max(...idleSteps.map((x) => x.convergeMs)).toFixed(0)} ms`,
+        ];
   if (idleSteps.length) console.log(idleLine[0]);
 
   const stopLoad = startLoad();
@@ -304,8 +407,12 @@ async function main() {
       for (const step of cycle(c)) {
         const s = await runStep(step);
         steps.push(s);
-        const per = Object.entries(s.perApp).map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ');
-        console.log(`cycle ${c + 1}  ${(s.label ?? s.args.join(' ')).padEnd(26)} exit ${s.exitMs.toFixed(0).padStart(5)} ms  converged ${s.convergeMs.toFixed(0).padStart(5)} ms  (${per})`);
+        const per = Object.entries(s.perApp)
+          .map(([n, ms]) => `${n} ${ms.toFixed(0)}`)
+          .join(', ');
+        console.log(
+          `cycle ${c + 1}  ${(s.label ?? s.args.join(' ')).padEnd(26)} exit ${s.exitMs.toFixed(0).padStart(5)} ms  converged ${s.convergeMs.toFixed(0).padStart(5)} ms  (${per})`,
+        );
         await sleep(PAUSE_MS);
       }
     }
@@ -330,7 +437,13 @@ async function main() {
     if (k < 0) continue;
     const s = steps[k];
     const want = s.perApp[r.app] !== undefined && s.want[r.app];
-    if (want && r.start > s.t0 + s.perApp[r.app] && r.status === 200 && !Object.entries(want).every(([key, v]) => r[key] === v)) stale++;
+    if (
+      want &&
+      r.start > s.t0 + s.perApp[r.app] &&
+      r.status === 200 &&
+      !Object.entries(want).every(([key, v]) => r[key] === v)
+    )
+      stale++;
   }
 
   const kinds = [...new Set(steps.map((s) => s.kind))];
@@ -358,23 +471,47 @@ async function main() {
     `convergence: median ${median(allConverge).toFixed(0)} ms, max ${Math.max(...allConverge).toFixed(0)} ms over ${steps.length} commands (target: under 2000 ms)`,
     ...idleLine,
     '',
-    'per app, requests (failed): ' + APPS.map((a) => `${a.name} ${load.filter((r) => r.app === a.name).length} (${bad.filter((r) => r.app === a.name).length})`).join(', '),
+    'per app, requests (failed): ' +
+      APPS.map(
+        (a) =>
+          `${a.name} ${load.filter((r) => r.app === a.name).length} (${bad.filter((r) => r.app === a.name).length})`,
+      ).join(', '),
   ];
   console.log(`\n${out.join('\n')}`);
   if (bad.length) {
-    console.log('\nfailed requests (first 30): app, source, ms after the command started, error or status, reused keep-alive socket');
+    console.log(
+      '\nfailed requests (first 30): app, source, ms after the command started, error or status, reused keep-alive socket',
+    );
     for (const r of bad.slice(0, 30)) {
       const k = stepOf(r.start);
       const s = steps[k];
-      console.log(`  ${r.app} ${r.source} ${s ? `${(s.label ?? s.args.join(' '))} +${(r.start - s.t0).toFixed(0)} ms` : 'before the first command'} ${r.error ?? r.status} reused=${r.reused} ${r.body ? JSON.stringify(r.body.slice(0, 120)) : ''}`);
+      console.log(
+        `  ${r.app} ${r.source} ${s ? `${s.label ?? s.args.join(' ')} +${(r.start - s.t0).toFixed(0)} ms` : 'before the first command'} ${r.error ?? r.status} reused=${r.reused} ${r.body ? JSON.stringify(r.body.slice(0, 120)) : ''}`,
+      );
     }
   }
   if (opt.records) {
-    await fs.writeFile(opt.records, records.map((r) => JSON.stringify({ ...r, step: steps[stepOf(r.start)]?.label ?? steps[stepOf(r.start)]?.args.join(' ') ?? null })).join('\n') + '\n');
+    await fs.writeFile(
+      opt.records,
+      records
+        .map((r) =>
+          JSON.stringify({
+            ...r,
+            step: steps[stepOf(r.start)]?.label ?? steps[stepOf(r.start)]?.args.join(' ') ?? null,
+          }),
+        )
+        .join('\n') + '\n',
+    );
     console.log(`\n${records.length} requests written to ${opt.records}`);
   }
-  const log = (await fs.readFile(errorLog, 'utf8').catch(() => '')).slice(logStart).split('\n').filter((l) => l && !/:notice\]|:info\]/.test(l));
-  if (log.length) console.log(`\nApache's error_log during the run (${log.length} lines besides notices; last 30):\n${log.slice(-30).join('\n')}`);
+  const log = (await fs.readFile(errorLog, 'utf8').catch(() => ''))
+    .slice(logStart)
+    .split('\n')
+    .filter((l) => l && !/:notice\]|:info\]/.test(l));
+  if (log.length)
+    console.log(
+      `\nApache's error_log during the run (${log.length} lines besides notices; last 30):\n${log.slice(-30).join('\n')}`,
+    );
   return bad.length === 0 && Math.max(...allConverge) < 2000 ? 0 : 1;
 }
 

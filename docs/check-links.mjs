@@ -18,7 +18,10 @@ function anchorsOf(file) {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const text = m[1].replace(/`/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n ? `${base}-${n}` : base);
@@ -29,14 +32,17 @@ function anchorsOf(file) {
 /** Fenced blocks (and code spans, unless spans is false) blanked out; line numbers hold. */
 function withoutCode(text, spans = true) {
   let fenced = false;
-  return text.split('\n').map((line) => {
-    if (/^\s*(```|~~~)/.test(line)) {
-      fenced = !fenced;
-      return '';
-    }
-    if (fenced) return '';
-    return spans ? line.replace(/(`+)[\s\S]*?\1/g, '') : line;
-  }).join('\n');
+  return text
+    .split('\n')
+    .map((line) => {
+      if (/^\s*(```|~~~)/.test(line)) {
+        fenced = !fenced;
+        return '';
+      }
+      if (fenced) return '';
+      return spans ? line.replace(/(`+)[\s\S]*?\1/g, '') : line;
+    })
+    .join('\n');
 }
 
 const pages = [path.join(root, 'README.md')];

@@ -27,7 +27,13 @@ const final = out;
 const tmp = `${final}.tmp-${process.pid}`;
 fs.rmSync(tmp, { recursive: true, force: true });
 const result = await build({
-  entryPoints: [path.join(src, 'cli.ts'), path.join(src, 'archive', 'unpack-worker.ts'), path.join(src, 'archive', 'write-worker.ts'), path.join(src, 'archive', 'hash-worker.ts'), ...commands],
+  entryPoints: [
+    path.join(src, 'cli.ts'),
+    path.join(src, 'archive', 'unpack-worker.ts'),
+    path.join(src, 'archive', 'write-worker.ts'),
+    path.join(src, 'archive', 'hash-worker.ts'),
+    ...commands,
+  ],
   absWorkingDir: root,
   outbase: src,
   outdir: tmp,
@@ -38,7 +44,9 @@ const result = await build({
   target: 'node20',
   external: ['pg', 'ejs', 'tar', 'execa', 'undici'],
   // Bundled CommonJS (yaml's node build) calls require() for Node's own modules.
-  banner: { js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);",
+  },
   define: { WEBTREE_BUNDLE: 'true' },
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',

@@ -11,7 +11,10 @@ import { parse } from 'yaml';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'products');
 const cache = {};
-for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) {
+for (const f of fs
+  .readdirSync(dir)
+  .filter((n) => n.endsWith('.yaml'))
+  .sort()) {
   const p = path.join(dir, f);
   const st = fs.statSync(p);
   cache[f] = { size: st.size, mtimeMs: st.mtimeMs, raw: parse(fs.readFileSync(p, 'utf8')) };

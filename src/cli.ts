@@ -17,12 +17,14 @@ import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 import { historySize, publishIfChanged } from './watch/after-change.js';
 
-
 /** The command's name: the first word that is not an option or an option's value. */
 function splitCommand(argv: string[]): { name?: string; rest: string[] } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--config') { i++; continue; }
+    if (a === '--config') {
+      i++;
+      continue;
+    }
     if (a.startsWith('-')) continue;
     return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
   }
@@ -48,16 +50,32 @@ function refuseUnknownOptions(command: string, args: string[], specs: Record<str
     const name = a.slice(2).split('=')[0];
     if (known.includes(name)) continue;
     const near = didYouMean(name, known);
-    throw usageError(`unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`, `webtree help ${command} lists its options`);
+    throw usageError(
+      `unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`,
+      `webtree help ${command} lists its options`,
+    );
   }
 }
 
 function describeError(err: unknown): { report: ErrorReport; code: number; stack?: string } {
   if (err instanceof WebtreeError) {
-    return { report: { code: err.code, message: err.message, hint: err.hint ?? null, details: err.details ?? null }, code: err.exitCode, stack: err.stack };
+    return {
+      report: { code: err.code, message: err.message, hint: err.hint ?? null, details: err.details ?? null },
+      code: err.exitCode,
+      stack: err.stack,
+    };
   }
   const e = err as Error;
-  return { report: { code: 'EUNEXPECTED', message: `unexpected error: ${e?.message ?? String(err)}`, hint: 'run again with --debug for the stack trace, and report it', details: null }, code: 1, stack: e?.stack };
+  return {
+    report: {
+      code: 'EUNEXPECTED',
+      message: `unexpected error: ${e?.message ?? String(err)}`,
+      hint: 'run again with --debug for the stack trace, and report it',
+      details: null,
+    },
+    code: 1,
+    stack: e?.stack,
+  };
 }
 
 /**
@@ -70,7 +88,9 @@ function stopOnSignals(streams: Streams): { signal: AbortSignal; dispose(): void
   const controller = new AbortController();
   const onSignal = (sig: StopSignal) => {
     if (controller.signal.aborted) {
-      streams.err(`webtree: ${sig} ignored: still putting the tree in order after ${String(controller.signal.reason)} (kill -9 would leave that to the next command)\n`);
+      streams.err(
+        `webtree: ${sig} ignored: still putting the tree in order after ${String(controller.signal.reason)} (kill -9 would leave that to the next command)\n`,
+      );
       return;
     }
     streams.err(`webtree: ${sig}: stopping; a change not yet live is put back, one already live is finished\n`);
@@ -91,7 +111,11 @@ async function loadSiteAs(keepRoot: boolean, config: string | undefined, env: No
   return site;
 }
 
-export async function main(argv: string[], streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  streams: Streams = processStreams,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const debug = argv.includes('--debug');
   const reporter = createReporter(argv.includes('--json'), streams, env);
   try {
@@ -111,7 +135,10 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     if (!command) {
       const names = COMMANDS.map((c) => c.name);
       const near = didYouMean(name, names);
-      throw usageError(`unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}`, `commands: ${names.join(', ')}`);
+      throw usageError(
+        `unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}`,
+        `commands: ${names.join(', ')}`,
+      );
     }
     const specs = { ...GLOBAL, ...command.options };
     refuseUnknownOptions(command.name, rest, specs);
@@ -119,7 +146,9 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, o.multiple ? { type: o.type, multiple: true } : { type: o.type }])),
+      options: Object.fromEntries(
+        Object.entries(specs).map(([n, o]) => [n, o.multiple ? { type: o.type, multiple: true } : { type: o.type }]),
+      ),
     };
     let parsed: ReturnType<typeof parseArgs>;
     try {
@@ -130,7 +159,10 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       const amb = /^Option '--([\w-]+)' argument is ambiguous/.exec(msg);
       if (amb) {
         const value = rest[rest.indexOf(`--${amb[1]}`) + 1];
-        throw usageError(`${command.name}: --${amb[1]} was given "${value}", which looks like an option`, `write --${amb[1]}=${value} if that is the value you mean; webtree help ${command.name}`);
+        throw usageError(
+          `${command.name}: --${amb[1]} was given "${value}", which looks like an option`,
+          `write --${amb[1]}=${value} if that is the value you mean; webtree help ${command.name}`,
+        );
       }
       throw usageError(`${command.name}: ${msg}`, `webtree help ${command.name}`);
     }
@@ -141,18 +173,27 @@ export async function main(argv: string[], streams: Streams = processStreams, en
     }
     const { min, max } = command.positionals;
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
-      throw usageError(`${command.name} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}${command.args ? ` (${command.args})` : ''}, got ${parsed.positionals.length}`, commandUsage(command).split('\n')[0]);
+      throw usageError(
+        `${command.name} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}${command.args ? ` (${command.args})` : ''}, got ${parsed.positionals.length}`,
+        commandUsage(command).split('\n')[0],
+      );
     }
     // A changing command given the option with which it only reads (render --diff) reads.
     const reading = command.readsWith !== undefined && values[command.readsWith] === true;
     const rootVerb = command.rootVerbs?.includes(String(parsed.positionals[0])) === true;
     const changes = (command.changes || rootVerb) && !reading;
-    if (values['dry-run'] && !changes) throw usageError(`${reading ? `${command.name} --${command.readsWith}` : command.name} changes nothing; --dry-run does not apply`);
+    if (values['dry-run'] && !changes)
+      throw usageError(
+        `${reading ? `${command.name} --${command.readsWith}` : command.name} changes nothing; --dry-run does not apply`,
+      );
     if (values.json && !command.json) throw usageError(`${command.name} prints text only; --json does not apply`);
     const run = await command.load();
     // Start-up as an operator can see it: from the process's start until the command's own code
     // is loaded and its first operation begins (bench/status.mjs measures the same from outside).
-    if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`);
+    if (debug)
+      streams.err(
+        `${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`,
+      );
     let site: Promise<Site> | undefined;
     let historyBefore = 0;
     // Only a command that will change the tree takes the signals over.
@@ -165,11 +206,14 @@ export async function main(argv: string[], streams: Streams = processStreams, en
       debug,
       config: values.config as string | undefined,
       env,
-      site: () => (site ??= loadSiteAs(command.keepsRoot === true || rootVerb, values.config as string | undefined, env).then((s) => {
-        noteServiceAccount(s.apache); // a permission hint then names the service account, not whoever runs
-        historyBefore = historySize(s);
-        return s;
-      })),
+      site: () =>
+        (site ??= loadSiteAs(command.keepsRoot === true || rootVerb, values.config as string | undefined, env).then(
+          (s) => {
+            noteServiceAccount(s.apache); // a permission hint then names the service account, not whoever runs
+            historyBefore = historySize(s);
+            return s;
+          },
+        )),
       catalog: () => import('./catalog/load.js').then(({ loadCatalog }) => loadCatalog()),
       signal: stop?.signal,
     }).finally(async () => {

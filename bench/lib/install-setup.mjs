@@ -43,7 +43,12 @@ export function timed(fn) {
 
 /** A command's stdout; a failure throws with both outputs. `quiet`: stdout is not kept (gzip -dc). */
 export function run(cmd, args, env = process.env, quiet = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env,
+    stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout ?? ''}\n${r.stderr}`);
   return r.stdout;
 }
@@ -71,7 +76,10 @@ export function makeArchive(root, master, { mb, files, log }) {
   const top = path.join(src, 'tv');
   const per = Math.floor((mb * 1024 * 1024) / files);
   fs.mkdirSync(path.join(top, 'product'), { recursive: true });
-  fs.writeFileSync(path.join(top, 'product', 'tv.wsgi'), 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n');
+  fs.writeFileSync(
+    path.join(top, 'product', 'tv.wsgi'),
+    'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"TV"]\n',
+  );
   for (let i = 0; i < files - 1; i++) {
     const sub = path.join(top, 'product', 'data', `d${i % 40}`, `e${i % 7}`);
     fs.mkdirSync(sub, { recursive: true });

@@ -28,14 +28,22 @@ interface Served {
 const failureOf = (r: HealthReport['results'][number]) => `${r.url} answered ${r.status ?? r.error}`;
 
 /** Restart what the changed products need, then check every app once. */
-async function serveAll(site: Site, catalog: ProductDescriptor[], products: string[], forceGraceful = false): Promise<Served> {
+async function serveAll(
+  site: Site,
+  catalog: ProductDescriptor[],
+  products: string[],
+  forceGraceful = false,
+): Promise<Served> {
   const ds = products.map((p) => findProduct(catalog, p));
   const { configured, unconfigured } = await liveApps(site, catalog);
   const notes: string[] = [];
-  for (const d of ds) if (d.wsgi && unconfigured.some((a) => a.name === d.name)) notes.push(`Apache does not serve ${d.name} yet (no conf.d/${d.name}.conf): run \`webtree render\``);
+  for (const d of ds)
+    if (d.wsgi && unconfigured.some((a) => a.name === d.name))
+      notes.push(`Apache does not serve ${d.name} yet (no conf.d/${d.name}.conf): run \`webtree render\``);
   const everyApp = ds.some((d) => refreshFor(d) === 'touch-all');
   // The apps the change is blamed for: all of them after a library or a graceful, else the changed ones.
-  const own = (a: WsgiApp) => everyApp || forceGraceful || ds.some((d) => d.name === a.name && refreshFor(d) === 'touch');
+  const own = (a: WsgiApp) =>
+    everyApp || forceGraceful || ds.some((d) => d.name === a.name && refreshFor(d) === 'touch');
   let report: HealthReport;
   if (forceGraceful) {
     try {
@@ -46,8 +54,12 @@ async function serveAll(site: Site, catalog: ProductDescriptor[], products: stri
     report = await checkApps(site, configured);
   } else if (everyApp) {
     const r = await restartEveryApp(site, configured);
-    if (r.kept.length) notes.push(`the daemons of ${r.kept.join(', ')} did not restart when their scripts were touched: graceful restart`);
-    if (r.gracefulError !== undefined) return { ok: false, failures: [`graceful restart failed: ${r.gracefulError}`], lines: [], notes };
+    if (r.kept.length)
+      notes.push(
+        `the daemons of ${r.kept.join(', ')} did not restart when their scripts were touched: graceful restart`,
+      );
+    if (r.gracefulError !== undefined)
+      return { ok: false, failures: [`graceful restart failed: ${r.gracefulError}`], lines: [], notes };
     report = r.report;
   } else {
     const touched = configured.filter(own);
@@ -76,21 +88,45 @@ export interface ApplyAfterData {
 }
 
 /** runChange's `after` for apply: serve the release, or put every product back. */
-export async function serveRelease(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], data: ApplyAfterData): Promise<string | undefined> {
+export async function serveRelease(
+  ctx: CommandContext,
+  site: Site,
+  catalog: ProductDescriptor[],
+  data: ApplyAfterData,
+): Promise<string | undefined> {
   if (data.changes.length === 0 || !(await status(site)).running) return undefined;
   const offset = await errorLogOffset(site);
   const products = data.changes.map((c) => c.product);
   const first = await serveAll(site, catalog, products);
   reportNotes(ctx.reporter, first.notes);
-  if (first.ok) return `apache: ${products.join(', ')} served; ${first.lines.filter((l) => l.startsWith('ok')).length} of ${first.lines.length} URLs answer`;
+  if (first.ok)
+    return `apache: ${products.join(', ')} served; ${first.lines.filter((l) => l.startsWith('ok')).length} of ${first.lines.length} URLs answer`;
   const tail = await errorLogTail(site, offset);
   const why = `the release ${data.release} failed its health check: ${first.failures[0]}`;
-  const again = await goBack(ctx, site, (pctx) => planApplyBack(site, catalog, data.changes, pctx, why), { kind: 'apply-restore', data }, () => reserve(site, catalog, products));
+  const again = await goBack(
+    ctx,
+    site,
+    (pctx) => planApplyBack(site, catalog, data.changes, pctx, why),
+    { kind: 'apply-restore', data },
+    () => reserve(site, catalog, products),
+  );
   const back = data.changes.map((c) => `${c.product} ${c.from ?? '(none)'}`).join(', ');
-  throw new WebtreeError('EHEALTH', `the release does not answer (${first.failures[0]}); every product went back: ${back}`, {
-    details: [...first.failures.slice(1), ...first.lines.map((l) => `  ${l}`), tail, 'after going back:', ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].filter(Boolean).join('\n'),
-    hint: 'the error log names the cause; fix it in new versions and a new release file (webtree history shows the entries)',
-  });
+  throw new WebtreeError(
+    'EHEALTH',
+    `the release does not answer (${first.failures[0]}); every product went back: ${back}`,
+    {
+      details: [
+        ...first.failures.slice(1),
+        ...first.lines.map((l) => `  ${l}`),
+        tail,
+        'after going back:',
+        ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`),
+      ]
+        .filter(Boolean)
+        .join('\n'),
+      hint: 'the error log names the cause; fix it in new versions and a new release file (webtree history shows the entries)',
+    },
+  );
 }
 
 /** Serve the old versions again; a daemon wedged by the bad code may need a graceful. */
@@ -99,7 +135,11 @@ async function reserve(site: Site, catalog: ProductDescriptor[], products: strin
   return again.ok ? again : serveAll(site, catalog, products, true);
 }
 
-export const applyAfter = (ctx: CommandContext, data: () => ApplyAfterData, said: (s: string | undefined) => void): After => ({
+export const applyAfter = (
+  ctx: CommandContext,
+  data: () => ApplyAfterData,
+  said: (s: string | undefined) => void,
+): After => ({
   kind: 'apply-serve',
   data,
   run: async ({ site, catalog }) => said(await serveRelease(ctx, site, catalog, data())),
@@ -113,6 +153,15 @@ export const resumeApplyServe: AfterHook = async (ctx, { site, catalog }, _plan,
 
 /** A going back whose process died before the old versions were served again. */
 export const resumeApplyRestore: AfterHook = async (ctx, { site, catalog }, _plan, data: ApplyAfterData) => {
-  const again = await reserve(site, catalog, data.changes.map((c) => c.product));
-  ctx.reporter.warn(['after going back from the release:', ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`)].join('\n'));
+  const again = await reserve(
+    site,
+    catalog,
+    data.changes.map((c) => c.product),
+  );
+  ctx.reporter.warn(
+    [
+      'after going back from the release:',
+      ...(again.lines.length ? again.lines : again.failures).map((l) => `  ${l}`),
+    ].join('\n'),
+  );
 };

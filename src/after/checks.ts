@@ -24,4 +24,5 @@ export const AFTER_CHECKS: Readonly<Record<AfterKind, AfterHook>> = {
 };
 
 /** The check of a kind read from a journal; undefined for a kind this webtree does not know. */
-export const afterCheck = (kind: string): AfterHook | undefined => (Object.hasOwn(AFTER_CHECKS, kind) ? AFTER_CHECKS[kind as AfterKind] : undefined);
+export const afterCheck = (kind: string): AfterHook | undefined =>
+  Object.hasOwn(AFTER_CHECKS, kind) ? AFTER_CHECKS[kind as AfterKind] : undefined;

@@ -77,11 +77,15 @@ export const newApplyId = () => `${Date.now().toString(36)}-${process.pid}-${ran
 
 /** The clock, the caller and the history a planner takes, for one apply. */
 export const planContext = (ctx: CommandContext, history: HistoryEntry[]): PlanContext => ({
-  id: newApplyId(), now: new Date().toISOString(), who: whoAmI(ctx.env), history,
+  id: newApplyId(),
+  now: new Date().toISOString(),
+  who: whoAmI(ctx.env),
+  history,
 });
 
 /** The plan context with the history as the tree has it now (for plans made after another apply). */
-export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise<PlanContext> => planContext(ctx, await readHistory(historyFile(site)));
+export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise<PlanContext> =>
+  planContext(ctx, await readHistory(historyFile(site)));
 
 /**
  * The one way a command gets an executor: run as root it gives what it makes to the service
@@ -90,13 +94,20 @@ export const freshPlanContext = async (ctx: CommandContext, site: Site): Promise
  * live change (going back, recording a failed check) are not, as stopping them would leave the
  * failed change live.
  */
-export async function executorFor(ctx: CommandContext, site: Site, interruptible = false, giveToAccount = true): Promise<Executor> {
+export async function executorFor(
+  ctx: CommandContext,
+  site: Site,
+  interruptible = false,
+  giveToAccount = true,
+): Promise<Executor> {
   return new Executor({
     site,
     // giveToAccount false: what root puts under /etc (install-service) stays root's.
     owner: giveToAccount ? await ownerForThisProcess(site.apache.user, site.apache.group) : undefined,
     // With the time since the process started: where a slow command spends it.
-    onOp: ctx.debug ? (l) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  ${l}`) : undefined,
+    onOp: ctx.debug
+      ? (l) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  ${l}`)
+      : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
     flushDelayMs: Number(ctx.env.WEBTREE_TEST_FLUSH_DELAY_MS ?? 0) || undefined,
     // A bar while unpacking, on a terminal only (the reporter decides).
@@ -111,7 +122,13 @@ export async function executorFor(ctx: CommandContext, site: Site, interruptible
  * (so that the next command redoes that check), then the check, then the journal cleared. A
  * check that throws leaves the journal for the next command.
  */
-export async function goBack<T>(ctx: CommandContext, site: Site, plan: (pctx: PlanContext) => Plan | Promise<Plan>, resume: Resume, check: () => Promise<T>): Promise<T> {
+export async function goBack<T>(
+  ctx: CommandContext,
+  site: Site,
+  plan: (pctx: PlanContext) => Plan | Promise<Plan>,
+  resume: Resume,
+  check: () => Promise<T>,
+): Promise<T> {
   const pctx = await freshPlanContext(ctx, site);
   const p = await plan(pctx);
   const executor = await executorFor(ctx, site);
@@ -123,5 +140,5 @@ export async function goBack<T>(ctx: CommandContext, site: Site, plan: (pctx: Pl
 
 /** A plan's notes: those that begin "warning: " are warnings, the others notes. */
 export function reportNotes(reporter: Reporter, notes: string[]): void {
-  for (const n of notes) (n.startsWith('warning: ') ? reporter.warn(n.slice(9)) : reporter.note(n));
+  for (const n of notes) n.startsWith('warning: ') ? reporter.warn(n.slice(9)) : reporter.note(n);
 }

@@ -27,11 +27,38 @@ export interface AfterSwitch {
 }
 
 /** Back to `to` after a failed health check, under the lock the switch still holds. */
-async function switchBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], to: string, failed: string, restart: RestartAndCheck, a: AfterSwitch): Promise<RestartOutcome> {
+async function switchBack(
+  ctx: CommandContext,
+  site: Site,
+  catalog: ProductDescriptor[],
+  to: string,
+  failed: string,
+  restart: RestartAndCheck,
+  a: AfterSwitch,
+): Promise<RestartOutcome> {
   const facts = await readSwitchFacts(site, catalog, to);
   // The apps reconnect to the server they came from; the next command redoes that if this one dies.
-  return goBack(ctx, site, (pctx) => planSwitch(site, catalog, facts, { server: to, checks: [`was ${to} before`, ...(a.checkDb === false ? [] : [`${to} checked again: primary of the same cluster`])], undo: { reason: failed } }, pctx),
-    { kind: 'switch-restore', data: { server: to } }, () => restart(site, catalog, a.before));
+  return goBack(
+    ctx,
+    site,
+    (pctx) =>
+      planSwitch(
+        site,
+        catalog,
+        facts,
+        {
+          server: to,
+          checks: [
+            `was ${to} before`,
+            ...(a.checkDb === false ? [] : [`${to} checked again: primary of the same cluster`]),
+          ],
+          undo: { reason: failed },
+        },
+        pctx,
+      ),
+    { kind: 'switch-restore', data: { server: to } },
+    () => restart(site, catalog, a.before),
+  );
 }
 
 /** A switch back whose process died before the apps were restarted on the server they came from. */
@@ -52,24 +79,43 @@ async function unsafeToGoBack(site: Site, from: string, a: AfterSwitch): Promise
 }
 
 /** Restart and check the apps on the new server; if the switch broke one, go back to a checked `from`, or stay and say so. */
-export async function restartOrGoBack(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], a: AfterSwitch, restart: RestartAndCheck): Promise<RestartOutcome> {
+export async function restartOrGoBack(
+  ctx: CommandContext,
+  site: Site,
+  catalog: ProductDescriptor[],
+  a: AfterSwitch,
+  restart: RestartAndCheck,
+): Promise<RestartOutcome> {
   const { server, from } = a;
   const restarted = await restart(site, catalog, a.before);
   if (restarted.ok) return restarted;
   const failing = restarted.failing?.length ? ` (${restarted.failing.join(', ')})` : '';
   if (from === null) {
-    throw new WebtreeError('ESWITCH', `switched to ${server}, but the health check failed${failing} and there is no earlier server to go back to`, { details: restarted.report, hint: 'fix what the report names, then webtree apache graceful' });
+    throw new WebtreeError(
+      'ESWITCH',
+      `switched to ${server}, but the health check failed${failing} and there is no earlier server to go back to`,
+      { details: restarted.report, hint: 'fix what the report names, then webtree apache graceful' },
+    );
   }
   const reason = `the health check after switching to ${server} failed`;
   const unsafe = await unsafeToGoBack(site, from, a);
   if (unsafe !== undefined) {
     // Going back to a server nobody checked would move every app onto it: stay, and say what to do.
     const pctx = await freshPlanContext(ctx, site);
-    await (await executorFor(ctx, site)).apply(planStayed(server, from, `${reason}${failing}; going back to ${from} is not safe: ${unsafe}`, pctx), pctx.id);
-    throw new WebtreeError('ESWITCH', `${reason}${failing}; going back to ${from} is not safe, so the web tools stay on ${server}`, {
-      details: [restarted.report, `not going back: ${unsafe}`].join('\n'),
-      hint: `fix what the report names on ${server} (webtree apache status, the error log), then webtree apache graceful; or, once ${from} is the master of the site's cluster again, run switch-web ${from}`,
-    });
+    await (
+      await executorFor(ctx, site)
+    ).apply(
+      planStayed(server, from, `${reason}${failing}; going back to ${from} is not safe: ${unsafe}`, pctx),
+      pctx.id,
+    );
+    throw new WebtreeError(
+      'ESWITCH',
+      `${reason}${failing}; going back to ${from} is not safe, so the web tools stay on ${server}`,
+      {
+        details: [restarted.report, `not going back: ${unsafe}`].join('\n'),
+        hint: `fix what the report names on ${server} (webtree apache status, the error log), then webtree apache graceful; or, once ${from} is the master of the site's cluster again, run switch-web ${from}`,
+      },
+    );
   }
   const again = await switchBack(ctx, site, catalog, from, reason, restart, a);
   throw new WebtreeError('ESWITCH', `${reason}${failing}; switched back to ${from}`, {

@@ -32,13 +32,18 @@ export async function servedApps(site: Site, catalog: ProductDescriptor[]): Prom
   return apps;
 }
 
-
 /** Splits apps into those the live conf.d mounts and those it does not yet (render not run since). */
-export async function splitConfigured(site: Site, apps: WsgiApp[]): Promise<{ configured: WsgiApp[]; unconfigured: WsgiApp[] }> {
+export async function splitConfigured(
+  site: Site,
+  apps: WsgiApp[],
+): Promise<{ configured: WsgiApp[]; unconfigured: WsgiApp[] }> {
   const configured: WsgiApp[] = [];
   const unconfigured: WsgiApp[] = [];
   for (const app of apps) {
-    const ok = await fs.access(appConfFile(apacheLayout(site), app.name)).then(() => true, () => false);
+    const ok = await fs.access(appConfFile(apacheLayout(site), app.name)).then(
+      () => true,
+      () => false,
+    );
     (ok ? configured : unconfigured).push(app);
   }
   return { configured, unconfigured };

@@ -17,7 +17,8 @@ export interface HealthReport {
   lines: string[];
 }
 
-export const healthLine = (r: HealthResult) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.url} ${r.status ?? ''}${r.error ? ` ${r.error}` : ''}`.trimEnd();
+export const healthLine = (r: HealthResult) =>
+  `${r.ok ? 'ok  ' : 'FAIL'} ${r.url} ${r.status ?? ''}${r.error ? ` ${r.error}` : ''}`.trimEnd();
 
 export async function checkApps(site: Site, apps: WsgiApp[], retryForMs = 5000): Promise<HealthReport> {
   const results = await checkHealth(site, apps, { retryForMs });
@@ -25,7 +26,10 @@ export async function checkApps(site: Site, apps: WsgiApp[], retryForMs = 5000):
 }
 
 /** The apps the live configuration mounts (conf.d/<app>.conf exists), and those it does not yet. */
-export async function liveApps(site: Site, catalog: ProductDescriptor[]): Promise<{ configured: WsgiApp[]; unconfigured: WsgiApp[] }> {
+export async function liveApps(
+  site: Site,
+  catalog: ProductDescriptor[],
+): Promise<{ configured: WsgiApp[]; unconfigured: WsgiApp[] }> {
   return splitConfigured(site, await servedApps(site, catalog));
 }
 

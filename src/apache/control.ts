@@ -46,7 +46,8 @@ export function asAccount(site: Site, verb: string, argv: string[], me: Identity
  * eups' `setup` is a shell function, so a site with eups runs httpd -t inside bash after
  * sourcing setups.sh. The script is constant; the paths and product names arrive as arguments.
  */
-const EUPS_WRAPPER = '. "$1" || exit 1; shift; while [ "$1" != -- ]; do setup "$1" || exit 1; shift; done; shift; exec "$@"';
+const EUPS_WRAPPER =
+  '. "$1" || exit 1; shift; while [ "$1" != -- ]; do setup "$1" || exit 1; shift; done; shift; exec "$@"';
 
 /** execa is loaded on first use: `webtree status` reads the pid file and /proc and starts no process. */
 const loadExeca = async () => (await import('execa')).execa;
@@ -71,12 +72,24 @@ export async function configtest(site: Site, confFile?: string, confDir?: string
   let argv = [site.apache.httpd, '-d', L.serverRoot, '-f', confFile ?? L.confFile];
   if (confDir !== undefined) {
     if (/["\\*?[\]\u0000-\u001f]|\$\{/.test(confDir)) {
-      throw new WebtreeError('EAPACHE', `cannot test a conf.d staged at ${JSON.stringify(confDir)}`, { hint: 'stage it in a directory without quotes, backslashes, wildcards or ${' });
+      throw new WebtreeError('EAPACHE', `cannot test a conf.d staged at ${JSON.stringify(confDir)}`, {
+        hint: 'stage it in a directory without quotes, backslashes, wildcards or ${',
+      });
     }
     argv.push('-C', `Define WEBTREE_CONFD ${apacheQuote(confDir)}`);
   }
   argv.push('-t');
-  if (site.apache.eups) argv = ['/bin/bash', '-c', EUPS_WRAPPER, 'webtree-eups', site.apache.eups.setups, ...site.apache.eups.products, '--', ...argv];
+  if (site.apache.eups)
+    argv = [
+      '/bin/bash',
+      '-c',
+      EUPS_WRAPPER,
+      'webtree-eups',
+      site.apache.eups.setups,
+      ...site.apache.eups.products,
+      '--',
+      ...argv,
+    ];
   // As the account where we can, so that a file it cannot read fails here and not at start.
   const me = currentIdentity();
   if (me.uid === 0 || me.user === site.apache.user) argv = asAccount(site, 'test', argv, me);
@@ -124,7 +137,11 @@ async function checkPort(site: Site): Promise<void> {
 
 /** Can the account Apache runs as write (and enter) this path? As root, asked as the account. */
 async function accountMayWrite(site: Site, p: string, dir: boolean, me: Identity): Promise<boolean> {
-  if (me.uid !== 0) return fs.access(p, dir ? constants.W_OK | constants.X_OK : constants.W_OK).then(() => true, () => false);
+  if (me.uid !== 0)
+    return fs.access(p, dir ? constants.W_OK | constants.X_OK : constants.W_OK).then(
+      () => true,
+      () => false,
+    );
   return testAsAccount(site.apache.user, dir ? ['-w', p, '-a', '-x', p] : ['-w', p]);
 }
 
@@ -139,24 +156,38 @@ async function checkRuntimeAccess(site: Site): Promise<void> {
   const L = apacheLayout(site);
   const me = currentIdentity();
   const bad: { path: string; line: string }[] = [];
-  for (const [dir, what] of [[site.paths.runtime, 'logs, Mutex and mod_wsgi sockets'], [path.dirname(L.pidFile), 'the pid file']]) {
+  for (const [dir, what] of [
+    [site.paths.runtime, 'logs, Mutex and mod_wsgi sockets'],
+    [path.dirname(L.pidFile), 'the pid file'],
+  ]) {
     const st = await fs.stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) {
-      throw new WebtreeError('EAPACHE', `${dir}, where Apache keeps ${what}, does not exist`, { hint: 'webtree init makes the missing directories' });
+      throw new WebtreeError('EAPACHE', `${dir}, where Apache keeps ${what}, does not exist`, {
+        hint: 'webtree init makes the missing directories',
+      });
     }
-    if (!(await accountMayWrite(site, dir, true, me))) bad.push({ path: dir, line: `${dir} (${await ownerText(dir)}): ${what}` });
+    if (!(await accountMayWrite(site, dir, true, me)))
+      bad.push({ path: dir, line: `${dir} (${await ownerText(dir)}): ${what}` });
   }
   // Not the pid file: a stale one was removed above, and Apache writes its own in run/.
   for (const file of [L.errorLog, L.accessLog]) {
-    if ((await fs.stat(file).catch(() => undefined)) && !(await accountMayWrite(site, file, false, me))) bad.push({ path: file, line: `${file} (${await ownerText(file)}): Apache appends to it` });
+    if ((await fs.stat(file).catch(() => undefined)) && !(await accountMayWrite(site, file, false, me)))
+      bad.push({ path: file, line: `${file} (${await ownerText(file)}): Apache appends to it` });
   }
   if (!bad.length) return;
   const { user, group } = site.apache;
-  const account = await resolveOwner(user, group).then((o) => `${user} (uid ${o.uid})`, () => user);
-  throw new WebtreeError('EACCES', `permission denied: ${account}, the account Apache runs as, may not write where Apache writes; Apache was not started`, {
-    details: bad.map((b) => `  ${b.line}`).join('\n'),
-    hint: `as root: \`chown -R ${user}:${group} ${bad.map((b) => b.path).join(' ')}\` (running webtree as root does not help: Apache itself runs as ${user})`,
-  });
+  const account = await resolveOwner(user, group).then(
+    (o) => `${user} (uid ${o.uid})`,
+    () => user,
+  );
+  throw new WebtreeError(
+    'EACCES',
+    `permission denied: ${account}, the account Apache runs as, may not write where Apache writes; Apache was not started`,
+    {
+      details: bad.map((b) => `  ${b.line}`).join('\n'),
+      hint: `as root: \`chown -R ${user}:${group} ${bad.map((b) => b.path).join(' ')}\` (running webtree as root does not help: Apache itself runs as ${user})`,
+    },
+  );
 }
 
 async function runApache(site: Site, verb: string) {
@@ -168,7 +199,10 @@ async function runApache(site: Site, verb: string) {
   return run(argv, site);
 }
 
-export async function start(site: Site, opts: { timeoutMs?: number } = {}): Promise<{ alreadyRunning: boolean; pid: number }> {
+export async function start(
+  site: Site,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ alreadyRunning: boolean; pid: number }> {
   const L = apacheLayout(site);
   asAccount(site, 'start', []);
   await checkPort(site);
@@ -180,18 +214,26 @@ export async function start(site: Site, opts: { timeoutMs?: number } = {}): Prom
   const host = connectHost(site.apache.listen.host);
   const { port } = site.apache.listen;
   if (await canConnect(host, port)) {
-    throw new WebtreeError('EAPACHE', `port ${port} on ${host} is already taken by another program`, { hint: 'stop that program or choose another apache.listen' });
+    throw new WebtreeError('EAPACHE', `port ${port} on ${host} is already taken by another program`, {
+      hint: 'stop that program or choose another apache.listen',
+    });
   }
   const logOffset = await errorLogOffset(site);
   const r = await runApache(site, 'start');
   // httpd -k start exits 0 once it has detached, and what fails after that (the pid file, the
   // children) leaves nothing running: only a live pid of ours that answers on the port counts.
   let pid = 0;
-  const up = r.exitCode === 0 && (await waitUntil(async () => {
-    const s = await status(site);
-    pid = s.pid ?? 0;
-    return s.running && (await canConnect(host, port, 500));
-  }, opts.timeoutMs ?? 10_000, 200));
+  const up =
+    r.exitCode === 0 &&
+    (await waitUntil(
+      async () => {
+        const s = await status(site);
+        pid = s.pid ?? 0;
+        return s.running && (await canConnect(host, port, 500));
+      },
+      opts.timeoutMs ?? 10_000,
+      200,
+    ));
   if (!up) {
     const tail = await errorLogTail(site, logOffset);
     await stop(site).catch(() => undefined);
@@ -207,7 +249,9 @@ async function killAll(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): Prom
   for (const pid of pids) {
     try {
       process.kill(pid, signal);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
 }
 
@@ -215,7 +259,10 @@ async function killAll(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): Prom
  * SIGTERM to the master is what `httpd -k stop` sends, without parsing a config that may be
  * broken. Apache gives its children 10 s; whatever of ours is left after the timeout is killed.
  */
-export async function stop(site: Site, opts: { timeoutMs?: number } = {}): Promise<{ wasRunning: boolean; killed: number[] }> {
+export async function stop(
+  site: Site,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ wasRunning: boolean; killed: number[] }> {
   const L = apacheLayout(site);
   asAccount(site, 'stop', []);
   const before = await status(site);
@@ -226,7 +273,10 @@ export async function stop(site: Site, opts: { timeoutMs?: number } = {}): Promi
     killed = await findOurProcesses(L.serverRoot);
     await killAll(killed);
     if (!(await waitUntil(gone, 5_000, 100))) {
-      throw new WebtreeError('EAPACHE', `httpd processes of ${L.serverRoot} survive SIGKILL: ${(await findOurProcesses(L.serverRoot)).join(' ')}`);
+      throw new WebtreeError(
+        'EAPACHE',
+        `httpd processes of ${L.serverRoot} survive SIGKILL: ${(await findOurProcesses(L.serverRoot)).join(' ')}`,
+      );
     }
   }
   await fs.rm(L.pidFile, { force: true });
@@ -242,9 +292,14 @@ export async function restart(site: Site, opts: { timeoutMs?: number } = {}): Pr
     await configtest(site);
   } catch (err) {
     if (!(err instanceof WebtreeError)) throw err;
-    throw new WebtreeError('EAPACHE', `Apache was not restarted: its configuration does not pass httpd -t; ${(await status(site)).running ? 'it runs on as before' : 'it was not running'}`, {
-      details: [err.message, err.details].filter(Boolean).join('\n'), hint: 'fix what httpd -t names (`webtree apache configtest`), then restart again',
-    });
+    throw new WebtreeError(
+      'EAPACHE',
+      `Apache was not restarted: its configuration does not pass httpd -t; ${(await status(site)).running ? 'it runs on as before' : 'it was not running'}`,
+      {
+        details: [err.message, err.details].filter(Boolean).join('\n'),
+        hint: 'fix what httpd -t names (`webtree apache configtest`), then restart again',
+      },
+    );
   }
   await stop(site, opts);
   return { pid: (await start(site, opts)).pid };
@@ -263,10 +318,17 @@ export async function graceful(site: Site, opts: { timeoutMs?: number } = {}): P
   const logOffset = await errorLogOffset(site);
   const r = await runApache(site, 'graceful');
   if (r.exitCode !== 0) {
-    throw new WebtreeError('EAPACHE', 'Apache refused the graceful restart', { details: (r.all ?? '').trim(), hint: 'fix what Apache names; the server runs on as before' });
+    throw new WebtreeError('EAPACHE', 'Apache refused the graceful restart', {
+      details: (r.all ?? '').trim(),
+      hint: 'fix what Apache names; the server runs on as before',
+    });
   }
   const alive = () => isOurHttpd(before.pid!, L.serverRoot);
-  await waitUntil(async () => !(await alive()) || /AH00489/.test(await errorLogSince(site, logOffset, 1000)), opts.timeoutMs ?? 10_000, 100);
+  await waitUntil(
+    async () => !(await alive()) || /AH00489/.test(await errorLogSince(site, logOffset, 1000)),
+    opts.timeoutMs ?? 10_000,
+    100,
+  );
   const host = connectHost(site.apache.listen.host);
   if (!(await alive()) || !(await canConnect(host, site.apache.listen.port))) {
     throw new WebtreeError('EAPACHE', 'Apache did not survive the graceful restart', {

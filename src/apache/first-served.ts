@@ -14,13 +14,22 @@ import { apacheLayout, appConfFile } from '../plan/apache-layout.js';
 import type { ProductAction } from '../plan/apply.js';
 import type { Site } from '../site/types.js';
 
-const exists = (p: string) => fs.access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.access(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * `archives`: the verified local file of each product to install (its headers give the script's
  * name; nothing is unpacked). A product whose version holds no *.wsgi is no app, as for render.
  */
-export async function firstServedApps(site: Site, catalog: ProductDescriptor[], actions: ProductAction[], archives: Record<string, string>): Promise<WsgiApp[]> {
+export async function firstServedApps(
+  site: Site,
+  catalog: ProductDescriptor[],
+  actions: ProductAction[],
+  archives: Record<string, string>,
+): Promise<WsgiApp[]> {
   const apps: WsgiApp[] = [];
   for (const a of actions) {
     const d = catalog.find((p) => p.name === a.name)!;
@@ -30,10 +39,13 @@ export async function firstServedApps(site: Site, catalog: ProductDescriptor[], 
     const parts = d.webLinks.find((l) => l.path === d.wsgi!.link)?.target.split('/') ?? [];
     if (parts[0] !== d.pointer.name) continue; // served from elsewhere: `webtree render` once it is live
     const within = parts.slice(1).join('/');
-    const names = a.action === 'install'
-      ? await filesIn(archives[a.name], site.limits, d.layout, within, d.content)
-      : await fs.readdir(path.join(versionPath(site, d, a.to), within)).catch(() => [] as string[]);
-    const added = Object.keys(d.addFiles).filter((n) => path.posix.dirname(n) === (within || '.')).map((n) => path.posix.basename(n));
+    const names =
+      a.action === 'install'
+        ? await filesIn(archives[a.name], site.limits, d.layout, within, d.content)
+        : await fs.readdir(path.join(versionPath(site, d, a.to), within)).catch(() => [] as string[]);
+    const added = Object.keys(d.addFiles)
+      .filter((n) => path.posix.dirname(n) === (within || '.'))
+      .map((n) => path.posix.basename(n));
     const script = d.wsgi.script ?? [...names, ...added].filter((n) => n.endsWith('.wsgi')).sort()[0];
     if (!script) continue;
     // The web link's path, as servedApps names it once the link resolves.

@@ -80,7 +80,11 @@ export async function getPage(site: Site, urlPath: string, opts: GetOptions = {}
       });
       res.on('end', () => {
         clearTimeout(timer);
-        resolve({ url, status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, maxBody).toString('utf8') });
+        resolve({
+          url,
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).subarray(0, maxBody).toString('utf8'),
+        });
       });
       res.on('error', (err) => finish(err));
     });

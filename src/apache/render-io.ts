@@ -49,7 +49,10 @@ const RENDERED_FIELDS: Record<string, FieldCheck> = {
  * it throws (render must not guess which files were edited by hand), unless `lenient` (render
  * --diff), which then compares as if render never ran and says so in `damage`.
  */
-export async function readRenderedRecord(site: Site, lenient = false): Promise<{ recorded: Record<string, string> | null; damage?: DamageNote }> {
+export async function readRenderedRecord(
+  site: Site,
+  lenient = false,
+): Promise<{ recorded: Record<string, string> | null; damage?: DamageNote }> {
   const file = renderedRecordPath(site);
   const spec = {
     what: "render's record",
@@ -65,17 +68,24 @@ export async function readRenderedRecord(site: Site, lenient = false): Promise<{
 }
 
 /** `also`: apps not served yet that must be rendered all the same (apply's first-served apps). */
-export async function readRenderInputs(site: Site, catalog: ProductDescriptor[], templatesDir?: string, lenient = false, also: WsgiApp[] = []): Promise<RenderRead> {
+export async function readRenderInputs(
+  site: Site,
+  catalog: ProductDescriptor[],
+  templatesDir?: string,
+  lenient = false,
+  also: WsgiApp[] = [],
+): Promise<RenderRead> {
   const served = await servedApps(site, catalog);
   const order = (a: WsgiApp) => catalog.findIndex((d) => d.name === a.name);
-  const apps = [...served, ...also.filter((a) => !served.some((s) => s.name === a.name))].sort((a, b) => order(a) - order(b));
+  const apps = [...served, ...also.filter((a) => !served.some((s) => s.name === a.name))].sort(
+    (a, b) => order(a) - order(b),
+  );
   const files = renderTree(site, apps, await loadTemplates(templatesDir));
   const { recorded, damage } = await readRenderedRecord(site, lenient);
   const live: Record<string, LiveFile | null> = {};
   for (const p of new Set([...files.map((f) => f.path), ...Object.keys(recorded ?? {})])) live[p] = await readLive(p);
   return { apps, files, live, recorded, ...(damage ? { damage } : {}) };
 }
-
 
 /** configtest's Define takes the staged conf.d in quotes: a path with these cannot be staged beside conf/. */
 const unstageable = (p: string) => /["\\*?[\]\u0000-\u001f]|\$\{/.test(p);

@@ -11,7 +11,6 @@ import { errorText } from '../core/errors.js';
 import { graceful } from './control.js';
 import type { Site } from '../site/types.js';
 
-
 /**
  * Restart every app's daemon without a graceful: touch each app's script, then check every app
  * (mod_wsgi restarts a daemon at its next request, here the check's). `kept`: the apps whose
@@ -19,7 +18,10 @@ import type { Site } from '../site/types.js';
  * those, and only then, a graceful restart follows and every app is checked again. For a change
  * every app sees: a library, or the database server.
  */
-export async function restartEveryApp(site: Site, configured: WsgiApp[]): Promise<{ report: HealthReport; kept: string[]; gracefulError?: string }> {
+export async function restartEveryApp(
+  site: Site,
+  configured: WsgiApp[],
+): Promise<{ report: HealthReport; kept: string[]; gracefulError?: string }> {
   const before = new Map<string, number[]>();
   for (const a of configured) before.set(a.name, await daemonPids(site, a.name));
   for (const a of configured) await new Executor({ site }).touch(a.script);

@@ -34,10 +34,13 @@ export async function readServiceFacts(site: Site, kind: ServiceKind, root: stri
   const where = serviceLayout(root, kind);
   const etc = path.join(root, 'etc');
   if (!(await lstatOrNull(etc))?.isDirectory()) {
-    throw new WebtreeError('EIO', `${etc} is not a directory`, { hint: 'WEBTREE_SERVICE_ROOT (tests only) must name a directory holding etc/' });
+    throw new WebtreeError('EIO', `${etc} is not a directory`, {
+      hint: 'WEBTREE_SERVICE_ROOT (tests only) must name a directory holding etc/',
+    });
   }
   const missingDirs = new Set<string>();
-  for (const p of [where.file, ...where.links.map((l) => l.path)]) if (!(await lstatOrNull(path.dirname(p)))) missingDirs.add(path.dirname(p));
+  for (const p of [where.file, ...where.links.map((l) => l.path)])
+    if (!(await lstatOrNull(path.dirname(p)))) missingDirs.add(path.dirname(p));
   return {
     kind,
     rendered,

@@ -58,8 +58,12 @@ function countNewlines(text: string, from: number, to: number): number {
 export function checkTemplateSyntax(name: string, text: string): void {
   const problems = templateProblems(text);
   if (!problems.length) return;
-  throw new WebtreeError('ERENDER', `template ${name} holds ${problems.length === 1 ? 'a delimiter' : `${problems.length} delimiters`} EJS would misread`, {
-    details: problems.map((p) => `  ${name}:${p.line}: "${p.token}" ${p.why}`).join('\n'),
-    hint: 'in a template, write %%> for a literal %> (Apache\'s %>s) and <%% for a literal <%; tags are <%- … %>',
-  });
+  throw new WebtreeError(
+    'ERENDER',
+    `template ${name} holds ${problems.length === 1 ? 'a delimiter' : `${problems.length} delimiters`} EJS would misread`,
+    {
+      details: problems.map((p) => `  ${name}:${p.line}: "${p.token}" ${p.why}`).join('\n'),
+      hint: "in a template, write %%> for a literal %> (Apache's %>s) and <%% for a literal <%; tags are <%- … %>",
+    },
+  );
 }

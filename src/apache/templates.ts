@@ -16,7 +16,9 @@ export async function loadTemplates(dir: string = DEFAULT_TEMPLATE_DIR): Promise
       out[name] = await fs.readFile(file, 'utf8');
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
-      throw new WebtreeError('ERENDER', `template ${file} is missing`, { hint: 'conf-templates/ must hold every template: reinstall webtree or restore the file' });
+      throw new WebtreeError('ERENDER', `template ${file} is missing`, {
+        hint: 'conf-templates/ must hold every template: reinstall webtree or restore the file',
+      });
     }
   }
   return out;

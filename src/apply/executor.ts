@@ -67,13 +67,18 @@ const TEMP_NAME = /^\..+\.webtree-[a-z]+-\d+-[0-9a-f]{8}$/;
 function vanished(err: unknown, op: Op | undefined): unknown {
   if (err instanceof WebtreeError || !isErrno(err, 'ENOENT')) return err;
   const p = err.path ?? '';
-  return new WebtreeError('EIO', `${p || 'a path'} went away (ENOENT) during \`${op ? describeOp(op) : 'the change'}\`: something else moved or replaced part of the tree meanwhile`, {
-    hint: 'find what changed the tree (webtree verify names what is wrong now), then run the command again',
-    cause: err,
-  });
+  return new WebtreeError(
+    'EIO',
+    `${p || 'a path'} went away (ENOENT) during \`${op ? describeOp(op) : 'the change'}\`: something else moved or replaced part of the tree meanwhile`,
+    {
+      hint: 'find what changed the tree (webtree verify names what is wrong now), then run the command again',
+      cause: err,
+    },
+  );
 }
 
-export const trashFor = (p: string, id: string) => path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
+export const trashFor = (p: string, id: string) =>
+  path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
 
 export class Executor {
   /**
@@ -81,7 +86,10 @@ export class Executor {
    * manifest of that directory then needs no second read of the tree. Paths written after the
    * extract (add-file, copy-file) are dropped from it and hashed afresh.
    */
-  private readonly unpacked = new Map<string, { files: Map<string, ManifestFile>; rewritten: Set<string>; archiveSha256: string }>();
+  private readonly unpacked = new Map<
+    string,
+    { files: Map<string, ManifestFile>; rewritten: Set<string>; archiveSha256: string }
+  >();
 
   constructor(private readonly opts: ExecutorOptions) {}
 
@@ -97,7 +105,13 @@ export class Executor {
   async apply(plan: Plan, id: string, after?: AfterSpec): Promise<void> {
     if (plan.ops.length === 0) return;
     await preflight(plan, this.opts.site);
-    const journal: Journal = { id, pid: process.pid, startedAt: new Date().toISOString(), plan, ...(after ? { after, phase: 'ops' } : {}) };
+    const journal: Journal = {
+      id,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      plan,
+      ...(after ? { after, phase: 'ops' } : {}),
+    };
     await writeJournal(this.state, journal);
     const undos: Undo[] = [];
     // A plan that goes back after a failed check is always finished: stopping it would leave the failure live.
@@ -107,7 +121,8 @@ export class Executor {
       for (; i < plan.ops.length; i++) {
         if (this.opts.opDelayMs) await new Promise((r) => setTimeout(r, this.opts.opDelayMs));
         // Up to and including the commit operation's turn nothing is live: stop here, put back below.
-        if (signal?.aborted && i <= plan.commit) throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
+        if (signal?.aborted && i <= plan.commit)
+          throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
         if (i === plan.commit && plan.commit > 0) {
           await this.syncTemps(plan);
           // The flush can take seconds: a signal that came during it still finds nothing live.
@@ -123,7 +138,10 @@ export class Executor {
       const interrupted = signal?.aborted === true && i <= plan.commit;
       // Explained once (a full disk, a denied write: the file system, the account, the fix), for
       // the history and for the operator alike.
-      const err = interrupted && !isInterrupted(caught) ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`) : vanished(await explainErrno(caught).catch(() => caught), plan.ops[i]);
+      const err =
+        interrupted && !isInterrupted(caught)
+          ? interruptedNothingChanged(signal, `during ${describeOp(plan.ops[i])}`)
+          : vanished(await explainErrno(caught).catch(() => caught), plan.ops[i]);
       // Reverse what already went live, newest first, so the tree is as it was; then drop the temps
       // (a reversed rename puts the version back under its staging name).
       const stuck: string[] = [];
@@ -135,7 +153,12 @@ export class Executor {
       await clearJournal(this.state);
       if (stuck.length) {
         const e = err instanceof WebtreeError ? err : new WebtreeError('EIO', errorText(err), { cause: err });
-        throw new WebtreeError(e.code, e.message, { hint: 'webtree verify names what is left to mend', details: [e.details, `could not put back: ${stuck.join('; ')}`].filter(Boolean).join('\n'), exitCode: e.exitCode, cause: err });
+        throw new WebtreeError(e.code, e.message, {
+          hint: 'webtree verify names what is left to mend',
+          details: [e.details, `could not put back: ${stuck.join('; ')}`].filter(Boolean).join('\n'),
+          exitCode: e.exitCode,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -200,7 +223,8 @@ export class Executor {
     if (journal.phase === 'after' && journal.after) return { journal, finished: true, resume: journal.after };
     // A plan marked `finish` (going back after a failed check) is always completed: every one of
     // its operations can run again, and undoing it would leave the failed change live.
-    const committed = plan.finish === true || (plan.commit < plan.ops.length && (await this.isDone(plan.ops[plan.commit])));
+    const committed =
+      plan.finish === true || (plan.commit < plan.ops.length && (await this.isDone(plan.ops[plan.commit])));
     if (committed) {
       for (const op of plan.ops.slice(plan.finish ? 0 : plan.commit)) await this.run(op, id, true);
       if (journal.after) {
@@ -211,7 +235,12 @@ export class Executor {
     } else {
       await this.removeTemps(plan);
       const record = recordOf(plan);
-      if (record) await this.appendOnce({ ...record.entry, outcome: 'undone', message: 'interrupted before it took effect; undone by the next command' });
+      if (record)
+        await this.appendOnce({
+          ...record.entry,
+          outcome: 'undone',
+          message: 'interrupted before it took effect; undone by the next command',
+        });
     }
     await this.sweepLeftovers(plan.temps);
     await clearJournal(this.state);
@@ -249,16 +278,21 @@ export class Executor {
     const r = await runFile('sync', ['-f', ...byDevice.values()]);
     if (this.opts.flushDelayMs) await new Promise((res) => setTimeout(res, this.opts.flushDelayMs));
     if (r.exitCode !== 0) {
-      throw new WebtreeError('EIO', `could not flush ${[...byDevice.values()].join(', ')} to disk before making it live: ${r.stderr.trim() || `sync exited ${r.exitCode}`}`, {
-        hint: 'nothing was changed; check the disk (dmesg) and run the command again',
-      });
+      throw new WebtreeError(
+        'EIO',
+        `could not flush ${[...byDevice.values()].join(', ')} to disk before making it live: ${r.stderr.trim() || `sync exited ${r.exitCode}`}`,
+        {
+          hint: 'nothing was changed; check the disk (dmesg) and run the command again',
+        },
+      );
     }
   }
 
   /** The plan's temporaries and the executor's own scratch beside each (extract's `.raw`). */
   private async removeTemps(plan: Plan): Promise<void> {
     for (const t of plan.temps) {
-      for (const p of [t, rawDir(t), scratchFor(t), scratchFor(rawDir(t))]) await fs.rm(p, { recursive: true, force: true });
+      for (const p of [t, rawDir(t), scratchFor(t), scratchFor(rawDir(t))])
+        await fs.rm(p, { recursive: true, force: true });
     }
   }
 
@@ -269,14 +303,34 @@ export class Executor {
   private async sweepLeftovers(known: string[]): Promise<void> {
     const { paths } = this.opts.site;
     const www = ['conf', 'conf.d', 'bin', 'init.d'].map((d) => path.join(paths.www, d));
-    const dirs = new Set([...known.map((t) => path.dirname(t)), ...www, paths.www, path.join(paths.state, 'variants'), paths.products, paths.webpylib, paths.html, path.join(paths.html, 'cfg'), paths.switch, paths.state, this.opts.site.ecl.dir]);
+    const dirs = new Set([
+      ...known.map((t) => path.dirname(t)),
+      ...www,
+      paths.www,
+      path.join(paths.state, 'variants'),
+      paths.products,
+      paths.webpylib,
+      paths.html,
+      path.join(paths.html, 'cfg'),
+      paths.switch,
+      paths.state,
+      this.opts.site.ecl.dir,
+    ]);
     for (const top of [paths.products, paths.switch, paths.html, path.join(paths.state, 'variants')]) {
-      for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) dirs.add(path.join(top, e.name));
+      for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => []))
+        if (e.isDirectory()) dirs.add(path.join(top, e.name));
     }
     for (const dir of dirs) {
       for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
         const reserveTemp = dir === paths.state && /^reserve\.\d+\.tmp$/.test(name); // a reserve cut short
-        if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX) || name.startsWith(RENDER_STAGE_PREFIX) || TEMP_NAME.test(name) || reserveTemp) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+        if (
+          name.startsWith(STAGING_PREFIX) ||
+          name.startsWith(TRASH_PREFIX) ||
+          name.startsWith(RENDER_STAGE_PREFIX) ||
+          TEMP_NAME.test(name) ||
+          reserveTemp
+        )
+          await fs.rm(path.join(dir, name), { recursive: true, force: true });
       }
     }
   }
@@ -351,33 +405,53 @@ export class Executor {
             owner: this.opts.owner,
             expectSha256: op.sha256,
             signal: this.opts.signal,
-            onProgress: bar && ((p: ExtractProgress) => bar.update({ bytes: p.bytes, entries: p.entries, fraction: p.archiveRead / p.archiveBytes })),
+            onProgress:
+              bar &&
+              ((p: ExtractProgress) =>
+                bar.update({ bytes: p.bytes, entries: p.entries, fraction: p.archiveRead / p.archiveBytes })),
           });
         } finally {
           bar?.done();
         }
-        const named = op.expectTop && result.strippedTop !== undefined ? topDirMismatch(result.strippedTop, op.expectTop) : undefined;
+        const named =
+          op.expectTop && result.strippedTop !== undefined
+            ? topDirMismatch(result.strippedTop, op.expectTop)
+            : undefined;
         if (named) {
           const want = `${op.expectTop!.product} ${op.expectTop!.version}`;
-          throw new WebtreeError('EBADARCHIVE', `${path.basename(op.archive)} holds ${result.strippedTop}/, which names ${named}, not ${want}; nothing was changed`, {
-            hint: `install the archive under the name of what it holds (it may be a copy renamed by hand), or, if ${want} is right, run the install again with --force`,
-          });
+          throw new WebtreeError(
+            'EBADARCHIVE',
+            `${path.basename(op.archive)} holds ${result.strippedTop}/, which names ${named}, not ${want}; nothing was changed`,
+            {
+              hint: `install the archive under the name of what it holds (it may be a copy renamed by hand), or, if ${want} is right, run the install again with --force`,
+            },
+          );
         }
         let files = result.files;
         if (op.content) {
           const st = await lstatOrNull(path.join(raw, op.content));
           if (!st?.isDirectory()) {
-            throw new WebtreeError('EBADARCHIVE', `${path.basename(op.archive)} has no ${op.content}/ directory, which this product installs`, { hint: 'is it the right archive for this product?' });
+            throw new WebtreeError(
+              'EBADARCHIVE',
+              `${path.basename(op.archive)} has no ${op.content}/ directory, which this product installs`,
+              { hint: 'is it the right archive for this product?' },
+            );
           }
           await fs.rename(path.join(raw, op.content), op.dest);
           await fs.rm(raw, { recursive: true, force: true });
           const under = `${op.content}/`;
-          files = files.filter((f) => f.path.startsWith(under)).map((f) => ({ ...f, path: f.path.slice(under.length) }));
+          files = files
+            .filter((f) => f.path.startsWith(under))
+            .map((f) => ({ ...f, path: f.path.slice(under.length) }));
         }
         await fs.chmod(op.dest, 0o755);
         // Everything below was created with its owner already; only dest itself is ours.
         await this.own(op.dest);
-        this.unpacked.set(op.dest, { files: new Map(files.map((f) => [f.path, f])), rewritten: new Set(), archiveSha256: result.archiveSha256 });
+        this.unpacked.set(op.dest, {
+          files: new Map(files.map((f) => [f.path, f])),
+          rewritten: new Set(),
+          archiveSha256: result.archiveSha256,
+        });
         return undefined;
       }
       case 'check-version':
@@ -393,7 +467,10 @@ export class Executor {
         try {
           await fs.copyFile(op.from, op.to);
         } catch (err) {
-          if (isErrno(err, 'ENOENT')) throw new WebtreeError('EIO', `cannot copy ${op.from}: it does not exist`, { hint: 'give an existing file' });
+          if (isErrno(err, 'ENOENT'))
+            throw new WebtreeError('EIO', `cannot copy ${op.from}: it does not exist`, {
+              hint: 'give an existing file',
+            });
           throw err;
         }
         await fs.chmod(op.to, 0o644);
@@ -409,8 +486,15 @@ export class Executor {
       case 'write-manifest': {
         const u = this.unpacked.get(op.dir);
         const sha = op.archiveSha256 ?? u?.archiveSha256;
-        if (sha === undefined) throw new WebtreeError('EIO', `no archive sha256 for the manifest of ${op.product} ${op.version}: nothing was unpacked into ${op.dir}`, { hint: 'this is a fault in webtree; report it' });
-        const m = u ? await manifestOfUnpacked(op.dir, sha, u.files.values(), u.rewritten) : await buildManifest(op.dir, sha);
+        if (sha === undefined)
+          throw new WebtreeError(
+            'EIO',
+            `no archive sha256 for the manifest of ${op.product} ${op.version}: nothing was unpacked into ${op.dir}`,
+            { hint: 'this is a fault in webtree; report it' },
+          );
+        const m = u
+          ? await manifestOfUnpacked(op.dir, sha, u.files.values(), u.rewritten)
+          : await buildManifest(op.dir, sha);
         await writeFileAtomic(op.to, manifestText(op.product, op.version, m), 0o644);
         await this.own(op.to);
         return undefined;
@@ -457,7 +541,10 @@ export class Executor {
         };
       }
       case 'record':
-        await this.appendOnce({ ...op.entry, ...(again ? { outcome: 'recovered', message: 'finished by the next command after an interruption' } : {}) });
+        await this.appendOnce({
+          ...op.entry,
+          ...(again ? { outcome: 'recovered', message: 'finished by the next command after an interruption' } : {}),
+        });
         return undefined;
     }
   }

@@ -15,7 +15,12 @@ import { lstatOrNull } from '../state/fs-read.js';
  * Math.random, not node:crypto: loading crypto cost every read command ~20 ms of start-up.
  */
 export const tempName = (p: string, tag: string) =>
-  path.join(path.dirname(p), `.${path.basename(p)}.webtree-${tag}-${process.pid}-${Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')}`);
+  path.join(
+    path.dirname(p),
+    `.${path.basename(p)}.webtree-${tag}-${process.pid}-${Math.floor(Math.random() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0')}`,
+  );
 
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fs.open(dir, 'r');
@@ -30,9 +35,13 @@ export async function fsyncDir(dir: string): Promise<void> {
 export async function swapLink(link: string, target: string): Promise<{ previous: string | null }> {
   const st = await lstatOrNull(link);
   if (st && !st.isSymbolicLink()) {
-    throw new WebtreeError('ELINKISDIR', `${link} is a real ${st.isDirectory() ? 'directory' : 'file'} where webtree keeps a link`, {
-      hint: 'move it aside by hand (adopt leaves it alone), then run the command again: it makes the link',
-    });
+    throw new WebtreeError(
+      'ELINKISDIR',
+      `${link} is a real ${st.isDirectory() ? 'directory' : 'file'} where webtree keeps a link`,
+      {
+        hint: 'move it aside by hand (adopt leaves it alone), then run the command again: it makes the link',
+      },
+    );
   }
   const previous = st ? await fs.readlink(link) : null;
   if (previous === target) return { previous };
@@ -58,13 +67,21 @@ export async function renameLinkOver(at: string, target: string): Promise<void> 
 }
 
 /** `owner`: given before the mode (a chown may clear set-id bits); one this process may not give is left as it is. */
-export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644, owner?: { uid: number; gid: number }): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  content: string | Buffer,
+  mode = 0o644,
+  owner?: { uid: number; gid: number },
+): Promise<void> {
   const tmp = tempName(file, 'write');
   const fh = await fs.open(tmp, 'wx', mode);
   try {
     try {
       await fh.writeFile(content);
-      if (owner) await fh.chown(owner.uid, owner.gid).catch((err: unknown) => { if (!isErrno(err, 'EPERM')) throw err; });
+      if (owner)
+        await fh.chown(owner.uid, owner.gid).catch((err: unknown) => {
+          if (!isErrno(err, 'EPERM')) throw err;
+        });
       await fh.chmod(mode); // the umask must not decide an init script's execute bit
       await fh.sync();
     } finally {

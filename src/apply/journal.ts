@@ -6,7 +6,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { moveAsideCommand } from '../core/attic.js';
-import { isNat, isNonEmptyStr, isObj, isStr, oneOf, optional, readStateJson, shapeProblem, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
+import {
+  isNat,
+  isNonEmptyStr,
+  isObj,
+  isStr,
+  oneOf,
+  optional,
+  readStateJson,
+  shapeProblem,
+  type FieldCheck,
+  type StateFileSpec,
+} from '../core/state-file.js';
 import type { Plan } from '../plan/ops.js';
 import { fsyncDir, writeFileAtomic } from './fsatomic.js';
 import { withReserve } from './reserve.js';
@@ -39,12 +50,20 @@ export async function writeJournal(stateDir: string, j: Journal): Promise<void> 
 
 const isOp: FieldCheck = (v) => isObj(v) && typeof (v as { kind?: unknown }).kind === 'string';
 const PLAN_FIELDS: Record<string, FieldCheck> = {
-  command: isStr, summary: isStr, ops: (v) => Array.isArray(v) && v.every(isOp), commit: isNat,
-  temps: (v) => Array.isArray(v) && v.every((t) => typeof t === 'string'), notes: optional((v) => Array.isArray(v)),
+  command: isStr,
+  summary: isStr,
+  ops: (v) => Array.isArray(v) && v.every(isOp),
+  commit: isNat,
+  temps: (v) => Array.isArray(v) && v.every((t) => typeof t === 'string'),
+  notes: optional((v) => Array.isArray(v)),
 };
 const JOURNAL_FIELDS: Record<string, FieldCheck> = {
-  id: isNonEmptyStr, pid: isNat, startedAt: isStr, plan: isObj,
-  after: optional((v) => isObj(v) && typeof (v as { kind?: unknown }).kind === 'string'), phase: optional(oneOf('ops', 'after')),
+  id: isNonEmptyStr,
+  pid: isNat,
+  startedAt: isStr,
+  plan: isObj,
+  after: optional((v) => isObj(v) && typeof (v as { kind?: unknown }).kind === 'string'),
+  phase: optional(oneOf('ops', 'after')),
 };
 
 /**
@@ -67,7 +86,8 @@ export async function readJournal(stateDir: string): Promise<Journal | undefined
   return readStateJson<Journal>(file, spec, JOURNAL_FIELDS, (j) => {
     const p = shapeProblem(j.plan, PLAN_FIELDS);
     if (p) return `has a plan that ${p}`;
-    if (j.plan.commit > j.plan.ops.length) return `has a plan whose commit point (${j.plan.commit}) lies past its ${j.plan.ops.length} operations`;
+    if (j.plan.commit > j.plan.ops.length)
+      return `has a plan whose commit point (${j.plan.commit}) lies past its ${j.plan.ops.length} operations`;
     return undefined;
   });
 }

@@ -27,7 +27,9 @@ export async function linkOverFile(op: LinkOverFile): Promise<(() => Promise<voi
   const st = await lstatOrNull(op.path);
   if (st?.isSymbolicLink() && (await fs.readlink(op.path)) === op.target) return undefined; // finished before (recovery)
   if (!st?.isFile()) {
-    throw new WebtreeError('EADOPT', `${op.path} is no longer the plain file adopt planned for`, { hint: 'someone changed it meanwhile: run webtree adopt again' });
+    throw new WebtreeError('EADOPT', `${op.path} is no longer the plain file adopt planned for`, {
+      hint: 'someone changed it meanwhile: run webtree adopt again',
+    });
   }
   const kept = await lstatOrNull(op.keep);
   let made = false;
@@ -36,9 +38,13 @@ export async function linkOverFile(op: LinkOverFile): Promise<(() => Promise<voi
     await fsyncDir(path.dirname(op.keep));
     made = true;
   } else if (!(kept.ino === st.ino && kept.dev === st.dev) && !(await sameBytes(op.path, op.keep))) {
-    throw new WebtreeError('EADOPT', `${op.keep} exists and differs from ${op.path}: replacing ${op.path} would change what the app reads`, {
-      hint: 'decide which file is right, remove the other, then run webtree adopt again',
-    });
+    throw new WebtreeError(
+      'EADOPT',
+      `${op.keep} exists and differs from ${op.path}: replacing ${op.path} would change what the app reads`,
+      {
+        hint: 'decide which file is right, remove the other, then run webtree adopt again',
+      },
+    );
   }
   await renameLinkOver(op.path, op.target);
   return async () => {

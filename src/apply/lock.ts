@@ -12,10 +12,22 @@ import { isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import { whoAmI } from '../state/history.js';
 import { ensureReserve, withReserve } from './reserve.js';
-import { isDamaged, isNonEmptyStr, isPosInt, isStr, nullable, optional, readStateJson, type DamagedFileError, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
+import {
+  isDamaged,
+  isNonEmptyStr,
+  isPosInt,
+  isStr,
+  nullable,
+  optional,
+  readStateJson,
+  type DamagedFileError,
+  type FieldCheck,
+  type StateFileSpec,
+} from '../core/state-file.js';
 
 /** Random hex from Web Crypto, loaded when first used: importing node:crypto cost every command that only reads the lock (status) milliseconds of start-up. */
-const randomHex = (bytes: number): string => Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
+const randomHex = (bytes: number): string =>
+  Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
 
 export interface LockHolder {
   /** The host the holder runs on: on a shared disk a pid means nothing elsewhere. Older locks lack it. */
@@ -58,7 +70,13 @@ export async function holderAlive(h: LockHolder): Promise<boolean> {
  * is one line here; readers of older locks get it as undefined when it is optional.
  */
 export const HOLDER_FIELDS: Record<string, FieldCheck> = {
-  host: optional(isStr), pid: isPosInt, start: nullable(isStr), user: isStr, command: isStr, since: isStr, token: isNonEmptyStr,
+  host: optional(isStr),
+  pid: isPosInt,
+  start: nullable(isStr),
+  user: isStr,
+  command: isStr,
+  since: isStr,
+  token: isNonEmptyStr,
 };
 
 /** What a lock file holds: nothing (absent), a holder, or damage that no webtree wrote. */
@@ -90,7 +108,14 @@ export async function readLockFile(file: string): Promise<LockRead> {
 }
 
 /** The holder of an empty lock: no process, so it is taken over like a dead one. */
-const EMPTY_HOLDER: LockHolder = { pid: -1, start: null, user: '?', command: '(an empty lock file)', since: '?', token: 'empty' };
+const EMPTY_HOLDER: LockHolder = {
+  pid: -1,
+  start: null,
+  user: '?',
+  command: '(an empty lock file)',
+  since: '?',
+  token: 'empty',
+};
 
 /** A lock file as the take-over logic sees it: null when absent; damage thrown (never taken over blindly). */
 async function readHolder(file: string): Promise<LockHolder | null> {
@@ -121,16 +146,31 @@ export interface Lock {
  * Take the tree's lock, waiting up to waitMs for a live holder. `onWait` is told the holder once,
  * when the wait begins (--debug says so: a command that seems to hang is waiting for another).
  */
-export async function acquireLock(stateDir: string, command: string, waitMs: number, signal?: AbortSignal, onWait?: (holder: LockHolder) => void): Promise<Lock> {
+export async function acquireLock(
+  stateDir: string,
+  command: string,
+  waitMs: number,
+  signal?: AbortSignal,
+  onWait?: (holder: LockHolder) => void,
+): Promise<Lock> {
   const file = lockFile(stateDir);
   const me: LockHolder = {
-    host: os.hostname(), pid: process.pid, start: await processStart(process.pid), user: whoAmI().user,
-    command, since: new Date().toISOString(), token: randomHex(8),
+    host: os.hostname(),
+    pid: process.pid,
+    start: await processStart(process.pid),
+    user: whoAmI().user,
+    command,
+    since: new Date().toISOString(),
+    token: randomHex(8),
   };
   const tmp = `${file}.${me.token}`;
   // On a full disk the reserve is given up, so that the prune or rollback a full disk calls for can run.
   let usedReserve = false;
-  await withReserve(stateDir, () => writeHolder(tmp, me, stateDir), () => void (usedReserve = true));
+  await withReserve(
+    stateDir,
+    () => writeHolder(tmp, me, stateDir),
+    () => void (usedReserve = true),
+  );
   const deadline = Date.now() + waitMs;
   let recoveredFrom: LockHolder | undefined;
   try {
@@ -149,11 +189,18 @@ export async function acquireLock(stateDir: string, command: string, waitMs: num
       }
       // Released between our link and our read, not broken (another process is breaking it), or
       // the holder lives: every path keeps to the signal and the deadline, and sleeps a little.
-      if (signal?.aborted) throw interruptedNothingChanged(signal, `while waiting for the lock${holder ? ` held by pid ${holder.pid}` : ''}`);
+      if (signal?.aborted)
+        throw interruptedNothingChanged(
+          signal,
+          `while waiting for the lock${holder ? ` held by pid ${holder.pid}` : ''}`,
+        );
       if (Date.now() >= deadline && holder !== null) {
         throw lockedError(holder);
       }
-      if (Date.now() >= deadline + 5000) throw new WebtreeError('ELOCKED', `could not take webtree's lock ${file}: it kept changing hands`, { hint: 'run the command again' });
+      if (Date.now() >= deadline + 5000)
+        throw new WebtreeError('ELOCKED', `could not take webtree's lock ${file}: it kept changing hands`, {
+          hint: 'run the command again',
+        });
       if (holder !== null && onWait) {
         onWait(holder);
         onWait = undefined;
@@ -219,7 +266,12 @@ async function breakStale(file: string, stale: LockHolder, tmp: string): Promise
     // aside under a name of our own, and put back if it turns out to be a live breaker's by now.
     if (breaker && !(await holderAlive(breaker))) {
       const aside = `${guard}.${randomHex(4)}`;
-      if (await fs.rename(guard, aside).then(() => true, () => false)) {
+      if (
+        await fs.rename(guard, aside).then(
+          () => true,
+          () => false,
+        )
+      ) {
         const moved = await readGuard(aside);
         if (moved && moved.token !== breaker.token) await fs.link(aside, guard).catch(() => undefined);
         await fs.rm(aside, { force: true });

@@ -14,7 +14,6 @@ export interface Owner {
   gid: number;
 }
 
-
 async function lookup(file: string, name: string): Promise<number | undefined> {
   const f = await dbEntry(file, name);
   return f ? Number(f[2]) : undefined;
@@ -53,7 +52,11 @@ export async function ownerForThisProcess(user: string, group: string): Promise<
 /** Every group /etc/group lists the user in, besides its primary one. */
 async function memberOf(user: string): Promise<number[]> {
   const text = await fs.readFile('/etc/group', 'utf8').catch(() => '');
-  return text.split('\n').map((l) => l.split(':')).filter((f) => f.length > 3 && f[3].split(',').includes(user)).map((f) => Number(f[2]));
+  return text
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length > 3 && f[3].split(',').includes(user))
+    .map((f) => Number(f[2]));
 }
 
 /**

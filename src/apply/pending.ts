@@ -33,10 +33,18 @@ export async function pendingChange(site: Site): Promise<Pending | undefined> {
   const running = lock?.kind === 'holder' && lock.holder.pid === j.pid && (await holderAlive(lock.holder));
   const what = `\`${j.plan.command}\` (pid ${j.pid}, started ${j.startedAt})`;
   return running
-    ? { state: 'running', command: j.plan.command, pid: j.pid, startedAt: j.startedAt, message: `a change is under way: ${what}; what is shown may change when it ends` }
+    ? {
+        state: 'running',
+        command: j.plan.command,
+        pid: j.pid,
+        startedAt: j.startedAt,
+        message: `a change is under way: ${what}; what is shown may change when it ends`,
+      }
     : {
-        state: 'interrupted', command: j.plan.command, pid: j.pid, startedAt: j.startedAt,
+        state: 'interrupted',
+        command: j.plan.command,
+        pid: j.pid,
+        startedAt: j.startedAt,
         message: `a change is pending: ${what} was interrupted${j.phase === 'after' ? ' before its check had run' : ''}; run \`webtree recover\` to finish it (${journalFile(site.paths.state)})`,
       };
 }
-

@@ -37,19 +37,41 @@ export function accessNeeds(plan: Plan, stateDir: string): AccessNeed[] {
   for (const op of plan.ops) {
     const why = describeOp(op);
     switch (op.kind) {
-      case 'make-dir': needs.push({ dir: op.path, why, how: 'create' }); break;
-      case 'extract': into(op.dest, why); break;
+      case 'make-dir':
+        needs.push({ dir: op.path, why, how: 'create' });
+        break;
+      case 'extract':
+        into(op.dest, why);
+        break;
       case 'add-file':
-      case 'write-file': into(op.path, why); break;
+      case 'write-file':
+        into(op.path, why);
+        break;
       case 'copy-file':
-      case 'copy-exact': into(op.to, why); break;
-      case 'write-manifest': into(op.to, why); break;
-      case 'rename': into(op.from, why); if (path.dirname(op.to) !== path.dirname(op.from)) into(op.to, why); break;
-      case 'swap-link': needs.push({ dir: path.dirname(op.path), why, how: 'into', unless: { link: op.path, target: op.target } }); break;
-      case 'link-over-file': into(op.path, why); if (path.dirname(op.keep) !== path.dirname(op.path)) into(op.keep, why); break;
-      case 'remove': into(op.path, why); needs.push({ dir: op.path, why, how: 'empty' }); break;
+      case 'copy-exact':
+        into(op.to, why);
+        break;
+      case 'write-manifest':
+        into(op.to, why);
+        break;
+      case 'rename':
+        into(op.from, why);
+        if (path.dirname(op.to) !== path.dirname(op.from)) into(op.to, why);
+        break;
+      case 'swap-link':
+        needs.push({ dir: path.dirname(op.path), why, how: 'into', unless: { link: op.path, target: op.target } });
+        break;
+      case 'link-over-file':
+        into(op.path, why);
+        if (path.dirname(op.keep) !== path.dirname(op.path)) into(op.keep, why);
+        break;
+      case 'remove':
+        into(op.path, why);
+        needs.push({ dir: op.path, why, how: 'empty' });
+        break;
       case 'check-version':
-      case 'record': break;
+      case 'record':
+        break;
     }
   }
   return needs;
@@ -62,14 +84,17 @@ interface Refusal {
   owner: string;
 }
 
-const nameOf = async (file: string, id: number): Promise<string> => (await dbEntry(file, String(id), 2))?.[0] ?? String(id);
+const nameOf = async (file: string, id: number): Promise<string> =>
+  (await dbEntry(file, String(id), 2))?.[0] ?? String(id);
 
 /** The existing directory that would be written for this need, or undefined when none would be. */
 async function existingDir(need: AccessNeed): Promise<string | undefined> {
   if (need.unless && (await fs.readlink(need.unless.link).catch(() => null)) === need.unless.target) return undefined;
   let dir = need.dir;
   for (let first = true; ; first = false) {
-    const st = await fs.stat(dir).catch((err) => (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') ? null : 'unseen' as const));
+    const st = await fs
+      .stat(dir)
+      .catch((err) => (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') ? null : ('unseen' as const)));
     // A directory this account cannot even look at (no search permission on the way): access() will say.
     if (st === 'unseen') return dir;
     if (st) return st.isDirectory() && !(first && need.how === 'create') ? dir : undefined;
@@ -109,16 +134,23 @@ export function preflightError(plan: Plan, refusals: Refusal[], me: Account, sit
   const head = denied.length
     ? `permission denied: ${accountText(me)} may not write ${n === 1 ? 'a directory' : `${n} directories`} that \`${plan.command}\` needs; nothing was changed`
     : `${n === 1 ? 'a directory' : `${n} directories`} that \`${plan.command}\` needs ${n === 1 ? 'is' : 'are'} on a read-only file system; nothing was changed`;
-  const details = refusals.map((r) => `  ${r.dir} (${r.readOnly ? 'read-only file system' : r.owner}): ${r.why.join('; ')}`).join('\n');
+  const details = refusals
+    .map((r) => `  ${r.dir} (${r.readOnly ? 'read-only file system' : r.owner}): ${r.why.join('; ')}`)
+    .join('\n');
   const hints: string[] = [];
   if (denied.length) {
     const dirs = denied.map((r) => r.dir).join(' ');
     const { user, group } = site.apache;
-    hints.push(me.user === user
-      ? `give ${n === 1 ? 'it' : 'them'} to ${user}: \`chown -R ${user}:${group} ${dirs}\`, or run webtree as root`
-      : `run webtree as root or as ${user}, the service account the tree belongs to (\`chown -R ${user}:${group} ${dirs}\`)`);
+    hints.push(
+      me.user === user
+        ? `give ${n === 1 ? 'it' : 'them'} to ${user}: \`chown -R ${user}:${group} ${dirs}\`, or run webtree as root`
+        : `run webtree as root or as ${user}, the service account the tree belongs to (\`chown -R ${user}:${group} ${dirs}\`)`,
+    );
   }
-  if (readOnly.length) hints.push(`remount read-write (\`mount -o remount,rw\` on the file system of ${readOnly.map((r) => r.dir).join(' ')})`);
+  if (readOnly.length)
+    hints.push(
+      `remount read-write (\`mount -o remount,rw\` on the file system of ${readOnly.map((r) => r.dir).join(' ')})`,
+    );
   return new WebtreeError(denied.length ? 'EACCES' : 'EROFS', head, { details, hint: hints.join('; ') });
 }
 

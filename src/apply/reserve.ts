@@ -34,7 +34,13 @@ export async function releaseReserve(stateDir: string): Promise<boolean> {
  */
 export async function ensureReserve(stateDir: string): Promise<void> {
   const file = reserveFile(stateDir);
-  if (await fs.lstat(file).then(() => true, () => false)) return;
+  if (
+    await fs.lstat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);

@@ -29,7 +29,8 @@ export function strip(rel: string, top: string | undefined): string {
   return rel === top ? '' : rel.slice(top.length + 1);
 }
 
-const HINT = 'Nothing was installed. This is a fault in webtree or a concurrent change to the staging directory; report it with the archive.';
+const HINT =
+  'Nothing was installed. This is a fault in webtree or a concurrent change to the staging directory; report it with the archive.';
 
 function fault(name: string, what: string): WebtreeError {
   return new WebtreeError('EBADARCHIVE', `unpacking archive ${name} produced ${what}`, { hint: HINT });
@@ -45,7 +46,11 @@ export function checkTree(dest: string, listing: Listing, name: string, bytesWri
       const kind = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : undefined;
       if (!kind) throw fault(name, `${q(path)}, which is neither a regular file nor a directory`);
       if (!want) throw fault(name, `${q(path)}, which the archive listing does not hold`);
-      if (want.kind !== kind) throw fault(name, `${q(path)} as a ${kind === 'dir' ? 'directory' : 'file'}, listed as a ${want.kind === 'dir' ? 'directory' : 'file'}`);
+      if (want.kind !== kind)
+        throw fault(
+          name,
+          `${q(path)} as a ${kind === 'dir' ? 'directory' : 'file'}, listed as a ${want.kind === 'dir' ? 'directory' : 'file'}`,
+        );
       seen.add(path);
       if (kind === 'dir') walk(path);
     }
@@ -55,6 +60,9 @@ export function checkTree(dest: string, listing: Listing, name: string, bytesWri
     if (!seen.has(path)) throw fault(name, `no ${q(path)}, which the archive listing holds`);
   }
   if (seen.size !== listing.entries || bytesWritten !== listing.bytes) {
-    throw fault(name, `${seen.size} entries and ${bytesWritten} bytes, listed as ${listing.entries} and ${listing.bytes}`);
+    throw fault(
+      name,
+      `${seen.size} entries and ${bytesWritten} bytes, listed as ${listing.entries} and ${listing.bytes}`,
+    );
   }
 }

@@ -25,7 +25,17 @@ import { strip } from './check-tree.js';
 import { FileWriter } from './file-writer.js';
 import { workerFile } from './worker-file.js';
 import type { ManifestFile } from './manifest.js';
-import type { Abort, Check, FromReader, FromWriter, Go, ToReader, ToWriter, UnpackRequest, WorkerError } from './unpack-protocol.js';
+import type {
+  Abort,
+  Check,
+  FromReader,
+  FromWriter,
+  Go,
+  ToReader,
+  ToWriter,
+  UnpackRequest,
+  WorkerError,
+} from './unpack-protocol.js';
 
 export interface ExtractResult {
   /** Files and directories created under dest. */
@@ -66,7 +76,9 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
   checkDest(dest);
   const scratch = scratchFor(dest);
   let writer: FileWriter | undefined;
-  const team = takePrestarted(archive, opts) ?? startTeam({ archive, limits: opts.limits, layout: opts.layout, writers: writerCount() });
+  const team =
+    takePrestarted(archive, opts) ??
+    startTeam({ archive, limits: opts.limits, layout: opts.layout, writers: writerCount() });
   try {
     fs.mkdirSync(scratch, { mode: 0o700 });
     if (opts.owner) fs.lchownSync(scratch, opts.owner.uid, opts.owner.gid);
@@ -77,16 +89,26 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     team.ownPort = channels[0].port1;
     const done = write(team, writer, opts);
     const go = (ports: MessagePort[]): Go => ({ kind: 'go', root: scratch, owner: opts.owner, umask, ports });
-    team.reader.postMessage(go(channels.map((c) => c.port2)), channels.map((c) => c.port2));
+    team.reader.postMessage(
+      go(channels.map((c) => c.port2)),
+      channels.map((c) => c.port2),
+    );
     team.writers.forEach((w, i) => w.worker.postMessage(go([channels[i + 1].port1]), [channels[i + 1].port1]));
     const { end, files } = await done;
     const name = end.name;
     if (opts.expectSha256 !== undefined && end.archiveSha256 !== opts.expectSha256) {
-      throw new WebtreeError('EBADARCHIVE', `archive ${name} changed while it was being installed (sha256 ${end.archiveSha256.slice(0, 12)}…, was ${opts.expectSha256.slice(0, 12)}…)`, {
-        hint: 'Nothing was installed. Let whatever writes the archive finish, then install it again.',
-      });
+      throw new WebtreeError(
+        'EBADARCHIVE',
+        `archive ${name} changed while it was being installed (sha256 ${end.archiveSha256.slice(0, 12)}…, was ${opts.expectSha256.slice(0, 12)}…)`,
+        {
+          hint: 'Nothing was installed. Let whatever writes the archive finish, then install it again.',
+        },
+      );
     }
-    await check(team, files.reduce((n, f) => n + f.size, 0));
+    await check(
+      team,
+      files.reduce((n, f) => n + f.size, 0),
+    );
     const root = end.top === undefined ? scratch : join(scratch, end.top);
     // dest is an empty directory: rename replaces it in one step.
     fs.renameSync(root, dest);
@@ -137,7 +159,12 @@ function startTeam(req: UnpackRequest): Team {
   const t: Team = { reader, writers: [], queue: [] };
   const hear = (h: Heard) => (t.listener ? t.listener(h) : t.queue.push(h));
   const crashed = (what: string) => (code: number) =>
-    hear({ kind: 'crash', err: new WebtreeError('EIO', `the unpacking ${what} stopped (exit ${code}) before the archive's end`, { hint: 'this is a fault in webtree; report it with the archive' }) });
+    hear({
+      kind: 'crash',
+      err: new WebtreeError('EIO', `the unpacking ${what} stopped (exit ${code}) before the archive's end`, {
+        hint: 'this is a fault in webtree; report it with the archive',
+      }),
+    });
   reader.on('message', (m: FromReader) => hear(m));
   reader.on('error', (err) => hear({ kind: 'crash', err }));
   reader.on('exit', crashed('reader'));
@@ -301,7 +328,8 @@ function check(team: Team, bytesWritten: number): Promise<void> {
 
 /** The worker's error as the one it was: a refusal stays a WebtreeError, a system error keeps its code and path. */
 function revive(e: WorkerError): Error {
-  if (e.webtree) return new WebtreeError(e.code as ErrorCode, e.message, { hint: e.hint, details: e.details, exitCode: e.exitCode });
+  if (e.webtree)
+    return new WebtreeError(e.code as ErrorCode, e.message, { hint: e.hint, details: e.details, exitCode: e.exitCode });
   return Object.assign(new Error(e.message), { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path });
 }
 
@@ -311,12 +339,14 @@ function checkDest(dest: string): void {
   try {
     st = fs.lstatSync(dest);
   } catch (err) {
-    throw new WebtreeError('EIO', `staging directory ${dest} cannot be used: ${(err as Error).message}`, { cause: err });
+    throw new WebtreeError('EIO', `staging directory ${dest} cannot be used: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  if (!st.isDirectory()) throw new WebtreeError('EIO', `staging directory ${dest} is not a directory (or is a symbolic link)`);
+  if (!st.isDirectory())
+    throw new WebtreeError('EIO', `staging directory ${dest} is not a directory (or is a symbolic link)`);
   if (fs.readdirSync(dest).length > 0) throw new WebtreeError('EIO', `staging directory ${dest} is not empty`);
 }
-
 
 /** The process's umask, read once (setting it back at once): open() and mkdir() apply it to every mode. */
 function readUmask(): number {

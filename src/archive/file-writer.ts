@@ -57,7 +57,8 @@ export class FileWriter {
 
   /** The archive ended: no file may be left open (the reader has refused a truncated body). */
   finish(): void {
-    if (this.fd !== -1) throw new WebtreeError('EBADARCHIVE', `archive entry ${q(this.rel)} ends early`, { hint: HINT_DAMAGED });
+    if (this.fd !== -1)
+      throw new WebtreeError('EBADARCHIVE', `archive entry ${q(this.rel)} ends early`, { hint: HINT_DAMAGED });
   }
 
   /** Stopped midway: close the file being written, if any (the caller removes the tree). */
@@ -87,10 +88,12 @@ export class FileWriter {
 
   private write(data: Buffer): void {
     try {
-      for (let off = 0; off < data.length; ) off += fs.writeSync(this.fd, data, off);
+      for (let off = 0; off < data.length;) off += fs.writeSync(this.fd, data, off);
     } catch (err) {
       // A write names no file of its own: say which one the disk was full for.
-      throw Object.assign(err as NodeJS.ErrnoException, { path: (err as NodeJS.ErrnoException).path ?? join(this.root, this.rel) });
+      throw Object.assign(err as NodeJS.ErrnoException, {
+        path: (err as NodeJS.ErrnoException).path ?? join(this.root, this.rel),
+      });
     }
     this.hash!.update(data);
     this.size += data.length;

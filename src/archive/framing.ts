@@ -116,12 +116,17 @@ export class TarFraming {
   end(): void {
     const after = this.last === undefined ? 'before its first entry' : `after entry ${q(this.last)}`;
     if (this.state === 'header' && this.headers === 0 && this.zeroBlocks === 0) {
-      if (this.bytes === 0) throw refuseArchive(this.archive, 'holds no tar data (its gzip stream is empty)', HINT_DAMAGED);
+      if (this.bytes === 0)
+        throw refuseArchive(this.archive, 'holds no tar data (its gzip stream is empty)', HINT_DAMAGED);
       this.notTar(this.block, `${this.bytes} bytes, less than one 512-byte header`);
     }
     if (this.state === 'body' || this.state === 'meta') {
       const missing = this.state === 'body' ? this.bodyLeft : this.metaLeft;
-      throw refuseArchive(this.archive, `is truncated: it ends inside entry ${q(this.last ?? this.metaType)} (${missing} bytes missing)`, HINT_DAMAGED);
+      throw refuseArchive(
+        this.archive,
+        `is truncated: it ends inside entry ${q(this.last ?? this.metaType)} (${missing} bytes missing)`,
+        HINT_DAMAGED,
+      );
     }
     if (this.state === 'header' && this.blockFill > 0) {
       throw refuseArchive(this.archive, `is truncated: it ends inside a header block ${after}`, HINT_DAMAGED);
@@ -176,7 +181,10 @@ export class TarFraming {
       }
       this.metaBytes += 512 + 512 * Math.ceil(size / 512);
       if (this.metaBytes > MAX_META_BYTES + META_PER_ENTRY * this.limits.maxEntries) {
-        throw refuseArchive(this.archive, `has more than ${this.metaBytes - 1} bytes of extended headers (${where}); stopped reading`);
+        throw refuseArchive(
+          this.archive,
+          `has more than ${this.metaBytes - 1} bytes of extended headers (${where}); stopped reading`,
+        );
       }
       if (size === 0) return; // node-tar applies nothing for an empty one either
       this.state = 'meta';
@@ -220,7 +228,8 @@ export class TarFraming {
   /** The first block is no tar header: say what it is instead, when we can tell. */
   private notTar(first: Buffer, why = 'its first block is not a valid tar header'): never {
     // A gzip inside the gzip: node-tar would have inflated this second layer on its own.
-    if (first[0] === 0x1f && first[1] === 0x8b) throw refuseArchive(this.archive, 'is compressed twice (a gzip stream inside the gzip stream)');
+    if (first[0] === 0x1f && first[1] === 0x8b)
+      throw refuseArchive(this.archive, 'is compressed twice (a gzip stream inside the gzip stream)');
     throw refuseArchive(this.archive, `is not a tar archive (${why})`, HINT_DAMAGED);
   }
 
@@ -228,7 +237,10 @@ export class TarFraming {
     for (let i = 0; i < rest.length; i += 512) {
       const piece = rest.subarray(i, i + 512);
       if (!piece.equals(ZERO_BLOCK.subarray(0, piece.length))) {
-        throw refuseArchive(this.archive, `has data after its end-of-archive marker (after entry ${q(this.last ?? '')}): a second archive or garbage`);
+        throw refuseArchive(
+          this.archive,
+          `has data after its end-of-archive marker (after entry ${q(this.last ?? '')}): a second archive or garbage`,
+        );
       }
     }
   }

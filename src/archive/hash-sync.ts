@@ -27,7 +27,7 @@ export function hashFilesSync(job: HashJob): HashDone {
     try {
       fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       const h = createHash('sha256');
-      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
       results.push({ sha256: h.digest('hex') });
     } catch (err) {
       results.push({ error: (err as NodeJS.ErrnoException).code ?? String(err) });

@@ -80,7 +80,12 @@ export async function buildManifest(dir: string, archiveSha256: string): Promise
  * the hashes taken as they were written, plus the few written into it since (add-file,
  * copy-file), which are read and hashed. No second walk of thousands of files.
  */
-export async function manifestOfUnpacked(dir: string, archiveSha256: string, unpacked: Iterable<ManifestFile>, rewritten: Iterable<string>): Promise<Manifest> {
+export async function manifestOfUnpacked(
+  dir: string,
+  archiveSha256: string,
+  unpacked: Iterable<ManifestFile>,
+  rewritten: Iterable<string>,
+): Promise<Manifest> {
   const files = new Map<string, ManifestFile>();
   for (const f of unpacked) files.set(f.path, f);
   for (const rel of rewritten) {
@@ -130,7 +135,9 @@ export async function verifyManifest(dir: string, m: Manifest): Promise<string[]
   walkSync(dir, (p, st) => void entries.push([p, st]));
   // The contents are hashed first, all at once on several threads (hash-pool.ts), then the
   // findings are told in the walk's order.
-  const toHash = entries.filter(([p, st]) => st.isFile() && listed.get(p)?.size === st.size).map(([p, st]) => ({ path: join(dir, p), size: st.size, rel: p }));
+  const toHash = entries
+    .filter(([p, st]) => st.isFile() && listed.get(p)?.size === st.size)
+    .map(([p, st]) => ({ path: join(dir, p), size: st.size, rel: p }));
   const hashes = new Map((await hashFiles(toHash)).map((r, i) => [toHash[i].rel, r]));
   for (const [p, st] of entries) {
     const f = listed.get(p);
@@ -156,7 +163,8 @@ export async function verifyManifest(dir: string, m: Manifest): Promise<string[]
     else if (h && 'error' in h) out.push(`${p}: cannot be read (${h.error})`);
     else if (h?.sha256 !== f.sha256) out.push(`${p}: content changed (sha256 differs)`);
     const mode = st.mode & 0o7777;
-    if (mode !== f.mode) out.push(`${p}: mode changed (${f.mode.toString(8)} in the manifest, ${mode.toString(8)} now)`);
+    if (mode !== f.mode)
+      out.push(`${p}: mode changed (${f.mode.toString(8)} in the manifest, ${mode.toString(8)} now)`);
   }
   for (const f of m.files) {
     if (!found.has(f.path)) out.push(`${f.path}: missing`);

@@ -17,14 +17,16 @@ const MAX_COMPONENT_BYTES = 255;
 
 // C0/C1 controls and the characters that reorder or hide text on a terminal: an entry name is
 // printed to an operator, so it must not be able to rewrite what they read.
- 
+
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
- 
+
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A name quoted for a one-line message: control characters escaped, very long names shortened. */
 export function q(name: string): string {
-  let s = name.replace(/["\\]/g, (c) => '\\' + c).replace(UNPRINTABLE, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  let s = name
+    .replace(/["\\]/g, (c) => '\\' + c)
+    .replace(UNPRINTABLE, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   if (s.length > 160) s = `${s.slice(0, 80)}…${s.slice(-50)} (${name.length} characters)`;
   return `"${s}"`;
 }

@@ -50,7 +50,10 @@ function kindOf(v: EntryView): Kind {
       throw refuseEntry(v.path, `is a FIFO (named pipe); ${LINK_REASON}`);
     default:
       // node-tar skips these without a word, even in strict mode.
-      throw refuseEntry(v.path, `has unsupported entry type ${v.type} (typeflag ${JSON.stringify(v.typeflag)}); ${LINK_REASON}`);
+      throw refuseEntry(
+        v.path,
+        `has unsupported entry type ${v.type} (typeflag ${JSON.stringify(v.typeflag)}); ${LINK_REASON}`,
+      );
   }
 }
 
@@ -77,7 +80,8 @@ export class EntryRules {
     if (v.linkpath) throw refuseEntry(v.path, `carries a link target (${q(v.linkpath)}) although it is not a link`);
     // node-tar writes bodySize bytes but reports size; they differ only when extended headers
     // contradict each other, and then the size limit would be checked against the wrong number.
-    if (v.size !== v.bodySize) throw refuseEntry(v.path, `has extended headers that disagree about its size (${v.size} or ${v.bodySize})`);
+    if (v.size !== v.bodySize)
+      throw refuseEntry(v.path, `has extended headers that disagree about its size (${v.size} or ${v.bodySize})`);
     const mode = safeMode(v.mode, kind);
     if (parts.length === 0) {
       if (kind !== 'dir') throw refuseEntry(v.path, 'is a file that names the extraction directory itself');
@@ -85,7 +89,11 @@ export class EntryRules {
     }
     const { maxDepth, maxBytes, maxRatio } = this.limits;
     if (parts.length > maxDepth) {
-      throw refuseEntry(v.path, `is ${parts.length} levels deep, over the limit of ${maxDepth} (limits.maxDepth)`, limitHint('maxDepth', maxDepth));
+      throw refuseEntry(
+        v.path,
+        `is ${parts.length} levels deep, over the limit of ${maxDepth} (limits.maxDepth)`,
+        limitHint('maxDepth', maxDepth),
+      );
     }
     let dir = '';
     for (const part of parts.slice(0, -1)) {
@@ -106,7 +114,11 @@ export class EntryRules {
     if (kind === 'file') {
       this.bytes += v.size;
       if (this.bytes > maxBytes) {
-        throw refuseEntry(v.path, `takes the unpacked size to ${this.bytes} bytes, over the limit of ${maxBytes} (limits.maxBytes)`, limitHint('maxBytes', maxBytes));
+        throw refuseEntry(
+          v.path,
+          `takes the unpacked size to ${this.bytes} bytes, over the limit of ${maxBytes} (limits.maxBytes)`,
+          limitHint('maxBytes', maxBytes),
+        );
       }
       if (this.bytes > RATIO_FLOOR && this.bytes > maxRatio * this.archiveSize) {
         const ratio = Math.floor(this.bytes / this.archiveSize);
@@ -132,7 +144,11 @@ export class EntryRules {
     this.entries++;
     const { maxEntries } = this.limits;
     if (this.entries > maxEntries) {
-      throw refuseEntry(node.raw, `would be file or directory number ${this.entries}, over the limit of ${maxEntries} (limits.maxEntries)`, limitHint('maxEntries', maxEntries));
+      throw refuseEntry(
+        node.raw,
+        `would be file or directory number ${this.entries}, over the limit of ${maxEntries} (limits.maxEntries)`,
+        limitHint('maxEntries', maxEntries),
+      );
     }
     this.folded.set(key, rel);
     this.tree.set(rel, node);
@@ -158,9 +174,18 @@ export class EntryRules {
     const need = 'layout single-top needs every entry under one directory';
     const file = tops.find((t) => this.tree.get(t)!.kind === 'file');
     if (file !== undefined && dirs.length > 0) {
-      throw refuseEntry(this.tree.get(file)!.raw, `lies beside the top-level directory ${q(dirs[0])}; ${need}`, HINT_LAYOUT);
+      throw refuseEntry(
+        this.tree.get(file)!.raw,
+        `lies beside the top-level directory ${q(dirs[0])}; ${need}`,
+        HINT_LAYOUT,
+      );
     }
-    if (file !== undefined) throw refuseEntry(this.tree.get(file)!.raw, `is a file at the top level; ${need}`, HINT_LAYOUT);
-    throw refuseEntry(this.tree.get(dirs[1])!.raw, `lies outside the top-level directory ${q(dirs[0])}; ${need}`, HINT_LAYOUT);
+    if (file !== undefined)
+      throw refuseEntry(this.tree.get(file)!.raw, `is a file at the top level; ${need}`, HINT_LAYOUT);
+    throw refuseEntry(
+      this.tree.get(dirs[1])!.raw,
+      `lies outside the top-level directory ${q(dirs[0])}; ${need}`,
+      HINT_LAYOUT,
+    );
   }
 }

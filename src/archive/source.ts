@@ -42,7 +42,9 @@ export async function openArchive(archive: string): Promise<ArchiveSource> {
     fh = await open(archive, 'r');
   } catch (err) {
     const why = isErrno(err) ? err.code : String(err);
-    throw new WebtreeError('EBADARCHIVE', `archive ${name} cannot be read (${why})`, { hint: 'Check the path and its permissions.' });
+    throw new WebtreeError('EBADARCHIVE', `archive ${name} cannot be read (${why})`, {
+      hint: 'Check the path and its permissions.',
+    });
   }
   try {
     const st = await fh.stat();
@@ -52,7 +54,11 @@ export async function openArchive(archive: string): Promise<ArchiveSource> {
     await fh.read(head, 0, 8, 0);
     for (const [magic, what] of MAGIC) {
       if (magic.every((b, i) => head[i] === b)) {
-        throw refuseArchive(name, `${what}; only .tar and .tar.gz (.tgz) are accepted`, 'Nothing was installed. Repack it as a .tar.gz and install that.');
+        throw refuseArchive(
+          name,
+          `${what}; only .tar and .tar.gz (.tgz) are accepted`,
+          'Nothing was installed. Repack it as a .tar.gz and install that.',
+        );
       }
     }
     const gzip = st.size >= 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -68,7 +74,12 @@ export async function openArchive(archive: string): Promise<ArchiveSource> {
  * (a stream over a FileHandle would also close the handle when it ends). `release` waits until the
  * buffer about to be reused is no longer needed.
  */
-async function* rawChunks(fh: FileHandle, watch?: (piece: Buffer) => void, from = 0, release?: (slot: number) => Promise<void>): AsyncGenerator<[Buffer, number]> {
+async function* rawChunks(
+  fh: FileHandle,
+  watch?: (piece: Buffer) => void,
+  from = 0,
+  release?: (slot: number) => Promise<void>,
+): AsyncGenerator<[Buffer, number]> {
   const ring = Array.from({ length: RING }, () => Buffer.allocUnsafeSlow(CHUNK));
   for (let pos = from, n = 0; ; n++) {
     const slot = n % RING;
@@ -82,7 +93,12 @@ async function* rawChunks(fh: FileHandle, watch?: (piece: Buffer) => void, from 
   }
 }
 
-async function* read(fh: FileHandle, name: string, gzip: boolean, watch?: (piece: Buffer) => void): AsyncGenerator<Buffer> {
+async function* read(
+  fh: FileHandle,
+  name: string,
+  gzip: boolean,
+  watch?: (piece: Buffer) => void,
+): AsyncGenerator<Buffer> {
   if (!gzip) {
     for await (const [piece] of rawChunks(fh, watch)) yield piece;
     return;
@@ -176,7 +192,9 @@ async function* read(fh: FileHandle, name: string, gzip: boolean, watch?: (piece
 
 function gzipError(name: string, err: unknown): unknown {
   if (err instanceof WebtreeError || !isErrno(err)) return err;
-  if (err.code === 'Z_BUF_ERROR') return refuseArchive(name, 'is truncated: its gzip stream ends early (unexpected end of file)', HINT_DAMAGED);
-  if (err.code?.startsWith('Z_')) return refuseArchive(name, `has a corrupt gzip stream (${err.message})`, HINT_DAMAGED);
+  if (err.code === 'Z_BUF_ERROR')
+    return refuseArchive(name, 'is truncated: its gzip stream ends early (unexpected end of file)', HINT_DAMAGED);
+  if (err.code?.startsWith('Z_'))
+    return refuseArchive(name, `has a corrupt gzip stream (${err.message})`, HINT_DAMAGED);
   return new WebtreeError('EIO', `archive ${name} could not be read: ${err.message}`, { cause: err });
 }

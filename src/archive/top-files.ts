@@ -12,7 +12,13 @@ import { EntryRules } from './rules.js';
 import { openArchive } from './source.js';
 
 /** `dir`: the directory within the installed version ('' its top), '/'-separated; `content`: the part of the archive installed. */
-export async function filesIn(archive: string, limits: Limits, layout: 'single-top' | 'any', dir: string, content?: string): Promise<string[]> {
+export async function filesIn(
+  archive: string,
+  limits: Limits,
+  layout: 'single-top' | 'any',
+  dir: string,
+  content?: string,
+): Promise<string[]> {
   const src = await openArchive(archive);
   try {
     const rules = new EntryRules(limits, src.size);
@@ -20,7 +26,10 @@ export async function filesIn(archive: string, limits: Limits, layout: 'single-t
     for await (const chunk of src.chunks()) framing.push(chunk);
     framing.end();
     const top = rules.finish(src.name, layout);
-    const under = [content, dir].filter(Boolean).map((p) => `${p}/`).join('');
+    const under = [content, dir]
+      .filter(Boolean)
+      .map((p) => `${p}/`)
+      .join('');
     const out: string[] = [];
     for (const [rel, node] of rules.tree) {
       const p = strip(rel, top);

@@ -94,7 +94,16 @@ export interface Abort {
 
 /** An error as a message: a refusal stays a WebtreeError, a system error keeps its code and path. */
 export function toWorkerError(err: unknown, isWebtree: boolean): WorkerError {
-  const e = err as Partial<{ code: string; message: string; hint: string; details: string; exitCode: number; errno: number; syscall: string; path: string }>;
+  const e = err as Partial<{
+    code: string;
+    message: string;
+    hint: string;
+    details: string;
+    exitCode: number;
+    errno: number;
+    syscall: string;
+    path: string;
+  }>;
   return {
     webtree: isWebtree,
     code: e?.code,

@@ -17,7 +17,16 @@ import { checkTree } from './check-tree.js';
 import { TarFraming, type EntryView } from './framing.js';
 import { EntryRules } from './rules.js';
 import { openArchive } from './source.js';
-import { toWorkerError, type Check, type FromReader, type Go, type Instruction, type ToReader, type ToWriter, type UnpackRequest } from './unpack-protocol.js';
+import {
+  toWorkerError,
+  type Check,
+  type FromReader,
+  type Go,
+  type Instruction,
+  type ToReader,
+  type ToWriter,
+  type UnpackRequest,
+} from './unpack-protocol.js';
 
 /** Bytes per batch, and how many batches each writer may hold unacknowledged (the memory in flight). */
 const BATCH_BYTES = 1024 * 1024;
@@ -60,7 +69,7 @@ class Outlet {
   }
 
   send(piece: Buffer): void {
-    for (let off = 0; off < piece.length; ) {
+    for (let off = 0; off < piece.length;) {
       if (this.used === BATCH_BYTES) this.flush();
       const n = Math.min(BATCH_BYTES - this.used, piece.length - off);
       piece.copy(this.buf, this.used, off, off + n);
@@ -193,15 +202,31 @@ async function run(go: Go): Promise<void> {
     for (const o of outlets) o.end();
     rules.dropFolds();
     const entries = rules.tree.size - (top === undefined ? 0 : 1);
-    const end: FromReader = { kind: 'end', archiveSha256: archiveHash.digest('hex'), top, bytes: rules.bytes, dirs: dirs.count, entries, name: src.name };
+    const end: FromReader = {
+      kind: 'end',
+      archiveSha256: archiveHash.digest('hex'),
+      top,
+      bytes: rules.bytes,
+      dirs: dirs.count,
+      entries,
+      name: src.name,
+    };
     // The listing stays here: the main thread asks for the check once every writer is done.
     main.once('message', (c: Check) => {
       try {
         // The unstripped listing against the scratch directory: the top directory is one of its entries.
-        checkTree(go.root, { entries: rules.tree.size, bytes: rules.bytes, tree: rules.tree }, src.name, c.bytesWritten);
+        checkTree(
+          go.root,
+          { entries: rules.tree.size, bytes: rules.bytes, tree: rules.tree },
+          src.name,
+          c.bytesWritten,
+        );
         main.postMessage({ kind: 'checked' } satisfies FromReader);
       } catch (err) {
-        main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
+        main.postMessage({
+          kind: 'error',
+          error: toWorkerError(err, err instanceof WebtreeError),
+        } satisfies FromReader);
       }
     });
     main.postMessage(end);

@@ -8,7 +8,14 @@
 import { parentPort } from 'node:worker_threads';
 import { WebtreeError } from '../core/errors.js';
 import { FileWriter } from './file-writer.js';
-import { toWorkerError, type Abort, type FromWriter, type Go, type ToReader, type ToWriter } from './unpack-protocol.js';
+import {
+  toWorkerError,
+  type Abort,
+  type FromWriter,
+  type Go,
+  type ToReader,
+  type ToWriter,
+} from './unpack-protocol.js';
 
 const main = parentPort!;
 let writer: FileWriter | undefined;

@@ -10,7 +10,6 @@ export interface ArchiveIdentity {
   version: string;
 }
 
-
 function patternRe(pattern: string): RegExp {
   const [before, after] = pattern.split('{v}');
   return new RegExp(`^${escapeRe(before)}(?<v>[A-Za-z0-9][A-Za-z0-9._+-]*?)${escapeRe(after ?? '')}$`);
@@ -52,13 +51,21 @@ export function identifyArchive(
   }
   if (product === undefined) {
     throw new WebtreeError('EBADNAME', `cannot tell which product "${base}" is from its name`, {
-      hint: `name it like ${catalog.filter((d) => d.installable).map((d) => d.archives[0]).join(', ')}, or give --product and --version`,
+      hint: `name it like ${catalog
+        .filter((d) => d.installable)
+        .map((d) => d.archives[0])
+        .join(', ')}, or give --product and --version`,
     });
   }
   if (version === undefined) {
-    throw new WebtreeError('EBADNAME', `"${base}" carries no version`, { hint: `give one: webtree install ${archive} --version V` });
+    throw new WebtreeError('EBADNAME', `"${base}" carries no version`, {
+      hint: `give one: webtree install ${archive} --version V`,
+    });
   }
   const problem = versionProblem(version);
-  if (problem) throw new WebtreeError('EBADNAME', `bad version "${version}" for ${product}: ${problem}`, { hint: 'give a clean one with --version' });
+  if (problem)
+    throw new WebtreeError('EBADNAME', `bad version "${version}" for ${product}: ${problem}`, {
+      hint: 'give a clean one with --version',
+    });
   return { product, version };
 }

@@ -6,8 +6,23 @@ import { PACKAGE_ROOT } from '../core/package-root.js';
 import type { ProductDescriptor } from './types.js';
 
 const KEYS = new Set([
-  'name', 'title', 'installable', 'archives', 'unversionedArchives', 'base', 'dir', 'versionDir',
-  'pointer', 'webLinks', 'layout', 'content', 'addFiles', 'license', 'requires', 'wsgi', 'probe',
+  'name',
+  'title',
+  'installable',
+  'archives',
+  'unversionedArchives',
+  'base',
+  'dir',
+  'versionDir',
+  'pointer',
+  'webLinks',
+  'layout',
+  'content',
+  'addFiles',
+  'license',
+  'requires',
+  'wsgi',
+  'probe',
 ]);
 
 function bad(file: string, what: string): never {
@@ -21,14 +36,17 @@ export function parseDescriptor(file: string, raw: unknown): ProductDescriptor {
   if (typeof raw !== 'object' || raw === null) bad(file, 'not a mapping');
   const r = raw as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!KEYS.has(k)) bad(file, `unknown key "${k}"`);
-  for (const k of ['name', 'title', 'dir', 'versionDir']) if (typeof r[k] !== 'string') bad(file, `"${k}" must be a string`);
+  for (const k of ['name', 'title', 'dir', 'versionDir'])
+    if (typeof r[k] !== 'string') bad(file, `"${k}" must be a string`);
   if (!strings(r.archives)) bad(file, '"archives" must be a list of names with {v}');
   if (r.base !== 'products' && r.base !== 'webpylib') bad(file, '"base" must be products or webpylib');
   if (r.layout !== 'single-top' && r.layout !== 'any') bad(file, '"layout" must be single-top or any');
   const pointer = r.pointer as { name?: unknown; target?: unknown } | undefined;
-  if (typeof pointer?.name !== 'string' || typeof pointer.target !== 'string') bad(file, '"pointer" needs name and target');
+  if (typeof pointer?.name !== 'string' || typeof pointer.target !== 'string')
+    bad(file, '"pointer" needs name and target');
   const webLinks = (r.webLinks ?? []) as { path?: unknown; target?: unknown }[];
-  if (!Array.isArray(webLinks) || webLinks.some((l) => typeof l.path !== 'string' || typeof l.target !== 'string')) bad(file, '"webLinks" entries need path and target');
+  if (!Array.isArray(webLinks) || webLinks.some((l) => typeof l.path !== 'string' || typeof l.target !== 'string'))
+    bad(file, '"webLinks" entries need path and target');
   const d: ProductDescriptor = {
     name: r.name as string,
     title: r.title as string,
@@ -48,8 +66,10 @@ export function parseDescriptor(file: string, raw: unknown): ProductDescriptor {
     wsgi: r.wsgi as ProductDescriptor['wsgi'],
     probe: typeof r.probe === 'string' ? r.probe : undefined,
   };
-  if (r.probe !== undefined && (typeof r.probe !== 'string' || !r.probe.startsWith('/'))) bad(file, '"probe" must be a URL path starting with /');
-  if (!d.versionDir.includes('{v}') || !d.pointer.target.includes('{v}')) bad(file, 'versionDir and pointer.target must contain {v}');
+  if (r.probe !== undefined && (typeof r.probe !== 'string' || !r.probe.startsWith('/')))
+    bad(file, '"probe" must be a URL path starting with /');
+  if (!d.versionDir.includes('{v}') || !d.pointer.target.includes('{v}'))
+    bad(file, 'versionDir and pointer.target must contain {v}');
   return d;
 }
 
@@ -70,12 +90,20 @@ async function readDescriptor(file: string, cache: Record<string, CacheEntry>): 
 }
 
 /** The catalog, in the order of DESIGN.md's table. */
-export async function loadCatalog(dir = PRODUCTS, cacheFile = dir === PRODUCTS ? CACHE : undefined): Promise<ProductDescriptor[]> {
+export async function loadCatalog(
+  dir = PRODUCTS,
+  cacheFile = dir === PRODUCTS ? CACHE : undefined,
+): Promise<ProductDescriptor[]> {
   if (cached && dir === PRODUCTS) return cached;
   const order = ['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py', 'ECL'];
   const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
   // A cache that is missing or torn is no error: the files are parsed.
-  const cache = cacheFile ? ((await fs.readFile(cacheFile, 'utf8').then((t): unknown => JSON.parse(t)).catch(() => ({}))) as Record<string, CacheEntry>) : {};
+  const cache = cacheFile
+    ? ((await fs
+        .readFile(cacheFile, 'utf8')
+        .then((t): unknown => JSON.parse(t))
+        .catch(() => ({}))) as Record<string, CacheEntry>)
+    : {};
   const out: ProductDescriptor[] = [];
   for (const f of files) out.push(parseDescriptor(f, await readDescriptor(path.join(dir, f), cache)));
   out.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
@@ -85,7 +113,10 @@ export async function loadCatalog(dir = PRODUCTS, cacheFile = dir === PRODUCTS ?
 
 export function findProduct(catalog: ProductDescriptor[], name: string): ProductDescriptor {
   const d = catalog.find((p) => p.name === name) ?? catalog.find((p) => p.name.toLowerCase() === name.toLowerCase());
-  if (!d) throw new WebtreeError('EUSAGE', `unknown product "${name}"`, { hint: `products: ${catalog.map((p) => p.name).join(', ')}` });
+  if (!d)
+    throw new WebtreeError('EUSAGE', `unknown product "${name}"`, {
+      hint: `products: ${catalog.map((p) => p.name).join(', ')}`,
+    });
   return d;
 }
 
@@ -96,9 +127,16 @@ export function findProduct(catalog: ProductDescriptor[], name: string): Product
 export function findVersionedProduct(catalog: ProductDescriptor[], name: string): ProductDescriptor {
   const d = findProduct(catalog, name);
   if (!d.installable) {
-    throw new WebtreeError('EUSAGE', `${d.name} has no versions: webtree does not install it, it is served from its own directory (the site file's ${d.name.toLowerCase()}.dir)`, {
-      hint: `change ${d.name} in that directory by hand; \`webtree switch-web SERVER\` moves its ${d.wsgi?.cfg ?? 'settings'} between servers and \`webtree verify\` checks it. Versioned products: ${catalog.filter((p) => p.installable).map((p) => p.name).join(', ')}`,
-    });
+    throw new WebtreeError(
+      'EUSAGE',
+      `${d.name} has no versions: webtree does not install it, it is served from its own directory (the site file's ${d.name.toLowerCase()}.dir)`,
+      {
+        hint: `change ${d.name} in that directory by hand; \`webtree switch-web SERVER\` moves its ${d.wsgi?.cfg ?? 'settings'} between servers and \`webtree verify\` checks it. Versioned products: ${catalog
+          .filter((p) => p.installable)
+          .map((p) => p.name)
+          .join(', ')}`,
+      },
+    );
   }
   return d;
 }

@@ -27,20 +27,23 @@ export const RENDER_STAGE_PREFIX = '.webtree-render-';
 export const productDir = (site: Site, d: ProductDescriptor) =>
   path.join(d.base === 'webpylib' ? site.paths.webpylib : site.paths.products, d.dir);
 export const versionName = (d: ProductDescriptor, v: string) => withV(d.versionDir, v);
-export const versionPath = (site: Site, d: ProductDescriptor, v: string) => path.join(productDir(site, d), versionName(d, v));
+export const versionPath = (site: Site, d: ProductDescriptor, v: string) =>
+  path.join(productDir(site, d), versionName(d, v));
 export const pointerPath = (site: Site, d: ProductDescriptor) => path.join(productDir(site, d), d.pointer.name);
 /** Relative, so that a tree moved or mounted elsewhere keeps working. */
 export const pointerTarget = (d: ProductDescriptor, v: string) => withV(d.pointer.target, v);
 export const webLinkPath = (site: Site, l: WebLink) => path.join(site.paths.html, l.path);
 /** Absolute, as the guide's links are: html/ and the products root may sit on different mounts. */
 export const webLinkTarget = (site: Site, d: ProductDescriptor, l: WebLink) => path.join(productDir(site, d), l.target);
-export const manifestPath = (site: Site, d: ProductDescriptor, v: string) => path.join(site.paths.state, 'manifests', d.name, `${v}.json`);
+export const manifestPath = (site: Site, d: ProductDescriptor, v: string) =>
+  path.join(site.paths.state, 'manifests', d.name, `${v}.json`);
 export const stagingPath = (site: Site, d: ProductDescriptor, v: string, id: string) =>
   path.join(productDir(site, d), `${STAGING_PREFIX}${versionName(d, v)}-${id}`);
 
 /** A version has a digit: `current.by-hand` or `old` beside the versions is not one (verify names it). */
 const withDigit = (v: string | undefined) => (v !== undefined && /\d/.test(v) ? v : undefined);
-export const versionFromDirName = (d: ProductDescriptor, name: string) => (name.startsWith('.') ? undefined : withDigit(matchV(d.versionDir, name)));
+export const versionFromDirName = (d: ProductDescriptor, name: string) =>
+  name.startsWith('.') ? undefined : withDigit(matchV(d.versionDir, name));
 export const versionFromPointer = (d: ProductDescriptor, target: string) => matchV(d.pointer.target, target);
 
 /** Where hints send what is moved aside: out of the document root and the products root (never served). */

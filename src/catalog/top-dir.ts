@@ -23,7 +23,8 @@ export function topDirNames(catalog: ProductDescriptor[]): ExpectTop['names'] {
   for (const d of catalog.filter((p) => p.installable)) {
     for (const a of d.archives) {
       const pattern = a.replace(EXTENSION, '');
-      if (pattern.includes('{v}') && !out.some((o) => o.product === d.name && o.pattern === pattern)) out.push({ product: d.name, pattern });
+      if (pattern.includes('{v}') && !out.some((o) => o.product === d.name && o.pattern === pattern))
+        out.push({ product: d.name, pattern });
     }
   }
   return out;
@@ -44,7 +45,8 @@ export function topDirMismatch(top: string, expect: ExpectTop): string | undefin
     return v === undefined ? [] : [{ product: n.product, version: v }];
   });
   if (said.length === 0) return undefined;
-  if (said.some((s) => s.product === expect.product && compareVersions(s.version, expect.version) === 0)) return undefined;
+  if (said.some((s) => s.product === expect.product && compareVersions(s.version, expect.version) === 0))
+    return undefined;
   const own = said.find((s) => s.product === expect.product);
   const first = own ?? said[0];
   return `${first.product} ${first.version}`;

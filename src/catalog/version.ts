@@ -11,7 +11,8 @@ const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 /** Why a string cannot be a version (quotes, spaces, slashes would reach paths and Apache config), or undefined. */
 export function versionProblem(v: string): string | undefined {
   if (v === 'current' || v === 'previous') return `"${v}" is a reserved name`;
-  if (!VERSION_RE.test(v)) return 'a version is 1-64 letters, digits, ".", "_", "+" or "-", starting with a letter or digit';
+  if (!VERSION_RE.test(v))
+    return 'a version is 1-64 letters, digits, ".", "_", "+" or "-", starting with a letter or digit';
   // A name without a digit beside the versions is read as something moved aside, never as a version.
   if (!/\d/.test(v)) return 'a version has at least one digit';
   return undefined;
@@ -60,4 +61,7 @@ function compareParts(a: string, pa: Part[], b: string, pb: Part[]): number {
 
 /** Each version split once, not once per comparison: status sorts hundreds of versions per product. */
 export const sortVersions = (vs: Iterable<string>): string[] =>
-  [...vs].map((v) => ({ v, p: parts(v) })).sort((x, y) => compareParts(x.v, x.p, y.v, y.p)).map((x) => x.v);
+  [...vs]
+    .map((v) => ({ v, p: parts(v) }))
+    .sort((x, y) => compareParts(x.v, x.p, y.v, y.p))
+    .map((x) => x.v);

@@ -27,26 +27,49 @@ import { applyAfter } from '../after/apply-serve.js';
 import { runChange } from './tx.js';
 import type { CommandCode, CommandContext } from './types.js';
 
-const wantedOf = (e: ReleaseEntry): Wanted => ({ product: e.product, version: e.version, sha256: e.sha256, license: e.license, source: shownSource(e.archive) });
+const wantedOf = (e: ReleaseEntry): Wanted => ({
+  product: e.product,
+  version: e.version,
+  sha256: e.sha256,
+  license: e.license,
+  source: shownSource(e.archive),
+});
 
 /** One line per product: what would change (--check) or what changed. */
 const line = (a: ProductAction, done: boolean) =>
-  a.action === 'none' ? `  ${a.name} ${a.to}: as the release says`
-    : done ? `  ${a.name}: ${a.from ?? '(none)'} -> ${a.to} (${a.action === 'install' ? 'installed and activated' : 'activated'})`
-      : a.action === 'install' ? `  ${a.name}: install ${a.to} and activate it${a.from ? ` (now ${a.from})` : ''}`
+  a.action === 'none'
+    ? `  ${a.name} ${a.to}: as the release says`
+    : done
+      ? `  ${a.name}: ${a.from ?? '(none)'} -> ${a.to} (${a.action === 'install' ? 'installed and activated' : 'activated'})`
+      : a.action === 'install'
+        ? `  ${a.name}: install ${a.to} and activate it${a.from ? ` (now ${a.from})` : ''}`
         : `  ${a.name}: activate ${a.to} (installed; now ${a.from ?? 'none'})`;
 
 /** The result, in the shape issue 13's Ansible modules read (docs/json.md): exactly these keys. */
 function report(ctx: CommandContext, changed: boolean, actions: ProductAction[], head: string, done = false): void {
-  ctx.reporter.result({ changed, products: actions.map(({ name, from, to, action }) => ({ name, from, to, action })) }, () => [head, ...actions.map((a) => line(a, done))].join('\n'));
+  ctx.reporter.result(
+    { changed, products: actions.map(({ name, from, to, action }) => ({ name, from, to, action })) },
+    () => [head, ...actions.map((a) => line(a, done))].join('\n'),
+  );
 }
 
 /** The local file of one archive to install, its sha256 checked before anything is unpacked. */
-export async function localArchive(ctx: CommandContext, site: Site, e: { archive: ReleaseEntry['archive']; sha256: string }): Promise<string> {
+export async function localArchive(
+  ctx: CommandContext,
+  site: Site,
+  e: { archive: ReleaseEntry['archive']; sha256: string },
+): Promise<string> {
   if (e.archive.kind === 'url') {
-    const r = await fetchArchive({ url: e.archive.url, name: e.archive.name, sha256: e.sha256 }, {
-      site, env: ctx.env, signal: ctx.signal, progress: (l) => ctx.reporter.progress(l), onRetry: (l) => ctx.reporter.warn(l),
-    });
+    const r = await fetchArchive(
+      { url: e.archive.url, name: e.archive.name, sha256: e.sha256 },
+      {
+        site,
+        env: ctx.env,
+        signal: ctx.signal,
+        progress: (l) => ctx.reporter.progress(l),
+        onRetry: (l) => ctx.reporter.warn(l),
+      },
+    );
     if (r.fetched) ctx.reporter.note(`fetched ${e.archive.name} (${r.bytes} bytes, sha256 ${e.sha256.slice(0, 12)}…)`);
     return r.file;
   }
@@ -54,19 +77,29 @@ export async function localArchive(ctx: CommandContext, site: Site, e: { archive
   try {
     got = await sha256File(e.archive.path);
   } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR')) throw new WebtreeError('EBADARCHIVE', `archive ${e.archive.path} does not exist`, { hint: 'give an existing file in the release file; nothing was changed' });
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR'))
+      throw new WebtreeError('EBADARCHIVE', `archive ${e.archive.path} does not exist`, {
+        hint: 'give an existing file in the release file; nothing was changed',
+      });
     throw err;
   }
   if (got !== e.sha256) {
-    throw new WebtreeError('EBADARCHIVE', `archive ${e.archive.path} does not have the pinned sha256: expected ${e.sha256}, got ${got}`, {
-      hint: 'the file is not the one the release pins: check which is right; nothing was changed',
-    });
+    throw new WebtreeError(
+      'EBADARCHIVE',
+      `archive ${e.archive.path} does not have the pinned sha256: expected ${e.sha256}, got ${got}`,
+      {
+        hint: 'the file is not the one the release pins: check which is right; nothing was changed',
+      },
+    );
   }
   return e.archive.path;
 }
 
 async function pendingWarning(ctx: CommandContext, site: Site): Promise<void> {
-  if (await readJournal(site.paths.state).catch(() => undefined)) ctx.reporter.warn('an interrupted change is pending; the next changing command finishes or undoes it, so the answer may change');
+  if (await readJournal(site.paths.state).catch(() => undefined))
+    ctx.reporter.warn(
+      'an interrupted change is pending; the next changing command finishes or undoes it, so the answer may change',
+    );
 }
 
 /**
@@ -75,17 +108,29 @@ async function pendingWarning(ctx: CommandContext, site: Site): Promise<void> {
  * health check after the switch then covers them, and a configuration Apache refuses stops the
  * apply with the site as it was.
  */
-async function renderFirst(ctx: CommandContext, site: Site, catalog: ProductDescriptor[], actions: ProductAction[], archives: Record<string, string>): Promise<void> {
+async function renderFirst(
+  ctx: CommandContext,
+  site: Site,
+  catalog: ProductDescriptor[],
+  actions: ProductAction[],
+  archives: Record<string, string>,
+): Promise<void> {
   const apps = await firstServedApps(site, catalog, actions, archives);
   if (apps.length === 0) return;
   const names = apps.map((a) => a.name).join(', ');
-  ctx.reporter.note(`${names} ${apps.length > 1 ? 'are' : 'is'} served for the first time: rendering the Apache tree first`);
+  ctx.reporter.note(
+    `${names} ${apps.length > 1 ? 'are' : 'is'} served for the first time: rendering the Apache tree first`,
+  );
   const quiet = { ...ctx.reporter, result: () => undefined };
   try {
     await renderAndServe({ ...ctx, options: {}, positionals: [], reporter: quiet }, undefined, false, apps);
   } catch (err) {
     if (!(err instanceof WebtreeError)) throw err;
-    throw new WebtreeError(err.code, `rendering the Apache tree for ${names} failed, so nothing of the release was applied: ${err.message}`, { details: err.details, hint: err.hint });
+    throw new WebtreeError(
+      err.code,
+      `rendering the Apache tree for ${names} failed, so nothing of the release was applied: ${err.message}`,
+      { details: err.details, hint: err.hint },
+    );
   }
 }
 
@@ -95,7 +140,13 @@ async function unconfigured(site: Site, catalog: ProductDescriptor[], actions: P
   for (const a of actions) {
     const d = catalog.find((p) => p.name === a.name)!;
     if (a.action === 'none' || !d.wsgi) continue;
-    if (!(await fs.access(appConfFile(apacheLayout(site), d.name)).then(() => true, () => false))) out.push(d.name);
+    if (
+      !(await fs.access(appConfFile(apacheLayout(site), d.name)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      out.push(d.name);
   }
   return out;
 }
@@ -104,18 +155,39 @@ async function unconfigured(site: Site, catalog: ProductDescriptor[], actions: P
  * --dry-run's document (docs/commands/apply.md): --json's answer, what would be fetched and
  * rendered first, then the plan as every changing command prints it. Every key always there.
  */
-function dryRunReporter(ctx: CommandContext, actions: () => ProductAction[], archives: DryArchive[], render: string[]): CommandContext {
+function dryRunReporter(
+  ctx: CommandContext,
+  actions: () => ProductAction[],
+  archives: DryArchive[],
+  render: string[],
+): CommandContext {
   const result = (v: unknown, text: () => string) => {
     const plan = v as { command: string; summary: string; operations: unknown[]; notes: string[] };
     const acts = actions();
-    ctx.reporter.result({
-      dryRun: true, changed: acts.some((a) => a.action !== 'none'), products: acts.map(({ name, from, to, action }) => ({ name, from, to, action })),
-      archives, render, command: plan.command, summary: plan.summary, operations: plan.operations, notes: plan.notes,
-    }, () => [
-      ...archives.map((a) => `${a.download ? 'would fetch' : 'would use'} ${a.source} for ${a.name} (sha256 ${a.sha256.slice(0, 12)}…)`),
-      ...(render.length ? [`would render the Apache tree first for ${render.join(', ')} (served for the first time)`] : []),
-      text(),
-    ].join('\n'));
+    ctx.reporter.result(
+      {
+        dryRun: true,
+        changed: acts.some((a) => a.action !== 'none'),
+        products: acts.map(({ name, from, to, action }) => ({ name, from, to, action })),
+        archives,
+        render,
+        command: plan.command,
+        summary: plan.summary,
+        operations: plan.operations,
+        notes: plan.notes,
+      },
+      () =>
+        [
+          ...archives.map(
+            (a) =>
+              `${a.download ? 'would fetch' : 'would use'} ${a.source} for ${a.name} (sha256 ${a.sha256.slice(0, 12)}…)`,
+          ),
+          ...(render.length
+            ? [`would render the Apache tree first for ${render.join(', ')} (served for the first time)`]
+            : []),
+          text(),
+        ].join('\n'),
+    );
   };
   return { ...ctx, reporter: { ...ctx.reporter, result } };
 }
@@ -138,7 +210,8 @@ export const applyCommand: CommandCode = {
     const wanted = entries.map(wantedOf);
     const name = path.basename(file);
     if (ctx.options.check) {
-      if (ctx.dryRun) throw new WebtreeError('EUSAGE', '--check changes nothing already; give --check or --dry-run, not both');
+      if (ctx.dryRun)
+        throw new WebtreeError('EUSAGE', '--check changes nothing already; give --check or --dry-run, not both');
       await pendingWarning(ctx, site);
       const actions = releaseActions(site, catalog, await readTree(site, catalog), wanted);
       for (const w of await licenceMismatches(site, catalog, entries, actions)) ctx.reporter.warn(w);
@@ -164,12 +237,28 @@ export const applyCommand: CommandCode = {
     let live: string | undefined;
     for (const w of await licenceMismatches(site, catalog, entries, before)) ctx.reporter.warn(w);
     if (!ctx.dryRun) await renderFirst(ctx, site, catalog, before, archives);
-    const runCtx = ctx.dryRun ? dryRunReporter(ctx, () => actions, dry, await unconfigured(site, catalog, before)) : ctx;
-    const plan = await runChange(runCtx, `apply ${name}`, ({ site, catalog, tree, pctx }) => {
-      const r = planApply(site, catalog, tree, wanted, archives, pctx, name);
-      actions = r.actions;
-      return r.plan;
-    }, applyAfter(ctx, () => ({ release: name, changes: actions.filter((a) => a.action !== 'none').map((a) => ({ product: a.name, from: a.from, to: a.to })) }), (s) => { live = s; }));
+    const runCtx = ctx.dryRun
+      ? dryRunReporter(ctx, () => actions, dry, await unconfigured(site, catalog, before))
+      : ctx;
+    const plan = await runChange(
+      runCtx,
+      `apply ${name}`,
+      ({ site, catalog, tree, pctx }) => {
+        const r = planApply(site, catalog, tree, wanted, archives, pctx, name);
+        actions = r.actions;
+        return r.plan;
+      },
+      applyAfter(
+        ctx,
+        () => ({
+          release: name,
+          changes: actions.filter((a) => a.action !== 'none').map((a) => ({ product: a.name, from: a.from, to: a.to })),
+        }),
+        (s) => {
+          live = s;
+        },
+      ),
+    );
     if (ctx.dryRun) return 0;
     const changed = plan.ops.length > 0;
     if (live) ctx.reporter.note(live);
@@ -177,4 +266,3 @@ export const applyCommand: CommandCode = {
     return 0;
   },
 };
-

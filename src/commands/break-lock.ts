@@ -42,21 +42,31 @@ export const breakLockCommand: CommandCode = {
           hint: 'run it on a terminal to be asked, or add --yes once you know that command is gone',
         });
       }
-      const where = heldElsewhere(holder) ? `host ${holder.host} is down or that command is gone` : 'that command is gone';
+      const where = heldElsewhere(holder)
+        ? `host ${holder.host} is down or that command is gone`
+        : 'that command is gone';
       if (!(await ask(`the tree is locked by ${who}.\nbreak the lock? only if ${where}. [y/N] `))) {
         throw new WebtreeError('ELOCKED', 'the lock was left as it is', { hint: 'nothing was changed' });
       }
     }
     if (!(await breakLock(site.paths.state, holder))) {
-      throw new WebtreeError('ELOCKED', 'the lock changed hands while you were asked; nothing was broken', { hint: 'run webtree break-lock again to see its new holder' });
+      throw new WebtreeError('ELOCKED', 'the lock changed hands while you were asked; nothing was broken', {
+        hint: 'run webtree break-lock again to see its new holder',
+      });
     }
     const me = whoAmI(ctx.env);
     await appendHistory(historyFile(site), {
-      id: randomBytes(8).toString('hex'), time: new Date().toISOString(), ...me, action: 'break-lock', outcome: 'ok',
+      id: randomBytes(8).toString('hex'),
+      time: new Date().toISOString(),
+      ...me,
+      action: 'break-lock',
+      outcome: 'ok',
       message: `broke the lock of ${who}, from host ${os.hostname()}`,
     });
-    ctx.reporter.result({ broken: true, holder }, () =>
-      `broke the lock of ${who}\nthe next command finishes or undoes whatever that command left (its journal)`);
+    ctx.reporter.result(
+      { broken: true, holder },
+      () => `broke the lock of ${who}\nthe next command finishes or undoes whatever that command left (its journal)`,
+    );
     return 0;
   },
 };

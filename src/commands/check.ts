@@ -14,15 +14,35 @@ export const checkCommand: CommandCode = {
     const published = await publishCheck(site, report);
     if (published.mailError) ctx.reporter.warn(published.mailError);
     const { findings } = report;
-    ctx.reporter.result({ ok: report.ok, checkedAt: report.checkedAt, findings, apache: report.apache, apps: report.apps, active: report.active, servers: report.servers, disks: report.disks, mailed: published.mailed }, () => [
-      report.ok ? 'check: healthy' : `check: ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
-      ...findings.flatMap((f) => [`  ${f.thing}: ${f.problem}`, `    fix: ${f.fix}`]),
-      `apache   ${report.apache.up ? `running, pid ${report.apache.pid}` : 'stopped'}`,
-      ...report.apps.map((a) => `  ${a.up ? 'ok  ' : 'FAIL'} ${a.app.padEnd(12)} ${a.url} ${a.status ?? ''} ${(a.seconds * 1000).toFixed(0)} ms${a.error ? ` ${a.error}` : ''}`),
-      `server   ${report.active ?? '(none)'}`,
-      ...report.servers.map((s) => `  ${s.name.padEnd(10)} ${s.up ? (s.primary ? 'primary' : 'standby') : 'unreachable'}${s.name === report.active ? ' (active)' : ''}`),
-      ...(published.mailed.length ? [`mailed ${site.watch.mail.to}: ${published.mailed.join('; ')}`] : []),
-    ].join('\n'));
+    ctx.reporter.result(
+      {
+        ok: report.ok,
+        checkedAt: report.checkedAt,
+        findings,
+        apache: report.apache,
+        apps: report.apps,
+        active: report.active,
+        servers: report.servers,
+        disks: report.disks,
+        mailed: published.mailed,
+      },
+      () =>
+        [
+          report.ok ? 'check: healthy' : `check: ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
+          ...findings.flatMap((f) => [`  ${f.thing}: ${f.problem}`, `    fix: ${f.fix}`]),
+          `apache   ${report.apache.up ? `running, pid ${report.apache.pid}` : 'stopped'}`,
+          ...report.apps.map(
+            (a) =>
+              `  ${a.up ? 'ok  ' : 'FAIL'} ${a.app.padEnd(12)} ${a.url} ${a.status ?? ''} ${(a.seconds * 1000).toFixed(0)} ms${a.error ? ` ${a.error}` : ''}`,
+          ),
+          `server   ${report.active ?? '(none)'}`,
+          ...report.servers.map(
+            (s) =>
+              `  ${s.name.padEnd(10)} ${s.up ? (s.primary ? 'primary' : 'standby') : 'unreachable'}${s.name === report.active ? ' (active)' : ''}`,
+          ),
+          ...(published.mailed.length ? [`mailed ${site.watch.mail.to}: ${published.mailed.join('; ')}`] : []),
+        ].join('\n'),
+    );
     return report.ok ? 0 : 1;
   },
 };

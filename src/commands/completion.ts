@@ -12,17 +12,20 @@ import { GLOBAL } from './usage.js';
 type Kind = 'product' | 'file' | 'dir' | 'command' | 'verb' | 'shell' | 'none';
 
 function positionalKinds(c: CommandSpec): Kind[] {
-  return c.args.split(/\s+/).filter(Boolean).map((w) => {
-    // A word may name alternatives (install's ARCHIVE|URL): a file is the one that can be completed.
-    const alts = w.replace(/[[\]]/g, '').split('|');
-    const a = alts[0];
-    if (alts.includes('ARCHIVE') || alts.includes('FILE')) return 'file';
-    if (a === 'PRODUCT') return 'product';
-    if (a === 'COMMAND') return 'command';
-    if (a === 'VERB') return 'verb';
-    if (a === 'SHELL') return 'shell';
-    return 'none';
-  });
+  return c.args
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => {
+      // A word may name alternatives (install's ARCHIVE|URL): a file is the one that can be completed.
+      const alts = w.replace(/[[\]]/g, '').split('|');
+      const a = alts[0];
+      if (alts.includes('ARCHIVE') || alts.includes('FILE')) return 'file';
+      if (a === 'PRODUCT') return 'product';
+      if (a === 'COMMAND') return 'command';
+      if (a === 'VERB') return 'verb';
+      if (a === 'SHELL') return 'shell';
+      return 'none';
+    });
 }
 
 function valueKind(o: OptionSpec): Kind {
@@ -36,31 +39,52 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function reply(kind: Kind, words: { products: string; commands: string; verbs: string }): string {
   switch (kind) {
-    case 'product': return `_webtree_words ${q(words.products)}`;
+    case 'product':
+      return `_webtree_words ${q(words.products)}`;
     // compopt marks the replies as file names (a slash after a directory, quoting); it exists only inside completion.
-    case 'file': return 'compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur")';
-    case 'dir': return 'compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur")';
-    case 'command': return `_webtree_words ${q(words.commands)}`;
-    case 'verb': return `_webtree_words ${q(words.verbs)}`;
-    case 'shell': return `_webtree_words ${q(SHELLS.join(' '))}`;
-    case 'none': return 'COMPREPLY=()';
+    case 'file':
+      return 'compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur")';
+    case 'dir':
+      return 'compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur")';
+    case 'command':
+      return `_webtree_words ${q(words.commands)}`;
+    case 'verb':
+      return `_webtree_words ${q(words.verbs)}`;
+    case 'shell':
+      return `_webtree_words ${q(SHELLS.join(' '))}`;
+    case 'none':
+      return 'COMPREPLY=()';
   }
 }
 
 export function bashCompletion(commands: readonly CommandSpec[], products: string[]): string {
   const optNames = (opts: Record<string, OptionSpec>) => Object.keys(opts).map((n) => `--${n}`);
-  const allOptions = { ...GLOBAL, ...Object.assign({}, ...commands.map((c) => c.options)) } as Record<string, OptionSpec>;
-  const valued = Object.entries(allOptions).filter(([, o]) => o.type === 'string').map(([n]) => `--${n}`);
+  const allOptions = { ...GLOBAL, ...Object.assign({}, ...commands.map((c) => c.options)) } as Record<
+    string,
+    OptionSpec
+  >;
+  const valued = Object.entries(allOptions)
+    .filter(([, o]) => o.type === 'string')
+    .map(([n]) => `--${n}`);
   const verbsOf = (c: CommandSpec) => (c.verbs ?? []).join(' ');
   const words = { products: products.join(' '), commands: commands.map((c) => c.name).join(' '), verbs: '' };
   // One case per kind of value: --config|--license) files …
   const byReply = new Map<string, string[]>();
-  for (const [n, o] of Object.entries(allOptions)) if (o.type === 'string') byReply.set(reply(valueKind(o), words), [...(byReply.get(reply(valueKind(o), words)) ?? []), `--${n}`]);
+  for (const [n, o] of Object.entries(allOptions))
+    if (o.type === 'string')
+      byReply.set(reply(valueKind(o), words), [...(byReply.get(reply(valueKind(o), words)) ?? []), `--${n}`]);
   const valueCases = [...byReply].map(([r, names]) => `    ${names.join('|')}) ${r}; return ;;`);
-  const optionCases = commands.map((c) => `      ${c.name}) opts=${q([...optNames(c.options), ...optNames(GLOBAL).filter((o) => (o !== '--dry-run' || c.changes) && (o !== '--json' || c.json))].join(' '))} ;;`);
-  const positionalCases = commands.flatMap((c) => positionalKinds(c).map((k, i) => `    ${c.name}:${i}) ${reply(k, { ...words, verbs: verbsOf(c) })} ;;`));
+  const optionCases = commands.map(
+    (c) =>
+      `      ${c.name}) opts=${q([...optNames(c.options), ...optNames(GLOBAL).filter((o) => (o !== '--dry-run' || c.changes) && (o !== '--json' || c.json))].join(' '))} ;;`,
+  );
+  const positionalCases = commands.flatMap((c) =>
+    positionalKinds(c).map((k, i) => `    ${c.name}:${i}) ${reply(k, { ...words, verbs: verbsOf(c) })} ;;`),
+  );
   // help's second word: a grouped command's verbs.
-  const helpVerbCases = commands.filter((c) => c.verbs).map((c) => `    help:1:${c.name}) ${reply('verb', { ...words, verbs: verbsOf(c) })}; return ;;`);
+  const helpVerbCases = commands
+    .filter((c) => c.verbs)
+    .map((c) => `    help:1:${c.name}) ${reply('verb', { ...words, verbs: verbsOf(c) })}; return ;;`);
   return `# bash completion for webtree, made by \`webtree completion bash\`.
 # Install: webtree completion bash > /etc/bash_completion.d/webtree  (or source it from ~/.bashrc)
 _webtree_words() {
@@ -108,11 +132,14 @@ complete -F _webtree webtree
 
 async function runCompletion(ctx: CommandContext, commands: readonly CommandSpec[]): Promise<number> {
   const shell = ctx.positionals[0];
-  if (!(SHELLS as readonly string[]).includes(shell)) throw usageError(`completion: no completion for the shell "${shell}"`, `shells: ${SHELLS.join(', ')}`);
+  if (!(SHELLS as readonly string[]).includes(shell))
+    throw usageError(`completion: no completion for the shell "${shell}"`, `shells: ${SHELLS.join(', ')}`);
   const products = (await ctx.catalog()).filter((d) => d.installable).map((d) => d.name);
   ctx.reporter.result(null, () => bashCompletion(commands, products));
   return 0;
 }
 
 /** The registry hands in its commands (it imports this module, so this one does not import it). */
-export const completionCommand = (commands: readonly CommandSpec[]): CommandCode => ({ run: (ctx) => runCompletion(ctx, commands) });
+export const completionCommand = (commands: readonly CommandSpec[]): CommandCode => ({
+  run: (ctx) => runCompletion(ctx, commands),
+});

@@ -12,11 +12,16 @@ async function runHelp(ctx: CommandContext, commands: readonly CommandSpec[]): P
   const c = commands.find((x) => x.name === name);
   if (!c) throw usageError(`help: unknown command "${name}"`, `commands: ${commands.map((x) => x.name).join(', ')}`);
   if (verb !== undefined && !c.verbs?.includes(verb)) {
-    throw usageError(c.verbs ? `help: unknown ${c.name} verb "${verb}"` : `help ${c.name} takes no second word, got "${verb}"`, c.verbs ? `verbs: ${c.verbs.join(', ')}` : `webtree help ${c.name}`);
+    throw usageError(
+      c.verbs ? `help: unknown ${c.name} verb "${verb}"` : `help ${c.name} takes no second word, got "${verb}"`,
+      c.verbs ? `verbs: ${c.verbs.join(', ')}` : `webtree help ${c.name}`,
+    );
   }
   ctx.reporter.result(null, () => commandUsage(c));
   return 0;
 }
 
 /** The registry hands in its commands (it imports this module, so this one does not import it). */
-export const helpCommand = (commands: readonly CommandSpec[]): CommandCode => ({ run: (ctx) => runHelp(ctx, commands) });
+export const helpCommand = (commands: readonly CommandSpec[]): CommandCode => ({
+  run: (ctx) => runHelp(ctx, commands),
+});

@@ -19,12 +19,19 @@ export const historyCommand: CommandCode = {
     }
     const entries = read.entries.filter((e) => product === undefined || e.product === product);
     ctx.reporter.result({ entries }, () =>
-      entries.length === 0 ? (product ? `no history of ${product} yet` : 'no history yet') : entries.map((e) => {
-        const who = e.sudoUser ? `${e.user} (sudo by ${e.sudoUser})` : e.user;
-        const what = [e.action, e.product, e.version].filter(Boolean).join(' ');
-        const move = e.to !== undefined ? ` ${e.from ?? '(none)'} -> ${e.to}` : '';
-        return `${e.time}  ${who.padEnd(12)} ${what}${move}  [${e.outcome}]${e.message ? `  ${e.message}` : ''}`;
-      }).join('\n'));
+      entries.length === 0
+        ? product
+          ? `no history of ${product} yet`
+          : 'no history yet'
+        : entries
+            .map((e) => {
+              const who = e.sudoUser ? `${e.user} (sudo by ${e.sudoUser})` : e.user;
+              const what = [e.action, e.product, e.version].filter(Boolean).join(' ');
+              const move = e.to !== undefined ? ` ${e.from ?? '(none)'} -> ${e.to}` : '';
+              return `${e.time}  ${who.padEnd(12)} ${what}${move}  [${e.outcome}]${e.message ? `  ${e.message}` : ''}`;
+            })
+            .join('\n'),
+    );
     return read.problems.length ? 1 : 0;
   },
 };

@@ -24,14 +24,25 @@ async function firstExisting(candidates: string[]): Promise<string | undefined> 
 /** Where this host keeps Apache and mod_wsgi (Debian, then Red Hat layouts). */
 async function detectApache(): Promise<SiteValues> {
   const httpd = await firstExisting(['/usr/sbin/apache2', '/usr/sbin/httpd']);
-  const wsgi = await firstExisting(['/usr/lib/apache2/modules/mod_wsgi.so', '/usr/lib64/httpd/modules/mod_wsgi.so', '/usr/lib/httpd/modules/mod_wsgi.so']);
-  const modules = await firstExisting(['/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/lib/httpd/modules']);
+  const wsgi = await firstExisting([
+    '/usr/lib/apache2/modules/mod_wsgi.so',
+    '/usr/lib64/httpd/modules/mod_wsgi.so',
+    '/usr/lib/httpd/modules/mod_wsgi.so',
+  ]);
+  const modules = await firstExisting([
+    '/usr/lib/apache2/modules',
+    '/usr/lib64/httpd/modules',
+    '/usr/lib/httpd/modules',
+  ]);
   return { 'apache.httpd': httpd, 'apache.wsgiModule': wsgi, 'apache.modulesDir': modules };
 }
 
 function parseServer(spec: string): DbServer {
   const m = /^([A-Za-z0-9][A-Za-z0-9_-]*)=([A-Za-z0-9.-]+):(\d{1,5})$/.exec(spec);
-  if (!m) throw new WebtreeError('EUSAGE', `bad --server "${spec}"`, { hint: 'give it as NAME=HOST:PORT, e.g. --server server2=server2.ctio.noao.edu:5442' });
+  if (!m)
+    throw new WebtreeError('EUSAGE', `bad --server "${spec}"`, {
+      hint: 'give it as NAME=HOST:PORT, e.g. --server server2=server2.ctio.noao.edu:5442',
+    });
   return { name: m[1], host: m[2], port: Number(m[3]) };
 }
 
@@ -41,24 +52,43 @@ export const initCommand: CommandCode = {
     const values: SiteValues = { ...(await detectApache()) };
     if (prefix !== undefined) {
       const dir = path.resolve(prefix);
-      Object.assign(values, { 'paths.www': path.join(dir, 'www'), 'paths.products': path.join(dir, 'dbwebtools'), 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' });
+      Object.assign(values, {
+        'paths.www': path.join(dir, 'www'),
+        'paths.products': path.join(dir, 'dbwebtools'),
+        'paths.runtime': path.join(dir, 'local', 'web_logs'),
+        'apache.listen': '127.0.0.1:8080',
+      });
     }
     if (ctx.options.listen !== undefined) values['apache.listen'] = ctx.options.listen;
     const user = ctx.options.user as string | undefined;
     if (user !== undefined) values['apache.user'] = user;
-    values['apache.group'] = (ctx.options.group) ?? (user ? await primaryGroup(user) : undefined);
+    values['apache.group'] = ctx.options.group ?? (user ? await primaryGroup(user) : undefined);
     const given = ((ctx.options.server as string[] | undefined) ?? []).map(parseServer);
     const servers = given.length ? given : DEFAULT_SERVERS;
-    if (given.length) values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;
+    if (given.length)
+      values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;
 
-    const file = path.resolve(ctx.config ?? ctx.env.WEBTREE_CONFIG ?? (prefix !== undefined ? path.join(path.resolve(prefix), 'webtree.yaml') : PRODUCTION_SITE_FILE));
+    const file = path.resolve(
+      ctx.config ??
+        ctx.env.WEBTREE_CONFIG ??
+        (prefix !== undefined ? path.join(path.resolve(prefix), 'webtree.yaml') : PRODUCTION_SITE_FILE),
+    );
     if (await lstatOrNull(file)) {
-      throw new WebtreeError('EIO', `site file ${file} exists; init never overwrites it`, { hint: 'edit it by hand, or give another place with --config' });
+      throw new WebtreeError('EIO', `site file ${file} exists; init never overwrites it`, {
+        hint: 'edit it by hand, or give another place with --config',
+      });
     }
-    const text = siteYaml(values, servers, `webtree site file, written by \`webtree init\` on ${new Date().toISOString()}.\nEdit by hand; \`webtree verify\` checks it. Paths must be absolute.`);
+    const text = siteYaml(
+      values,
+      servers,
+      `webtree site file, written by \`webtree init\` on ${new Date().toISOString()}.\nEdit by hand; \`webtree verify\` checks it. Paths must be absolute.`,
+    );
     const { site, problems } = readSite(text, file);
     if (!site) {
-      throw new WebtreeError('ESITE', 'these options make a bad site file', { details: problems.map((p) => `  ${p.key}: ${p.message}`).join('\n'), hint: 'fix the options and run init again' });
+      throw new WebtreeError('ESITE', 'these options make a bad site file', {
+        details: problems.map((p) => `  ${p.key}: ${p.message}`).join('\n'),
+        hint: 'fix the options and run init again',
+      });
     }
     const catalog = await ctx.catalog();
     const sandbox = prefix !== undefined;
@@ -69,10 +99,13 @@ export const initCommand: CommandCode = {
     if (ctx.options['no-check-db'] !== true && (given.length > 0 || !sandbox)) {
       const { ops, notes } = await identityOps(site, site.database.active, new Date().toISOString(), 'init');
       plan.ops.push(...ops);
-      for (const n of notes) (n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n));
+      for (const n of notes) n.startsWith('warning: ') ? ctx.reporter.warn(n.slice(9)) : ctx.reporter.note(n);
     }
     // The site file comes last: an init cut short is run again, and it refuses once the file exists.
-    plan.ops.push({ kind: 'make-dir', path: path.dirname(file) }, { kind: 'write-file', path: file, content: text, mode: 0o644 });
+    plan.ops.push(
+      { kind: 'make-dir', path: path.dirname(file) },
+      { kind: 'write-file', path: file, content: text, mode: 0o644 },
+    );
     if (ctx.dryRun) {
       printPlan(ctx.reporter, plan);
       return 0;
@@ -104,10 +137,29 @@ export const initCommand: CommandCode = {
     }
     // The production default (0.0.0.0:80) with Apache as an unprivileged account: said now, with the fix, not at the first start.
     const port = await (await import('../apache/control.js')).portProblem(site);
-    if (port) ctx.reporter.warn(`apache.listen is ${site.apache.listen.host}:${site.apache.listen.port} and Apache runs as ${site.apache.user}: ${port.message}; \`webtree apache start\` refuses until then: ${port.hint}`);
-    ctx.reporter.result({ siteFile: file, www: site.paths.www, products: site.paths.products, runtime: site.paths.runtime, added: plan.ops.length - (rootWrites ? 0 : 2), sandbox }, () =>
-      [`wrote ${file}`, `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`, `${plan.ops.length - (rootWrites ? 0 : 2)} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
-        prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : ''].filter(Boolean).join('\n'));
+    if (port)
+      ctx.reporter.warn(
+        `apache.listen is ${site.apache.listen.host}:${site.apache.listen.port} and Apache runs as ${site.apache.user}: ${port.message}; \`webtree apache start\` refuses until then: ${port.hint}`,
+      );
+    ctx.reporter.result(
+      {
+        siteFile: file,
+        www: site.paths.www,
+        products: site.paths.products,
+        runtime: site.paths.runtime,
+        added: plan.ops.length - (rootWrites ? 0 : 2),
+        sandbox,
+      },
+      () =>
+        [
+          `wrote ${file}`,
+          `web tree ${site.paths.www}, products ${site.paths.products}, runtime ${site.paths.runtime}`,
+          `${plan.ops.length - (rootWrites ? 0 : 2)} things added${existing.size ? ` (kept ${existing.size} that were there)` : ''}`,
+          prefix !== undefined ? `next: export WEBTREE_CONFIG=${file}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+    );
     return 0;
   },
 };
@@ -120,7 +172,9 @@ export const initCommand: CommandCode = {
  */
 async function makeTops(site: Site, siteDir: string, owner: Owner): Promise<void> {
   const who = { uid: owner.uid, groups: [owner.gid] };
-  const dirs = [...new Set([siteDir, ...treeDirs(site)].map((d) => path.resolve(d)))].sort((a, b) => a.split('/').length - b.split('/').length);
+  const dirs = [...new Set([siteDir, ...treeDirs(site)].map((d) => path.resolve(d)))].sort(
+    (a, b) => a.split('/').length - b.split('/').length,
+  );
   for (const dir of dirs) {
     let above = path.dirname(dir);
     while ((await lstatOrNull(above)) === null && path.dirname(above) !== above) above = path.dirname(above);
@@ -137,7 +191,8 @@ async function existingPaths(site: Site, catalog: Parameters<typeof consumers>[1
   const candidates = [...treeDirs(site), path.join(site.paths.html, 'robots.txt'), activeLink(site)];
   for (const c of consumers(site, catalog)) {
     candidates.push(c.path);
-    for (const s of site.database.servers) candidates.push(c.variant(s.name), serverSlotDir(site, s.name), slotPath(site, s.name, c.slot));
+    for (const s of site.database.servers)
+      candidates.push(c.variant(s.name), serverSlotDir(site, s.name), slotPath(site, s.name, c.slot));
   }
   const out = new Set<string>();
   for (const c of candidates) if (await lstatOrNull(c)) out.add(c);

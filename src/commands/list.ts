@@ -14,6 +14,12 @@ export const listCommand: CommandCode = {
     for (const d of tree.damage ?? []) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
     const rows = productRows(catalog, tree);
     ctx.reporter.result({ products: rows }, () =>
-      rows.map((r) => `${r.name.padEnd(14)} ${r.versions.length ? r.versions.map((v) => (v === r.current ? `*${v}` : v)).join('  ') : '-'}`).join('\n'));
+      rows
+        .map(
+          (r) =>
+            `${r.name.padEnd(14)} ${r.versions.length ? r.versions.map((v) => (v === r.current ? `*${v}` : v)).join('  ') : '-'}`,
+        )
+        .join('\n'),
+    );
   },
 };

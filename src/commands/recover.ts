@@ -16,16 +16,21 @@ export const recoverCommand: CommandCode = {
       const p = await pendingChange(site);
       if (p?.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message, { hint: p.hint });
       ctx.reporter.result({ dryRun: true, pending: p ?? null }, () =>
-        !p ? 'nothing to recover: no change is pending'
-          : p.state === 'running' ? `${p.message}; nothing to recover while it runs`
-            : `would settle \`${p.command}\` (pid ${p.pid}, started ${p.startedAt}): finish it if it had reached its commit point, else undo it; then run the check that follows it`);
+        !p
+          ? 'nothing to recover: no change is pending'
+          : p.state === 'running'
+            ? `${p.message}; nothing to recover while it runs`
+            : `would settle \`${p.command}\` (pid ${p.pid}, started ${p.startedAt}): finish it if it had reached its commit point, else undo it; then run the check that follows it`,
+      );
       return 0;
     }
     const { lock, recovered } = await lockAndRecover(ctx, site, 'recover');
     await lock.release();
     ctx.reporter.result({ recovered: recovered ?? null }, () =>
-      !recovered ? 'nothing to recover: no change was pending'
-        : `\`${recovered.command}\` was ${recovered.how}${recovered.check ? (recovered.checkFailed ? `; its check failed (${recovered.checkFailed})` : '; its check passed') : ''}`);
+      !recovered
+        ? 'nothing to recover: no change was pending'
+        : `\`${recovered.command}\` was ${recovered.how}${recovered.check ? (recovered.checkFailed ? `; its check failed (${recovered.checkFailed})` : '; its check passed') : ''}`,
+    );
     return recovered?.checkFailed ? 1 : 0;
   },
 };

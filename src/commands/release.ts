@@ -12,7 +12,10 @@ export const releaseCommand: CommandCode = {
     const site = await ctx.site();
     const catalog = await ctx.catalog();
     const products = runningRelease(catalog, await readTree(site, catalog));
-    const text = releaseText(products, [`The release of ${os.hostname()} as it ran at ${new Date().toISOString()} (webtree release).`, 'Apply it on another host with: webtree apply FILE']);
+    const text = releaseText(products, [
+      `The release of ${os.hostname()} as it ran at ${new Date().toISOString()} (webtree release).`,
+      'Apply it on another host with: webtree apply FILE',
+    ]);
     const output = ctx.options.output === undefined ? undefined : path.resolve(ctx.options.output as string);
     // The operator's file, written with the ids of who ran webtree (root works in the tree as the account).
     if (output !== undefined) {
@@ -23,8 +26,13 @@ export const releaseCommand: CommandCode = {
       });
     }
     const unknown = products.filter((p) => p.archive === undefined || p.sha256 === undefined).map((p) => p.name);
-    if (unknown.length) ctx.reporter.warn(`no archive source or sha256 recorded for ${unknown.join(', ')}: fill them in before applying the file elsewhere`);
-    ctx.reporter.result({ products, ...(output ? { output } : {}) }, () => (output ? `wrote ${output} (${products.length} products)` : text.trimEnd()));
+    if (unknown.length)
+      ctx.reporter.warn(
+        `no archive source or sha256 recorded for ${unknown.join(', ')}: fill them in before applying the file elsewhere`,
+      );
+    ctx.reporter.result({ products, ...(output ? { output } : {}) }, () =>
+      output ? `wrote ${output} (${products.length} products)` : text.trimEnd(),
+    );
     return 0;
   },
 };

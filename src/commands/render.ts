@@ -25,10 +25,14 @@ function changeText(site: Site, c: FileChange): string {
 }
 
 function handEditedError(site: Site, conflicts: FileChange[]): WebtreeError {
-  return new WebtreeError('ERENDER', `${conflicts.length} generated file(s) were edited by hand since webtree wrote them: ${conflicts.map((c) => rel(site, c.path)).join(', ')}`, {
-    details: conflicts.map((c) => changeText(site, c)).join('\n'),
-    hint: 'carry the change into the templates (render --templates DIR) or the site file; or `webtree render --force` writes the new files and keeps each hand-edited one beside it as FILE.hand-edited-<time>',
-  });
+  return new WebtreeError(
+    'ERENDER',
+    `${conflicts.length} generated file(s) were edited by hand since webtree wrote them: ${conflicts.map((c) => rel(site, c.path)).join(', ')}`,
+    {
+      details: conflicts.map((c) => changeText(site, c)).join('\n'),
+      hint: 'carry the change into the templates (render --templates DIR) or the site file; or `webtree render --force` writes the new files and keeps each hand-edited one beside it as FILE.hand-edited-<time>',
+    },
+  );
 }
 
 /** render --diff: what would change, exit 3 when anything would (0 when nothing). Reads only. */
@@ -40,14 +44,20 @@ async function showDiff(ctx: CommandContext, templatesDir?: string): Promise<num
   if (read.damage) ctx.reporter.warn(`${read.damage.message} (compared without it: ${read.damage.hint})`);
   const pctx = planContext(ctx, []); // --diff applies nothing: the history plays no part
   const rp = planRender(site, { ...read, force: false }, pctx);
-  ctx.reporter.result({ pending: rp.changes.length > 0, changes: rp.changes.map(({ path: p, kind, handEdited, diff }) => ({ path: p, kind, handEdited, diff })) }, () =>
-    rp.changes.length ? rp.changes.map((c) => changeText(site, c)).join('\n') : rp.plan.summary);
+  ctx.reporter.result(
+    {
+      pending: rp.changes.length > 0,
+      changes: rp.changes.map(({ path: p, kind, handEdited, diff }) => ({ path: p, kind, handEdited, diff })),
+    },
+    () => (rp.changes.length ? rp.changes.map((c) => changeText(site, c)).join('\n') : rp.plan.summary),
+  );
   return rp.changes.length ? 3 : 0;
 }
 
 export const renderCommand: CommandCode = {
   async run(ctx) {
-    const templatesDir = ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
+    const templatesDir =
+      ctx.options.templates === undefined ? undefined : path.resolve(ctx.options.templates as string);
     if (ctx.options.diff) {
       if (ctx.options.force) throw usageError('--diff changes nothing; it does not take --force');
       return showDiff(ctx, templatesDir);
@@ -60,33 +70,53 @@ export const renderCommand: CommandCode = {
  * render itself: `also` adds apps whose web links do not resolve yet (apply renders the apps a
  * release serves for the first time before it switches them in).
  */
-export async function renderAndServe(ctx: CommandContext, templatesDir: string | undefined, force: boolean, also: WsgiApp[] = []): Promise<number> {
+export async function renderAndServe(
+  ctx: CommandContext,
+  templatesDir: string | undefined,
+  force: boolean,
+  also: WsgiApp[] = [],
+): Promise<number> {
   let rp: RenderPlan | undefined;
   let recordedBefore: Record<string, string> | null = null;
   let live = '';
-  const plan = await runChange(ctx, 'render', async ({ site, catalog, pctx }) => {
-    const read = await readRenderInputs(site, catalog, templatesDir, false, also);
-    rp = planRender(site, { ...read, force }, pctx);
-    recordedBefore = read.recorded;
-    if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
-    if (rp.confChanged && !ctx.dryRun) {
-      // Before staging and httpd -t: a conf.d this account may not write is said at once.
-      await preflight(rp.plan, site);
-      const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
-      await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
-    }
-    return rp.plan;
-  }, {
-    kind: 'render',
-    data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
-    run: async ({ site, catalog }) => {
-      if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
+  const plan = await runChange(
+    ctx,
+    'render',
+    async ({ site, catalog, pctx }) => {
+      const read = await readRenderInputs(site, catalog, templatesDir, false, also);
+      rp = planRender(site, { ...read, force }, pctx);
+      recordedBefore = read.recorded;
+      if (rp.conflicts.length && !force) throw handEditedError(site, rp.conflicts);
+      if (rp.confChanged && !ctx.dryRun) {
+        // Before staging and httpd -t: a conf.d this account may not write is said at once.
+        await preflight(rp.plan, site);
+        const removed = rp.changes.filter((c) => c.kind === 'remove').map((c) => c.path);
+        await testStaged(site, read.files, removed, await ownerForThisProcess(site.apache.user, site.apache.group));
+      }
+      return rp.plan;
     },
-  });
+    {
+      kind: 'render',
+      data: () => ({ changes: rp!.changes, recordedBefore, confChanged: rp!.confChanged }),
+      run: async ({ site, catalog }) => {
+        if (rp && rp.confChanged) live = await goLive(ctx, site, catalog, rp.changes, recordedBefore);
+      },
+    },
+  );
   if (ctx.dryRun || !rp) return 0;
   const site = await ctx.site();
   const done = rp.changes;
-  ctx.reporter.result({ changed: done.length > 0, summary: plan.summary, files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })), apache: live || null }, () =>
-    [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live].filter(Boolean).join('\n'));
+  ctx.reporter.result(
+    {
+      changed: done.length > 0,
+      summary: plan.summary,
+      files: done.map((c) => ({ path: c.path, kind: c.kind, handEdited: c.handEdited })),
+      apache: live || null,
+    },
+    () =>
+      [done.length ? `rendered: ${done.map((c) => `${c.kind} ${rel(site, c.path)}`).join(', ')}` : plan.summary, live]
+        .filter(Boolean)
+        .join('\n'),
+  );
   return 0;
 }

@@ -18,21 +18,32 @@ export async function runRepair(ctx: CommandContext): Promise<number> {
   // byte (failover/variant-keep.ts), so that the plan below finds every variant a file again.
   const { lines: restored } = await variantsChange(ctx, await ctx.site(), 'restore', { links: false });
   for (const line of restored) ctx.reporter.note(line);
-  const plan = await runChange(ctx, 'repair', async ({ site, catalog, tree, pctx }) => planRepair(site, catalog, await readRepairFacts(site, catalog, tree), pctx), {
-    kind: 'repair',
-    data: () => null,
-    run: async ({ site, catalog }) => {
-      if (!doRestart) return;
-      const r = await restartAndCheck(site, catalog);
-      report = r.report;
-      ok = r.ok;
+  const plan = await runChange(
+    ctx,
+    'repair',
+    async ({ site, catalog, tree, pctx }) =>
+      planRepair(site, catalog, await readRepairFacts(site, catalog, tree), pctx),
+    {
+      kind: 'repair',
+      data: () => null,
+      run: async ({ site, catalog }) => {
+        if (!doRestart) return;
+        const r = await restartAndCheck(site, catalog);
+        report = r.report;
+        ok = r.ok;
+      },
     },
-  });
+  );
   if (ctx.dryRun) return 0;
   const changed = plan.ops.length > 0;
-  const restart = !changed ? null : doRestart ? report ?? null : 'not restarted (--no-restart): the apps read the repaired paths when their daemons next restart';
+  const restart = !changed
+    ? null
+    : doRestart
+      ? (report ?? null)
+      : 'not restarted (--no-restart): the apps read the repaired paths when their daemons next restart';
   ctx.reporter.result({ changed, summary: plan.summary, repaired: plan.notes, restart }, () =>
-    (changed ? [`${plan.summary}: done`, ...(restart ? [`  restart: ${restart}`] : [])] : [plan.summary]).join('\n'));
+    (changed ? [`${plan.summary}: done`, ...(restart ? [`  restart: ${restart}`] : [])] : [plan.summary]).join('\n'),
+  );
   return ok ? 0 : 1;
 }
 

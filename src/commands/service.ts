@@ -15,9 +15,15 @@ import type { CommandContext } from './types.js';
 
 export async function serviceVerb(ctx: CommandContext, verb: 'install-service' | 'uninstall-service'): Promise<number> {
   const { systemd, sysv } = ctx.options;
-  if (systemd === true && sysv === true) throw usageError(`apache ${verb}: --systemd and --sysv exclude each other`, `webtree apache ${verb} [--systemd|--sysv]`);
+  if (systemd === true && sysv === true)
+    throw usageError(
+      `apache ${verb}: --systemd and --sysv exclude each other`,
+      `webtree apache ${verb} [--systemd|--sysv]`,
+    );
   if (!ctx.dryRun && process.geteuid?.() !== 0) {
-    throw new WebtreeError('EPERM', `apache ${verb} writes under /etc: only root may run it`, { hint: `sudo webtree apache ${verb}${systemd ? ' --systemd' : sysv ? ' --sysv' : ''} (--dry-run shows the plan as anyone)` });
+    throw new WebtreeError('EPERM', `apache ${verb} writes under /etc: only root may run it`, {
+      hint: `sudo webtree apache ${verb}${systemd ? ' --systemd' : sysv ? ' --sysv' : ''} (--dry-run shows the plan as anyone)`,
+    });
   }
   const site = await ctx.site();
   const kind = systemd === true ? 'systemd' : sysv === true ? 'sysv' : await defaultKind();
@@ -25,7 +31,10 @@ export async function serviceVerb(ctx: CommandContext, verb: 'install-service' |
   const plan = async () => {
     const facts = await readServiceFacts(site, kind, root);
     const pctx = await freshPlanContext(ctx, site);
-    return { p: verb === 'install-service' ? planInstallService(facts, root, pctx) : planUninstallService(facts, pctx), id: pctx.id };
+    return {
+      p: verb === 'install-service' ? planInstallService(facts, root, pctx) : planUninstallService(facts, pctx),
+      id: pctx.id,
+    };
   };
   if (ctx.dryRun) {
     printPlan(ctx.reporter, (await plan()).p);
@@ -45,10 +54,25 @@ export async function serviceVerb(ctx: CommandContext, verb: 'install-service' |
   let reload: string | undefined;
   if (kind === 'systemd' && root === '/' && done.ops.length && (await lstatOrNull('/run/systemd/system'))) {
     const r = await runFile('systemctl', ['daemon-reload']);
-    reload = r.exitCode === 0 ? 'systemctl daemon-reload: done' : `systemctl daemon-reload failed (${r.stderr.trim()}): run it by hand`;
+    reload =
+      r.exitCode === 0
+        ? 'systemctl daemon-reload: done'
+        : `systemctl daemon-reload failed (${r.stderr.trim()}): run it by hand`;
   }
-  const next = verb === 'uninstall-service' ? [] : kind === 'systemd' ? ['start it now: systemctl start webtree-httpd (it starts at boot from now on)'] : ['start it now: /etc/init.d/webtree-httpd start (it starts at boot from now on)'];
-  ctx.reporter.result({ kind, changed: done.ops.length > 0, summary: done.summary, notes: done.notes, reload: reload ?? null }, () =>
-    [done.ops.length ? `${done.summary}: done` : done.summary, ...(reload ? [`  ${reload}`] : []), ...(done.ops.length ? next.map((l) => `  ${l}`) : [])].join('\n'));
+  const next =
+    verb === 'uninstall-service'
+      ? []
+      : kind === 'systemd'
+        ? ['start it now: systemctl start webtree-httpd (it starts at boot from now on)']
+        : ['start it now: /etc/init.d/webtree-httpd start (it starts at boot from now on)'];
+  ctx.reporter.result(
+    { kind, changed: done.ops.length > 0, summary: done.summary, notes: done.notes, reload: reload ?? null },
+    () =>
+      [
+        done.ops.length ? `${done.summary}: done` : done.summary,
+        ...(reload ? [`  ${reload}`] : []),
+        ...(done.ops.length ? next.map((l) => `  ${l}`) : []),
+      ].join('\n'),
+  );
   return 0;
 }

@@ -20,14 +20,23 @@ export const statusCommand: CommandCode = {
     const st = await apacheStatus(site);
     const apache = { running: st.running, pid: st.pid ?? null };
     const damaged = (tree.damage ?? []).map((d) => d.file);
-    ctx.reporter.result({ site: site.file, products, server, apache, pending: pending ?? null, damaged }, () => [
-      `site     ${site.file}`,
-      `server   ${server ?? (notALink ? `(unknown: ${notALink})` : '(none)')}`,
-      `apache   ${apache.running ? `running, pid ${apache.pid}` : 'stopped'}`,
-      ...(pending ? [`pending  ${pending.state === 'running' ? 'a change is under way' : pending.state === 'damaged' ? 'the journal is damaged (see above)' : `\`${pending.command}\` was interrupted: run \`webtree recover\``}`] : []),
-      '',
-      `${'product'.padEnd(14)} ${'current'.padEnd(10)} ${'previous'.padEnd(10)} installed`,
-      ...products.map((p) => `${p.name.padEnd(14)} ${(p.current ?? '-').padEnd(10)} ${(p.previous ?? '-').padEnd(10)} ${p.versions.join(' ') || '-'}`),
-    ].join('\n'));
+    ctx.reporter.result({ site: site.file, products, server, apache, pending: pending ?? null, damaged }, () =>
+      [
+        `site     ${site.file}`,
+        `server   ${server ?? (notALink ? `(unknown: ${notALink})` : '(none)')}`,
+        `apache   ${apache.running ? `running, pid ${apache.pid}` : 'stopped'}`,
+        ...(pending
+          ? [
+              `pending  ${pending.state === 'running' ? 'a change is under way' : pending.state === 'damaged' ? 'the journal is damaged (see above)' : `\`${pending.command}\` was interrupted: run \`webtree recover\``}`,
+            ]
+          : []),
+        '',
+        `${'product'.padEnd(14)} ${'current'.padEnd(10)} ${'previous'.padEnd(10)} installed`,
+        ...products.map(
+          (p) =>
+            `${p.name.padEnd(14)} ${(p.current ?? '-').padEnd(10)} ${(p.previous ?? '-').padEnd(10)} ${p.versions.join(' ') || '-'}`,
+        ),
+      ].join('\n'),
+    );
   },
 };

@@ -33,7 +33,9 @@ async function requireState(site: Site): Promise<void> {
     await fs.access(site.paths.state);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) {
-      throw new WebtreeError('ESITE', `the tree of ${site.file} has no state directory ${site.paths.state}`, { hint: 'create the tree first: webtree init' });
+      throw new WebtreeError('ESITE', `the tree of ${site.file} has no state directory ${site.paths.state}`, {
+        hint: 'create the tree first: webtree init',
+      });
     }
     throw err;
   }
@@ -49,7 +51,10 @@ async function refusePending(site: Site): Promise<void> {
   if (!p) return;
   if (p.state === 'damaged') throw new WebtreeError('EDAMAGED', p.message, { hint: p.hint });
   throw new WebtreeError('EPENDING', `${p.message}; --dry-run plans nothing against a half-changed tree`, {
-    hint: p.state === 'running' ? 'wait for that command to end, then run --dry-run again' : 'run `webtree recover` (or `webtree recover --dry-run` to see what it would do), then --dry-run again',
+    hint:
+      p.state === 'running'
+        ? 'wait for that command to end, then run --dry-run again'
+        : 'run `webtree recover` (or `webtree recover --dry-run` to see what it would do), then --dry-run again',
   });
 }
 
@@ -66,7 +71,11 @@ export interface Recovered {
   checkFailed?: string;
 }
 
-export async function recoverInterrupted(ctx: CommandContext, site: Site, executor: Executor): Promise<Recovered | undefined> {
+export async function recoverInterrupted(
+  ctx: CommandContext,
+  site: Site,
+  executor: Executor,
+): Promise<Recovered | undefined> {
   const done = await executor.recover();
   if (!done) return undefined;
   const { journal } = done;
@@ -95,14 +104,23 @@ export async function recoverInterrupted(ctx: CommandContext, site: Site, execut
 export function reportPlan(ctx: CommandContext, plan: Plan, extra: Record<string, unknown> = {}): number {
   if (ctx.dryRun) return 0;
   const changed = plan.ops.length > 0;
-  ctx.reporter.result({ ...extra, changed, summary: plan.summary }, () => (changed ? `${plan.summary}: done` : plan.summary));
+  ctx.reporter.result({ ...extra, changed, summary: plan.summary }, () =>
+    changed ? `${plan.summary}: done` : plan.summary,
+  );
   return 0;
 }
 
 export function printPlan(reporter: Reporter, plan: Plan): void {
-  reporter.result({ dryRun: true, command: plan.command, summary: plan.summary, operations: plan.ops, notes: plan.notes }, () =>
-    // A plan with nothing to do has a sentence for a summary, not a verb: print it as it is.
-    [plan.ops.length ? `would ${plan.summary}:` : plan.summary, ...plan.ops.map((o, i) => `  ${i + 1}. ${describeOp(o)}`), ...plan.notes.map((n) => `  note: ${n}`)].join('\n'));
+  reporter.result(
+    { dryRun: true, command: plan.command, summary: plan.summary, operations: plan.ops, notes: plan.notes },
+    () =>
+      // A plan with nothing to do has a sentence for a summary, not a verb: print it as it is.
+      [
+        plan.ops.length ? `would ${plan.summary}:` : plan.summary,
+        ...plan.ops.map((o, i) => `  ${i + 1}. ${describeOp(o)}`),
+        ...plan.notes.map((n) => `  note: ${n}`),
+      ].join('\n'),
+  );
 }
 
 /**
@@ -134,11 +152,18 @@ export async function runChange(
     try {
       p = await plan({ site, catalog, tree, pctx });
       // Stops at once on a signal (the concurrency and signal tests aim there).
-      if (ctx.env.WEBTREE_TEST_PAUSE_MS) await sleep(Number(ctx.env.WEBTREE_TEST_PAUSE_MS), undefined, { signal: ctx.signal }).catch(() => undefined);
+      if (ctx.env.WEBTREE_TEST_PAUSE_MS)
+        await sleep(Number(ctx.env.WEBTREE_TEST_PAUSE_MS), undefined, { signal: ctx.signal }).catch(() => undefined);
     } catch (err) {
       // A signal while planning (Ctrl-C also kills the planner's children, httpd -t say): nothing was written.
       if (!ctx.signal?.aborted) throw err;
-      await executor.noteInterrupted({ id: pctx.id, time: pctx.now, ...pctx.who, action: label.split(' ')[0], outcome: 'undone' });
+      await executor.noteInterrupted({
+        id: pctx.id,
+        time: pctx.now,
+        ...pctx.who,
+        action: label.split(' ')[0],
+        outcome: 'undone',
+      });
       throw interruptedNothingChanged(ctx.signal, 'while the change was being planned');
     }
     reportNotes(ctx.reporter, p.notes);
@@ -163,12 +188,28 @@ export async function runChange(
  * changes the tree or what runs (runChange, init, apache start …). Returns the lock and the
  * executor to apply with.
  */
-export async function lockAndRecover(ctx: CommandContext, site: Site, label: string, waitMs = lockWaitMs(ctx.env)): Promise<{ lock: Lock; executor: Executor; recovered?: Recovered }> {
+export async function lockAndRecover(
+  ctx: CommandContext,
+  site: Site,
+  label: string,
+  waitMs = lockWaitMs(ctx.env),
+): Promise<{ lock: Lock; executor: Executor; recovered?: Recovered }> {
   const executor = await executorFor(ctx, site, true);
-  const onWait = ctx.debug ? (h: LockHolder) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  waiting for the lock held by ${describeHolder(h)}`) : undefined;
+  const onWait = ctx.debug
+    ? (h: LockHolder) =>
+        ctx.reporter.note(
+          `  ${`${Math.round(performance.now())} ms`.padStart(8)}  waiting for the lock held by ${describeHolder(h)}`,
+        )
+    : undefined;
   const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal, onWait);
-  if (lock.recoveredFrom) ctx.reporter.warn(`took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`);
-  if (lock.usedReserve) ctx.reporter.warn(`the disk is full: webtree gave up its reserve (${site.paths.state}/reserve) to take its lock; free space (\`webtree prune PRODUCT --keep N\`, \`df -h ${site.paths.state}\`): the reserve is made again once there is room`);
+  if (lock.recoveredFrom)
+    ctx.reporter.warn(
+      `took over the lock of pid ${lock.recoveredFrom.pid} (\`${lock.recoveredFrom.command}\`), which is no longer running`,
+    );
+  if (lock.usedReserve)
+    ctx.reporter.warn(
+      `the disk is full: webtree gave up its reserve (${site.paths.state}/reserve) to take its lock; free space (\`webtree prune PRODUCT --keep N\`, \`df -h ${site.paths.state}\`): the reserve is made again once there is room`,
+    );
   try {
     const recovered = await recoverInterrupted(ctx, site, executor);
     return { lock, executor, recovered };

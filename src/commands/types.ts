@@ -51,8 +51,6 @@ export interface CommandCode {
   run: Run;
 }
 
-
-
 /** A registry entry: the spec, and the import of the code that runs it. */
 export interface LazyCommand extends CommandSpec {
   load(): Promise<Run>;

@@ -2,8 +2,15 @@
 import type { CommandSpec, OptionSpec } from './types.js';
 
 export const GLOBAL: Record<string, OptionSpec> = {
-  config: { type: 'string', arg: 'FILE', description: 'site file (default: $WEBTREE_CONFIG, else /usr/remote/software/www/webtree.yaml)' },
-  json: { type: 'boolean', description: 'print the result, or the error, as one JSON document on stdout (docs/json.md)' },
+  config: {
+    type: 'string',
+    arg: 'FILE',
+    description: 'site file (default: $WEBTREE_CONFIG, else /usr/remote/software/www/webtree.yaml)',
+  },
+  json: {
+    type: 'boolean',
+    description: 'print the result, or the error, as one JSON document on stdout (docs/json.md)',
+  },
   'dry-run': { type: 'boolean', description: 'print the plan and change nothing (changing commands)' },
   debug: { type: 'boolean', description: 'show each operation and stack traces' },
   help: { type: 'boolean', description: 'show help' },
@@ -19,7 +26,9 @@ export function commandUsage(c: CommandSpec): string {
     '',
     c.summary,
     ...(opts.length ? ['', 'options:', ...opts] : []),
-    ...(c.examples.length ? ['', 'examples:', ...c.examples.flatMap((e) => [`  webtree ${e.cmd}`, `      ${e.says}`])] : []),
+    ...(c.examples.length
+      ? ['', 'examples:', ...c.examples.flatMap((e) => [`  webtree ${e.cmd}`, `      ${e.says}`])]
+      : []),
     '',
     'global options: --config FILE, --debug (webtree help lists them)',
   ].join('\n');
@@ -41,7 +50,10 @@ export function mainUsage(commands: readonly CommandSpec[]): string {
     'global options:',
     ...Object.entries(GLOBAL).map(([n, o]) => optLine(n, o)),
     // Not a global option: install has its own --version V.
-    optLine('version', { type: 'boolean', description: "print webtree's version (webtree --version, before any command)" }),
+    optLine('version', {
+      type: 'boolean',
+      description: "print webtree's version (webtree --version, before any command)",
+    }),
     '',
     'exit status: 0 done; 1 refused or failed (the tree is as it was); 2 bad usage or site file; 3 render --diff found changes.',
     'webtree help COMMAND (or webtree COMMAND --help) shows one command with examples.',

@@ -24,7 +24,12 @@ async function planFor(ctx: CommandContext, site: Site, verb: 'keep' | 'restore'
 }
 
 /** Plan under the lock and apply; with --dry-run, plan only. Returns what was (or would be) done. */
-export async function variantsChange(ctx: CommandContext, site: Site, verb: 'keep' | 'restore', opts: { links?: boolean } = {}): Promise<Planned> {
+export async function variantsChange(
+  ctx: CommandContext,
+  site: Site,
+  verb: 'keep' | 'restore',
+  opts: { links?: boolean } = {},
+): Promise<Planned> {
   if (ctx.dryRun) return planFor(ctx, site, verb, opts.links !== false);
   const { lock, executor } = await lockAndRecover(ctx, site, `variants ${verb}`);
   try {
@@ -53,16 +58,24 @@ export async function keepAfter(ctx: CommandContext, site: Site): Promise<void> 
 export const variantsCommand: CommandCode = {
   async run(ctx) {
     const verb = ctx.positionals[0];
-    if (verb !== 'keep' && verb !== 'restore') throw new WebtreeError('EUSAGE', `unknown variants verb "${verb}"`, { hint: 'webtree variants keep|restore' });
+    if (verb !== 'keep' && verb !== 'restore')
+      throw new WebtreeError('EUSAGE', `unknown variants verb "${verb}"`, { hint: 'webtree variants keep|restore' });
     const site = await ctx.site();
     const { plan, lines } = await variantsChange(ctx, site, verb);
     if (ctx.dryRun) {
-      ctx.reporter.result({ dryRun: true, command: plan.command, summary: plan.summary, operations: plan.ops, done: lines }, () =>
-        (plan.ops.length ? ['would:', ...lines.map((l) => `  ${l}`)] : [plan.summary]).join('\n'));
+      ctx.reporter.result(
+        { dryRun: true, command: plan.command, summary: plan.summary, operations: plan.ops, done: lines },
+        () => (plan.ops.length ? ['would:', ...lines.map((l) => `  ${l}`)] : [plan.summary]).join('\n'),
+      );
       return 0;
     }
     const done = verb === 'keep' || plan.ops.length ? lines : [];
-    ctx.reporter.result({ done }, () => done.join('\n') || 'every variant is as webtree kept it, and every consumer goes through the indirection: nothing to restore');
+    ctx.reporter.result(
+      { done },
+      () =>
+        done.join('\n') ||
+        'every variant is as webtree kept it, and every consumer goes through the indirection: nothing to restore',
+    );
     return 0;
   },
 };

@@ -8,7 +8,8 @@ import path from 'node:path';
 export const atticDir = (stateDir: string) => path.join(stateDir, 'attic');
 
 /** A name for the moved thing that says when: two moves of the same file never collide. */
-export const atticName = (p: string, now = new Date()) => `${path.basename(p)}.${now.toISOString().replace(/[:.]/g, '-')}`;
+export const atticName = (p: string, now = new Date()) =>
+  `${path.basename(p)}.${now.toISOString().replace(/[:.]/g, '-')}`;
 
 /** The shell line an operator types to move `p` into the attic (argument quoted when it needs it). */
 export function moveAsideCommand(p: string, stateDir: string, now = new Date()): string {

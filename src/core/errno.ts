@@ -37,17 +37,39 @@ export interface ErrnoFacts {
 
 let serviceAccount: ErrnoFacts['service'];
 /** The boundary's hints name the service account once the site file is read (cli.ts). */
-export const noteServiceAccount = (a: { user: string; group: string }) => void (serviceAccount = { user: a.user, group: a.group });
+export const noteServiceAccount = (a: { user: string; group: string }) =>
+  void (serviceAccount = { user: a.user, group: a.group });
 
 const MAPPED = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS']);
 
 /** What the failed system call was doing, in an operator's words. */
 const VERBS: Record<string, string> = {
-  open: 'open', write: 'write', read: 'read', mkdir: 'create the directory', mkdtemp: 'create a directory in',
-  rename: 'rename', symlink: 'create the link', link: 'create the hard link', unlink: 'remove', rmdir: 'remove',
-  rm: 'remove', copyfile: 'copy to', chmod: 'change the mode of', fchmod: 'change the mode of', chown: 'change the owner of',
-  lchown: 'change the owner of', fchown: 'change the owner of', utime: 'touch', utimes: 'touch', access: 'write into',
-  scandir: 'list', opendir: 'list', fsync: 'flush', fdatasync: 'flush', ftruncate: 'extend', truncate: 'extend',
+  open: 'open',
+  write: 'write',
+  read: 'read',
+  mkdir: 'create the directory',
+  mkdtemp: 'create a directory in',
+  rename: 'rename',
+  symlink: 'create the link',
+  link: 'create the hard link',
+  unlink: 'remove',
+  rmdir: 'remove',
+  rm: 'remove',
+  copyfile: 'copy to',
+  chmod: 'change the mode of',
+  fchmod: 'change the mode of',
+  chown: 'change the owner of',
+  lchown: 'change the owner of',
+  fchown: 'change the owner of',
+  utime: 'touch',
+  utimes: 'touch',
+  access: 'write into',
+  scandir: 'list',
+  opendir: 'list',
+  fsync: 'flush',
+  fdatasync: 'flush',
+  ftruncate: 'extend',
+  truncate: 'extend',
 };
 
 export const accountText = (a: Account) => `${a.user} (uid ${a.uid})`;
@@ -67,14 +89,16 @@ export function errnoError(err: unknown, facts: ErrnoFacts, doing?: string): Web
 }
 
 /** A system error: a WebtreeError carries a code too, some of them spelled like errno's. */
-const isSystemError = (err: unknown): err is NodeJS.ErrnoException => !(err instanceof WebtreeError) && isErrno(err) && MAPPED.has(err.code!);
+const isSystemError = (err: unknown): err is NodeJS.ErrnoException =>
+  !(err instanceof WebtreeError) && isErrno(err) && MAPPED.has(err.code!);
 
 function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError | undefined {
   if (!isSystemError(err)) return undefined;
   const e = err as NodeJS.ErrnoException & { dest?: string };
   const p = e.path;
   const verb = VERBS[e.syscall ?? ''] ?? e.syscall ?? 'write';
-  const what = doing ?? (p ? `${verb} ${p}${e.dest ? ` to ${e.dest}` : ''}` : `${verb} (the system did not say which file)`);
+  const what =
+    doing ?? (p ? `${verb} ${p}${e.dest ? ` to ${e.dest}` : ''}` : `${verb} (the system did not say which file)`);
   const where = facts.mount?.dir ?? (p ? path.dirname(p) : undefined);
   const { account } = facts;
   switch (e.code) {
@@ -90,21 +114,27 @@ function mapped(err: unknown, facts: ErrnoFacts, doing?: string): WebtreeError |
     }
     case 'EROFS':
       return new WebtreeError('EROFS', `the file system is read-only: could not ${what}${mountText(facts.mount)}`, {
-        hint: where ? `remount it read-write (\`mount -o remount,rw ${where}\`) or point the site file at a writable place` : 'remount it read-write or point the site file at a writable place',
+        hint: where
+          ? `remount it read-write (\`mount -o remount,rw ${where}\`) or point the site file at a writable place`
+          : 'remount it read-write or point the site file at a writable place',
         cause: err,
       });
     default: {
       const dir = facts.accessDir ?? (p ? path.dirname(p) : undefined);
       const svc = facts.service;
       // Only the service account is told to take the tree: anyone else is sent to it (or to root).
-      const hint = account.uid === 0
-        ? `root was refused too, so the file system or the file forbids it: check the mount options and \`lsattr -d ${dir ?? 'PATH'}\``
-        : svc === undefined
-          ? 'run webtree as the service account the tree belongs to (apache.user in the site file), or as root'
-          : svc.user !== account.user
-            ? `run webtree as ${svc.user}, the service account the tree belongs to (\`sudo -u ${svc.user} webtree …\`), or as root`
-            : `give the account access (as root: \`chown -R ${svc.user}:${svc.group} ${dir ?? 'PATH'}\`) or run webtree as root`;
-      return new WebtreeError('EACCES', `permission denied: ${accountText(account)} may not ${what}`, { hint, cause: err });
+      const hint =
+        account.uid === 0
+          ? `root was refused too, so the file system or the file forbids it: check the mount options and \`lsattr -d ${dir ?? 'PATH'}\``
+          : svc === undefined
+            ? 'run webtree as the service account the tree belongs to (apache.user in the site file), or as root'
+            : svc.user !== account.user
+              ? `run webtree as ${svc.user}, the service account the tree belongs to (\`sudo -u ${svc.user} webtree …\`), or as root`
+              : `give the account access (as root: \`chown -R ${svc.user}:${svc.group} ${dir ?? 'PATH'}\`) or run webtree as root`;
+      return new WebtreeError('EACCES', `permission denied: ${accountText(account)} may not ${what}`, {
+        hint,
+        cause: err,
+      });
     }
   }
 }

@@ -39,7 +39,11 @@ export class WebtreeError extends Error {
   /** Extra lines shown under the message (an Apache error, a diff, a list of findings). */
   readonly details?: string;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; details?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; details?: string; exitCode?: number; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'WebtreeError';
     this.code = code;
@@ -52,9 +56,15 @@ export class WebtreeError extends Error {
 export const usageError = (message: string, hint?: string) => new WebtreeError('EUSAGE', message, { hint });
 
 export function isErrno(err: unknown, code?: string): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (code === undefined || (err as NodeJS.ErrnoException).code === code);
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    (code === undefined || (err as NodeJS.ErrnoException).code === code)
+  );
 }
 
 /** An error as one or more lines for a report: a WebtreeError's message and details, else its message. */
 export const errorText = (err: unknown): string =>
-  err instanceof WebtreeError ? [err.message, err.details].filter(Boolean).join('\n') : String((err as Error)?.message ?? err);
+  err instanceof WebtreeError
+    ? [err.message, err.details].filter(Boolean).join('\n')
+    : String((err as Error)?.message ?? err);

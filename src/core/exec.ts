@@ -19,10 +19,11 @@ export async function runFile(file: string, args: string[]): Promise<FileResult>
   const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     // runuser needs root: during a drop the spawn alone takes it back (the child is forked at once).
-    const spawn = () => execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (err as { code?: unknown }).code : 0;
-      resolve({ exitCode: typeof code === 'number' ? code : -1, stdout, stderr });
-    });
+    const spawn = () =>
+      execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        resolve({ exitCode: typeof code === 'number' ? code : -1, stdout, stderr });
+      });
     if (file === 'runuser') withRoot(spawn);
     else spawn();
   });

@@ -22,7 +22,9 @@ export function currentIdentity(): Identity {
   let user = String(uid);
   try {
     user = os.userInfo().username;
-  } catch { /* a uid without a passwd entry: named by its number */ }
+  } catch {
+    /* a uid without a passwd entry: named by its number */
+  }
   invoker = { uid, user };
   return invoker;
 }
@@ -30,5 +32,8 @@ export function currentIdentity(): Identity {
 /** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
 export async function dbEntry(file: string, value: string, key = 0): Promise<string[] | undefined> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').map((l) => l.split(':')).find((f) => f.length > key && f[key] === value);
+  return text
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f.length > key && f[key] === value);
 }

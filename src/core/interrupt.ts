@@ -33,9 +33,12 @@ export function interruptedFinished(s: AbortSignal, summary: string, checkPendin
   const sig = signalName(s);
   return new WebtreeError('EINTERRUPTED', `interrupted after the change took effect: it was finished (${summary})`, {
     details: `${sig} arrived once the change was live; undoing it would have left the tree half-changed`,
-    hint: checkPending ? 'run `webtree recover`: it runs the check that follows the change (restart, health check); the next changing command would run it too' : 'webtree status shows the tree as it is now',
+    hint: checkPending
+      ? 'run `webtree recover`: it runs the check that follows the change (restart, health check); the next changing command would run it too'
+      : 'webtree status shows the tree as it is now',
     exitCode: exitStatusFor(sig),
   });
 }
 
-export const isInterrupted = (err: unknown): err is WebtreeError => err instanceof WebtreeError && err.code === 'EINTERRUPTED';
+export const isInterrupted = (err: unknown): err is WebtreeError =>
+  err instanceof WebtreeError && err.code === 'EINTERRUPTED';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * another depth (the bundled CLI, scripts/bundle.mjs).
  */
 function findRoot(from: string): string {
-  for (let dir = from; ; ) {
+  for (let dir = from; ;) {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'products'))) return dir;
     const up = path.dirname(dir);
     if (up === dir) return path.resolve(from, '..', '..');

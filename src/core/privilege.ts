@@ -29,7 +29,10 @@ let rootGroups: number[] = [];
 export const workingAs = (): Dropped | undefined => dropped;
 
 /** Take the account's ids as the effective ones (root only; anyone else is already who they are). */
-export function dropToAccount(account: { user: string; uid: number; gid: number }, groups: number[] = [account.gid]): void {
+export function dropToAccount(
+  account: { user: string; uid: number; gid: number },
+  groups: number[] = [account.gid],
+): void {
   if (dropped || process.geteuid?.() !== 0 || account.uid === 0) return;
   currentIdentity(); // who ran webtree is remembered before the ids change (history, lock)
   rootGroups = process.getgroups?.() ?? [];
@@ -63,7 +66,11 @@ export function withRoot<T>(fn: () => T): T {
  * access(2) answers for the real uid, which stays 0 during a drop: it would say yes to
  * anything. This asks with the effective ids from the mode bits (no ACLs on the tree). rwx: 4, 2, 1.
  */
-export function effectiveAllows(st: { uid: number; gid: number; mode: number }, want: number, who?: { uid: number; groups: number[] }): boolean {
+export function effectiveAllows(
+  st: { uid: number; gid: number; mode: number },
+  want: number,
+  who?: { uid: number; groups: number[] },
+): boolean {
   const uid = who?.uid ?? process.geteuid?.() ?? -1;
   if (uid === 0) return true;
   const groups = new Set(who?.groups ?? [process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]);

@@ -51,15 +51,22 @@ export const processStreams: Streams = {
 };
 
 /** Colour on stderr: a terminal, no --json, and NO_COLOR unset or empty. */
-export const colourWanted = (json: boolean, streams: Streams, env: NodeJS.ProcessEnv) => !json && streams.errIsTTY === true && !env.NO_COLOR;
+export const colourWanted = (json: boolean, streams: Streams, env: NodeJS.ProcessEnv) =>
+  !json && streams.errIsTTY === true && !env.NO_COLOR;
 
 const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 
 export function errorLines(e: ErrorReport, colour: boolean): string {
-  return [paint(colour, '1;31', `webtree: ${e.message}`), e.details, e.hint ? `  hint: ${e.hint}` : undefined].filter((l) => l).join('\n');
+  return [paint(colour, '1;31', `webtree: ${e.message}`), e.details, e.hint ? `  hint: ${e.hint}` : undefined]
+    .filter((l) => l)
+    .join('\n');
 }
 
-export function createReporter(json: boolean, streams: Streams = processStreams, env: NodeJS.ProcessEnv = process.env): Reporter {
+export function createReporter(
+  json: boolean,
+  streams: Streams = processStreams,
+  env: NodeJS.ProcessEnv = process.env,
+): Reporter {
   // Asked on first use: touching process.stderr opens it, which a status that only prints need not pay for.
   let colourMemo: boolean | undefined;
   const colour = () => (colourMemo ??= colourWanted(json, streams, env));

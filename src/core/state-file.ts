@@ -13,7 +13,14 @@ import { isErrno, WebtreeError, type ErrorCode } from './errors.js';
 
 /** A state file that cannot be used as it is. `problem` is its own sentence part ("is empty"). */
 export class DamagedFileError extends WebtreeError {
-  constructor(readonly file: string, readonly what: string, readonly problem: string, fix: string, code: ErrorCode = 'EDAMAGED', exitCode?: number) {
+  constructor(
+    readonly file: string,
+    readonly what: string,
+    readonly problem: string,
+    fix: string,
+    code: ErrorCode = 'EDAMAGED',
+    exitCode?: number,
+  ) {
     super(code, `${what} ${file} ${problem}`, { hint: fix, exitCode });
     this.name = 'DamagedFileError';
   }
@@ -69,7 +76,10 @@ export async function readStateText(file: string, spec: StateFileSpec): Promise<
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     if (isErrno(err, 'ENOTDIR')) throw bad('cannot be reached: a part of its path is a file, not a directory');
-    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) throw bad(`cannot be read: permission denied to ${process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`}`);
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM'))
+      throw bad(
+        `cannot be read: permission denied to ${process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`}`,
+      );
     if (isErrno(err, 'ELOOP')) throw bad('is a symbolic link that loops');
     if (isErrno(err)) throw bad(`cannot be opened: ${err.code}`);
     throw err;
@@ -84,7 +94,8 @@ export async function readStateText(file: string, spec: StateFileSpec): Promise<
     try {
       buf = await fh.readFile();
     } catch (err) {
-      if (isErrno(err)) throw bad(`cannot be read: ${err.code}${err.code === 'EIO' ? ' (a disk error: see dmesg)' : ''}`);
+      if (isErrno(err))
+        throw bad(`cannot be read: ${err.code}${err.code === 'EIO' ? ' (a disk error: see dmesg)' : ''}`);
       throw err;
     }
     if (buf.length === 0) throw bad('is empty');
@@ -101,7 +112,14 @@ export function parseStateJson(file: string, text: string, spec: StateFileSpec):
     return JSON.parse(text);
   } catch (err) {
     const cut = /end of (JSON )?input|Unterminated/i.test(String((err as Error).message));
-    throw new DamagedFileError(file, spec.what, cut ? 'is truncated (its JSON ends early)' : 'is not valid JSON', spec.fix, spec.code, spec.exitCode);
+    throw new DamagedFileError(
+      file,
+      spec.what,
+      cut ? 'is truncated (its JSON ends early)' : 'is not valid JSON',
+      spec.fix,
+      spec.code,
+      spec.exitCode,
+    );
   }
 }
 
@@ -122,9 +140,18 @@ export const isStr: FieldCheck = (v) => typeof v === 'string';
 export const isNonEmptyStr: FieldCheck = (v) => typeof v === 'string' && v.length > 0;
 export const isPosInt: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) > 0;
 export const isNat: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
-export const optional = (c: FieldCheck): FieldCheck => (v) => v === undefined || c(v);
-export const nullable = (c: FieldCheck): FieldCheck => (v) => v === null || c(v);
-export const oneOf = (...xs: unknown[]): FieldCheck => (v) => xs.includes(v);
+export const optional =
+  (c: FieldCheck): FieldCheck =>
+  (v) =>
+    v === undefined || c(v);
+export const nullable =
+  (c: FieldCheck): FieldCheck =>
+  (v) =>
+    v === null || c(v);
+export const oneOf =
+  (...xs: unknown[]): FieldCheck =>
+  (v) =>
+    xs.includes(v);
 export const isObj: FieldCheck = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Why a JSON value does not have the shape `fields` describe ("has no field pid"), or undefined. */
@@ -133,13 +160,20 @@ export function shapeProblem(v: unknown, fields: Record<string, FieldCheck>): st
   const o = v as Record<string, unknown>;
   for (const [name, check] of Object.entries(fields)) {
     if (check(o[name])) continue;
-    return o[name] === undefined ? `has no field "${name}"` : `has a field "${name}" of the wrong kind (${jsonKind(o[name])})`;
+    return o[name] === undefined
+      ? `has no field "${name}"`
+      : `has a field "${name}" of the wrong kind (${jsonKind(o[name])})`;
   }
   return undefined;
 }
 
 /** Read, parse and check a JSON state file; undefined when it does not exist. */
-export async function readStateJson<T>(file: string, spec: StateFileSpec, fields: Record<string, FieldCheck>, extra?: (v: T) => string | undefined): Promise<T | undefined> {
+export async function readStateJson<T>(
+  file: string,
+  spec: StateFileSpec,
+  fields: Record<string, FieldCheck>,
+  extra?: (v: T) => string | undefined,
+): Promise<T | undefined> {
   const text = await readStateText(file, spec);
   if (text === undefined) return undefined;
   const v = parseStateJson(file, text, spec);

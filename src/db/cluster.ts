@@ -30,7 +30,8 @@ export interface ServerProbe {
 }
 
 /** The one grant the site's role needs for the identity check, as the docs and the warning say it. */
-export const identityGrant = (user: string) => `GRANT pg_monitor TO ${user}; (or GRANT EXECUTE ON FUNCTION pg_control_system() TO ${user};)`;
+export const identityGrant = (user: string) =>
+  `GRANT pg_monitor TO ${user}; (or GRANT EXECUTE ON FUNCTION pg_control_system() TO ${user};)`;
 
 async function systemIdentifier(client: pg.Client, db: DbTarget): Promise<{ id: string | null; problem?: string }> {
   try {
@@ -39,13 +40,18 @@ async function systemIdentifier(client: pg.Client, db: DbTarget): Promise<{ id: 
   } catch (err) {
     // 42501: insufficient_privilege. Anything else is a real failure and is thrown as such.
     if ((err as { code?: string }).code !== '42501') throw err;
-    return { id: null, problem: `role "${db.user}" may not call pg_control_system(), so the cluster identity cannot be checked: as a superuser run ${identityGrant(db.user)}` };
+    return {
+      id: null,
+      problem: `role "${db.user}" may not call pg_control_system(), so the cluster identity cannot be checked: as a superuser run ${identityGrant(db.user)}`,
+    };
   }
 }
 
 export async function probeServer(server: DbServer, db: DbTarget): Promise<ServerProbe> {
   return withClient(server, db, async (client) => {
-    const r = await client.query<{ rec: boolean; version: string }>("SELECT pg_is_in_recovery() AS rec, current_setting('server_version') AS version");
+    const r = await client.query<{ rec: boolean; version: string }>(
+      "SELECT pg_is_in_recovery() AS rec, current_setting('server_version') AS version",
+    );
     const { rec, version } = r.rows[0];
     const { id, problem } = await systemIdentifier(client, db);
     let timeline: number | null = null;
@@ -53,6 +59,13 @@ export async function probeServer(server: DbServer, db: DbTarget): Promise<Serve
       const t = await client.query<{ wal: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS wal');
       timeline = parseInt(t.rows[0].wal.slice(0, 8), 16);
     }
-    return { server: server.name, primary: rec === false, version, systemIdentifier: id, timeline, ...(problem ? { identityProblem: problem } : {}) };
+    return {
+      server: server.name,
+      primary: rec === false,
+      version,
+      systemIdentifier: id,
+      timeline,
+      ...(problem ? { identityProblem: problem } : {}),
+    };
   });
 }

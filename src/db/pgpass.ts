@@ -62,13 +62,15 @@ export function passwordFromPgpass(text: string, t: PgTarget): string | undefine
     if (line === '' || line.startsWith('#')) continue;
     const parsed = parsePgpassLine(line);
     if (!parsed) continue;
-    if (parsed.fields.every((f, i) => f.any || f.text === want[i])) return parsed.password === '' ? undefined : parsed.password;
+    if (parsed.fields.every((f, i) => f.any || f.text === want[i]))
+      return parsed.password === '' ? undefined : parsed.password;
   }
   return undefined;
 }
 
 /** Which file libpq would read: PGPASSFILE unless unset or empty, else ~/.pgpass. */
-export const pgpassFile = (env: NodeJS.ProcessEnv, home: string) => (env.PGPASSFILE ? env.PGPASSFILE : `${home}/.pgpass`);
+export const pgpassFile = (env: NodeJS.ProcessEnv, home: string) =>
+  env.PGPASSFILE ? env.PGPASSFILE : `${home}/.pgpass`;
 
 /** PGPASSWORD as libpq takes it: empty is unset. */
 export const envPassword = (env: NodeJS.ProcessEnv) => (env.PGPASSWORD ? env.PGPASSWORD : undefined);

@@ -75,11 +75,12 @@ export async function checkPrimary(server: DbServer, db: DbTarget): Promise<Prim
 }
 
 /** The refusal of a standby as a failover target, naming it and what to do instead. */
-export const standbyRefusal = (server: DbServer) => new WebtreeError(
-  'EDB',
-  `${describeServer(server)} is a standby (pg_is_in_recovery() = true): promote it first, or switch to the master`,
-  { hint: `promote it (failover.sh or pg_ctl promote on ${server.name}) and run the command again` },
-);
+export const standbyRefusal = (server: DbServer) =>
+  new WebtreeError(
+    'EDB',
+    `${describeServer(server)} is a standby (pg_is_in_recovery() = true): promote it first, or switch to the master`,
+    { hint: `promote it (failover.sh or pg_ctl promote on ${server.name}) and run the command again` },
+  );
 
 /** The guard for failover: refuse a standby, naming it, and say what to do instead. */
 export async function requirePrimary(server: DbServer, db: DbTarget): Promise<PrimaryCheck> {
@@ -113,7 +114,9 @@ async function findPassword(server: DbServer, db: DbTarget): Promise<string> {
   const target = { host: server.host, port: server.port, database: db.name, user: db.user };
   const found = passwordFromPgpass(text, target);
   if (found !== undefined) return found;
-  throw new NoPasswordError(`PGPASSWORD is not set (or empty) and ${file} has no line with a password for ${[server.host, server.port, db.name, db.user].join(':')}`);
+  throw new NoPasswordError(
+    `PGPASSWORD is not set (or empty) and ${file} has no line with a password for ${[server.host, server.port, db.name, db.user].join(':')}`,
+  );
 }
 
 /** Turn whatever pg or the socket threw into one plain sentence and a hint. */
@@ -125,25 +128,36 @@ async function toDbError(server: DbServer, db: DbTarget, err: unknown): Promise<
   const code = e?.code ?? e?.errors?.[0]?.code;
   const msg = String(e?.message ?? err);
   const make = (message: string, hint: string) => new WebtreeError('EDB', message, { hint, cause: err });
-  const notPg = (what: string) => make(`${who} is not PostgreSQL: ${what}`, `check the port of ${server.name} in the site file and what listens there (PostgreSQL's port is 5442 at CTIO)`);
+  const notPg = (what: string) =>
+    make(
+      `${who} is not PostgreSQL: ${what}`,
+      `check the port of ${server.name} in the site file and what listens there (PostgreSQL's port is 5442 at CTIO)`,
+    );
   const reach = `check that PostgreSQL runs on ${server.name} and listens on port ${server.port} (listen_addresses, port), and the host and port in the site file`;
 
   if (err instanceof NoPasswordError) {
-    return make(`${who} asks for a password for user "${db.user}" and none was found: ${msg}`,
-      `export PGPASSWORD, or add "${server.host}:${server.port}:${db.name}:${db.user}:PASSWORD" to ~/.pgpass (chmod 0600)`);
+    return make(
+      `${who} asks for a password for user "${db.user}" and none was found: ${msg}`,
+      `export PGPASSWORD, or add "${server.host}:${server.port}:${db.name}:${db.user}:PASSWORD" to ~/.pgpass (chmod 0600)`,
+    );
   }
   if (/timeout expired|connection timeout/i.test(msg)) {
     const foreign = await notPostgres(server);
     if (foreign) return notPg(foreign);
-    return make(`${who} did not answer within ${db.connectTimeoutSec} s`,
-      `check that ${server.name} is up and reachable from this host (network, firewall), or raise database.connectTimeout in the site file`);
+    return make(
+      `${who} did not answer within ${db.connectTimeoutSec} s`,
+      `check that ${server.name} is up and reachable from this host (network, firewall), or raise database.connectTimeout in the site file`,
+    );
   }
   switch (code) {
     case 'ECONNREFUSED':
       return make(`${who} refused the connection: nothing listens on that port`, reach);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return make(`${who}: the host name "${server.host}" cannot be resolved`, 'check the host in the site file and this host\'s DNS');
+      return make(
+        `${who}: the host name "${server.host}" cannot be resolved`,
+        "check the host in the site file and this host's DNS",
+      );
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ETIMEDOUT':
@@ -151,8 +165,10 @@ async function toDbError(server: DbServer, db: DbTarget, err: unknown): Promise<
     case 'ECONNRESET':
       return make(`${who} reset the connection`, reach);
     case '28P01':
-      return make(`${who}: password authentication failed for user "${db.user}"`,
-        `check the password in PGPASSWORD or ~/.pgpass for ${server.host}:${server.port}:${db.name}:${db.user}`);
+      return make(
+        `${who}: password authentication failed for user "${db.user}"`,
+        `check the password in PGPASSWORD or ~/.pgpass for ${server.host}:${server.port}:${db.name}:${db.user}`,
+      );
     case '28000':
       return make(`${who} rejected user "${db.user}": ${msg}`, `check the role and pg_hba.conf on ${server.name}`);
     case '3D000':
@@ -160,17 +176,31 @@ async function toDbError(server: DbServer, db: DbTarget, err: unknown): Promise<
     case '57P03':
       // PostgreSQL's own detail tells a server starting up from a standby with hot_standby = off.
       if (/hot standby mode is disabled/i.test(e.detail ?? '')) {
-        return make(`${who} is not accepting connections: ${msg} (${e.detail}): it is a standby with hot_standby = off`,
-          `a standby cannot serve the web tools: promote it first (pg_ctl promote on ${server.name}), or switch to the master`);
+        return make(
+          `${who} is not accepting connections: ${msg} (${e.detail}): it is a standby with hot_standby = off`,
+          `a standby cannot serve the web tools: promote it first (pg_ctl promote on ${server.name}), or switch to the master`,
+        );
       }
-      return make(`${who} is not accepting connections: ${msg}${e.detail ? ` (${e.detail})` : ''}`, `wait for ${server.name} to finish starting, or check its log`);
+      return make(
+        `${who} is not accepting connections: ${msg}${e.detail ? ` (${e.detail})` : ''}`,
+        `wait for ${server.name} to finish starting, or check its log`,
+      );
     case '53300':
-      return make(`${who} has no free connection slots: ${msg}`, `check max_connections and the clients of ${server.name}`);
+      return make(
+        `${who} has no free connection slots: ${msg}`,
+        `check max_connections and the clients of ${server.name}`,
+      );
     case '57014':
-      return make(`${who} connected but did not answer within ${db.connectTimeoutSec} s`, `check the load and the log of ${server.name}`);
+      return make(
+        `${who} connected but did not answer within ${db.connectTimeoutSec} s`,
+        `check the load and the log of ${server.name}`,
+      );
   }
   if (/Query read timeout/.test(msg)) {
-    return make(`${who} connected but did not answer within ${db.connectTimeoutSec} s`, `check the load and the log of ${server.name}`);
+    return make(
+      `${who} connected but did not answer within ${db.connectTimeoutSec} s`,
+      `check the load and the log of ${server.name}`,
+    );
   }
   // Something answered that does not speak PostgreSQL's protocol (a web server on the port, say).
   const foreign = await notPostgres(server);

@@ -42,7 +42,11 @@ export function notPostgres(server: DbServer, waitMs = 1500): Promise<string | n
 function judge(got: Buffer): string | null {
   if (got.length === 0) return null;
   if (got.length === 1 && (got[0] === 0x53 || got[0] === 0x4e)) return null;
-  const first = got.toString('latin1').split(/\r?\n/)[0].replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+  const first = got
+    .toString('latin1')
+    .split(/\r?\n/)[0]
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 80);
   if (/^HTTP\/\d/.test(first)) return `an HTTP server answers on that port ("${first}")`;
   return `something else answers on that port ("${first}")`;
 }

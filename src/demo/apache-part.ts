@@ -8,7 +8,11 @@ import { loadSite } from '../site/load.js';
 
 type Step = (args: string[], allowed?: number[]) => Promise<number | undefined>;
 
-const exists = (p: string) => fs.access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.access(p).then(
+    () => true,
+    () => false,
+  );
 
 async function fetchLine(url: string): Promise<string> {
   try {
@@ -24,19 +28,22 @@ export async function demoApache(step: Step, config: string): Promise<void> {
   const site = await loadSite(config);
   const { httpd, wsgiModule } = site.apache;
   if (!(await exists(httpd)) || !(await exists(wsgiModule))) {
-    console.log([
-      '',
-      `Apache with mod_wsgi is not installed here (${httpd}, ${wsgiModule}); skipping render and apache.`,
-      'To see that part: sudo apt-get install apache2 libapache2-mod-wsgi-py3 (Debian/Ubuntu)',
-      '             or: sudo dnf install httpd python3-mod_wsgi (Red Hat family), then run the demo again.',
-    ].join('\n'));
+    console.log(
+      [
+        '',
+        `Apache with mod_wsgi is not installed here (${httpd}, ${wsgiModule}); skipping render and apache.`,
+        'To see that part: sudo apt-get install apache2 libapache2-mod-wsgi-py3 (Debian/Ubuntu)',
+        '             or: sudo dnf install httpd python3-mod_wsgi (Red Hat family), then run the demo again.',
+      ].join('\n'),
+    );
     return;
   }
   const { host, port } = site.apache.listen;
   const base = `http://${host}:${port}`;
   const show = async () => {
     console.log('');
-    for (const p of ['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/EXPO/', '/robots.txt']) console.log(`  ${`${base}${p}`.padEnd(44)} ${await fetchLine(`${base}${p}`)}`);
+    for (const p of ['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/EXPO/', '/robots.txt'])
+      console.log(`  ${`${base}${p}`.padEnd(44)} ${await fetchLine(`${base}${p}`)}`);
   };
   await step(['render']);
   try {

@@ -13,7 +13,6 @@ import { freePort } from '../core/net.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'webtree.js');
 
-
 async function accountExists(name: string): Promise<boolean> {
   return (await execa('id', ['-u', name], { reject: false })).exitCode === 0;
 }
@@ -35,21 +34,33 @@ export async function runDemo(dirArg?: string): Promise<number> {
   const env = { ...process.env, WEBTREE_CONFIG: config };
   const step = async (args: string[], allowed: number[] = [0]) => {
     process.stdout.write(`\n$ webtree ${args.join(' ')}\n`);
-    const r = await execa(process.execPath, [BIN, ...args], { env, reject: false, stdout: 'inherit', stderr: 'inherit' });
-    if (!allowed.includes(r.exitCode ?? 1)) throw new Error(`demo step failed (exit ${r.exitCode}): webtree ${args.join(' ')}`);
+    const r = await execa(process.execPath, [BIN, ...args], {
+      env,
+      reject: false,
+      stdout: 'inherit',
+      stderr: 'inherit',
+    });
+    if (!allowed.includes(r.exitCode ?? 1))
+      throw new Error(`demo step failed (exit ${r.exitCode}): webtree ${args.join(' ')}`);
     return r.exitCode;
   };
 
   console.log(`webtree demo in ${dir}`);
   const files: Record<string, string> = {};
-  for (const [p, v] of [...FIRST_VERSIONS, ['TV', '3.4'] as [string, string]]) files[`${p} ${v}`] = await writeSampleArchive(archives, p, v);
+  for (const [p, v] of [...FIRST_VERSIONS, ['TV', '3.4'] as [string, string]])
+    files[`${p} ${v}`] = await writeSampleArchive(archives, p, v);
   const licence = path.join(archives, 'chartdir.lic');
   await fs.writeFile(licence, 'sample ChartDirector licence\n');
-  console.log(`sample archives in ${archives}: ${Object.values(files).map((f) => path.basename(f)).join(', ')}`);
+  console.log(
+    `sample archives in ${archives}: ${Object.values(files)
+      .map((f) => path.basename(f))
+      .join(', ')}`,
+  );
 
   const port = await freePort();
   await step(['init', '--prefix', path.join(dir, 'site'), '--listen', `127.0.0.1:${port}`, ...(await demoUser())]);
-  for (const [p, v] of FIRST_VERSIONS) await step(['install', files[`${p} ${v}`], ...(p === 'ChartDirector' ? ['--license', licence] : [])]);
+  for (const [p, v] of FIRST_VERSIONS)
+    await step(['install', files[`${p} ${v}`], ...(p === 'ChartDirector' ? ['--license', licence] : [])]);
   await step(['install', files['TV 3.4']]);
   await step(['status']);
   await step(['rollback', 'TV']);

@@ -61,22 +61,63 @@ def application(environ, start_response):
 function productFiles(product: string, version: string): { top: string; files: Files } {
   switch (product) {
     case 'TV':
-      return { top: `tv-${version}`, files: { 'product/tv.wsgi': wsgiApp('TV', version, 'des_tv.cfg'), 'product/static/index.html': `<h1>TV ${version}</h1>\n`, 'README': 'Telemetry Viewer\n' } };
+      return {
+        top: `tv-${version}`,
+        files: {
+          'product/tv.wsgi': wsgiApp('TV', version, 'des_tv.cfg'),
+          'product/static/index.html': `<h1>TV ${version}</h1>\n`,
+          README: 'Telemetry Viewer\n',
+        },
+      };
     case 'AV':
-      return { top: `des_alarms-${version}`, files: { 'product/des_alarms.wsgi': wsgiApp('AV', version, 'des_alarms.cfg'), 'README': 'Alarm Viewer\n' } };
+      return {
+        top: `des_alarms-${version}`,
+        files: { 'product/des_alarms.wsgi': wsgiApp('AV', version, 'des_alarms.cfg'), README: 'Alarm Viewer\n' },
+      };
     case 'ConstantsDB':
-      return { top: `ConstantsDB-${version}`, files: { 'ConstantsDB.wsgi': wsgiApp('ConstantsDB', version, 'constants.cfg'), 'templates/index.html': '<h1>Constants</h1>\n' } };
+      return {
+        top: `ConstantsDB-${version}`,
+        files: {
+          'ConstantsDB.wsgi': wsgiApp('ConstantsDB', version, 'constants.cfg'),
+          'templates/index.html': '<h1>Constants</h1>\n',
+        },
+      };
     case 'QE':
       return { top: `QEngine-${version}`, files: { 'QE.wsgi': wsgiApp('QE', version, 'QE_decam.cfg') } };
     case 'EXPO':
-      return { top: `EXPO-${version}`, files: { 'index.html': `<h1>Exposure Browser ${version}</h1>\n<form action="/QE/DECam"></form>\n`, 'expo.css': 'body { font-family: sans-serif; }\n' } };
+      return {
+        top: `EXPO-${version}`,
+        files: {
+          'index.html': `<h1>Exposure Browser ${version}</h1>\n<form action="/QE/DECam"></form>\n`,
+          'expo.css': 'body { font-family: sans-serif; }\n',
+        },
+      };
     case 'ChartDirector':
-      return { top: `ChartDirector`, files: { 'lib/pychartdir.py': `# stand-in for ChartDirector ${version}\ndef version():\n    return ${JSON.stringify(version)}\n`, 'lib/fonts/README': 'fonts\n', 'doc/index.html': 'docs\n' } };
+      return {
+        top: `ChartDirector`,
+        files: {
+          'lib/pychartdir.py': `# stand-in for ChartDirector ${version}\ndef version():\n    return ${JSON.stringify(version)}\n`,
+          'lib/fonts/README': 'fonts\n',
+          'doc/index.html': 'docs\n',
+        },
+      };
     case 'dbiapp_pylib':
-      return { top: `dbiapp_pylib_${version}`, files: { 'lib/dbiapp/__init__.py': `VERSION = ${JSON.stringify(version)}\n`, 'ups/dbiapp_pylib.table': 'setupRequired(python)\n' } };
+      return {
+        top: `dbiapp_pylib_${version}`,
+        files: {
+          'lib/dbiapp/__init__.py': `VERSION = ${JSON.stringify(version)}\n`,
+          'ups/dbiapp_pylib.table': 'setupRequired(python)\n',
+        },
+      };
     case 'wsgi_py':
       // webpylib/wsgi_py -> wsgi_py_<v>/lib, so lib/ itself is the package `import wsgi_py` finds.
-      return { top: `wsgi_py_${version}`, files: { 'lib/__init__.py': `VERSION = ${JSON.stringify(version)}\n`, 'lib/request.py': 'def get(environ):\n    return environ\n' } };
+      return {
+        top: `wsgi_py_${version}`,
+        files: {
+          'lib/__init__.py': `VERSION = ${JSON.stringify(version)}\n`,
+          'lib/request.py': 'def get(environ):\n    return environ\n',
+        },
+      };
     default:
       throw new Error(`no sample for ${product}`);
   }
@@ -88,7 +129,12 @@ async function archiveName(product: string, version: string): Promise<string> {
 }
 
 /** Write one sample archive of `product` at `version` into dir; returns its path. */
-export async function writeSampleArchive(dir: string, product: string, version: string, extra: Files = {}): Promise<string> {
+export async function writeSampleArchive(
+  dir: string,
+  product: string,
+  version: string,
+  extra: Files = {},
+): Promise<string> {
   const { top, files } = productFiles(product, version);
   const src = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-sample-'));
   try {
@@ -107,6 +153,12 @@ export async function writeSampleArchive(dir: string, product: string, version: 
 
 /** The site's first versions: one archive per product, as the guide lists them. */
 export const FIRST_VERSIONS: [string, string][] = [
-  ['dbiapp_pylib', 'v1_4a'], ['wsgi_py', 'v1_5a'], ['ChartDirector', '5.0.2'],
-  ['TV', '3.3a'], ['ConstantsDB', '1.5d'], ['AV', '1.1'], ['QE', '2.0'], ['EXPO', '1.0'],
+  ['dbiapp_pylib', 'v1_4a'],
+  ['wsgi_py', 'v1_5a'],
+  ['ChartDirector', '5.0.2'],
+  ['TV', '3.3a'],
+  ['ConstantsDB', '1.5d'],
+  ['AV', '1.1'],
+  ['QE', '2.0'],
+  ['EXPO', '1.0'],
 ];

@@ -7,7 +7,15 @@
 import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { manifestPath, pointerPath, pointerTarget, productDir, versionPath, webLinkPath, webLinkTarget } from '../catalog/paths.js';
+import {
+  manifestPath,
+  pointerPath,
+  pointerTarget,
+  productDir,
+  versionPath,
+  webLinkPath,
+  webLinkTarget,
+} from '../catalog/paths.js';
 import { firstNotAFile } from '../archive/manifest.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
@@ -23,7 +31,14 @@ export async function pathFacts(p: string): Promise<PathFacts> {
   const kind: PathKind = st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
   const real = await realOrNull(p);
   const target = real === null ? null : await fs.stat(real).catch(() => null);
-  return { kind, ...(kind === 'link' ? { link: await fs.readlink(p) } : {}), real, ...(target ? { ino: `${target.dev}:${target.ino}`, owner: `${target.uid}:${target.gid}`, mode: target.mode & 0o7777 } : {}) };
+  return {
+    kind,
+    ...(kind === 'link' ? { link: await fs.readlink(p) } : {}),
+    real,
+    ...(target
+      ? { ino: `${target.dev}:${target.ino}`, owner: `${target.uid}:${target.gid}`, mode: target.mode & 0o7777 }
+      : {}),
+  };
 }
 
 async function sameBytes(a: PathFacts, b: PathFacts): Promise<boolean> {
@@ -35,7 +50,8 @@ async function sameBytes(a: PathFacts, b: PathFacts): Promise<boolean> {
 export async function readAdoptFacts(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<AdoptFacts> {
   const servers = site.database.servers.map((s) => s.name);
   const facts: AdoptFacts = { active: await activeServer(site), dirs: [], slots: {}, consumers: {}, products: {} };
-  for (const d of [site.paths.switch, ...servers.map((s) => serverSlotDir(site, s))]) if ((await lstatOrNull(d))?.isDirectory()) facts.dirs.push(d);
+  for (const d of [site.paths.switch, ...servers.map((s) => serverSlotDir(site, s))])
+    if ((await lstatOrNull(d))?.isDirectory()) facts.dirs.push(d);
   const cs = consumers(site, catalog);
   for (const s of servers) {
     facts.slots[s] = {};
@@ -53,16 +69,27 @@ export async function readAdoptFacts(site: Site, catalog: ProductDescriptor[], t
   for (const d of catalog.filter((p) => p.installable)) {
     const st = tree.products[d.name];
     const pointerReal: Record<string, string | null> = {};
-    for (const v of [...st.versions, ...st.unmanaged]) pointerReal[v] = await realOrNull(path.join(productDir(site, d), pointerTarget(d, v)));
+    for (const v of [...st.versions, ...st.unmanaged])
+      pointerReal[v] = await realOrNull(path.join(productDir(site, d), pointerTarget(d, v)));
     const webLinks: ProductFacts['webLinks'] = {};
-    for (const l of d.webLinks) webLinks[l.path] = { ...(await pathFacts(webLinkPath(site, l))), expectedReal: await realOrNull(webLinkTarget(site, d, l)) };
+    for (const l of d.webLinks)
+      webLinks[l.path] = {
+        ...(await pathFacts(webLinkPath(site, l))),
+        expectedReal: await realOrNull(webLinkTarget(site, d, l)),
+      };
     const manifestsDir = (await lstatOrNull(path.dirname(manifestPath(site, d, 'x'))))?.isDirectory() ?? false;
     const unrecordable: Record<string, string> = {};
     for (const v of st.unmanaged) {
       const why = firstNotAFile(versionPath(site, d, v));
       if (why !== undefined) unrecordable[v] = why;
     }
-    facts.products[d.name] = { pointer: await pathFacts(pointerPath(site, d)), pointerReal, webLinks, manifestsDir, unrecordable };
+    facts.products[d.name] = {
+      pointer: await pathFacts(pointerPath(site, d)),
+      pointerReal,
+      webLinks,
+      manifestsDir,
+      unrecordable,
+    };
   }
   return facts;
 }

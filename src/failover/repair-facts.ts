@@ -14,9 +14,18 @@ import { variantProblem } from './switch-facts.js';
 export async function readRepairFacts(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<RepairFacts> {
   const facts = await readAdoptFacts(site, catalog, tree);
   const st = await lstatOrNull(activeLink(site));
-  const activeKind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+  const activeKind = !st
+    ? 'missing'
+    : st.isSymbolicLink()
+      ? 'link'
+      : st.isDirectory()
+        ? 'directory'
+        : st.isFile()
+          ? 'file'
+          : 'other';
   const usable: Record<string, string> = {};
   const account = process.getuid?.() === 0 ? site.apache.user : undefined;
-  for (const c of consumers(site, catalog)) usable[c.slot] = facts.active === null ? 'unknown' : await variantProblem(c.variant(facts.active), account);
+  for (const c of consumers(site, catalog))
+    usable[c.slot] = facts.active === null ? 'unknown' : await variantProblem(c.variant(facts.active), account);
   return { ...facts, activeKind, usable };
 }

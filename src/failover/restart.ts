@@ -37,21 +37,36 @@ export async function appsFailing(site: Site, catalog: ProductDescriptor[]): Pro
 
 export const restartAndCheck: RestartAndCheck = async (site, catalog, before) => {
   const st = await status(site);
-  if (!st.running) return { ok: true, restarted: false, report: 'apache not running: no restart needed (it reads the new cfg files when it starts)' };
+  if (!st.running)
+    return {
+      ok: true,
+      restarted: false,
+      report: 'apache not running: no restart needed (it reads the new cfg files when it starts)',
+    };
   // Only the apps the live conf.d mounts: one installed since the last render is not served yet, and its 404 is no failure.
   const { configured } = await liveApps(site, catalog);
   // Touching every app's script restarts the daemons alone; a graceful fails requests under load.
   const { report, kept, gracefulError } = await restartEveryApp(site, configured);
-  if (gracefulError !== undefined) return { ok: false, restarted: false, report: `graceful restart failed: ${gracefulError}` };
+  if (gracefulError !== undefined)
+    return { ok: false, restarted: false, report: `graceful restart failed: ${gracefulError}` };
   const { results, lines: health } = report;
   const bad = results.filter((r) => !r.ok);
   const old = new Set(before ?? []);
   const fresh = bad.filter((r) => !old.has(r.url));
-  const lines = health.map((l, i) => `  ${l}${!results[i].ok && old.has(results[i].url) ? ' (failed before the switch too)' : ''}`);
-  const how = kept.length ? `graceful restart done (pid ${st.pid}; the daemons of ${kept.join(', ')} did not restart on a touch)` : `every app's daemon restarted (Apache pid ${st.pid} kept)`;
+  const lines = health.map(
+    (l, i) => `  ${l}${!results[i].ok && old.has(results[i].url) ? ' (failed before the switch too)' : ''}`,
+  );
+  const how = kept.length
+    ? `graceful restart done (pid ${st.pid}; the daemons of ${kept.join(', ')} did not restart on a touch)`
+    : `every app's daemon restarted (Apache pid ${st.pid} kept)`;
   const already = bad.length - fresh.length;
   const head = bad.length
     ? `${how}; ${bad.length} of ${results.length} health checks failed${already ? ` (${already} of them before the switch too, which the switch did not cause)` : ''}:`
     : `${how}; all ${results.length} health checks answered:`;
-  return { ok: fresh.length === 0, restarted: true, report: [head, ...lines].join('\n'), failing: fresh.map((r) => r.url) };
+  return {
+    ok: fresh.length === 0,
+    restarted: true,
+    report: [head, ...lines].join('\n'),
+    failing: fresh.map((r) => r.url),
+  };
 };

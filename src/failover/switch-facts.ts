@@ -25,7 +25,8 @@ export async function variantTwins(site: Site, c: Consumer, server: string): Pro
     const theirs = await fs.realpath(c.variant(s)).catch(() => null);
     if (theirs === null) continue;
     if (theirs === mine) out.push(`${s} (the same file, ${theirs})`);
-    else if (bytes !== null && (await fs.readFile(theirs).catch(() => null))?.equals(bytes)) out.push(`${s} (the same bytes)`);
+    else if (bytes !== null && (await fs.readFile(theirs).catch(() => null))?.equals(bytes))
+      out.push(`${s} (the same bytes)`);
   }
   return out;
 }
@@ -65,13 +66,32 @@ export async function readSwitchFacts(site: Site, catalog: ProductDescriptor[], 
     twins: {},
   };
   const st = await lstatOrNull(activeLink(site));
-  facts.activeKind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+  facts.activeKind = !st
+    ? 'missing'
+    : st.isSymbolicLink()
+      ? 'link'
+      : st.isDirectory()
+        ? 'directory'
+        : st.isFile()
+          ? 'file'
+          : 'other';
   for (const c of consumers(site, catalog)) {
     const st = await lstatOrNull(c.path);
-    const kind = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+    const kind = !st
+      ? 'missing'
+      : st.isSymbolicLink()
+        ? 'link'
+        : st.isFile()
+          ? 'file'
+          : st.isDirectory()
+            ? 'directory'
+            : 'other';
     facts.consumers[c.slot] = { kind, link: kind === 'link' ? await fs.readlink(c.path) : null };
     facts.slots[c.slot] = await readLinkOrNull(slotPath(site, server, c.slot));
-    facts.variants[c.slot] = await variantProblem(c.variant(server), process.getuid?.() === 0 ? site.apache.user : undefined);
+    facts.variants[c.slot] = await variantProblem(
+      c.variant(server),
+      process.getuid?.() === 0 ? site.apache.user : undefined,
+    );
     facts.twins![c.slot] = await variantTwins(site, c, server);
   }
   return facts;

@@ -25,7 +25,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 export async function readKept(site: Site): Promise<KeptVariant[]> {
   try {
     const v: unknown = JSON.parse(await fs.readFile(keptIndex(keptDir(site)), 'utf8'));
-    return Array.isArray(v) ? v as KeptVariant[] : [];
+    return Array.isArray(v) ? (v as KeptVariant[]) : [];
   } catch {
     return [];
   }
@@ -41,10 +41,14 @@ export async function variantFindings(site: Site): Promise<{ what: string; probl
     const st = await lstatOrNull(k.path);
     if (!st) add(`${k.path} is missing (webtree kept a copy at ${k.keptAt}): ${fix}`);
     else if (st.isSymbolicLink()) {
-      add(`${k.path} is a link now (-> ${await fs.readlink(k.path)}), not the ${k.server} file webtree kept a copy of: a rename by hand (the guide's \`mv settings.py settings.py_${k.server}\`) put it there; ${fix}, and the indirection with it`);
+      add(
+        `${k.path} is a link now (-> ${await fs.readlink(k.path)}), not the ${k.server} file webtree kept a copy of: a rename by hand (the guide's \`mv settings.py settings.py_${k.server}\`) put it there; ${fix}, and the indirection with it`,
+      );
     } else if (!st.isFile()) add(`${k.path} is not a regular file: ${fix}`);
     else if (sha(await fs.readFile(k.path)) !== k.sha256) {
-      add(`${k.path} was changed behind webtree's back (kept at ${k.keptAt}): if the change is yours, \`webtree variants keep\` records it; if not, ${fix}`);
+      add(
+        `${k.path} was changed behind webtree's back (kept at ${k.keptAt}): if the change is yours, \`webtree variants keep\` records it; if not, ${fix}`,
+      );
     } else if (st.uid !== k.uid || st.gid !== k.gid || (st.mode & 0o7777) !== k.mode) {
       add(`${k.path}'s owner or mode changed (kept ${k.uid}:${k.gid} ${k.mode.toString(8)}): ${fix}`);
     }
@@ -60,14 +64,25 @@ export async function readVariantFacts(site: Site, catalog: ProductDescriptor[])
     for (const { name: server } of site.database.servers) {
       const p = c.variant(server);
       const st = await lstatOrNull(p);
-      const file = st?.isFile() ? { sha256: sha(await fs.readFile(p)), uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 } : undefined;
+      const file = st?.isFile()
+        ? { sha256: sha(await fs.readFile(p)), uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }
+        : undefined;
       variants.push({ path: p, server, slot: c.slot, file });
     }
-    const want: [string, string][] = [[c.path, consumerTarget(site, c)], ...site.database.servers.map((s): [string, string] => [slotPath(site, s.name, c.slot), c.variant(s.name)])];
+    const want: [string, string][] = [
+      [c.path, consumerTarget(site, c)],
+      ...site.database.servers.map((s): [string, string] => [slotPath(site, s.name, c.slot), c.variant(s.name)]),
+    ];
     for (const [link, target] of want) {
       const st = await lstatOrNull(link);
       const now = !st ? 'missing' : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'directory' : 'file';
-      links.push({ path: link, target, now, nowTarget: now === 'link' ? await fs.readlink(link) : undefined, parentMissing: !st && !(await lstatOrNull(path.dirname(link))) });
+      links.push({
+        path: link,
+        target,
+        now,
+        nowTarget: now === 'link' ? await fs.readlink(link) : undefined,
+        parentMissing: !st && !(await lstatOrNull(path.dirname(link))),
+      });
     }
   }
   return {

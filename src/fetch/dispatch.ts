@@ -15,7 +15,11 @@ function readCa(file: string, what: string): string {
   try {
     return withRoot(() => readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new WebtreeError('EFETCH', `cannot read the CA certificates of ${what} (${file}): ${(err as Error).message}`, { hint: 'give a readable PEM file; nothing was changed' });
+    throw new WebtreeError(
+      'EFETCH',
+      `cannot read the CA certificates of ${what} (${file}): ${(err as Error).message}`,
+      { hint: 'give a readable PEM file; nothing was changed' },
+    );
   }
 }
 
@@ -34,7 +38,10 @@ export function bypassesProxy(url: URL, noProxy: string | undefined): boolean {
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   for (const raw of noProxy.split(/[\s,]+/).filter(Boolean)) {
     if (raw === '*') return true;
-    const [h, p] = raw.toLowerCase().replace(/^\*?\./, '.').split(/:(?=\d+$)/);
+    const [h, p] = raw
+      .toLowerCase()
+      .replace(/^\*?\./, '.')
+      .split(/:(?=\d+$)/);
     if (p !== undefined && p !== port) continue;
     if (h.startsWith('.') ? host.endsWith(h) || host === h.slice(1) : host === h || host.endsWith(`.${h}`)) return true;
   }

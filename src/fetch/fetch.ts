@@ -50,11 +50,17 @@ const shown = (url: string) => {
  * that follows makes its own tree durable, and an extra flush of the whole archive was a cost
  * curl does not pay), so after a crash a cache entry may hold other bytes; it is fetched again.
  */
-export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promise<{ file: string; fetched: boolean; bytes: number }> {
+export async function fetchArchive(
+  req: FetchRequest,
+  opts: FetchOptions,
+): Promise<{ file: string; fetched: boolean; bytes: number }> {
   const cached = await cachedArchive(opts.site, req.sha256, req.name);
   if (cached) {
-    if ((await sha256File(cached).catch(() => '')) === req.sha256) return { file: cached, fetched: false, bytes: (await fs.stat(cached)).size };
-    opts.onRetry?.(`the cached ${req.name} no longer has its sha256 (a crash while it was written?): fetching it again`);
+    if ((await sha256File(cached).catch(() => '')) === req.sha256)
+      return { file: cached, fetched: false, bytes: (await fs.stat(cached)).size };
+    opts.onRetry?.(
+      `the cached ${req.name} no longer has its sha256 (a crash while it was written?): fetching it again`,
+    );
     await fs.rm(cached, { force: true });
   }
   const dir = cacheEntryDir(opts.site, req.sha256);
@@ -74,12 +80,18 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
         } catch (err) {
           if (!(err instanceof Retryable) || opts.signal?.aborted) throw err;
           if (attempt >= opts.site.fetch.retries) {
-            throw new WebtreeError('EFETCH', `could not fetch ${shown(req.url)} after ${attempt + 1} tries: ${err.message}`, {
-              hint: 'check the server and the network (a proxy: HTTPS_PROXY/NO_PROXY), then run the command again; nothing was changed',
-            });
+            throw new WebtreeError(
+              'EFETCH',
+              `could not fetch ${shown(req.url)} after ${attempt + 1} tries: ${err.message}`,
+              {
+                hint: 'check the server and the network (a proxy: HTTPS_PROXY/NO_PROXY), then run the command again; nothing was changed',
+              },
+            );
           }
           const wait = Math.min(250 * 2 ** attempt, 8000);
-          opts.onRetry?.(`${shown(req.url)}: ${err.message}; retrying in ${wait} ms${state.bytes ? ` from byte ${state.bytes}` : ''}`);
+          opts.onRetry?.(
+            `${shown(req.url)}: ${err.message}; retrying in ${wait} ms${state.bytes ? ` from byte ${state.bytes}` : ''}`,
+          );
           await sleep(wait, undefined, { signal: opts.signal });
         }
       }
@@ -88,9 +100,13 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
     }
     const got = state.hash.digest('hex');
     if (got !== req.sha256) {
-      throw new WebtreeError('EBADARCHIVE', `${shown(req.url)} does not have the pinned sha256: expected ${req.sha256}, got ${got} (${state.bytes} bytes); the download was deleted`, {
-        hint: 'the file on the server is not the one the release pins: check with its publisher which is right; nothing was changed',
-      });
+      throw new WebtreeError(
+        'EBADARCHIVE',
+        `${shown(req.url)} does not have the pinned sha256: expected ${req.sha256}, got ${got} (${state.bytes} bytes); the download was deleted`,
+        {
+          hint: 'the file on the server is not the one the release pins: check with its publisher which is right; nothing was changed',
+        },
+      );
     }
     await fh.close();
     const file = path.join(dir, req.name);
@@ -108,7 +124,14 @@ export async function fetchArchive(req: FetchRequest, opts: FetchOptions): Promi
 
 type State = { hash: Hash; bytes: number; total?: number };
 
-async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Dispatchers, fh: fs.FileHandle, state: State, bar?: Progress): Promise<void> {
+async function oneAttempt(
+  req: FetchRequest,
+  opts: FetchOptions,
+  dispatchers: Dispatchers,
+  fh: fs.FileHandle,
+  state: State,
+  bar?: Progress,
+): Promise<void> {
   const { site } = opts;
   let url = req.url;
   for (let hop = 0; ; hop++) {
@@ -120,8 +143,12 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
-        dispatcher: dispatchers.for(url), method: 'GET', headers, signal: opts.signal,
-        headersTimeout: site.fetch.idleTimeout * 1000, bodyTimeout: site.fetch.idleTimeout * 1000,
+        dispatcher: dispatchers.for(url),
+        method: 'GET',
+        headers,
+        signal: opts.signal,
+        headersTimeout: site.fetch.idleTimeout * 1000,
+        bodyTimeout: site.fetch.idleTimeout * 1000,
       });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
@@ -131,13 +158,26 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
     if (code >= 300 && code < 400 && code !== 304) {
       await res.body.dump().catch(() => undefined);
       const loc = res.headers.location;
-      if (typeof loc !== 'string') throw new WebtreeError('EFETCH', `${shown(url)} answered ${code} without a Location`, { hint: 'nothing was changed' });
+      if (typeof loc !== 'string')
+        throw new WebtreeError('EFETCH', `${shown(url)} answered ${code} without a Location`, {
+          hint: 'nothing was changed',
+        });
       const next = new URL(loc, url);
-      if (hop + 1 > MAX_REDIRECTS) throw new WebtreeError('EFETCH', `${shown(req.url)}: more than ${MAX_REDIRECTS} redirects`, { hint: 'give the archive\'s final URL; nothing was changed' });
+      if (hop + 1 > MAX_REDIRECTS)
+        throw new WebtreeError('EFETCH', `${shown(req.url)}: more than ${MAX_REDIRECTS} redirects`, {
+          hint: "give the archive's final URL; nothing was changed",
+        });
       if (u.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new WebtreeError('EFETCH', `${shown(url)} redirects to ${shown(next.toString())}: https to ${next.protocol.replace(':', '')} is refused`, { hint: 'give an https:// URL that stays on https; nothing was changed' });
+        throw new WebtreeError(
+          'EFETCH',
+          `${shown(url)} redirects to ${shown(next.toString())}: https to ${next.protocol.replace(':', '')} is refused`,
+          { hint: 'give an https:// URL that stays on https; nothing was changed' },
+        );
       }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new WebtreeError('EFETCH', `${shown(url)} redirects to a ${next.protocol} URL`, { hint: 'nothing was changed' });
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new WebtreeError('EFETCH', `${shown(url)} redirects to a ${next.protocol} URL`, {
+          hint: 'nothing was changed',
+        });
       url = next.toString();
       continue;
     }
@@ -153,7 +193,10 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
     }
     if (code !== 200 && code !== 206) {
       await res.body.dump().catch(() => undefined);
-      const hint = code === 401 || code === 403 ? 'credentials come from ~/.netrc (machine HOST login USER password PASS); nothing was changed' : 'check the URL in the release file; nothing was changed';
+      const hint =
+        code === 401 || code === 403
+          ? 'credentials come from ~/.netrc (machine HOST login USER password PASS); nothing was changed'
+          : 'check the URL in the release file; nothing was changed';
       throw new WebtreeError('EFETCH', `${shown(url)} answered ${code}${code === 404 ? ' (not found)' : ''}`, { hint });
     }
     const resumed = code === 206 && contentRangeStart(res.headers['content-range']) === state.bytes;
@@ -177,7 +220,9 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
       state.hash.update(buf);
       // A failed write is the end, not a retry: the hash already holds these bytes.
       await written.catch((err: unknown) => {
-        throw new WebtreeError('EFETCH', `cannot write the download of ${req.name} into the cache: ${errorText(err)}`, { hint: `free space for the cache (${path.join(site.paths.state, 'cache')}) and run the command again; nothing was changed` });
+        throw new WebtreeError('EFETCH', `cannot write the download of ${req.name} into the cache: ${errorText(err)}`, {
+          hint: `free space for the cache (${path.join(site.paths.state, 'cache')}) and run the command again; nothing was changed`,
+        });
       });
       state.bytes += buf.length;
       batch = [];
@@ -186,7 +231,8 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
     };
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (state.bytes + batched + chunk.length > site.fetch.maxBytes) throw capError(url, state.bytes + batched + chunk.length, site);
+        if (state.bytes + batched + chunk.length > site.fetch.maxBytes)
+          throw capError(url, state.bytes + batched + chunk.length, site);
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= 4 << 20) await flush();
@@ -198,7 +244,8 @@ async function oneAttempt(req: FetchRequest, opts: FetchOptions, dispatchers: Di
       if (err instanceof WebtreeError || opts.signal?.aborted) throw err;
       throw classify(err, url);
     }
-    if (state.total !== undefined && state.bytes < state.total) throw new Retryable(`the connection closed after ${state.bytes} of ${state.total} bytes`);
+    if (state.total !== undefined && state.bytes < state.total)
+      throw new Retryable(`the connection closed after ${state.bytes} of ${state.total} bytes`);
     return;
   }
 }
@@ -213,9 +260,13 @@ async function restart(fh: fs.FileHandle, state: State): Promise<void> {
 const contentRangeStart = (h: unknown) => (typeof h === 'string' ? Number(/^bytes (\d+)-/.exec(h)?.[1]) : NaN);
 
 const capError = (url: string, n: number, site: Site) =>
-  new WebtreeError('EFETCH', `${shown(url)} is larger than fetch.maxBytes (${n} > ${site.fetch.maxBytes} bytes); the download was deleted`, {
-    hint: 'raise fetch.maxBytes in the site file if the archive really is that large; nothing was changed',
-  });
+  new WebtreeError(
+    'EFETCH',
+    `${shown(url)} is larger than fetch.maxBytes (${n} > ${site.fetch.maxBytes} bytes); the download was deleted`,
+    {
+      hint: 'raise fetch.maxBytes in the site file if the archive really is that large; nothing was changed',
+    },
+  );
 
 /** undici's errors: a refused TLS handshake is the end; a dropped or silent connection is worth a retry. */
 function classify(err: unknown, url: string): Error {
@@ -223,14 +274,21 @@ function classify(err: unknown, url: string): Error {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(`${code} ${cause?.code ?? ''}`);
   if (tls) {
-    return new WebtreeError('EFETCH', `${shown(url)}: the server's certificate is not trusted (${cause?.code ?? code})`, {
-      hint: 'give its CA in NODE_EXTRA_CA_CERTS or the site setting fetch.caFile; nothing was changed',
-    });
+    return new WebtreeError(
+      'EFETCH',
+      `${shown(url)}: the server's certificate is not trusted (${cause?.code ?? code})`,
+      {
+        hint: 'give its CA in NODE_EXTRA_CA_CERTS or the site setting fetch.caFile; nothing was changed',
+      },
+    );
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new Retryable('the connection timed out (fetch.connectTimeout)');
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new Retryable('the server stalled (fetch.idleTimeout)');
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new Retryable('the server stalled (fetch.idleTimeout)');
   if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
-    return new WebtreeError('EFETCH', `${shown(url)}: cannot resolve ${new URL(url).hostname}`, { hint: 'check the URL and DNS (or the proxy settings); nothing was changed' });
+    return new WebtreeError('EFETCH', `${shown(url)}: cannot resolve ${new URL(url).hostname}`, {
+      hint: 'check the URL and DNS (or the proxy settings); nothing was changed',
+    });
   }
   return new Retryable(errorText(cause ?? err).split('\n')[0] || code || 'the connection failed');
 }

@@ -17,7 +17,8 @@ function tokens(text: string): string[] {
   const out: string[] = [];
   for (const line of text.split('\n')) {
     if (line.trimStart().startsWith('#')) continue;
-    for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]);
+    for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g))
+      out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]);
   }
   return out;
 }

@@ -52,4 +52,5 @@ export function apacheLayout(site: Site): ApacheLayout {
 }
 
 /** An app's file in conf.d: render writes it, and an app is served once it is there. */
-export const appConfFile = (layout: ApacheLayout, appName: string) => path.posix.join(layout.confDir, `${appName}.conf`);
+export const appConfFile = (layout: ApacheLayout, appName: string) =>
+  path.posix.join(layout.confDir, `${appName}.conf`);

@@ -41,7 +41,12 @@ export const ADOPTED = 'adopted';
  * answer and the order of work. A version installed from another archive is refused: the same
  * name for other bytes is never switched to silently.
  */
-export function releaseActions(site: Site, catalog: ProductDescriptor[], tree: TreeState, wanted: Wanted[]): ProductAction[] {
+export function releaseActions(
+  site: Site,
+  catalog: ProductDescriptor[],
+  tree: TreeState,
+  wanted: Wanted[],
+): ProductAction[] {
   return wanted.map((w) => {
     const st = tree.products[w.product];
     const d = catalog.find((p) => p.name === w.product)!;
@@ -49,16 +54,24 @@ export function releaseActions(site: Site, catalog: ProductDescriptor[], tree: T
     if (st?.versions.includes(w.version)) {
       const have = st.sha256[w.version];
       if (have !== undefined && have !== ADOPTED && have !== w.sha256) {
-        throw new WebtreeError('EVERSIONCONFLICT', `${w.product} ${w.version} is installed from a different archive (sha256 ${have}) than the release pins (${w.sha256})`, {
-          hint: `give the new build its own version in the release file, or correct its sha256; nothing was changed`,
-        });
+        throw new WebtreeError(
+          'EVERSIONCONFLICT',
+          `${w.product} ${w.version} is installed from a different archive (sha256 ${have}) than the release pins (${w.sha256})`,
+          {
+            hint: `give the new build its own version in the release file, or correct its sha256; nothing was changed`,
+          },
+        );
       }
       return { name: w.product, from, to: w.version, action: from === w.version ? 'none' : 'activate' };
     }
     if (st?.unmanaged.includes(w.version)) {
-      throw new WebtreeError('EVERSIONCONFLICT', `${versionPath(site, d, w.version)} exists but webtree did not install it`, {
-        hint: 'take the tree over with `webtree adopt`, or move that directory aside; nothing was changed',
-      });
+      throw new WebtreeError(
+        'EVERSIONCONFLICT',
+        `${versionPath(site, d, w.version)} exists but webtree did not install it`,
+        {
+          hint: 'take the tree over with `webtree adopt`, or move that directory aside; nothing was changed',
+        },
+      );
     }
     return { name: w.product, from, to: w.version, action: 'install' };
   });
@@ -69,13 +82,22 @@ export interface ApplyPlan {
   actions: ProductAction[];
 }
 
-const label = (a: ProductAction) => `${a.name} ${a.from ?? '(none)'} -> ${a.to}${a.action === 'install' ? ' (install)' : ''}`;
+const label = (a: ProductAction) =>
+  `${a.name} ${a.from ?? '(none)'} -> ${a.to}${a.action === 'install' ? ' (install)' : ''}`;
 
 /**
  * The one change: `archives` gives the local, verified file of every product to install
  * (fetched into the cache, or the release's own path).
  */
-export function planApply(site: Site, catalog: ProductDescriptor[], tree: TreeState, wanted: Wanted[], archives: Record<string, string>, ctx: PlanContext, release: string): ApplyPlan {
+export function planApply(
+  site: Site,
+  catalog: ProductDescriptor[],
+  tree: TreeState,
+  wanted: Wanted[],
+  archives: Record<string, string>,
+  ctx: PlanContext,
+  release: string,
+): ApplyPlan {
   const actions = releaseActions(site, catalog, tree, wanted);
   const changing = actions.filter((a) => a.action !== 'none');
   const command = `apply ${release}`;
@@ -88,7 +110,8 @@ export function planApply(site: Site, catalog: ProductDescriptor[], tree: TreeSt
   const notes: string[] = [];
   const entry = (a: ProductAction, e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser' | 'outcome'>): Op => ({
     // One entry per product, each with its own id: the history is read per product (rollback, release).
-    kind: 'record', entry: { id: `${ctx.id}.${a.name}`, time: ctx.now, ...ctx.who, ...e, outcome: 'ok' },
+    kind: 'record',
+    entry: { id: `${ctx.id}.${a.name}`, time: ctx.now, ...ctx.who, ...e, outcome: 'ok' },
   });
   for (const a of changing) {
     const d = catalog.find((p) => p.name === a.name)!;
@@ -99,16 +122,37 @@ export function planApply(site: Site, catalog: ProductDescriptor[], tree: TreeSt
     if (a.action === 'install') {
       const archive = archives[a.name];
       if (archive === undefined) {
-        throw new WebtreeError('EVERSIONCONFLICT', `${a.name} ${a.to} is no longer installed (the tree changed while the archives were fetched)`, {
-          hint: 'run the apply again: it fetches what is missing now; nothing was changed',
-        });
+        throw new WebtreeError(
+          'EVERSIONCONFLICT',
+          `${a.name} ${a.to} is no longer installed (the tree changed while the archives were fetched)`,
+          {
+            hint: 'run the apply again: it fetches what is missing now; nothing was changed',
+          },
+        );
       }
-      const s = stagedInstall(site, d, st, { archive, version: a.to, sha256: w.sha256, activate: true, license: w.license }, ctx.id);
+      const s = stagedInstall(
+        site,
+        d,
+        st,
+        { archive, version: a.to, sha256: w.sha256, activate: true, license: w.license },
+        ctx.id,
+      );
       pre.push(...s.ops);
       renames.push(s.rename);
       temps.push(...s.temps);
       notes.push(...s.notes);
-      records.push(entry(a, { action: 'install', product: a.name, version: a.to, sha256: w.sha256, source: w.source, ...(w.license ? { license: w.license } : {}), ...(a.from ? { from: a.from } : {}), to: a.to }));
+      records.push(
+        entry(a, {
+          action: 'install',
+          product: a.name,
+          version: a.to,
+          sha256: w.sha256,
+          source: w.source,
+          ...(w.license ? { license: w.license } : {}),
+          ...(a.from ? { from: a.from } : {}),
+          to: a.to,
+        }),
+      );
     } else {
       records.push(entry(a, { action: 'activate', product: a.name, ...(a.from ? { from: a.from } : {}), to: a.to }));
     }
@@ -116,7 +160,17 @@ export function planApply(site: Site, catalog: ProductDescriptor[], tree: TreeSt
   }
   const summary = `apply ${release}: ${changing.map(label).join(', ')}`;
   // The first record is the change as a whole: an undone or failed apply is recorded through it.
-  const whole: Op = { kind: 'record', entry: { id: ctx.id, time: ctx.now, ...ctx.who, action: 'apply', message: changing.map(label).join(', '), outcome: 'ok' } };
+  const whole: Op = {
+    kind: 'record',
+    entry: {
+      id: ctx.id,
+      time: ctx.now,
+      ...ctx.who,
+      action: 'apply',
+      message: changing.map(label).join(', '),
+      outcome: 'ok',
+    },
+  };
   const ops = [...pre, ...renames, ...live, whole, ...records];
   return { actions, plan: { command, summary, ops, commit: pre.length, temps, notes } };
 }
@@ -134,7 +188,13 @@ export interface Change {
  * links (as before the change; its new version stays installed). Finished, never undone, if
  * interrupted: undoing it would leave the failed release live.
  */
-export function planApplyBack(site: Site, catalog: ProductDescriptor[], changes: Change[], ctx: PlanContext, why: string): Plan {
+export function planApplyBack(
+  site: Site,
+  catalog: ProductDescriptor[],
+  changes: Change[],
+  ctx: PlanContext,
+  why: string,
+): Plan {
   const ops: Op[] = [];
   for (const c of changes) {
     const d = catalog.find((p) => p.name === c.product)!;
@@ -147,8 +207,14 @@ export function planApplyBack(site: Site, catalog: ProductDescriptor[], changes:
     ops.push({
       kind: 'record',
       entry: {
-        id: `${ctx.id}.${c.product}`, time: ctx.now, ...ctx.who, action: 'auto-rollback', product: c.product, from: c.to,
-        ...(c.from !== null ? { to: c.from, undo: true } : {}), outcome: 'rolled-back',
+        id: `${ctx.id}.${c.product}`,
+        time: ctx.now,
+        ...ctx.who,
+        action: 'auto-rollback',
+        product: c.product,
+        from: c.to,
+        ...(c.from !== null ? { to: c.from, undo: true } : {}),
+        outcome: 'rolled-back',
         message: `${why}; went back to ${c.from ?? 'no version'} with the rest of the release`,
       },
     });

@@ -14,7 +14,15 @@ export type Op =
   | { kind: 'make-dir'; path: string; mode?: number }
   /** sha256: what the archive hashed to when planned; a different file at unpack time is refused. */
   /** expectTop: refuse an archive whose own top directory names another product or version (install without --force). */
-  | { kind: 'extract'; archive: string; dest: string; layout: 'single-top' | 'any'; content?: string; sha256?: string; expectTop?: ExpectTop }
+  | {
+      kind: 'extract';
+      archive: string;
+      dest: string;
+      layout: 'single-top' | 'any';
+      content?: string;
+      sha256?: string;
+      expectTop?: ExpectTop;
+    }
   | { kind: 'check-version'; dir: string; product: string; requires: string[] }
   | { kind: 'add-file'; path: string; content: string }
   | { kind: 'copy-file'; from: string; to: string }
@@ -25,7 +33,14 @@ export type Op =
    * when absent): a kept variant and its restore, where 0644 and a new owner would leak a password.
    */
   /** keepExisting: a `to` already there is this apply's own copy (run again by recovery): left as it is. */
-  | { kind: 'copy-exact'; from: string; to: string; mode: number; owner?: { uid: number; gid: number }; keepExisting?: boolean }
+  | {
+      kind: 'copy-exact';
+      from: string;
+      to: string;
+      mode: number;
+      owner?: { uid: number; gid: number };
+      keepExisting?: boolean;
+    }
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'swap-link'; path: string; target: string }
   /**
@@ -57,24 +72,42 @@ export interface Plan {
 }
 
 export const emptyPlan = (command: string, summary: string, notes: string[] = []): Plan => ({
-  command, summary, ops: [], commit: 0, temps: [], notes,
+  command,
+  summary,
+  ops: [],
+  commit: 0,
+  temps: [],
+  notes,
 });
 
 /** One line per operation, for --dry-run and the journal. */
 export function describeOp(op: Op): string {
   switch (op.kind) {
-    case 'make-dir': return `make directory ${op.path}${op.mode === undefined ? '' : ` (mode ${op.mode.toString(8)})`}`;
-    case 'extract': return `unpack ${op.archive} into ${op.dest}${op.content ? ` (only its ${op.content}/)` : ''}`;
-    case 'check-version': return `check ${op.dir} holds ${op.product}${op.requires.length ? ` (${op.requires.join(', ')})` : ''}`;
-    case 'add-file': return `add ${op.path}`;
-    case 'copy-file': return `copy ${op.from} to ${op.to}`;
-    case 'write-manifest': return `record manifest of ${op.product} ${op.version} in ${op.to}`;
-    case 'copy-exact': return `copy ${op.from} to ${op.to} (mode ${op.mode.toString(8)}${op.owner ? `, owner ${op.owner.uid}:${op.owner.gid}` : ''})`;
-    case 'rename': return `rename ${op.from} to ${op.to}`;
-    case 'swap-link': return `point ${op.path} -> ${op.target}`;
-    case 'link-over-file': return `keep ${op.path} as ${op.keep} (hard link), then point ${op.path} -> ${op.target}`;
-    case 'remove': return `remove ${op.path}`;
-    case 'write-file': return `write ${op.path}`;
-    case 'record': return `record in history: ${[op.entry.action, op.entry.product, op.entry.to ?? op.entry.version].filter(Boolean).join(' ')}`;
+    case 'make-dir':
+      return `make directory ${op.path}${op.mode === undefined ? '' : ` (mode ${op.mode.toString(8)})`}`;
+    case 'extract':
+      return `unpack ${op.archive} into ${op.dest}${op.content ? ` (only its ${op.content}/)` : ''}`;
+    case 'check-version':
+      return `check ${op.dir} holds ${op.product}${op.requires.length ? ` (${op.requires.join(', ')})` : ''}`;
+    case 'add-file':
+      return `add ${op.path}`;
+    case 'copy-file':
+      return `copy ${op.from} to ${op.to}`;
+    case 'write-manifest':
+      return `record manifest of ${op.product} ${op.version} in ${op.to}`;
+    case 'copy-exact':
+      return `copy ${op.from} to ${op.to} (mode ${op.mode.toString(8)}${op.owner ? `, owner ${op.owner.uid}:${op.owner.gid}` : ''})`;
+    case 'rename':
+      return `rename ${op.from} to ${op.to}`;
+    case 'swap-link':
+      return `point ${op.path} -> ${op.target}`;
+    case 'link-over-file':
+      return `keep ${op.path} as ${op.keep} (hard link), then point ${op.path} -> ${op.target}`;
+    case 'remove':
+      return `remove ${op.path}`;
+    case 'write-file':
+      return `write ${op.path}`;
+    case 'record':
+      return `record in history: ${[op.entry.action, op.entry.product, op.entry.to ?? op.entry.version].filter(Boolean).join(' ')}`;
   }
 }

@@ -29,7 +29,12 @@ export function activationStack(history: HistoryEntry[], product: string): strin
 }
 
 /** The version a plain rollback returns to: below the current one on the stack, still installed. */
-export function previousVersion(history: HistoryEntry[], product: string, current: string | undefined, installed: string[]): string | undefined {
+export function previousVersion(
+  history: HistoryEntry[],
+  product: string,
+  current: string | undefined,
+  installed: string[],
+): string | undefined {
   const stack = activationStack(history, product);
   if (current !== undefined && stack[stack.length - 1] !== current) stack.push(current); // changed by hand
   for (let i = stack.length - 2; i >= 0; i--) {

@@ -39,7 +39,13 @@ const head = (site: Site, w: WebtreeCall, name: string, kept: string) => [
   `config=${q(site.file)}`,
 ];
 
-export function shimText(site: Site, w: WebtreeCall, name: HandScript['name'], kept: string, activeLink: string): string {
+export function shimText(
+  site: Site,
+  w: WebtreeCall,
+  name: HandScript['name'],
+  kept: string,
+  activeLink: string,
+): string {
   if (name === 'runApache.sh') {
     return [
       ...head(site, w, name, kept),
@@ -53,7 +59,7 @@ export function shimText(site: Site, w: WebtreeCall, name: HandScript['name'], k
   }
   return [
     ...head(site, w, name, kept),
-    '# switch_web_tools.sh [SERVER] [switch-web options]: every web tool to SERVER\'s database;',
+    "# switch_web_tools.sh [SERVER] [switch-web options]: every web tool to SERVER's database;",
     '# without SERVER, to the other server when the site has two, else it names the choices.',
     `servers=(${site.database.servers.map((s) => q(s.name)).join(' ')})`,
     'if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then exec "$node" "$webtree" --config "$config" switch-web "$@"; fi',
@@ -75,7 +81,13 @@ export function shimText(site: Site, w: WebtreeCall, name: HandScript['name'], k
  * The attic copy is never overwritten (keepExisting): a recovery that runs them again must not
  * copy the shim over the original.
  */
-export function planShims(site: Site, scripts: HandScript[], w: WebtreeCall, activeLink: string, now: string): { ops: Op[]; notes: string[] } {
+export function planShims(
+  site: Site,
+  scripts: HandScript[],
+  w: WebtreeCall,
+  activeLink: string,
+  now: string,
+): { ops: Op[]; notes: string[] } {
   const ops: Op[] = [];
   const notes: string[] = [];
   const stamp = now.replace(/[:.]/g, '-');
@@ -85,7 +97,9 @@ export function planShims(site: Site, scripts: HandScript[], w: WebtreeCall, act
     ops.push({ kind: 'make-dir', path: atticDir(site.paths.state) });
     ops.push({ kind: 'copy-exact', from: s.path, to: kept, mode: (s.mode ?? 0o755) & 0o7777, keepExisting: true });
     ops.push({ kind: 'write-file', path: s.path, content: shimText(site, w, s.name, kept, activeLink), mode: 0o755 });
-    notes.push(`${s.path} now calls webtree (${s.name === 'runApache.sh' ? 'webtree apache VERB' : 'webtree switch-web'}); the hand-kept one is in ${kept}`);
+    notes.push(
+      `${s.path} now calls webtree (${s.name === 'runApache.sh' ? 'webtree apache VERB' : 'webtree switch-web'}); the hand-kept one is in ${kept}`,
+    );
   }
   return { ops, notes };
 }

@@ -27,7 +27,12 @@ export function consumers(site: Site, catalog: ProductDescriptor[]): Consumer[] 
     if (!cfg) continue;
     if (d.name === 'ECL') {
       if (!site.ecl.enabled) continue;
-      out.push({ slot: 'ecl-settings.py', path: path.join(site.ecl.dir, cfg), variant: (s) => path.join(site.ecl.dir, `${cfg}_${s}`), app: d.name });
+      out.push({
+        slot: 'ecl-settings.py',
+        path: path.join(site.ecl.dir, cfg),
+        variant: (s) => path.join(site.ecl.dir, `${cfg}_${s}`),
+        app: d.name,
+      });
     } else {
       const dir = path.join(site.paths.html, 'cfg');
       out.push({ slot: cfg, path: path.join(dir, cfg), variant: (s) => path.join(dir, `${cfg}_${s}`), app: d.name });

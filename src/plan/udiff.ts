@@ -19,7 +19,8 @@ function editScript(a: string[], b: string[]): Line[] {
   const m = b.length;
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
   for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   }
   const out: Line[] = [];
   let i = 0;
@@ -44,7 +45,8 @@ function editScript(a: string[], b: string[]): Line[] {
   return out;
 }
 
-const range = (start: number, count: number) => (count === 1 ? `${start}` : `${count === 0 ? start - 1 : start},${count}`);
+const range = (start: number, count: number) =>
+  count === 1 ? `${start}` : `${count === 0 ? start - 1 : start},${count}`;
 
 /** `--- a` / `+++ b` and the hunks; '' when the texts are equal. A missing file is null (/dev/null). */
 export function unifiedDiff(before: string | null, after: string | null, label: string, context = 3): string {

@@ -55,7 +55,15 @@ export const keptCopy = (keptDir: string, k: { server: string; slot: string }) =
 const same = (k: KeptVariant | undefined, f: NonNullable<VariantNow['file']>) =>
   k !== undefined && k.sha256 === f.sha256 && k.uid === f.uid && k.gid === f.gid && k.mode === f.mode;
 
-const finishPlan = (command: string, summary: string, ops: Op[]): Plan => ({ command, summary, ops, commit: 0, temps: [], notes: [], finish: true });
+const finishPlan = (command: string, summary: string, ops: Op[]): Plan => ({
+  command,
+  summary,
+  ops,
+  commit: 0,
+  temps: [],
+  notes: [],
+  finish: true,
+});
 
 /** Copy every variant that is a regular file and differs from its kept copy; refresh the index. */
 export function planKeep(f: VariantFacts, now: string): { plan: Plan; changed: number } {
@@ -74,8 +82,14 @@ export function planKeep(f: VariantFacts, now: string): { plan: Plan; changed: n
     kept.set(v.path, k);
     changed++;
   }
-  if (changed === 0) return { plan: finishPlan('variants keep', 'every kept variant is as it is on disk', []), changed };
-  ops.push({ kind: 'write-file', path: keptIndex(f.keptDir), content: JSON.stringify([...kept.values()], null, 1), mode: 0o600 });
+  if (changed === 0)
+    return { plan: finishPlan('variants keep', 'every kept variant is as it is on disk', []), changed };
+  ops.push({
+    kind: 'write-file',
+    path: keptIndex(f.keptDir),
+    content: JSON.stringify([...kept.values()], null, 1),
+    mode: 0o600,
+  });
   return { plan: finishPlan('variants keep', `keep ${changed} changed variant(s)`, ops), changed };
 }
 
@@ -84,15 +98,26 @@ export function planKeep(f: VariantFacts, now: string): { plan: Plan; changed: n
  * false: repair makes the links in its own plan) every consumer and slot link through the
  * indirection. A plain file where a link belongs is kept (hard link) in the kept directory.
  */
-export function planRestore(f: VariantFacts, pctx: PlanContext, opts: { links?: boolean } = {}): { plan: Plan; lines: string[] } {
+export function planRestore(
+  f: VariantFacts,
+  pctx: PlanContext,
+  opts: { links?: boolean } = {},
+): { plan: Plan; lines: string[] } {
   const ops: Op[] = [];
   const lines: string[] = [];
   const damaged = new Set(f.damaged);
   for (const k of f.kept) {
     if (!damaged.has(k.path)) continue;
     lines.push(`restore ${k.path} from the copy kept at ${k.keptAt}`);
-    if (f.euid !== 0 && f.euid !== k.uid) lines.push(`  (it stays ${f.euid}'s: it belonged to ${k.uid}:${k.gid}, which only root can give)`);
-    ops.push({ kind: 'copy-exact', from: keptCopy(f.keptDir, k), to: k.path, mode: k.mode, owner: { uid: k.uid, gid: k.gid } });
+    if (f.euid !== 0 && f.euid !== k.uid)
+      lines.push(`  (it stays ${f.euid}'s: it belonged to ${k.uid}:${k.gid}, which only root can give)`);
+    ops.push({
+      kind: 'copy-exact',
+      from: keptCopy(f.keptDir, k),
+      to: k.path,
+      mode: k.mode,
+      owner: { uid: k.uid, gid: k.gid },
+    });
   }
   if (opts.links !== false) {
     const stamp = pctx.now.replace(/[^0-9]/g, '');
@@ -102,12 +127,17 @@ export function planRestore(f: VariantFacts, pctx: PlanContext, opts: { links?: 
         lines.push(`left ${l.path}: a directory, not a file or link (move it aside by hand)`);
         continue;
       }
-      lines.push(`link ${l.path} -> ${l.target}${l.now === 'missing' ? '' : ` (was a ${l.now === 'link' ? `link to ${l.nowTarget}` : 'file'})`}`);
+      lines.push(
+        `link ${l.path} -> ${l.target}${l.now === 'missing' ? '' : ` (was a ${l.now === 'link' ? `link to ${l.nowTarget}` : 'file'})`}`,
+      );
       if (l.now === 'file') {
         // What a file where the link belongs holds may be in no copy: kept (same inode) first.
         const keep = path.join(f.keptDir, `replaced-${stamp}-${path.basename(l.path)}`);
         lines.push(`  (its content is kept in ${keep})`);
-        ops.push({ kind: 'make-dir', path: f.keptDir, mode: 0o700 }, { kind: 'link-over-file', path: l.path, target: l.target, keep });
+        ops.push(
+          { kind: 'make-dir', path: f.keptDir, mode: 0o700 },
+          { kind: 'link-over-file', path: l.path, target: l.target, keep },
+        );
         continue;
       }
       if (l.parentMissing) ops.push({ kind: 'make-dir', path: path.dirname(l.path) });
@@ -116,6 +146,9 @@ export function planRestore(f: VariantFacts, pctx: PlanContext, opts: { links?: 
   }
   if (ops.length === 0) return { plan: finishPlan('variants restore', 'nothing to restore', []), lines };
   const message = lines.filter((l) => !l.startsWith(' ')).join('; ');
-  ops.push({ kind: 'record', entry: { id: pctx.id, time: pctx.now, ...pctx.who, action: 'variants-restore', outcome: 'ok', message } });
+  ops.push({
+    kind: 'record',
+    entry: { id: pctx.id, time: pctx.now, ...pctx.who, action: 'variants-restore', outcome: 'ok', message },
+  });
   return { plan: finishPlan('variants restore', 'restore the kept variants and the indirection', ops), lines };
 }

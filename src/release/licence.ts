@@ -19,10 +19,12 @@ export async function checkLicences(file: string, entries: ReleaseEntry[]): Prom
   const problems: ReleaseProblem[] = [];
   for (const e of entries) {
     if (e.license === undefined) continue;
-    const bad = (message: string) => problems.push({ key: `products.${e.product}.license`, line: e.licenseLine ?? e.line, message });
+    const bad = (message: string) =>
+      problems.push({ key: `products.${e.product}.license`, line: e.licenseLine ?? e.line, message });
     const st = await fs.stat(e.license).catch((err: NodeJS.ErrnoException) => err);
     if (st instanceof Error) {
-      if (st.code === 'ENOENT' || st.code === 'ENOTDIR') bad(`${e.license} does not exist on this host: put ${e.product}'s licence file there, or correct the path`);
+      if (st.code === 'ENOENT' || st.code === 'ENOTDIR')
+        bad(`${e.license} does not exist on this host: put ${e.product}'s licence file there, or correct the path`);
       else bad(`${e.license} cannot be read (${st.code}): make it readable by webtree (${who()}), or correct the path`);
       continue;
     }
@@ -30,8 +32,13 @@ export async function checkLicences(file: string, entries: ReleaseEntry[]): Prom
       bad(`${e.license} is not a file: give the path of ${e.product}'s licence file itself`);
       continue;
     }
-    await fs.access(e.license, fs.constants.R_OK).catch((err: NodeJS.ErrnoException) =>
-      bad(`${e.license} cannot be read (${err.code}): make it readable by webtree (${who()}), e.g. chmod 644, or correct the path`));
+    await fs
+      .access(e.license, fs.constants.R_OK)
+      .catch((err: NodeJS.ErrnoException) =>
+        bad(
+          `${e.license} cannot be read (${err.code}): make it readable by webtree (${who()}), e.g. chmod 644, or correct the path`,
+        ),
+      );
   }
   if (problems.length) throw releaseError(file, problems);
 }
@@ -40,7 +47,12 @@ export async function checkLicences(file: string, entries: ReleaseEntry[]): Prom
  * The versions the release keeps or activates whose licence is not the file the release names:
  * one sentence each (a warning; the version is not changed in place).
  */
-export async function licenceMismatches(site: Site, catalog: ProductDescriptor[], entries: ReleaseEntry[], actions: ProductAction[]): Promise<string[]> {
+export async function licenceMismatches(
+  site: Site,
+  catalog: ProductDescriptor[],
+  entries: ReleaseEntry[],
+  actions: ProductAction[],
+): Promise<string[]> {
   const out: string[] = [];
   for (const a of actions) {
     const e = entries.find((x) => x.product === a.name);
@@ -49,7 +61,9 @@ export async function licenceMismatches(site: Site, catalog: ProductDescriptor[]
     const want = await fs.readFile(e.license);
     const have = await fs.readFile(path.join(versionPath(site, d, a.to), d.license.file)).catch(() => undefined);
     if (have?.equals(want)) continue;
-    out.push(`${d.name} ${a.to} holds ${have ? 'another licence file' : 'no licence file'} than ${e.license} (products.${d.name}.license): a licence goes into a version when it is installed and an installed version is not changed; the release's licence goes in with the next ${d.name} version it installs`);
+    out.push(
+      `${d.name} ${a.to} holds ${have ? 'another licence file' : 'no licence file'} than ${e.license} (products.${d.name}.license): a licence goes into a version when it is installed and an installed version is not changed; the release's licence goes in with the next ${d.name} version it installs`,
+    );
   }
   return out;
 }

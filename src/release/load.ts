@@ -9,7 +9,10 @@ export async function loadRelease(file: string, catalog: ProductDescriptor[]): P
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new WebtreeError('EUSAGE', `release file ${file} does not exist`, { hint: 'give the path of a release file (docs/release-file.md); `webtree release --output FILE` writes one from a running site' });
+    if (isErrno(err, 'ENOENT'))
+      throw new WebtreeError('EUSAGE', `release file ${file} does not exist`, {
+        hint: 'give the path of a release file (docs/release-file.md); `webtree release --output FILE` writes one from a running site',
+      });
     throw new WebtreeError('EUSAGE', `cannot read release file ${file}: ${(err as Error).message}`);
   }
   const { entries, problems } = readRelease(text, catalog);

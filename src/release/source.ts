@@ -7,8 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type ArchiveSource =
-  | { kind: 'file'; path: string; name: string; text: string }
-  | { kind: 'url'; url: string; name: string; text: string };
+  { kind: 'file'; path: string; name: string; text: string } | { kind: 'url'; url: string; name: string; text: string };
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -26,15 +25,18 @@ export function archiveSource(text: string): ArchiveSource | string {
     return `must be an absolute path, a file:// or an http(s):// URL (got "${text}")`;
   }
   if (u.protocol === 'file:') {
-    if (u.host !== '' && u.host !== 'localhost') return `a file:// URL names a file on this host (got host "${u.host}")`;
+    if (u.host !== '' && u.host !== 'localhost')
+      return `a file:// URL names a file on this host (got host "${u.host}")`;
     const p = fileURLToPath(u);
     return { kind: 'file', path: p, name: path.basename(p), text };
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${u.protocol.replace(/:$/, '')}:// is not supported: give an absolute path, a file:// or an http(s):// URL`;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return `${u.protocol.replace(/:$/, '')}:// is not supported: give an absolute path, a file:// or an http(s):// URL`;
   // Credentials never sit in a file that is copied between hosts and kept in git.
   if (u.username || u.password) return 'must not carry a user or password: webtree reads credentials from ~/.netrc';
   const name = decodeURIComponent(u.pathname.split('/').pop() ?? '');
-  if (!name || name.includes('/')) return `names no file: the part after the last "/" must be the archive's name (got "${u.pathname}")`;
+  if (!name || name.includes('/'))
+    return `names no file: the part after the last "/" must be the archive's name (got "${u.pathname}")`;
   return { kind: 'url', url: u.toString(), name, text };
 }
 

@@ -20,7 +20,14 @@ export interface RunningProduct {
 export function recordedSource(history: HistoryEntry[], product: string, version: string): string | undefined {
   for (let i = history.length - 1; i >= 0; i--) {
     const e = history[i];
-    if (e.action === 'install' && e.product === product && e.version === version && e.source && (e.outcome === 'ok' || e.outcome === 'recovered')) return e.source;
+    if (
+      e.action === 'install' &&
+      e.product === product &&
+      e.version === version &&
+      e.source &&
+      (e.outcome === 'ok' || e.outcome === 'recovered')
+    )
+      return e.source;
   }
   return undefined;
 }
@@ -30,7 +37,8 @@ export function recordedSource(history: HistoryEntry[], product: string, version
  * over from the version before) the last install of the product before it that named one.
  */
 export function recordedLicense(history: HistoryEntry[], product: string, version: string): string | undefined {
-  const ok = (e: HistoryEntry) => e.action === 'install' && e.product === product && (e.outcome === 'ok' || e.outcome === 'recovered');
+  const ok = (e: HistoryEntry) =>
+    e.action === 'install' && e.product === product && (e.outcome === 'ok' || e.outcome === 'recovered');
   let i = history.length - 1;
   while (i >= 0 && !(ok(history[i]) && history[i].version === version)) i--;
   for (; i >= 0; i--) if (ok(history[i]) && history[i].license) return history[i].license;
@@ -44,7 +52,8 @@ export function runningRelease(catalog: ProductDescriptor[], tree: TreeState): R
     if (!st?.current || !st.versions.includes(st.current)) continue;
     const sha = st.sha256[st.current];
     out.push({
-      name: d.name, version: st.current,
+      name: d.name,
+      version: st.current,
       archive: recordedSource(tree.history, d.name, st.current),
       sha256: sha && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined,
     });
@@ -60,7 +69,10 @@ export function releaseText(products: RunningProduct[], header: string[]): strin
   lines.push('products:');
   for (const p of products) {
     const missing = [p.archive === undefined ? 'archive' : '', p.sha256 === undefined ? 'sha256' : ''].filter(Boolean);
-    if (missing.length) lines.push(`  # ${p.name} ${p.version}: no ${missing.join(' and no ')} recorded (installed before webtree recorded them, or adopted): fill in`);
+    if (missing.length)
+      lines.push(
+        `  # ${p.name} ${p.version}: no ${missing.join(' and no ')} recorded (installed before webtree recorded them, or adopted): fill in`,
+      );
     const fields = [`version: ${JSON.stringify(p.version)}`];
     if (p.archive !== undefined) fields.push(`archive: ${JSON.stringify(p.archive)}`);
     if (p.sha256 !== undefined) fields.push(`sha256: ${JSON.stringify(p.sha256)}`);

@@ -10,9 +10,14 @@ export const PRODUCTION_SITE_FILE = '/usr/remote/software/www/webtree.yaml';
 /** --config, then $WEBTREE_CONFIG, then the production layout's <www>/webtree.yaml. */
 export function siteFilePath(config: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   // An empty value would resolve to the working directory: said as what it is, not "EISDIR".
-  if (config === '') throw new WebtreeError('ESITE', '--config was given an empty file name', { hint: 'give the site file: --config FILE' });
+  if (config === '')
+    throw new WebtreeError('ESITE', '--config was given an empty file name', {
+      hint: 'give the site file: --config FILE',
+    });
   if (config === undefined && env.WEBTREE_CONFIG === '') {
-    throw new WebtreeError('ESITE', 'WEBTREE_CONFIG is set but empty', { hint: `set it to the site file (export WEBTREE_CONFIG=FILE), or unset it to use ${PRODUCTION_SITE_FILE}` });
+    throw new WebtreeError('ESITE', 'WEBTREE_CONFIG is set but empty', {
+      hint: `set it to the site file (export WEBTREE_CONFIG=FILE), or unset it to use ${PRODUCTION_SITE_FILE}`,
+    });
   }
   return path.resolve(config ?? env.WEBTREE_CONFIG ?? PRODUCTION_SITE_FILE);
 }
@@ -34,19 +39,27 @@ export function valueProblem(s: Setting, v: unknown): string | undefined {
     case 'bool':
       return typeof v === 'boolean' ? undefined : 'must be true or false';
     case 'percent':
-      return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 100 ? undefined : 'must be a whole number from 0 to 100';
+      return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 100
+        ? undefined
+        : 'must be a whole number from 0 to 100';
     case 'names':
-      return Array.isArray(v) && v.every((x) => typeof x === 'string' && NAME.test(x)) ? undefined : 'must be a list of plain names';
+      return Array.isArray(v) && v.every((x) => typeof x === 'string' && NAME.test(x))
+        ? undefined
+        : 'must be a list of plain names';
     default:
       break;
   }
   if (typeof v !== 'string') return 'must be a string';
   if (CONTROL.test(v)) return 'must not hold a newline or control character';
   if (s.type === 'path' && !path.isAbsolute(v)) return `must be an absolute path (got "${v}")`;
-  if (s.type === 'path' && v !== '/' && path.normalize(v).replace(/\/$/, '') !== v.replace(/\/$/, '')) return `must be a clean path without . or .. (got "${v}")`;
-  if (s.type === 'name' && !NAME.test(v)) return `must be a plain name: letters, digits, ".", "_", "@", "-" (got "${v}")`;
-  if (s.type === 'size' && !/^[1-9][0-9]{0,9}[BKMG]$/.test(v)) return `must be a number and B, K, M or G, like 20M (got "${v}")`;
-  if (s.type === 'email' && !/^[^\s@<>"]+@[^\s@<>"]+$/.test(v)) return `must be a mail address like postgres-status@example.org (got "${v}")`;
+  if (s.type === 'path' && v !== '/' && path.normalize(v).replace(/\/$/, '') !== v.replace(/\/$/, ''))
+    return `must be a clean path without . or .. (got "${v}")`;
+  if (s.type === 'name' && !NAME.test(v))
+    return `must be a plain name: letters, digits, ".", "_", "@", "-" (got "${v}")`;
+  if (s.type === 'size' && !/^[1-9][0-9]{0,9}[BKMG]$/.test(v))
+    return `must be a number and B, K, M or G, like 20M (got "${v}")`;
+  if (s.type === 'email' && !/^[^\s@<>"]+@[^\s@<>"]+$/.test(v))
+    return `must be a mail address like postgres-status@example.org (got "${v}")`;
   if (s.type === 'listen' && parseListen(v) === undefined) return `must be HOST:PORT with a port 1-65535 (got "${v}")`;
   return undefined;
 }
@@ -79,14 +92,20 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
   let raw: Record<string, unknown>;
   try {
     doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
-    for (const e of doc.errors) problems.push({ key: '(yaml)', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] });
+    for (const e of doc.errors)
+      problems.push({ key: '(yaml)', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] });
     if (problems.length) return { problems };
     // toJS throws on alias bombs (ReferenceError) and the parser on nesting too deep for the stack (RangeError).
     raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
   } catch (err) {
-    return { problems: [{ key: '(yaml)', message: `cannot be read as YAML: ${String((err as Error)?.message ?? err).split('\n')[0]}` }] };
+    return {
+      problems: [
+        { key: '(yaml)', message: `cannot be read as YAML: ${String((err as Error)?.message ?? err).split('\n')[0]}` },
+      ],
+    };
   }
-  if (typeof raw !== 'object' || Array.isArray(raw)) return { problems: [{ key: '(top)', line: 1, message: 'the site file must be a mapping of settings' }] };
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    return { problems: [{ key: '(top)', line: 1, message: 'the site file must be a mapping of settings' }] };
 
   const sections = new Map<string, Set<string>>();
   for (const s of SETTINGS) {
@@ -96,34 +115,71 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
   }
   sections.get('database')!.add('servers');
   sections.set(PROBES_KEY, new Set());
-  const get = (key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw);
+  const get = (key: string): unknown =>
+    key
+      .split('.')
+      .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw);
   const where = (key: string) => lineOf(doc, lc, key.split('.'));
 
   for (const [sec, val] of Object.entries(raw)) {
-    if (!sections.has(sec)) { problems.push({ key: sec, line: where(sec), message: `unknown key "${sec}"` }); continue; }
-    if (val === null || typeof val !== 'object' || Array.isArray(val)) { problems.push({ key: sec, line: where(sec), message: 'must be a mapping' }); continue; }
+    if (!sections.has(sec)) {
+      problems.push({ key: sec, line: where(sec), message: `unknown key "${sec}"` });
+      continue;
+    }
+    if (val === null || typeof val !== 'object' || Array.isArray(val)) {
+      problems.push({ key: sec, line: where(sec), message: 'must be a mapping' });
+      continue;
+    }
     if (sec === PROBES_KEY) continue;
     for (const k of Object.keys(val)) {
-      if (!sections.get(sec)!.has(k)) problems.push({ key: `${sec}.${k}`, line: where(`${sec}.${k}`), message: `unknown key "${sec}.${k}"` });
+      if (!sections.get(sec)!.has(k))
+        problems.push({ key: `${sec}.${k}`, line: where(`${sec}.${k}`), message: `unknown key "${sec}.${k}"` });
     }
   }
   const eups = get('apache.eups');
   if (eups !== undefined && eups !== null) {
-    if (typeof eups !== 'object' || Array.isArray(eups)) problems.push({ key: 'apache.eups', line: where('apache.eups'), message: 'must be a mapping with setups and products' });
-    else for (const k of Object.keys(eups)) if (k !== 'setups' && k !== 'products') problems.push({ key: `apache.eups.${k}`, line: where(`apache.eups.${k}`), message: `unknown key "apache.eups.${k}"` });
+    if (typeof eups !== 'object' || Array.isArray(eups))
+      problems.push({
+        key: 'apache.eups',
+        line: where('apache.eups'),
+        message: 'must be a mapping with setups and products',
+      });
+    else
+      for (const k of Object.keys(eups))
+        if (k !== 'setups' && k !== 'products')
+          problems.push({
+            key: `apache.eups.${k}`,
+            line: where(`apache.eups.${k}`),
+            message: `unknown key "apache.eups.${k}"`,
+          });
   }
 
   const mail = get('watch.mail');
   if (mail !== undefined && mail !== null) {
-    if (typeof mail !== 'object' || Array.isArray(mail)) problems.push({ key: 'watch.mail', line: where('watch.mail'), message: 'must be a mapping with to, from and smtp' });
-    else for (const k of Object.keys(mail)) if (!['to', 'from', 'smtp'].includes(k)) problems.push({ key: `watch.mail.${k}`, line: where(`watch.mail.${k}`), message: `unknown key "watch.mail.${k}"` });
+    if (typeof mail !== 'object' || Array.isArray(mail))
+      problems.push({
+        key: 'watch.mail',
+        line: where('watch.mail'),
+        message: 'must be a mapping with to, from and smtp',
+      });
+    else
+      for (const k of Object.keys(mail))
+        if (!['to', 'from', 'smtp'].includes(k))
+          problems.push({
+            key: `watch.mail.${k}`,
+            line: where(`watch.mail.${k}`),
+            message: `unknown key "watch.mail.${k}"`,
+          });
   }
   const probes = readProbes(get(PROBES_KEY), where, problems);
 
   const values = new Map<string, unknown>();
   for (const s of SETTINGS) {
     const v = get(s.key);
-    if (v === undefined || v === null) { values.set(s.key, s.default); continue; }
+    if (v === undefined || v === null) {
+      values.set(s.key, s.default);
+      continue;
+    }
     const p = valueProblem(s, v);
     if (p) problems.push({ key: s.key, line: where(s.key), message: p });
     values.set(s.key, v);
@@ -132,7 +188,11 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
   if (problems.length) return { problems };
   const site = normalise(values, servers, probes, file);
   if (!site.database.servers.some((s) => s.name === site.database.active)) {
-    problems.push({ key: 'database.active', line: where('database.active'), message: `"${site.database.active}" is not one of database.servers (${site.database.servers.map((s) => s.name).join(', ')})` });
+    problems.push({
+      key: 'database.active',
+      line: where('database.active'),
+      message: `"${site.database.active}" is not one of database.servers (${site.database.servers.map((s) => s.name).join(', ')})`,
+    });
   }
   return problems.length ? { problems } : { site, problems };
 }
@@ -140,40 +200,77 @@ export function readSite(text: string, file: string): { site?: Site; problems: S
 function readServers(v: unknown, doc: Document, lc: LineCounter, problems: SiteProblem[]): DbServer[] {
   if (v === undefined || v === null) return DEFAULT_SERVERS.map((s) => ({ ...s }));
   const line = (i?: number) => lineOf(doc, lc, i === undefined ? ['database', 'servers'] : ['database', 'servers', i]);
-  if (!Array.isArray(v)) { problems.push({ key: SERVERS_KEY, line: line(), message: 'must be a list of {name, host, port}' }); return []; }
+  if (!Array.isArray(v)) {
+    problems.push({ key: SERVERS_KEY, line: line(), message: 'must be a list of {name, host, port}' });
+    return [];
+  }
   const out: DbServer[] = [];
   v.forEach((s: Record<string, unknown>, i) => {
     const key = `${SERVERS_KEY}[${i}]`;
-    if (!s || typeof s !== 'object') { problems.push({ key, line: line(i), message: 'must be {name, host, port}' }); return; }
-    for (const k of Object.keys(s)) if (!['name', 'host', 'port'].includes(k)) problems.push({ key: `${key}.${k}`, line: line(i), message: `unknown key "${k}"` });
-    if (typeof s.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(s.name)) { problems.push({ key: `${key}.name`, line: line(i), message: 'name must be letters, digits, "_" or "-"' }); return; }
-    if (typeof s.host !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(s.host)) { problems.push({ key: `${key}.host`, line: line(i), message: 'host must be a host name or address' }); return; }
-    if (!Number.isInteger(s.port) || (s.port as number) < 1 || (s.port as number) > 65535) { problems.push({ key: `${key}.port`, line: line(i), message: 'port must be 1-65535' }); return; }
-    if (out.some((o) => o.name === s.name)) { problems.push({ key: `${key}.name`, line: line(i), message: `duplicate server "${s.name}"` }); return; }
+    if (!s || typeof s !== 'object') {
+      problems.push({ key, line: line(i), message: 'must be {name, host, port}' });
+      return;
+    }
+    for (const k of Object.keys(s))
+      if (!['name', 'host', 'port'].includes(k))
+        problems.push({ key: `${key}.${k}`, line: line(i), message: `unknown key "${k}"` });
+    if (typeof s.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(s.name)) {
+      problems.push({ key: `${key}.name`, line: line(i), message: 'name must be letters, digits, "_" or "-"' });
+      return;
+    }
+    if (typeof s.host !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(s.host)) {
+      problems.push({ key: `${key}.host`, line: line(i), message: 'host must be a host name or address' });
+      return;
+    }
+    if (!Number.isInteger(s.port) || (s.port as number) < 1 || (s.port as number) > 65535) {
+      problems.push({ key: `${key}.port`, line: line(i), message: 'port must be 1-65535' });
+      return;
+    }
+    if (out.some((o) => o.name === s.name)) {
+      problems.push({ key: `${key}.name`, line: line(i), message: `duplicate server "${s.name}"` });
+      return;
+    }
     out.push({ name: s.name, host: s.host, port: s.port as number });
   });
-  if (out.length < 2 && problems.length === 0) problems.push({ key: SERVERS_KEY, line: line(), message: 'list at least two servers (a master and a standby)' });
+  if (out.length < 2 && problems.length === 0)
+    problems.push({ key: SERVERS_KEY, line: line(), message: 'list at least two servers (a master and a standby)' });
   return out;
 }
 
 /** probes: { PRODUCT: { path: /TV/status, expect: "some text" } }; product names are checked against the catalog by check. */
-function readProbes(v: unknown, where: (key: string) => number | undefined, problems: SiteProblem[]): Record<string, Probe> {
+function readProbes(
+  v: unknown,
+  where: (key: string) => number | undefined,
+  problems: SiteProblem[],
+): Record<string, Probe> {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) {
-    problems.push({ key: PROBES_KEY, line: where(PROBES_KEY), message: 'must be a mapping of product names to {path, expect}' });
+    problems.push({
+      key: PROBES_KEY,
+      line: where(PROBES_KEY),
+      message: 'must be a mapping of product names to {path, expect}',
+    });
     return {};
   }
   const out: Record<string, Probe> = {};
   for (const [name, p] of Object.entries(v as Record<string, unknown>)) {
     const key = `${PROBES_KEY}.${name}`;
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) { problems.push({ key, line: where(key), message: 'must be a product name' }); continue; }
-    if (!p || typeof p !== 'object' || Array.isArray(p)) { problems.push({ key, line: where(key), message: 'must be {path, expect}' }); continue; }
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+      problems.push({ key, line: where(key), message: 'must be a product name' });
+      continue;
+    }
+    if (!p || typeof p !== 'object' || Array.isArray(p)) {
+      problems.push({ key, line: where(key), message: 'must be {path, expect}' });
+      continue;
+    }
     const probe: Probe = {};
     for (const [k, val] of Object.entries(p as Record<string, unknown>)) {
       const at = { key: `${key}.${k}`, line: where(`${key}.${k}`) };
       if (k !== 'path' && k !== 'expect') problems.push({ ...at, message: `unknown key "${k}" (path, expect)` });
-      else if (typeof val !== 'string' || val === '' || CONTROL.test(val)) problems.push({ ...at, message: 'must be a non-empty string on one line' });
-      else if (k === 'path' && (!val.startsWith('/') || /[\s#?]/.test(val.replace(/\?.*$/, '')))) problems.push({ ...at, message: `must be a URL path starting with / (got "${val}")` });
+      else if (typeof val !== 'string' || val === '' || CONTROL.test(val))
+        problems.push({ ...at, message: 'must be a non-empty string on one line' });
+      else if (k === 'path' && (!val.startsWith('/') || /[\s#?]/.test(val.replace(/\?.*$/, ''))))
+        problems.push({ ...at, message: `must be a URL path starting with / (got "${val}")` });
       else probe[k] = val;
     }
     out[name] = probe;
@@ -181,23 +278,40 @@ function readProbes(v: unknown, where: (key: string) => number | undefined, prob
   return out;
 }
 
-function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Record<string, Probe>, file: string): Site {
+function normalise(
+  values: Map<string, unknown>,
+  servers: DbServer[],
+  probes: Record<string, Probe>,
+  file: string,
+): Site {
   const str = (k: string) => values.get(k) as string;
   const www = str('paths.www');
   const products = str('paths.products');
-  const fill = (k: string) => str(k).replace(/^<www>/, www).replace(/^<products>/, products);
+  const fill = (k: string) =>
+    str(k)
+      .replace(/^<www>/, www)
+      .replace(/^<products>/, products);
   const setups = values.get('apache.eups.setups') as string | undefined;
   return {
     file,
     paths: {
-      www, html: fill('paths.html'), products, webpylib: fill('paths.webpylib'), runtime: str('paths.runtime'),
-      state: fill('paths.state'), switch: fill('paths.switch'),
+      www,
+      html: fill('paths.html'),
+      products,
+      webpylib: fill('paths.webpylib'),
+      runtime: str('paths.runtime'),
+      state: fill('paths.state'),
+      switch: fill('paths.switch'),
     },
     apache: {
       listen: parseListen(str('apache.listen'))!,
-      serverName: str('apache.serverName'), serverAdmin: str('apache.serverAdmin'),
-      user: str('apache.user'), group: str('apache.group'), httpd: str('apache.httpd'),
-      modulesDir: str('apache.modulesDir'), wsgiModule: str('apache.wsgiModule'),
+      serverName: str('apache.serverName'),
+      serverAdmin: str('apache.serverAdmin'),
+      user: str('apache.user'),
+      group: str('apache.group'),
+      httpd: str('apache.httpd'),
+      modulesDir: str('apache.modulesDir'),
+      wsgiModule: str('apache.wsgiModule'),
       pythonHome: values.get('apache.pythonHome') as string | undefined,
       eups: setups ? { setups, products: values.get('apache.eups.products') as string[] } : undefined,
       healthTimeout: values.get('apache.healthTimeout') as number,
@@ -209,15 +323,24 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Re
       rotatelogs: str('apache.rotatelogs'),
     },
     database: {
-      name: str('database.name'), user: str('database.user'), active: str('database.active'),
-      servers, connectTimeout: values.get('database.connectTimeout') as number,
+      name: str('database.name'),
+      user: str('database.user'),
+      active: str('database.active'),
+      servers,
+      connectTimeout: values.get('database.connectTimeout') as number,
     },
     ecl: { enabled: values.get('ecl.enabled') as boolean, dir: fill('ecl.dir') },
     limits: {
-      maxBytes: values.get('limits.maxBytes') as number, maxEntries: values.get('limits.maxEntries') as number,
-      maxDepth: values.get('limits.maxDepth') as number, maxRatio: values.get('limits.maxRatio') as number,
+      maxBytes: values.get('limits.maxBytes') as number,
+      maxEntries: values.get('limits.maxEntries') as number,
+      maxDepth: values.get('limits.maxDepth') as number,
+      maxRatio: values.get('limits.maxRatio') as number,
     },
-    logs: { size: str('logs.size'), interval: values.get('logs.interval') as number | undefined, files: values.get('logs.files') as number },
+    logs: {
+      size: str('logs.size'),
+      interval: values.get('logs.interval') as number | undefined,
+      files: values.get('logs.files') as number,
+    },
     watch: {
       textfile: values.get('watch.textfile') as string | undefined,
       page: str('watch.page').replace(/^<html>/, fill('paths.html')),
@@ -231,8 +354,10 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Re
     },
     probes,
     fetch: {
-      connectTimeout: values.get('fetch.connectTimeout') as number, idleTimeout: values.get('fetch.idleTimeout') as number,
-      retries: values.get('fetch.retries') as number, maxBytes: values.get('fetch.maxBytes') as number,
+      connectTimeout: values.get('fetch.connectTimeout') as number,
+      idleTimeout: values.get('fetch.idleTimeout') as number,
+      retries: values.get('fetch.retries') as number,
+      maxBytes: values.get('fetch.maxBytes') as number,
       caFile: values.get('fetch.caFile') as string | undefined,
     },
   };
@@ -242,19 +367,27 @@ function normalise(values: Map<string, unknown>, servers: DbServer[], probes: Re
 export async function loadSite(file: string): Promise<Site> {
   // A FIFO, /dev/zero, a directory, an empty or binary file: refused by type and size, never read for ever.
   const text = await readStateText(file, {
-    what: 'the site file', code: 'ESITE', maxBytes: 1024 * 1024,
+    what: 'the site file',
+    code: 'ESITE',
+    maxBytes: 1024 * 1024,
     fix: 'give the site file webtree init wrote (--config FILE or WEBTREE_CONFIG), or write one with: webtree init --prefix DIR',
   });
   if (text === undefined) {
-    throw new WebtreeError('ESITE', `site file ${file} does not exist`, { hint: 'give --config FILE, set WEBTREE_CONFIG, or create one with: webtree init --prefix DIR' });
+    throw new WebtreeError('ESITE', `site file ${file} does not exist`, {
+      hint: 'give --config FILE, set WEBTREE_CONFIG, or create one with: webtree init --prefix DIR',
+    });
   }
   const { site, problems } = readSite(text, file);
   if (!site) {
     const lines = problems.map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.key}: ${p.message}`);
-    throw new WebtreeError('ESITE', `bad site file ${file} (${problems.length} problem${problems.length > 1 ? 's' : ''})`, {
-      details: lines.join('\n'),
-      hint: 'fix the site file and run the command again; every setting is described in README.md ("The site file") and in the comments `webtree init` writes',
-    });
+    throw new WebtreeError(
+      'ESITE',
+      `bad site file ${file} (${problems.length} problem${problems.length > 1 ? 's' : ''})`,
+      {
+        details: lines.join('\n'),
+        hint: 'fix the site file and run the command again; every setting is described in README.md ("The site file") and in the comments `webtree init` writes',
+      },
+    );
   }
   return site;
 }

@@ -9,7 +9,8 @@ import type { DbServer } from './types.js';
 
 export type SiteValues = Record<string, string | number | boolean | string[] | undefined>;
 
-const scalar = (v: unknown) => (Array.isArray(v) ? `[${v.map((x) => stringify(x).trimEnd()).join(', ')}]` : stringify(v, { lineWidth: 0 }).trimEnd());
+const scalar = (v: unknown) =>
+  Array.isArray(v) ? `[${v.map((x) => stringify(x).trimEnd()).join(', ')}]` : stringify(v, { lineWidth: 0 }).trimEnd();
 
 export function siteYaml(values: SiteValues, servers: DbServer[], header: string): string {
   const out: string[] = header.split('\n').map((l) => `# ${l}`.trimEnd());
@@ -25,7 +26,10 @@ export function siteYaml(values: SiteValues, servers: DbServer[], header: string
       out.push('', `${section}:`);
     }
     // A group (eups, mail) is all or nothing: commented out until the site sets it.
-    const groupOn = parts[1] === 'eups' ? eupsOn : SETTINGS.some((x) => x.key.startsWith(`${parts[0]}.${parts[1]}.`) && values[x.key] !== undefined);
+    const groupOn =
+      parts[1] === 'eups'
+        ? eupsOn
+        : SETTINGS.some((x) => x.key.startsWith(`${parts[0]}.${parts[1]}.`) && values[x.key] !== undefined);
     const off = parts.length === 3 && !groupOn ? '# ' : '';
     if (parts.length === 3 && parts[1] !== group) {
       group = parts[1];
@@ -40,7 +44,8 @@ export function siteYaml(values: SiteValues, servers: DbServer[], header: string
     if (s.key === 'database.connectTimeout') {
       out.push('  # the database servers (two or more); switch-web moves the web tools between them');
       out.push('  servers:');
-      for (const srv of servers) out.push(`    - { name: ${scalar(srv.name)}, host: ${scalar(srv.host)}, port: ${srv.port} }`);
+      for (const srv of servers)
+        out.push(`    - { name: ${scalar(srv.name)}, host: ${scalar(srv.host)}, port: ${srv.port} }`);
     }
   }
   return out.join('\n') + '\n';

@@ -31,9 +31,14 @@ export async function readCluster(site: Site): Promise<ClusterRecord | null> {
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
   }
-  const bad = (why: string) => new WebtreeError('EIO', `${file} is damaged (${why}), so webtree does not know which database cluster the site serves`, {
-    hint: `check by hand which server is the master of the right cluster, remove ${file}, and the next switch-web records it again`,
-  });
+  const bad = (why: string) =>
+    new WebtreeError(
+      'EIO',
+      `${file} is damaged (${why}), so webtree does not know which database cluster the site serves`,
+      {
+        hint: `check by hand which server is the master of the right cluster, remove ${file}, and the next switch-web records it again`,
+      },
+    );
   let v: Partial<ClusterRecord>;
   try {
     v = JSON.parse(text) as Partial<ClusterRecord>;
@@ -41,14 +46,24 @@ export async function readCluster(site: Site): Promise<ClusterRecord | null> {
     throw bad('not JSON');
   }
   if (typeof v !== 'object' || v === null || typeof v.server !== 'string') throw bad('no server');
-  if (v.systemIdentifier !== null && !(typeof v.systemIdentifier === 'string' && /^\d+$/.test(v.systemIdentifier))) throw bad('bad systemIdentifier');
+  if (v.systemIdentifier !== null && !(typeof v.systemIdentifier === 'string' && /^\d+$/.test(v.systemIdentifier)))
+    throw bad('bad systemIdentifier');
   if (v.timeline !== null && !(Number.isInteger(v.timeline) && (v.timeline as number) > 0)) throw bad('bad timeline');
-  return { server: v.server, systemIdentifier: v.systemIdentifier ?? null, timeline: v.timeline ?? null, time: String(v.time ?? ''), by: String(v.by ?? '') };
+  return {
+    server: v.server,
+    systemIdentifier: v.systemIdentifier ?? null,
+    timeline: v.timeline ?? null,
+    time: String(v.time ?? ''),
+    by: String(v.by ?? ''),
+  };
 }
 
 /** The plan step that records what a command saw. */
 export const recordClusterOp = (site: Site, rec: ClusterRecord): Op => ({
-  kind: 'write-file', path: clusterFile(site), content: `${JSON.stringify(rec, null, 2)}\n`, mode: 0o644,
+  kind: 'write-file',
+  path: clusterFile(site),
+  content: `${JSON.stringify(rec, null, 2)}\n`,
+  mode: 0o644,
 });
 
 export const describeCluster = (rec: ClusterRecord) =>

@@ -2,7 +2,19 @@ import { currentIdentity } from '../core/identity.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { moveAsideCommand } from '../core/attic.js';
-import { DamagedFileError, isDamaged, kindOf, isNonEmptyStr, isStr, oneOf, optional, readStateText, shapeProblem, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
+import {
+  DamagedFileError,
+  isDamaged,
+  kindOf,
+  isNonEmptyStr,
+  isStr,
+  oneOf,
+  optional,
+  readStateText,
+  shapeProblem,
+  type FieldCheck,
+  type StateFileSpec,
+} from '../core/state-file.js';
 import type { HistoryEntry } from '../plan/facts.js';
 
 // The entry's type lives beside the planners that read it; its readers here keep offering it.
@@ -16,8 +28,21 @@ export function whoAmI(env: NodeJS.ProcessEnv = process.env): { user: string; su
 const OUTCOMES = ['ok', 'failed', 'recovered', 'undone', 'rolled-back'];
 const optStr = optional(isStr);
 const ENTRY_FIELDS: Record<string, FieldCheck> = {
-  id: optStr, time: isStr, user: isStr, sudoUser: optStr, action: isNonEmptyStr, product: optStr, version: optStr,
-  from: optStr, to: optStr, sha256: optStr, source: optStr, license: optStr, undo: optional((v) => typeof v === 'boolean'), outcome: oneOf(...OUTCOMES), message: optStr,
+  id: optStr,
+  time: isStr,
+  user: isStr,
+  sudoUser: optStr,
+  action: isNonEmptyStr,
+  product: optStr,
+  version: optStr,
+  from: optStr,
+  to: optStr,
+  sha256: optStr,
+  source: optStr,
+  license: optStr,
+  undo: optional((v) => typeof v === 'boolean'),
+  outcome: oneOf(...OUTCOMES),
+  message: optStr,
 };
 
 /** The history file's damage and its fix: a bad line can be mended or dropped, a bad file moved aside. */
@@ -79,8 +104,12 @@ export async function readHistoryLines(file: string): Promise<HistoryRead> {
 export function historyLineError(file: string, problems: HistoryLineProblem[]): DamagedFileError {
   const first = problems[0];
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more line${problems.length > 2 ? 's' : ''})` : '';
-  return new DamagedFileError(file, "webtree's history", `line ${first.line} ${first.problem}${more}`,
-    `mend or delete the line (\`sed -i '${first.line}d' ${file}\` deletes it), or ${historySpec(file).fix}`);
+  return new DamagedFileError(
+    file,
+    "webtree's history",
+    `line ${first.line} ${first.problem}${more}`,
+    `mend or delete the line (\`sed -i '${first.line}d' ${file}\` deletes it), or ${historySpec(file).fix}`,
+  );
 }
 
 /**
@@ -99,7 +128,8 @@ export async function appendHistory(file: string, entry: HistoryEntry): Promise<
   try {
     // A torn line from a crash would otherwise swallow this entry's start.
     const st = await fh.stat();
-    if (!st.isFile()) throw new DamagedFileError(file, "webtree's history", `is ${kindOf(st)}, not a file`, historySpec(file).fix);
+    if (!st.isFile())
+      throw new DamagedFileError(file, "webtree's history", `is ${kindOf(st)}, not a file`, historySpec(file).fix);
     let prefix = '';
     if (st.size > 0) {
       const last = Buffer.alloc(1);

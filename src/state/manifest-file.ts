@@ -7,7 +7,18 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { isErrno } from '../core/errors.js';
 import { moveAsideCommand } from '../core/attic.js';
-import { DamagedFileError, isNat, isNonEmptyStr, isObj, isStr, kindOf, optional, readStateJson, type FieldCheck, type StateFileSpec } from '../core/state-file.js';
+import {
+  DamagedFileError,
+  isNat,
+  isNonEmptyStr,
+  isObj,
+  isStr,
+  kindOf,
+  optional,
+  readStateJson,
+  type FieldCheck,
+  type StateFileSpec,
+} from '../core/state-file.js';
 import type { Manifest } from '../archive/manifest.js';
 
 /**
@@ -23,7 +34,10 @@ const isFileEntry: FieldCheck = (v) => {
   return isObj(v) && typeof f.path === 'string' && isNat(f.size) && typeof f.sha256 === 'string' && isNat(f.mode);
 };
 const MANIFEST_FIELDS: Record<string, FieldCheck> = {
-  product: optional(isStr), version: optional(isStr), archiveSha256: isNonEmptyStr, files: (v) => Array.isArray(v) && v.every(isFileEntry),
+  product: optional(isStr),
+  version: optional(isStr),
+  archiveSha256: isNonEmptyStr,
+  files: (v) => Array.isArray(v) && v.every(isFileEntry),
 };
 
 /**
@@ -42,7 +56,8 @@ export async function readManifestFile(file: string, spec: StateFileSpec): Promi
   return readStateJson<Manifest>(file, spec, MANIFEST_FIELDS);
 }
 
-const HEAD = /^\{"product":"[^"\\]*","version":"[^"\\]*","installedAt":"[^"\\]*","archiveSha256":"([^"\\]+)","files":\[/;
+const HEAD =
+  /^\{"product":"[^"\\]*","version":"[^"\\]*","installedAt":"[^"\\]*","archiveSha256":"([^"\\]+)","files":\[/;
 
 /**
  * The archive sha256 a manifest records (or "adopted"), from its head and its last bytes: a file

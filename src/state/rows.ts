@@ -11,8 +11,15 @@ export interface ProductRow {
 }
 
 export function productRows(catalog: ProductDescriptor[], tree: TreeState): ProductRow[] {
-  return catalog.filter((d) => d.installable).map((d) => {
-    const st = tree.products[d.name];
-    return { name: d.name, current: st.current ?? null, previous: previousVersion(tree.history, d.name, st.current, st.versions) ?? null, versions: st.versions };
-  });
+  return catalog
+    .filter((d) => d.installable)
+    .map((d) => {
+      const st = tree.products[d.name];
+      return {
+        name: d.name,
+        current: st.current ?? null,
+        previous: previousVersion(tree.history, d.name, st.current, st.versions) ?? null,
+        versions: st.versions,
+      };
+    });
 }

@@ -8,7 +8,17 @@ import { manifestSpec, peekArchiveSha256 } from './manifest-file.js';
 import { isDamaged, type DamagedFileError } from '../core/state-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { manifestPath, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionFromPointer, versionPath, webLinkPath } from '../catalog/paths.js';
+import {
+  manifestPath,
+  pointerPath,
+  productDir,
+  STAGING_PREFIX,
+  TRASH_PREFIX,
+  versionFromDirName,
+  versionFromPointer,
+  versionPath,
+  webLinkPath,
+} from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
@@ -22,7 +32,12 @@ export type { DamageNote, ProductState, TreeState };
 
 /** A damaged state file as plain data: which, what is wrong, the fix (and the version, for a manifest). */
 
-export const damageNote = (e: DamagedFileError, version?: string): DamageNote => ({ file: e.file, message: e.message, hint: e.hint ?? '', ...(version !== undefined ? { version } : {}) });
+export const damageNote = (e: DamagedFileError, version?: string): DamageNote => ({
+  file: e.file,
+  message: e.message,
+  hint: e.hint ?? '',
+  ...(version !== undefined ? { version } : {}),
+});
 
 export const historyFile = (site: Site) => path.join(site.paths.state, 'history.jsonl');
 
@@ -43,10 +58,17 @@ async function readDirOrEmpty(dir: string): Promise<Dirent[]> {
  */
 export type ManifestRead = 'read' | 'list';
 
-export async function readProductState(site: Site, d: ProductDescriptor, manifests: ManifestRead = 'read'): Promise<ProductState> {
+export async function readProductState(
+  site: Site,
+  d: ProductDescriptor,
+  manifests: ManifestRead = 'read',
+): Promise<ProductState> {
   const dir = productDir(site, d);
   const entries = await readDirOrEmpty(dir);
-  const listed = manifests === 'list' ? new Set((await readDirOrEmpty(path.dirname(manifestPath(site, d, 'x')))).map((e) => e.name)) : undefined;
+  const listed =
+    manifests === 'list'
+      ? new Set((await readDirOrEmpty(path.dirname(manifestPath(site, d, 'x')))).map((e) => e.name))
+      : undefined;
   const versions: string[] = [];
   const unmanaged: string[] = [];
   const leftovers: string[] = [];
@@ -54,7 +76,10 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
   const damaged: DamageNote[] = [];
   for (const e of entries) {
     const name = e.name;
-    if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) { leftovers.push(path.join(dir, name)); continue; }
+    if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) {
+      leftovers.push(path.join(dir, name));
+      continue;
+    }
     // A real directory where the pointer belongs is no version (TV's `current` matches "{v}"):
     // it is reported as a blocked pointer instead.
     if (path.join(dir, name) === pointerPath(site, d)) continue;
@@ -81,7 +106,10 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
   }
   const pointer = (await readLinkOrNull(pointerPath(site, d))) ?? undefined;
   const current = pointer === undefined ? undefined : versionFromPointer(d, pointer);
-  const licensed = d.license && current !== undefined ? (await lstatOrNull(path.join(versionPath(site, d, current), d.license.file)))?.isFile() === true : undefined;
+  const licensed =
+    d.license && current !== undefined
+      ? (await lstatOrNull(path.join(versionPath(site, d, current), d.license.file)))?.isFile() === true
+      : undefined;
   const blockedLinks: string[] = [];
   const webLinkTargets: Record<string, string | null> = {};
   if (pointer === undefined && (await lstatOrNull(pointerPath(site, d)))) blockedLinks.push(pointerPath(site, d)); // there, and not a link
@@ -91,7 +119,19 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
     if (st && !st.isSymbolicLink()) blockedLinks.push(p);
     else webLinkTargets[p] = st ? await readLinkOrNull(p) : null;
   }
-  return { name: d.name, versions: sortVersions(versions), sha256, current, pointer, unmanaged: sortVersions(unmanaged), damaged, leftovers, licensed, blockedLinks, webLinkTargets };
+  return {
+    name: d.name,
+    versions: sortVersions(versions),
+    sha256,
+    current,
+    pointer,
+    unmanaged: sortVersions(unmanaged),
+    damaged,
+    leftovers,
+    licensed,
+    blockedLinks,
+    webLinkTargets,
+  };
 }
 
 /**
@@ -99,14 +139,23 @@ export async function readProductState(site: Site, d: ProductDescriptor, manifes
  * `damage` and its whole entries kept, so that they still show what they can; otherwise (every
  * changing command) it throws the DamagedFileError that names the file and the fix.
  */
-export async function readTree(site: Site, catalog: ProductDescriptor[], manifests: ManifestRead = 'read', lenient = false): Promise<TreeState> {
+export async function readTree(
+  site: Site,
+  catalog: ProductDescriptor[],
+  manifests: ManifestRead = 'read',
+  lenient = false,
+): Promise<TreeState> {
   const products: Record<string, ProductState> = {};
   for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d, manifests);
   const file = historyFile(site);
   if (!lenient) return { products, history: await readHistory(file), damage: [] };
   try {
     const r = await readHistoryLines(file);
-    return { products, history: r.entries, damage: r.problems.length ? [damageNote(historyLineError(file, r.problems))] : [] };
+    return {
+      products,
+      history: r.entries,
+      damage: r.problems.length ? [damageNote(historyLineError(file, r.problems))] : [],
+    };
   } catch (err) {
     if (!isDamaged(err)) throw err;
     return { products, history: [], damage: [damageNote(err)] };

@@ -9,7 +9,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readLockFile, lockFile } from '../apply/lock.js';
 import { readRenderedRecord } from '../apache/render-io.js';
-import { manifestPath, moveAsideCommand, pointerPath, productDir, STAGING_PREFIX, TRASH_PREFIX, versionFromDirName, versionPath } from '../catalog/paths.js';
+import {
+  manifestPath,
+  moveAsideCommand,
+  pointerPath,
+  productDir,
+  STAGING_PREFIX,
+  TRASH_PREFIX,
+  versionFromDirName,
+  versionPath,
+} from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { dbEntry } from '../core/identity.js';
 import { pendingChange } from '../apply/pending.js';
@@ -20,7 +29,10 @@ import { isDamaged } from '../core/state-file.js';
 import { historyFile, type TreeState } from '../state/tree.js';
 import type { Finding } from './finding.js';
 
-const damagedFinding = (err: { message: string; hint?: string }): Finding => ({ what: 'state', problem: `${err.message} (${err.hint})` });
+const damagedFinding = (err: { message: string; hint?: string }): Finding => ({
+  what: 'state',
+  problem: `${err.message} (${err.hint})`,
+});
 
 async function checkJournalAndLock(out: Finding[], site: Site): Promise<void> {
   const p = await pendingChange(site);
@@ -41,7 +53,10 @@ async function checkHistory(out: Finding[], site: Site, tree: TreeState, catalog
     const installed = catalog.filter((d) => d.installable && tree.products[d.name]?.versions.length);
     if (r.entries.length === 0 && r.problems.length === 0 && installed.length) {
       const missing = (await fs.lstat(file).catch(() => null)) === null;
-      out.push({ what: 'history', problem: `${file} ${missing ? 'is missing' : 'is empty'} though ${installed.map((d) => d.name).join(', ')} ${installed.length > 1 ? 'are' : 'is'} installed: rollback knows no earlier version and prune keeps only by age (restore it from a backup if there is one; otherwise the next install, activate or rollback starts a new one, and until then give rollback --to VERSION)` });
+      out.push({
+        what: 'history',
+        problem: `${file} ${missing ? 'is missing' : 'is empty'} though ${installed.map((d) => d.name).join(', ')} ${installed.length > 1 ? 'are' : 'is'} installed: rollback knows no earlier version and prune keeps only by age (restore it from a backup if there is one; otherwise the next install, activate or rollback starts a new one, and until then give rollback --to VERSION)`,
+      });
     }
   } catch (err) {
     if (!isDamaged(err)) throw err;
@@ -49,7 +64,12 @@ async function checkHistory(out: Finding[], site: Site, tree: TreeState, catalog
   }
 }
 
-async function checkProductDirs(out: Finding[], site: Site, tree: TreeState, catalog: ProductDescriptor[]): Promise<void> {
+async function checkProductDirs(
+  out: Finding[],
+  site: Site,
+  tree: TreeState,
+  catalog: ProductDescriptor[],
+): Promise<void> {
   const installable = catalog.filter((d) => d.installable);
   // webpylib is shared: a name is a version if any product that lives there reads it as one.
   const byDir = new Map<string, ProductDescriptor[]>();
@@ -58,23 +78,31 @@ async function checkProductDirs(out: Finding[], site: Site, tree: TreeState, cat
     const pointers = new Set(ds.map((d) => pointerPath(site, d)));
     for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const p = path.join(dir, e.name);
-      if (!e.isDirectory() || pointers.has(p) || e.name.startsWith(STAGING_PREFIX) || e.name.startsWith(TRASH_PREFIX)) continue;
+      if (!e.isDirectory() || pointers.has(p) || e.name.startsWith(STAGING_PREFIX) || e.name.startsWith(TRASH_PREFIX))
+        continue;
       if (ds.some((d) => versionFromDirName(d, e.name) !== undefined)) continue;
       if (ds.length > 1 && byDir.has(p)) continue; // a product directory inside webpylib's
       if (installable.some((d) => productDir(site, d) === p)) continue;
-      out.push({ what: ds.map((d) => d.name).join('/'), problem: `${p} is not a version name (a version has a digit): webtree neither lists, serves nor prunes it; move it out of the way, where it is neither served nor read as a version (${moveAsideCommand(site, p)})` });
+      out.push({
+        what: ds.map((d) => d.name).join('/'),
+        problem: `${p} is not a version name (a version has a digit): webtree neither lists, serves nor prunes it; move it out of the way, where it is neither served nor read as a version (${moveAsideCommand(site, p)})`,
+      });
     }
   }
   for (const d of installable) {
     const st = tree.products[d.name];
-    for (const dmg of st.damaged ?? []) out.push({ what: `${d.name} ${dmg.version}`, problem: `${dmg.message} (${dmg.hint})` });
+    for (const dmg of st.damaged ?? [])
+      out.push({ what: `${d.name} ${dmg.version}`, problem: `${dmg.message} (${dmg.hint})` });
     // A manifest whose version directory is gone: installed on paper only.
     const mdir = path.dirname(manifestPath(site, d, 'x'));
     for (const name of await fs.readdir(mdir).catch(() => [] as string[])) {
       if (!name.endsWith('.json')) continue;
       const v = name.slice(0, -'.json'.length);
       if ((await fs.lstat(versionPath(site, d, v)).catch(() => null)) === null) {
-        out.push({ what: `${d.name} ${v}`, problem: `${path.join(mdir, name)} names a version whose directory ${versionPath(site, d, v)} is missing: install its archive again, or move the manifest to ${atticDir(site.paths.state)}` });
+        out.push({
+          what: `${d.name} ${v}`,
+          problem: `${path.join(mdir, name)} names a version whose directory ${versionPath(site, d, v)} is missing: install its archive again, or move the manifest to ${atticDir(site.paths.state)}`,
+        });
       }
     }
   }
@@ -82,8 +110,16 @@ async function checkProductDirs(out: Finding[], site: Site, tree: TreeState, cat
 
 async function checkAccount(out: Finding[], site: Site): Promise<void> {
   const { user, group } = site.apache;
-  if (!(await dbEntry('/etc/passwd', user))) out.push({ what: 'account', problem: `the service account ${user} (apache.user) does not exist: Apache cannot run as it (create it: useradd -g ${group} ${user}, or set apache.user in ${site.file})` });
-  else if (!(await dbEntry('/etc/group', group))) out.push({ what: 'account', problem: `the service account's group ${group} (apache.group) does not exist (groupadd ${group}, or set apache.group in ${site.file})` });
+  if (!(await dbEntry('/etc/passwd', user)))
+    out.push({
+      what: 'account',
+      problem: `the service account ${user} (apache.user) does not exist: Apache cannot run as it (create it: useradd -g ${group} ${user}, or set apache.user in ${site.file})`,
+    });
+  else if (!(await dbEntry('/etc/group', group)))
+    out.push({
+      what: 'account',
+      problem: `the service account's group ${group} (apache.group) does not exist (groupadd ${group}, or set apache.group in ${site.file})`,
+    });
 }
 
 export async function verifyState(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<Finding[]> {

@@ -51,7 +51,10 @@ function changedSince(s: Site, from: number): boolean {
 export async function publishIfChanged(s: Site, historyBefore: number, reporter: Reporter): Promise<void> {
   if (!changedSince(s, historyBefore)) return;
   try {
-    const [{ publishChange }, { loadCatalog }] = await Promise.all([import('./publish.js'), import('../catalog/load.js')]);
+    const [{ publishChange }, { loadCatalog }] = await Promise.all([
+      import('./publish.js'),
+      import('../catalog/load.js'),
+    ]);
     const r = await publishChange(s, await loadCatalog());
     if (r.mailError) reporter.warn(r.mailError);
   } catch (err) {

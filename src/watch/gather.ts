@@ -25,7 +25,11 @@ import type { ChangeEntry, CheckReport, DiskState, ProductState, ServerState } f
 
 const DAY_MS = 24 * 3600 * 1000;
 
-export async function runCheck(site: Site, catalog: ProductDescriptor[], now: () => Date = () => new Date()): Promise<CheckReport> {
+export async function runCheck(
+  site: Site,
+  catalog: ProductDescriptor[],
+  now: () => Date = () => new Date(),
+): Promise<CheckReport> {
   const installable = catalog.filter((d) => d.installable);
   const tree = await readTree(site, installable);
   const [verify, apache, targets, servers, disks, interrupted] = await Promise.all([
@@ -37,12 +41,28 @@ export async function runCheck(site: Site, catalog: ProductDescriptor[], now: ()
     interruptedChange(site),
   ]);
   const t0 = process.hrtime.bigint();
-  const apps = apache.running ? await Promise.all(targets.map((t) => probeApp(site, t))) : targets.map((t) => ({ app: t.app, url: t.paths[0], up: false, status: null, seconds: 0, error: 'Apache is not running' }));
+  const apps = apache.running
+    ? await Promise.all(targets.map((t) => probeApp(site, t)))
+    : targets.map((t) => ({
+        app: t.app,
+        url: t.paths[0],
+        up: false,
+        status: null,
+        seconds: 0,
+        error: 'Apache is not running',
+      }));
   const probeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const active = await activeServer(site);
   const findings = findingsOf({
-    verify, apache: { up: apache.running }, apps, active, servers, disks, interrupted,
-    minFreeMiB: site.watch.minFreeMiB, minFreePercent: site.watch.minFreePercent,
+    verify,
+    apache: { up: apache.running },
+    apps,
+    active,
+    servers,
+    disks,
+    interrupted,
+    minFreeMiB: site.watch.minFreeMiB,
+    minFreePercent: site.watch.minFreePercent,
   });
   const base = treeFacts(site, installable, tree.history, productRows(installable, tree), now());
   return {
@@ -59,9 +79,24 @@ export async function runCheck(site: Site, catalog: ProductDescriptor[], now: ()
 }
 
 /** The part of the report a changing command can refresh without probing anything. */
-export function treeFacts(site: Site, catalog: ProductDescriptor[], history: HistoryEntry[], rows: ReturnType<typeof productRows>, at: Date) {
+export function treeFacts(
+  site: Site,
+  catalog: ProductDescriptor[],
+  history: HistoryEntry[],
+  rows: ReturnType<typeof productRows>,
+  at: Date,
+) {
   const products: ProductState[] = rows.map((r) => ({ ...r, activatedAt: activatedAt(history, r.name, r.current) }));
-  const changes: ChangeEntry[] = history.map((h) => ({ time: h.time, action: h.action, product: h.product, from: h.from, to: h.to ?? h.version, outcome: h.outcome, user: h.sudoUser ? `${h.user} (sudo ${h.sudoUser})` : h.user, message: h.message }));
+  const changes: ChangeEntry[] = history.map((h) => ({
+    time: h.time,
+    action: h.action,
+    product: h.product,
+    from: h.from,
+    to: h.to ?? h.version,
+    outcome: h.outcome,
+    user: h.sudoUser ? `${h.user} (sudo ${h.sudoUser})` : h.user,
+    message: h.message,
+  }));
   const since = at.getTime() - 30 * DAY_MS;
   void catalog;
   return {
@@ -110,7 +145,11 @@ async function webLinksResolve(site: Site, d: ProductDescriptor): Promise<boolea
 
 async function serverState(site: Site, s: Site['database']['servers'][number]): Promise<ServerState> {
   try {
-    const r = await checkPrimary(s, { name: site.database.name, user: site.database.user, connectTimeoutSec: site.database.connectTimeout });
+    const r = await checkPrimary(s, {
+      name: site.database.name,
+      user: site.database.user,
+      connectTimeoutSec: site.database.connectTimeout,
+    });
     return { name: s.name, host: s.host, port: s.port, up: true, primary: r.primary };
   } catch (err) {
     return { name: s.name, host: s.host, port: s.port, up: false, primary: null, error: (err as Error).message };
@@ -119,7 +158,11 @@ async function serverState(site: Site, s: Site['database']['servers'][number]): 
 
 /** Free space where the products, the web tree and the logs live; one entry per file system. */
 async function diskStates(site: Site): Promise<DiskState[]> {
-  const places: [string, string][] = [[site.paths.products, 'products'], [site.paths.www, 'web tree'], [site.paths.runtime, 'logs']];
+  const places: [string, string][] = [
+    [site.paths.products, 'products'],
+    [site.paths.www, 'web tree'],
+    [site.paths.runtime, 'logs'],
+  ];
   const out: DiskState[] = [];
   const seen = new Map<number, DiskState>();
   for (const [p, what] of places) {

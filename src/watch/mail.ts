@@ -21,8 +21,12 @@ export interface MailText {
 export function mailReason(prev: Previous | undefined, r: CheckReport | undefined, events: ChangeEntry[]): string[] {
   const why: string[] = [];
   for (const e of events) {
-    if (e.action === 'auto-rollback') why.push(`auto-rollback of ${e.product ?? '?'} ${e.from ?? ''} -> ${e.to ?? ''} (${e.outcome})`.replace(/ +/g, ' '));
-    if (e.action === 'switch-web' && e.outcome !== 'failed') why.push(`switch-web ${e.from ?? '?'} -> ${e.to ?? '?'} (${e.outcome})`);
+    if (e.action === 'auto-rollback')
+      why.push(
+        `auto-rollback of ${e.product ?? '?'} ${e.from ?? ''} -> ${e.to ?? ''} (${e.outcome})`.replace(/ +/g, ' '),
+      );
+    if (e.action === 'switch-web' && e.outcome !== 'failed')
+      why.push(`switch-web ${e.from ?? '?'} -> ${e.to ?? '?'} (${e.outcome})`);
   }
   if (!r) return why;
   const keys = r.findings.map(findingKey);
@@ -44,16 +48,24 @@ export function mailText(site: Site, r: CheckReport, why: string[]): MailText {
     `server   ${r.active ?? '(none)'}`,
     `apache   ${r.apache.up ? 'running' : 'STOPPED'}`,
     '',
-    ...(r.findings.length ? ['Findings:', ...r.findings.flatMap((f) => [`- ${f.thing}: ${f.problem}`, `  fix: ${f.fix}`]), ''] : []),
+    ...(r.findings.length
+      ? ['Findings:', ...r.findings.flatMap((f) => [`- ${f.thing}: ${f.problem}`, `  fix: ${f.fix}`]), '']
+      : []),
     'Apps:',
     ...r.apps.map((a) => `  ${a.up ? 'ok  ' : 'FAIL'} ${a.app} ${a.url} ${a.status ?? ''} ${a.error ?? ''}`.trimEnd()),
     '',
     'Servers:',
-    ...r.servers.map((s) => `  ${s.name} ${s.up ? (s.primary ? 'primary' : 'standby') : 'unreachable'}${s.name === r.active ? ' (active)' : ''}`),
+    ...r.servers.map(
+      (s) =>
+        `  ${s.name} ${s.up ? (s.primary ? 'primary' : 'standby') : 'unreachable'}${s.name === r.active ? ' (active)' : ''}`,
+    ),
     '',
     `Status page: ${site.watch.page}`,
   ];
-  return { subject: `[webtree ${r.host}] ${r.ok ? 'OK' : 'PROBLEM'}: ${why.join('; ')}`, text: lines.join('\n') + '\n' };
+  return {
+    subject: `[webtree ${r.host}] ${r.ok ? 'OK' : 'PROBLEM'}: ${why.join('; ')}`,
+    text: lines.join('\n') + '\n',
+  };
 }
 
 export async function sendMail(site: Site, m: MailText): Promise<void> {
@@ -62,7 +74,14 @@ export async function sendMail(site: Site, m: MailText): Promise<void> {
   const nodemailer = (await import('nodemailer')).default;
   const smtp = site.watch.mail.smtp;
   const transport = smtp
-    ? nodemailer.createTransport({ host: smtp.host, port: smtp.port, secure: false, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 })
+    ? nodemailer.createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: false,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 20_000,
+      })
     : nodemailer.createTransport({ sendmail: true, newline: 'unix', path: '/usr/sbin/sendmail' });
   const from = site.watch.mail.from ?? `${site.apache.user}@${os.hostname()}`;
   await transport.sendMail({ from, to, subject: m.subject, text: m.text });

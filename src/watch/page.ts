@@ -4,7 +4,8 @@
  */
 import type { ChangeEntry, CheckReport } from './report.js';
 
-const h = (v: string | number | null | undefined) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const h = (v: string | number | null | undefined) =>
+  String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '—');
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -64,7 +65,8 @@ function findings(r: CheckReport): string {
   return `<h2>Findings</h2>\n<ul id="findings">\n${r.findings.map((f) => `<li><b>${h(f.thing)}</b>: ${h(f.problem)}<br>fix: <code>${h(f.fix)}</code></li>`).join('\n')}\n</ul>`;
 }
 
-const describe = (e: ChangeEntry) => [e.action, e.product, e.from && e.to ? `${e.from} → ${e.to}` : e.to, e.message].filter(Boolean).join(' ');
+const describe = (e: ChangeEntry) =>
+  [e.action, e.product, e.from && e.to ? `${e.from} → ${e.to}` : e.to, e.message].filter(Boolean).join(' ');
 
 /** One mark per change on a 30-day axis; red for what failed or was rolled back. */
 function timeline(changes: ChangeEntry[], now: number): string {
@@ -80,7 +82,13 @@ function timeline(changes: ChangeEntry[], now: number): string {
   return `<svg id="timeline" viewBox="0 0 ${W} ${H}" role="img" aria-label="${changes.length} changes in the last 30 days">
 <line x1="10" y1="55" x2="${W - 10}" y2="55" stroke="#666"/>
 ${ticks.map((t, i) => `<line x1="${x(t).toFixed(1)}" y1="52" x2="${x(t).toFixed(1)}" y2="${i % 7 === 0 ? 60 : 55}" stroke="#666"/>`).join('')}
-${ticks.filter((_, i) => i % 7 === 0).map((t) => `<text x="${x(t).toFixed(1)}" y="68" fill="#aaa" font-size="9" text-anchor="middle">${h(new Date(t).toISOString().slice(5, 10))}</text>`).join('')}
+${ticks
+  .filter((_, i) => i % 7 === 0)
+  .map(
+    (t) =>
+      `<text x="${x(t).toFixed(1)}" y="68" fill="#aaa" font-size="9" text-anchor="middle">${h(new Date(t).toISOString().slice(5, 10))}</text>`,
+  )
+  .join('')}
 ${marks.join('\n')}
 <text x="10" y="12" fill="#aaa" font-size="10">${changes.length} change${changes.length === 1 ? '' : 's'}; red: failed or rolled back</text>
 </svg>`;

@@ -27,7 +27,14 @@ export async function probeApp(site: Site, t: ProbeTarget): Promise<AppProbe> {
     let error = r.error;
     const is2xx = status !== null && status >= 200 && status < 300;
     if (is2xx && expectHere && !(r.body ?? '').includes(t.expect!)) error = `the answer does not contain "${t.expect}"`;
-    last = { app: t.app, url: r.url, up: is2xx && error === undefined, status, seconds: 0, ...(error ? { error } : {}) };
+    last = {
+      app: t.app,
+      url: r.url,
+      up: is2xx && error === undefined,
+      status,
+      seconds: 0,
+      ...(error ? { error } : {}),
+    };
     if (!last.up) break;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

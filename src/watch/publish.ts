@@ -91,8 +91,26 @@ export async function publishChange(site: Site, catalog: ProductDescriptor[]): P
   const active = await activeServer(site);
   const report: CheckReport = last
     ? { ...last, ...fresh, active, checkedAt: last.checkedAt }
-    : { ...fresh, ok: true, probeSeconds: 0, findings: [], apache: { up: false, pid: null }, apps: [], active, servers: [], disks: [] };
-  if (!last) report.findings = [{ code: 'not-checked', thing: 'check', problem: 'webtree check has not run yet', fix: 'webtree check (the systemd timer or cron file from render runs it every minute)' }];
+    : {
+        ...fresh,
+        ok: true,
+        probeSeconds: 0,
+        findings: [],
+        apache: { up: false, pid: null },
+        apps: [],
+        active,
+        servers: [],
+        disks: [],
+      };
+  if (!last)
+    report.findings = [
+      {
+        code: 'not-checked',
+        thing: 'check',
+        problem: 'webtree check has not run yet',
+        fix: 'webtree check (the systemd timer or cron file from render runs it every minute)',
+      },
+    ];
   report.ok = report.findings.length === 0;
   await writeOutputs(site, report);
   return mailAndSave(site, prev, undefined, report, tree.history.length);
@@ -103,7 +121,13 @@ async function writeOutputs(site: Site, report: CheckReport): Promise<void> {
   await writeAtomic(site, site.watch.page, pageHtml(report));
 }
 
-async function mailAndSave(site: Site, prev: WatchState, checked: CheckReport | undefined, shown?: CheckReport, historyLength?: number): Promise<Published> {
+async function mailAndSave(
+  site: Site,
+  prev: WatchState,
+  checked: CheckReport | undefined,
+  shown?: CheckReport,
+  historyLength?: number,
+): Promise<Published> {
   const report = checked ?? shown!;
   const total = historyLength ?? (await readHistory(historyFile(site))).length;
   const events = prev.historySeen < 0 ? [] : fullHistoryTail(report, total - prev.historySeen);

@@ -22,16 +22,22 @@ function onPath(cmd: string): boolean {
 }
 
 /** Why the tests cannot run here (undefined: they can). */
-export const ansibleMissing: string | undefined = !onPath('ansible-playbook') || !onPath('ansible-galaxy') || !existsSync(SSHD)
-  ? `ansible-core and openssh-server not found (ansible-playbook, ansible-galaxy, ${SSHD}): ${ANSIBLE_INSTALL}`
-  : process.getuid?.() !== 0 ? 'these tests run as root: Ansible logs in over SSH as root and webtree runs the sites as codemanager' : undefined;
+export const ansibleMissing: string | undefined =
+  !onPath('ansible-playbook') || !onPath('ansible-galaxy') || !existsSync(SSHD)
+    ? `ansible-core and openssh-server not found (ansible-playbook, ansible-galaxy, ${SSHD}): ${ANSIBLE_INSTALL}`
+    : process.getuid?.() !== 0
+      ? 'these tests run as root: Ansible logs in over SSH as root and webtree runs the sites as codemanager'
+      : undefined;
 
 /** Call at the top of a test file; true when its tests must be skipped (never under CI=true: there they fail). */
 export function skipWithoutAnsible(what: string): boolean {
   if (!ansibleMissing) return false;
   if (process.env.CI === 'true') {
     const why = ansibleMissing;
-    describe(`${what} (over SSH)`, () => it('needs ansible-core and openssh-server, as root', () => { throw new Error(why); }));
+    describe(`${what} (over SSH)`, () =>
+      it('needs ansible-core and openssh-server, as root', () => {
+        throw new Error(why);
+      }));
   } else console.warn(`skipping the ${what} tests: ${ansibleMissing}`);
   return true;
 }
@@ -54,7 +60,9 @@ export interface Recap {
 export function recap(stdout: string): Record<string, Recap> {
   const out: Record<string, Recap> = {};
   const tail = stdout.slice(stdout.lastIndexOf('PLAY RECAP'));
-  for (const m of tail.matchAll(/^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)/gm)) {
+  for (const m of tail.matchAll(
+    /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)/gm,
+  )) {
     out[m[1]] = { ok: +m[2], changed: +m[3], unreachable: +m[4], failed: +m[5], skipped: +m[6] };
   }
   return out;
@@ -72,10 +80,19 @@ export async function buildAndInstall(dir: string): Promise<{ tarball: string; c
   const build = path.join(dir, 'build');
   const collections = path.join(dir, 'collections');
   await fs.mkdir(build, { recursive: true });
-  const b = await execa('ansible-galaxy', ['collection', 'build', COLLECTION_SRC, '--output-path', build, '--force'], { cwd: dir, env: ansibleEnv(dir, collections) });
-  const tarball = path.join(build, (await fs.readdir(build)).find((f) => f.endsWith('.tar.gz'))!);
+  const b = await execa('ansible-galaxy', ['collection', 'build', COLLECTION_SRC, '--output-path', build, '--force'], {
+    cwd: dir,
+    env: ansibleEnv(dir, collections),
+  });
+  const tarball = path.join(
+    build,
+    (await fs.readdir(build)).find((f) => f.endsWith('.tar.gz'))!,
+  );
   if (!b.stdout.includes(tarball)) throw new Error(`ansible-galaxy build said: ${b.stdout}`);
-  await execa('ansible-galaxy', ['collection', 'install', tarball, '-p', collections, '--force'], { cwd: dir, env: ansibleEnv(dir, collections) });
+  await execa('ansible-galaxy', ['collection', 'install', tarball, '-p', collections, '--force'], {
+    cwd: dir,
+    env: ansibleEnv(dir, collections),
+  });
   return { tarball, collections };
 }
 
@@ -112,7 +129,12 @@ export interface Host {
 }
 
 export class Fleet {
-  private constructor(readonly dir: string, readonly sshd: Sshd, readonly collections: string, readonly hosts: Host[]) {}
+  private constructor(
+    readonly dir: string,
+    readonly sshd: Sshd,
+    readonly collections: string,
+    readonly hosts: Host[],
+  ) {}
 
   /**
    * sshd, the collection, and one sandbox site per name; `ports` gives each site's Apache port.
@@ -152,7 +174,9 @@ export class Fleet {
   /** The inventory: group webhosts, every host 127.0.0.1 over SSH; `hostVars` adds to a host's variables. */
   async writeInventory(hostVars: Record<string, Record<string, unknown>> = {}): Promise<void> {
     const ssh = this.sshd;
-    const hosts = Object.fromEntries(this.hosts.map((h) => [h.name, { webtree_config: h.config, ...(hostVars[h.name] ?? {}) }]));
+    const hosts = Object.fromEntries(
+      this.hosts.map((h) => [h.name, { webtree_config: h.config, ...(hostVars[h.name] ?? {}) }]),
+    );
     const inventory = {
       webhosts: {
         hosts,
@@ -178,14 +202,22 @@ export class Fleet {
 
   /** ansible-playbook -i INVENTORY PLAYBOOK ARGS, from dir, with the test's Ansible settings. */
   async playbook(playbook: string, args: string[] = []): Promise<RunResult> {
-    const r = await execa('ansible-playbook', ['-i', this.inventory, playbook, ...args], { cwd: this.dir, reject: false, stdin: 'ignore', env: ansibleEnv(this.dir, this.collections) });
+    const r = await execa('ansible-playbook', ['-i', this.inventory, playbook, ...args], {
+      cwd: this.dir,
+      reject: false,
+      stdin: 'ignore',
+      env: ansibleEnv(this.dir, this.collections),
+    });
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 
   /** A playbook written from tasks (JSON is YAML) for every host of webhosts; returns its path. */
   async tasksPlaybook(name: string, tasks: unknown[], play: Record<string, unknown> = {}): Promise<string> {
     const file = path.join(this.dir, `${name}.yml`);
-    await fs.writeFile(file, JSON.stringify([{ name, hosts: 'webhosts', gather_facts: false, ...play, tasks }], null, 2));
+    await fs.writeFile(
+      file,
+      JSON.stringify([{ name, hosts: 'webhosts', gather_facts: false, ...play, tasks }], null, 2),
+    );
     return file;
   }
 
@@ -214,7 +246,10 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
       else if (e.isDirectory()) {
         out[p] = `dir ${mode} ${st.uid}:${st.gid}`;
         await walk(p);
-      } else out[p] = `file ${mode} ${st.uid}:${st.gid} ${createHash('sha256').update(await fs.readFile(p)).digest('hex')}`;
+      } else
+        out[p] = `file ${mode} ${st.uid}:${st.gid} ${createHash('sha256')
+          .update(await fs.readFile(p))
+          .digest('hex')}`;
     }
   };
   await walk(dir);
@@ -222,11 +257,15 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
 }
 
 /** A task that prints `value` (a Jinja expression) as JSON, for `reported` to read back. */
-export const report = (value: string) => ({ name: 'report', 'ansible.builtin.debug': { msg: `{{ ${value} | to_json }}` } });
+export const report = (value: string) => ({
+  name: 'report',
+  'ansible.builtin.debug': { msg: `{{ ${value} | to_json }}` },
+});
 
 /** What each host's `report` task printed, parsed. */
 export function reported(stdout: string): Record<string, any> {
   const out: Record<string, any> = {};
-  for (const m of stdout.matchAll(/^ok: \[([^\]]+)\] => \{\n\s+"msg": (".*")\n\}$/gm)) out[m[1]] = JSON.parse(JSON.parse(m[2]));
+  for (const m of stdout.matchAll(/^ok: \[([^\]]+)\] => \{\n\s+"msg": (".*")\n\}$/gm))
+    out[m[1]] = JSON.parse(JSON.parse(m[2]));
   return out;
 }

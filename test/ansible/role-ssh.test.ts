@@ -26,13 +26,23 @@ describe.skipIf(missing)('role sispi.webtree.host over SSH', () => {
     await ensureServiceAccount();
     fleet = await Fleet.start(['fresh'], [18089], { init: false });
     // The package as it would be shipped; dist/ is already built by the test run.
-    const pack = await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', fleet.dir], { cwd: ROOT });
+    const pack = await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', fleet.dir], {
+      cwd: ROOT,
+    });
     const tarball = path.join(fleet.dir, pack.stdout.trim().split('\n').pop()!);
     const host = fleet.host('fresh');
     vars = {
-      webtree_package: tarball, webtree_install_dir: path.join(fleet.dir, 'opt'), webtree_bin_link: '',
-      webtree_npm_args: ['--prefer-offline'], webtree_config: host.config, webtree_prefix: host.site,
-      webtree_listen: '127.0.0.1:18089', webtree_servers: [{ name: 'server3', host: 'localhost', port: 5442 }, { name: 'server2', host: 'db2.example.org', port: 5443 }],
+      webtree_package: tarball,
+      webtree_install_dir: path.join(fleet.dir, 'opt'),
+      webtree_bin_link: '',
+      webtree_npm_args: ['--prefer-offline'],
+      webtree_config: host.config,
+      webtree_prefix: host.site,
+      webtree_listen: '127.0.0.1:18089',
+      webtree_servers: [
+        { name: 'server3', host: 'localhost', port: 5442 },
+        { name: 'server2', host: 'db2.example.org', port: 5443 },
+      ],
     };
   }, 180_000);
 
@@ -40,35 +50,43 @@ describe.skipIf(missing)('role sispi.webtree.host over SSH', () => {
     if (fleet) await fleet.stop();
   }, 60_000);
 
-  it('installs webtree from the npm pack tarball and writes the site from variables; a second run changes nothing', async () => {
-    const first = await fleet.playbook(PLAYBOOK, ['-e', JSON.stringify(vars)]);
-    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
-    expect(recap(first.stdout).fresh).toMatchObject({ failed: 0 });
-    expect(recap(first.stdout).fresh.changed).toBeGreaterThanOrEqual(4); // dir, tarball, npm install, init
-    expect(existsSync(installed())).toBe(true);
-    // The installed webtree reads the site the role made.
-    const host = fleet.host('fresh');
-    const st = await execa(installed(), ['--config', host.config, 'status', '--json'], { reject: false });
-    expect(st.exitCode, st.stderr).toBe(0);
-    expect(JSON.parse(st.stdout)).toMatchObject({ site: host.config, server: 'server3' });
-    const site = await fs.readFile(host.config, 'utf8');
-    expect(site).toContain('listen: 127.0.0.1:18089');
-    expect(site).toMatch(/name: server2, host: db2\.example\.org, port: 5443/);
-    expect(site).toMatch(/^\s+user: codemanager$/m);
-    expect(site).toContain(`www: ${path.join(host.site, 'www')}`);
+  it(
+    'installs webtree from the npm pack tarball and writes the site from variables; a second run changes nothing',
+    async () => {
+      const first = await fleet.playbook(PLAYBOOK, ['-e', JSON.stringify(vars)]);
+      expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+      expect(recap(first.stdout).fresh).toMatchObject({ failed: 0 });
+      expect(recap(first.stdout).fresh.changed).toBeGreaterThanOrEqual(4); // dir, tarball, npm install, init
+      expect(existsSync(installed())).toBe(true);
+      // The installed webtree reads the site the role made.
+      const host = fleet.host('fresh');
+      const st = await execa(installed(), ['--config', host.config, 'status', '--json'], { reject: false });
+      expect(st.exitCode, st.stderr).toBe(0);
+      expect(JSON.parse(st.stdout)).toMatchObject({ site: host.config, server: 'server3' });
+      const site = await fs.readFile(host.config, 'utf8');
+      expect(site).toContain('listen: 127.0.0.1:18089');
+      expect(site).toMatch(/name: server2, host: db2\.example\.org, port: 5443/);
+      expect(site).toMatch(/^\s+user: codemanager$/m);
+      expect(site).toContain(`www: ${path.join(host.site, 'www')}`);
 
-    const again = await fleet.playbook(PLAYBOOK, ['-e', JSON.stringify(vars)]);
-    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-    expect(recap(again.stdout).fresh).toMatchObject({ changed: 0, failed: 0 });
-  }, SLOW);
+      const again = await fleet.playbook(PLAYBOOK, ['-e', JSON.stringify(vars)]);
+      expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+      expect(recap(again.stdout).fresh).toMatchObject({ changed: 0, failed: 0 });
+    },
+    SLOW,
+  );
 
-  it('a host whose Node is older than 20 fails at once, saying what it has and what to do', async () => {
-    const old = path.join(fleet.dir, 'node18');
-    await fs.writeFile(old, '#!/bin/sh\necho v18.19.0\n', { mode: 0o755 });
-    const r = await fleet.playbook(PLAYBOOK, ['-e', JSON.stringify({ ...vars, webtree_node: old })]);
-    expect(r.exitCode).toBe(2);
-    const failure = fatals(r.stdout).fresh;
-    expect(failure.msg).toMatch(/webtree needs Node\.js 20 or later, and fresh has v18\.19\.0: install Node\.js 20/);
-    expect(recap(r.stdout).fresh).toMatchObject({ changed: 0, failed: 1 });
-  }, SLOW);
+  it(
+    'a host whose Node is older than 20 fails at once, saying what it has and what to do',
+    async () => {
+      const old = path.join(fleet.dir, 'node18');
+      await fs.writeFile(old, '#!/bin/sh\necho v18.19.0\n', { mode: 0o755 });
+      const r = await fleet.playbook(PLAYBOOK, ['-e', JSON.stringify({ ...vars, webtree_node: old })]);
+      expect(r.exitCode).toBe(2);
+      const failure = fatals(r.stdout).fresh;
+      expect(failure.msg).toMatch(/webtree needs Node\.js 20 or later, and fresh has v18\.19\.0: install Node\.js 20/);
+      expect(recap(r.stdout).fresh).toMatchObject({ changed: 0, failed: 1 });
+    },
+    SLOW,
+  );
 });

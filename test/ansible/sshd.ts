@@ -31,7 +31,10 @@ async function keypair(file: string): Promise<string> {
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }
@@ -51,18 +54,35 @@ export async function startSshd(dir: string): Promise<Sshd> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const config = path.join(dir, 'sshd_config');
-    await fs.writeFile(config, [
-      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${authorized}`, `AllowUsers ${user}`, 'PubkeyAuthentication yes',
-      'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
-      user === 'root' ? 'PermitRootLogin prohibit-password' : 'PermitRootLogin no',
-      // The temporary directory lives under /tmp, which StrictModes would reject for the key file.
-      'StrictModes no', 'Subsystem sftp /usr/lib/openssh/sftp-server', 'LogLevel ERROR', 'MaxStartups 20', 'MaxSessions 20', '',
-    ].join('\n'));
+    await fs.writeFile(
+      config,
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${hostKey}`,
+        `PidFile ${path.join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${authorized}`,
+        `AllowUsers ${user}`,
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        user === 'root' ? 'PermitRootLogin prohibit-password' : 'PermitRootLogin no',
+        // The temporary directory lives under /tmp, which StrictModes would reject for the key file.
+        'StrictModes no',
+        'Subsystem sftp /usr/lib/openssh/sftp-server',
+        'LogLevel ERROR',
+        'MaxStartups 20',
+        'MaxSessions 20',
+        '',
+      ].join('\n'),
+    );
     await execa(SSHD, ['-t', '-f', config]);
     const child: ResultPromise = execa(SSHD, ['-D', '-e', '-f', config], { reject: false, stdin: 'ignore' });
     let exited = false;
-    void child.then(() => { exited = true; });
+    void child.then(() => {
+      exited = true;
+    });
     for (let i = 0; i < 100 && !exited && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50));
     if (exited || !(await accepts(port))) {
       child.kill('SIGTERM');
@@ -73,7 +93,10 @@ export async function startSshd(dir: string): Promise<Sshd> {
     const knownHosts = path.join(dir, 'known_hosts');
     await fs.writeFile(knownHosts, `[127.0.0.1]:${port} ${hostPub.split(' ').slice(0, 2).join(' ')}\n`);
     return {
-      port, user, clientKey, knownHosts,
+      port,
+      user,
+      clientKey,
+      knownHosts,
       async stop() {
         child.kill('SIGTERM');
         await child;

@@ -48,7 +48,11 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
   async function stopEverything(): Promise<void> {
     await stop(site).catch(() => undefined);
     for (const pid of await findOurProcesses(L().serverRoot)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   }
   const bodies = async () => (await checkHealth(site, apps)).map((r) => `${r.status} ${r.body?.trim() ?? r.error}`);
@@ -83,7 +87,10 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
     const broken = path.join(site.paths.www, 'conf', 'httpd.broken.conf');
     await copyFile(L().confFile, broken);
     await appendFile(broken, 'NoSuchDirective on\n');
-    const err = await configtest(site, broken).then(() => undefined, (e: unknown) => e);
+    const err = await configtest(site, broken).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WebtreeError);
     expect((err as WebtreeError).code).toBe('EAPACHE');
     expect((err as WebtreeError).details).toMatch(/Invalid command 'NoSuchDirective'/);
@@ -97,7 +104,10 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
       await cp(L().confDir, confDir, { recursive: true });
       expect(await configtest(site, L().confFile, confDir)).toMatch(/Syntax OK/);
       await appendFile(path.join(confDir, 'TV.conf'), 'WSGIDaemonProcess TV\n');
-      const err = await configtest(site, L().confFile, confDir).then(() => undefined, (e: unknown) => e);
+      const err = await configtest(site, L().confFile, confDir).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((err as WebtreeError).details).toMatch(/TV\.conf[\s\S]*duplicates previous WSGI daemon definition/);
       expect(await configtest(site)).toMatch(/Syntax OK/); // the live tree never saw it
     } finally {
@@ -180,13 +190,20 @@ describe.skipIf(missing)(`Apache end-to-end (needs: ${APACHE_INSTALL})`, () => {
       // TEST-NET-1 is on no interface here: -t accepts it, the bind fails (before httpd detaches).
       [`Listen 127.0.0.1:${port}`, `Listen 192.0.2.1:${port}`, /could not bind to address 192\.0\.2\.1/],
       // The pid file is written after httpd detached with exit status 0: only the error log knows.
-      [`PidFile "${L().pidFile.replace(/"/g, '\\"')}"`, 'PidFile "/proc/nope/httpd.pid"', /could not log pid to file \/proc\/nope/],
+      [
+        `PidFile "${L().pidFile.replace(/"/g, '\\"')}"`,
+        'PidFile "/proc/nope/httpd.pid"',
+        /could not log pid to file \/proc\/nope/,
+      ],
     ];
     try {
       for (const [from, to, said] of broken) {
         expect(conf).toContain(from);
         await writeFile(L().confFile, conf.replace(from, to));
-        const err = await start(site).then(() => undefined, (e: unknown) => e);
+        const err = await start(site).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(WebtreeError);
         expect((err as WebtreeError).message).toMatch(/did not start/);
         expect((err as WebtreeError).details).toMatch(said);
@@ -219,7 +236,15 @@ describe('asAccount', () => {
   const site = makeSite('/srv/x');
   it('runs directly as the account, through runuser as root, and refuses anyone else', () => {
     expect(asAccount(site, 'start', ['a'], { uid: 999, user: SERVICE_USER })).toEqual(['a']);
-    expect(asAccount(site, 'start', ['a'], { uid: 0, user: 'root' })).toEqual(['runuser', '-u', SERVICE_USER, '--', 'a']);
-    expect(() => asAccount(site, 'start', ['a'], { uid: 1000, user: 'alice' })).toThrow(/only root or codemanager may start Apache/);
+    expect(asAccount(site, 'start', ['a'], { uid: 0, user: 'root' })).toEqual([
+      'runuser',
+      '-u',
+      SERVICE_USER,
+      '--',
+      'a',
+    ]);
+    expect(() => asAccount(site, 'start', ['a'], { uid: 1000, user: 'alice' })).toThrow(
+      /only root or codemanager may start Apache/,
+    );
   });
 });

@@ -85,10 +85,17 @@ describe('renderTree', () => {
       '    LoadModule mpm_event_module "/usr/lib/apache2/modules/mod_mpm_event.so"',
       '    LoadModule wsgi_module "/usr/lib/apache2/modules/mod_wsgi.so"',
       '<IfModule !log_config_module>',
-    ]) expect(l, want).toContain(want);
+    ])
+      expect(l, want).toContain(want);
     for (const m of ['unixd', 'authz_core', 'mime', 'dir', 'alias']) expect(l).toContain(`<IfModule !${m}_module>`);
     const root = l.indexOf('<Directory />');
-    expect(l.slice(root, root + 5)).toEqual(['<Directory />', '    Options None', '    AllowOverride None', '    Require all denied', '</Directory>']);
+    expect(l.slice(root, root + 5)).toEqual([
+      '<Directory />',
+      '    Options None',
+      '    AllowOverride None',
+      '    Require all denied',
+      '</Directory>',
+    ]);
   });
 
   it('httpd.conf: Listen forms for a wildcard and an IPv6 host', () => {
@@ -126,7 +133,8 @@ describe('renderTree', () => {
       "setup 'python' || exit 1",
       "setup 'psycopg2' || exit 1",
       `export PYTHONHOME='/opt/py "home"'`,
-    ]) expect(l, want).toContain(want);
+    ])
+      expect(l, want).toContain(want);
   });
 
   it('init.d/httpd: LSB header, su with an explicit shell, the verbs', () => {
@@ -135,23 +143,37 @@ describe('renderTree', () => {
     expect(text).toContain(`runApache='/srv/web tree/it'\\''s "odd"/www/bin/runApache.sh'`);
     expect(text).toContain("serviceUser='codemanager'");
     expect(text).toContain(`su -s /bin/bash "$serviceUser" -c 'exec /bin/bash "$0" "$@"' "$runApache" "$@"`);
-    for (const verb of ['start', 'stop', 'status', 'restart', 'condrestart', 'reload', 'graceful', 'configtest']) expect(text).toMatch(new RegExp(`\\b${verb}\\b.*\\)`));
+    for (const verb of ['start', 'stop', 'status', 'restart', 'condrestart', 'reload', 'graceful', 'configtest'])
+      expect(text).toMatch(new RegExp(`\\b${verb}\\b.*\\)`));
   });
 
   it('webtree check every minute as the service account: systemd service + timer, and a cron file with % escaped', () => {
     const odd = makeSite('/srv/100% $HOME "x"', {});
     const out = renderTree(odd, [], templates, { node: '/usr/bin/node', script: '/opt/webtree/bin/webtree.js' });
     const text = (name: string) => out.find((f) => f.path.endsWith(name))!.content.split('\n');
-    expect(text('webtree-check.service')).toEqual(expect.arrayContaining(['Type=oneshot', 'User=codemanager', 'Group=sispi', 'SuccessExitStatus=1',
-      'ExecStart="/usr/bin/node" "/opt/webtree/bin/webtree.js" "--config" "/srv/100%% $$HOME \\"x\\"/webtree.yaml" "check"']));
-    expect(text('webtree-check.timer')).toEqual(expect.arrayContaining(['OnCalendar=*-*-* *:*:00', 'WantedBy=timers.target']));
+    expect(text('webtree-check.service')).toEqual(
+      expect.arrayContaining([
+        'Type=oneshot',
+        'User=codemanager',
+        'Group=sispi',
+        'SuccessExitStatus=1',
+        'ExecStart="/usr/bin/node" "/opt/webtree/bin/webtree.js" "--config" "/srv/100%% $$HOME \\"x\\"/webtree.yaml" "check"',
+      ]),
+    );
+    expect(text('webtree-check.timer')).toEqual(
+      expect.arrayContaining(['OnCalendar=*-*-* *:*:00', 'WantedBy=timers.target']),
+    );
     // cron reads a bare % as a newline: escaped inside the shell word.
-    expect(text('webtree-check.cron')).toContain(`* * * * * codemanager '/usr/bin/node' '/opt/webtree/bin/webtree.js' '--config' '/srv/100\\% $HOME "x"/webtree.yaml' 'check' >/dev/null 2>&1`);
+    expect(text('webtree-check.cron')).toContain(
+      `* * * * * codemanager '/usr/bin/node' '/opt/webtree/bin/webtree.js' '--config' '/srv/100\\% $HOME "x"/webtree.yaml' 'check' >/dev/null 2>&1`,
+    );
   });
 
   it('webtree-httpd.service: systemd quoting, % and $ escaped', () => {
     const odd = makeSite('/srv/100% $HOME "x"', {});
-    const unit = renderTree(odd, [], templates).find((f) => f.path.endsWith('.service'))!.content.split('\n');
+    const unit = renderTree(odd, [], templates)
+      .find((f) => f.path.endsWith('.service'))!
+      .content.split('\n');
     for (const want of [
       'Type=forking',
       'User=codemanager',
@@ -160,7 +182,8 @@ describe('renderTree', () => {
       'ExecStart=/bin/bash "/srv/100%% $$HOME \\"x\\"/www/bin/runApache.sh" start',
       'ExecStop=/bin/bash "/srv/100%% $$HOME \\"x\\"/www/bin/runApache.sh" stop',
       'ExecReload=/bin/bash "/srv/100%% $$HOME \\"x\\"/www/bin/runApache.sh" graceful',
-    ]) expect(unit, want).toContain(want);
+    ])
+      expect(unit, want).toContain(want);
   });
 
   it('is the same for either database server and on every run', () => {
@@ -172,7 +195,11 @@ describe('renderTree', () => {
 describe('renderTree refuses', () => {
   const refused = (fn: () => unknown, pattern: RegExp) => {
     let err: unknown;
-    try { fn(); } catch (e) { err = e; }
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(WebtreeError);
     expect((err as WebtreeError).code).toBe('ERENDER');
     expect(`${(err as WebtreeError).message}\n${(err as WebtreeError).details ?? ''}`).toMatch(pattern);
@@ -190,8 +217,12 @@ describe('renderTree refuses', () => {
 
 describe('generated scripts', () => {
   let dir: string;
-  beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), `webtree render it's "q" `)); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), `webtree render it's "q" `));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('parse with bash -n', async () => {
     for (const f of files.filter((x) => x.mode === 0o755)) {
@@ -207,7 +238,11 @@ describe('generated scripts', () => {
     await writeFile(fakeHttpd, '#!/bin/bash\nprintf "[%s]" "PYTHONHOME=$PYTHONHOME" "SET=$SET" "$@"\n');
     await chmod(fakeHttpd, 0o755);
     await writeFile(setups, 'setup() { export SET="$SET $1"; }\n');
-    const s = makeSite(path.join(dir, 'tree'), { httpd: fakeHttpd, eups: { setups, products: ['python', 'PIL'] }, pythonHome: path.join(dir, 'py home') });
+    const s = makeSite(path.join(dir, 'tree'), {
+      httpd: fakeHttpd,
+      eups: { setups, products: ['python', 'PIL'] },
+      pythonHome: path.join(dir, 'py home'),
+    });
     const script = renderTree(s, [], templates).find((f) => f.path.endsWith('runApache.sh'))!;
     await mkdir(path.dirname(script.path), { recursive: true });
     await writeFile(script.path, script.content, { mode: 0o755 });

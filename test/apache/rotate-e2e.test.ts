@@ -33,7 +33,13 @@ describe.skipIf(missing)('rotatelogs under load (end to end)', () => {
     const account = await ensureServiceAccount();
     root = await mkdtemp(path.join(tmpdir(), 'webtree rotate '));
     await chmod(root, 0o755);
-    site = makeSite(root, { listen: { host: '127.0.0.1', port: await freePort() }, httpd: HTTPD, modulesDir: APACHE_MODULES, logSize: '4K', logFiles: FILES });
+    site = makeSite(root, {
+      listen: { host: '127.0.0.1', port: await freePort() },
+      httpd: HTTPD,
+      modulesDir: APACHE_MODULES,
+      logSize: '4K',
+      logFiles: FILES,
+    });
     await buildSandbox(site, account);
     await start(site);
   }, 60_000);
@@ -42,7 +48,11 @@ describe.skipIf(missing)('rotatelogs under load (end to end)', () => {
     if (!site) return;
     await stop(site).catch(() => undefined);
     for (const pid of await findOurProcesses(L().serverRoot)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     await rm(root, { recursive: true, force: true });
   }, 60_000);
@@ -56,12 +66,18 @@ describe.skipIf(missing)('rotatelogs under load (end to end)', () => {
     expect(ab.stdout).not.toMatch(/Non-2xx responses/);
     const names = (await readdir(L().logDir)).sort();
     // Each request's line is ~100 bytes: the access log went round its ring many times.
-    expect(names).toEqual(['access_log', ...Array.from({ length: FILES - 1 }, (_, i) => `access_log.${i + 1}`)].concat(names.filter((n) => n.startsWith('error_log'))).sort());
+    expect(names).toEqual(
+      ['access_log', ...Array.from({ length: FILES - 1 }, (_, i) => `access_log.${i + 1}`)]
+        .concat(names.filter((n) => n.startsWith('error_log')))
+        .sort(),
+    );
     expect(names.filter((n) => n.startsWith('error_log')).length).toBeLessThanOrEqual(FILES);
     for (const n of names) expect((await stat(path.join(L().logDir, n))).size).toBeLessThan(4096 + 4096);
     // The stable name is the file being written: the newest of the ring.
     const link = await stat(L().accessLog);
-    const inRing = await Promise.all(names.filter((n) => n.startsWith('access_log')).map((n) => stat(path.join(L().logDir, n))));
+    const inRing = await Promise.all(
+      names.filter((n) => n.startsWith('access_log')).map((n) => stat(path.join(L().logDir, n))),
+    );
     expect(inRing.some((s) => s.ino === link.ino)).toBe(true);
     expect(link.mtimeMs).toBeGreaterThanOrEqual(Math.max(...inRing.map((s) => s.mtimeMs)));
   }, 120_000);

@@ -14,7 +14,15 @@ import { makeApp } from './fixtures.js';
 /** Product dir under the products root, web link under html/, script, first version. */
 export const SANDBOX_APPS = [
   { name: 'TV', mount: '/TV', dir: 'tv', link: 'TV', sub: 'product', script: 'tv.wsgi', version: '3.3a' },
-  { name: 'ConstantsDB', mount: '/ConstantsDB', dir: 'ConstantsDB', link: 'ConstantsDB', sub: '', script: 'ConstantsDB.wsgi', version: '1.5d' },
+  {
+    name: 'ConstantsDB',
+    mount: '/ConstantsDB',
+    dir: 'ConstantsDB',
+    link: 'ConstantsDB',
+    sub: '',
+    script: 'ConstantsDB.wsgi',
+    version: '1.5d',
+  },
   { name: 'QE', mount: '/QE/DECam', dir: 'QEngine', link: 'QE/DECam', sub: '', script: 'qe.wsgi', version: '2.1' },
 ];
 

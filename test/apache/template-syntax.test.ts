@@ -23,10 +23,16 @@ const TAG = /<%[^%]|(?<!%)%>|-%>|_%>/;
 
 describe('template delimiters', () => {
   it('finds a bare %> in plain text, with its line, and lets the escapes and real tags pass', () => {
-    expect(templateProblems('LogFormat "%h %>s %b"\n')).toEqual([{ line: 1, token: '%>', why: expect.stringMatching(/outside a tag/) }]);
-    expect(templateProblems('# a\n# b\nx -%> y')).toEqual([{ line: 3, token: '-%>', why: expect.stringMatching(/outside a tag/) }]);
+    expect(templateProblems('LogFormat "%h %>s %b"\n')).toEqual([
+      { line: 1, token: '%>', why: expect.stringMatching(/outside a tag/) },
+    ]);
+    expect(templateProblems('# a\n# b\nx -%> y')).toEqual([
+      { line: 3, token: '-%>', why: expect.stringMatching(/outside a tag/) },
+    ]);
     expect(templateProblems('LogFormat "%%>s" <%- q(x) %>\n<%% kept %>\n<%# note -%>\n')).toEqual([]);
-    expect(templateProblems('<%- a <% b %>')).toEqual([{ line: 1, token: '<%', why: expect.stringMatching(/inside a tag/) }]);
+    expect(templateProblems('<%- a <% b %>')).toEqual([
+      { line: 1, token: '<%', why: expect.stringMatching(/inside a tag/) },
+    ]);
     // After the escape bare ones are still refused (EJS would keep the first and drop the second).
     expect(templateProblems('%%>s %>s %>s')).toHaveLength(2);
   });
@@ -61,7 +67,10 @@ describe('template delimiters', () => {
       for (const line of templates[name].split('\n')) {
         if (TAG.test(line) || line.trim() === '') continue;
         // The template's own file is one of the outputs; the line must be one of its lines.
-        expect(outputs.some((o) => o.includes(asRead(line))), `${name}: ${line}`).toBe(true);
+        expect(
+          outputs.some((o) => o.includes(asRead(line))),
+          `${name}: ${line}`,
+        ).toBe(true);
         checked++;
       }
     }
@@ -69,7 +78,9 @@ describe('template delimiters', () => {
   });
 
   it("the access log's format keeps Apache's final status (%>s)", async () => {
-    const conf = renderTree(site, apps, await loadTemplates()).find((f) => f.path.endsWith('/conf/httpd.conf'))!.content;
+    const conf = renderTree(site, apps, await loadTemplates()).find((f) =>
+      f.path.endsWith('/conf/httpd.conf'),
+    )!.content;
     expect(conf).toContain('LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined');
   });
 });

@@ -22,7 +22,10 @@ function hasStrace(): boolean {
     execFileSync('strace', ['-V'], { stdio: 'ignore' });
     return true;
   } catch {
-    if (process.env.CI === 'true') throw new Error('strace is missing; CI must run the durability test: apt-get install strace (.ci/run installs it)');
+    if (process.env.CI === 'true')
+      throw new Error(
+        'strace is missing; CI must run the durability test: apt-get install strace (.ci/run installs it)',
+      );
     console.warn('skipping the durability test: strace is not installed (apt-get install strace)');
     return false;
   }
@@ -84,9 +87,30 @@ describe.runIf(run)('durability: the syncs a real install makes, in order (strac
     // The upgrade is traced: a new version unpacked, its manifest written, then made current.
     const archive = await writeSampleArchive(sb.dir, 'TV', '3.4');
     const log = path.join(sb.dir, 'strace.log');
-    const r = await execa('strace', ['-f', '--seccomp-bpf', '-y', '-qq', '-e', `trace=${CALLS}`, '-o', log, process.execPath, BIN, '--config', sb.config, 'install', archive], {
-      reject: false, stdin: 'ignore', env: { WEBTREE_LOCK_WAIT: '60' },
-    });
+    const r = await execa(
+      'strace',
+      [
+        '-f',
+        '--seccomp-bpf',
+        '-y',
+        '-qq',
+        '-e',
+        `trace=${CALLS}`,
+        '-o',
+        log,
+        process.execPath,
+        BIN,
+        '--config',
+        sb.config,
+        'install',
+        archive,
+      ],
+      {
+        reject: false,
+        stdin: 'ignore',
+        env: { WEBTREE_LOCK_WAIT: '60' },
+      },
+    );
     expect(r.exitCode, String(r.stderr)).toBe(0);
     events = parseTrace(await fs.readFile(log, 'utf8'));
   }, 120_000);
@@ -96,39 +120,60 @@ describe.runIf(run)('durability: the syncs a real install makes, in order (strac
   const syncs = (from: number, to: number) => events.slice(from, to).flatMap((e) => (e.kind === 'sync' ? [e] : []));
   const commitOf = () => {
     const all = renames();
-    const commit = all.find((r) => r.to === path.join(tvDir, '3.4') && path.basename(r.from).startsWith('.webtree-staging-3.4'));
-    expect(commit, `no rename of the staging directory onto ${tvDir}/3.4 in:\n${all.map((r) => `${r.from} -> ${r.to}`).join('\n')}`).toBeDefined();
+    const commit = all.find(
+      (r) => r.to === path.join(tvDir, '3.4') && path.basename(r.from).startsWith('.webtree-staging-3.4'),
+    );
+    expect(
+      commit,
+      `no rename of the staging directory onto ${tvDir}/3.4 in:\n${all.map((r) => `${r.from} -> ${r.to}`).join('\n')}`,
+    ).toBeDefined();
     return commit!;
   };
 
-  it('every file written through a temporary is fsync\'d before its rename makes it live', () => {
+  it("every file written through a temporary is fsync'd before its rename makes it live", () => {
     const writes = renames().filter((r) => /\.webtree-write-/.test(path.basename(r.from)));
     // The manifest of 3.4 and the journal, at least.
     expect(writes.map((w) => w.to)).toContain(path.join(sb.dir, 'site/www/state/manifests/TV/3.4.json'));
     for (const w of writes) {
-      expect(syncs(0, w.i).some((s) => s.call === 'fsync' && s.path === w.from), `${w.from} renamed to ${w.to} without an fsync of it first`).toBe(true);
+      expect(
+        syncs(0, w.i).some((s) => s.call === 'fsync' && s.path === w.from),
+        `${w.from} renamed to ${w.to} without an fsync of it first`,
+      ).toBe(true);
     }
   });
 
   it('the unpacked tree is flushed (syncfs) after it is complete and before the commit rename', () => {
     const commit = commitOf();
     // The unpacker's last step puts the tree under its staging name; the flush must come after it.
-    const staged = renames().filter((r) => r.to === commit.from && r.i < commit.i).at(-1);
+    const staged = renames()
+      .filter((r) => r.to === commit.from && r.i < commit.i)
+      .at(-1);
     expect(staged, 'the unpacked tree was never renamed to its staging name').toBeDefined();
-    const flushes = syncs(staged!.i + 1, commit.i).filter((s) => s.call === 'syncfs' && (s.path === commit.from || s.path.startsWith(commit.from + '/')));
+    const flushes = syncs(staged!.i + 1, commit.i).filter(
+      (s) => s.call === 'syncfs' && (s.path === commit.from || s.path.startsWith(commit.from + '/')),
+    );
     expect(flushes.length, `no syncfs of ${commit.from} between its unpacking and the commit`).toBeGreaterThan(0);
   });
 
-  it('after each rename that makes something live, its directory is fsync\'d before the next rename', () => {
+  it("after each rename that makes something live, its directory is fsync'd before the next rename", () => {
     const commit = commitOf();
     const all = renames();
     const live = all.filter((r) => /\.webtree-(write|link|staging)-/.test(path.basename(r.from)));
     // The manifest, the journal, the commit, the swap of `current` at least.
-    expect(live.map((r) => r.to)).toEqual(expect.arrayContaining([path.join(tvDir, '3.4'), path.join(tvDir, 'current'), path.join(sb.dir, 'site/www/state/manifests/TV/3.4.json')]));
+    expect(live.map((r) => r.to)).toEqual(
+      expect.arrayContaining([
+        path.join(tvDir, '3.4'),
+        path.join(tvDir, 'current'),
+        path.join(sb.dir, 'site/www/state/manifests/TV/3.4.json'),
+      ]),
+    );
     for (const r of live) {
       const next = all.find((n) => n.i > r.i)?.i ?? events.length;
       const dir = path.dirname(r.to);
-      expect(syncs(r.i + 1, next).some((s) => s.call === 'fsync' && s.path === dir), `no fsync of ${dir} after ${path.basename(r.from)} -> ${r.to}, before the next rename`).toBe(true);
+      expect(
+        syncs(r.i + 1, next).some((s) => s.call === 'fsync' && s.path === dir),
+        `no fsync of ${dir} after ${path.basename(r.from)} -> ${r.to}, before the next rename`,
+      ).toBe(true);
     }
     // The link swap comes after the commit and its fsync: `current` never names a version a power cut could lose.
     const swap = all.find((r) => r.to === path.join(tvDir, 'current') && r.i > commit.i);

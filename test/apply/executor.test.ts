@@ -21,12 +21,22 @@ import { writeSampleArchive } from '../../src/demo/samples.js';
 let dir: string;
 let site: Site;
 const p = (...parts: string[]) => path.join(dir, ...parts);
-const entry = (id: string): HistoryEntry => ({ id, time: 't', user: 'u', action: 'activate', product: 'TV', from: '1', to: '2', outcome: 'ok' });
+const entry = (id: string): HistoryEntry => ({
+  id,
+  time: 't',
+  user: 'u',
+  action: 'activate',
+  product: 'TV',
+  from: '1',
+  to: '2',
+  outcome: 'ok',
+});
 
 beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-exec-'));
   site = sandboxSite(dir);
-  for (const d of [site.paths.state, p('dbwebtools/tv/1'), p('dbwebtools/tv/2'), p('www/html/cfg'), site.paths.switch]) await fs.mkdir(d, { recursive: true });
+  for (const d of [site.paths.state, p('dbwebtools/tv/1'), p('dbwebtools/tv/2'), p('www/html/cfg'), site.paths.switch])
+    await fs.mkdir(d, { recursive: true });
   await fs.symlink('1', p('dbwebtools/tv/current'));
 });
 afterEach(async () => fs.rm(dir, { recursive: true, force: true }));
@@ -48,19 +58,36 @@ describe('swapLink', () => {
 });
 
 describe('apply', () => {
-  const plan = (over: Partial<Plan>): Plan => ({ command: 't', summary: 's', ops: [], commit: 0, temps: [], notes: [], ...over });
+  const plan = (over: Partial<Plan>): Plan => ({
+    command: 't',
+    summary: 's',
+    ops: [],
+    commit: 0,
+    temps: [],
+    notes: [],
+    ...over,
+  });
 
   it('a failure before the commit removes the temporaries and records the failure', async () => {
     const staging = p('dbwebtools/tv/.webtree-staging-3-x');
     const pl = plan({
-      ops: [{ kind: 'make-dir', path: staging }, { kind: 'copy-file', from: p('missing'), to: path.join(staging, 'f') }, { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') }, { kind: 'record', entry: entry('a1') }],
-      commit: 2, temps: [staging],
+      ops: [
+        { kind: 'make-dir', path: staging },
+        { kind: 'copy-file', from: p('missing'), to: path.join(staging, 'f') },
+        { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') },
+        { kind: 'record', entry: entry('a1') },
+      ],
+      commit: 2,
+      temps: [staging],
     });
     await expect(new Executor({ site }).apply(pl, 'a1')).rejects.toThrow(/missing: it does not exist/);
     expect(await fs.readdir(p('dbwebtools/tv'))).not.toContain('.webtree-staging-3-x');
     expect(await fs.readdir(p('dbwebtools/tv'))).not.toContain('3');
     await expect(fs.access(journalFile(site.paths.state))).rejects.toThrow();
-    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a1', outcome: 'failed' });
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({
+      id: 'a1',
+      outcome: 'failed',
+    });
   });
 
   it('an undo that itself fails is named in the error, also when the failure was a plain system error', async () => {
@@ -75,7 +102,10 @@ describe('apply', () => {
       ],
       commit: 0,
     });
-    const err = await new Executor({ site }).apply(pl, 'u1').then(() => undefined, (e: unknown) => e);
+    const err = await new Executor({ site }).apply(pl, 'u1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WebtreeError);
     expect((err as WebtreeError).message).toMatch(/ENOENT/);
     expect((err as WebtreeError).details).toMatch(/^could not put back: /);
@@ -84,15 +114,30 @@ describe('apply', () => {
 
   it('a failure after the commit reverses what went live', async () => {
     await fs.mkdir(p('www/html/TV'));
-    const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }, { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current') }, { kind: 'record', entry: entry('a2') }] });
+    const pl = plan({
+      ops: [
+        { kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' },
+        { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current') },
+        { kind: 'record', entry: entry('a2') },
+      ],
+    });
     await expect(new Executor({ site }).apply(pl, 'a2')).rejects.toBeInstanceOf(WebtreeError);
     expect(await fs.readlink(p('dbwebtools/tv/current'))).toBe('1');
     // 'failed', not 'rolled-back': the version never served, and a later rollback must not return to it
-    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a2', outcome: 'failed' });
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({
+      id: 'a2',
+      outcome: 'failed',
+    });
   });
 
   it('recover finishes a plan whose commit happened, once', async () => {
-    const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }, { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current/x') }, { kind: 'record', entry: entry('a3') }] });
+    const pl = plan({
+      ops: [
+        { kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' },
+        { kind: 'swap-link', path: p('www/html/TV'), target: p('dbwebtools/tv/current/x') },
+        { kind: 'record', entry: entry('a3') },
+      ],
+    });
     await writeJournal(site.paths.state, { id: 'a3', pid: 999999, startedAt: 'then', plan: pl });
     await fs.rm(p('dbwebtools/tv/current'));
     await fs.symlink('2', p('dbwebtools/tv/current')); // the commit happened, then the process died
@@ -111,25 +156,43 @@ describe('apply', () => {
     await fs.writeFile(path.join(staging, 'half'), 'x');
     await fs.symlink('x', p('www/html/cfg/.des_tv.cfg.webtree-link-123-0a1b2c3d'));
     await fs.mkdir(p('dbwebtools/tv/.webtree-trash-0.9-zz'));
-    const pl = plan({ ops: [{ kind: 'extract', archive: '/a', dest: staging, layout: 'single-top' }, { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') }, { kind: 'record', entry: entry('a4') }], commit: 1, temps: [staging] });
+    const pl = plan({
+      ops: [
+        { kind: 'extract', archive: '/a', dest: staging, layout: 'single-top' },
+        { kind: 'rename', from: staging, to: p('dbwebtools/tv/3') },
+        { kind: 'record', entry: entry('a4') },
+      ],
+      commit: 1,
+      temps: [staging],
+    });
     await writeJournal(site.paths.state, { id: 'a4', pid: 999999, startedAt: 'then', plan: pl });
     const r = await new Executor({ site }).recover();
     expect(r?.finished).toBe(false);
     expect((await fs.readdir(p('dbwebtools/tv'))).sort()).toEqual(['1', '2', 'current']);
     expect(await fs.readdir(p('www/html/cfg'))).toEqual([]);
-    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({ id: 'a4', outcome: 'undone' });
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl')))[0]).toMatchObject({
+      id: 'a4',
+      outcome: 'undone',
+    });
   });
 });
 
 describe('the manifest of an install', () => {
   it('is what a fresh walk and hash of the installed tree finds, files added or replaced after the unpack included', async () => {
-    const archive = await writeSampleArchive(dir, 'TV', '3', { 'product/lib/a.py': 'a = 1\n', 'product/same.txt': 'x' });
+    const archive = await writeSampleArchive(dir, 'TV', '3', {
+      'product/lib/a.py': 'a = 1\n',
+      'product/same.txt': 'x',
+    });
     const staging = p('dbwebtools/tv/.webtree-staging-3-x');
     const manifest = path.join(site.paths.state, 'manifests', 'TV', '3.json');
     await fs.mkdir(path.dirname(manifest), { recursive: true });
     const sha = await sha256File(archive);
     const pl: Plan = {
-      command: 't', summary: 's', notes: [], commit: 5, temps: [staging, manifest],
+      command: 't',
+      summary: 's',
+      notes: [],
+      commit: 5,
+      temps: [staging, manifest],
       ops: [
         { kind: 'extract', archive, dest: staging, layout: 'single-top', sha256: sha },
         // Same size as the unpacked file, other bytes: its hash from the unpack must not be kept.
@@ -144,20 +207,34 @@ describe('the manifest of an install', () => {
     const written = JSON.parse(await fs.readFile(manifest, 'utf8')) as Manifest;
     const fresh = await buildManifest(p('dbwebtools/tv/3'), sha);
     expect(written.files).toEqual(fresh.files);
-    expect(written.files.map((f) => f.path)).toEqual(expect.arrayContaining(['new.py', 'product/same.txt', 'product/lib/a.py', 'product/tv.wsgi']));
+    expect(written.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['new.py', 'product/same.txt', 'product/lib/a.py', 'product/tv.wsgi']),
+    );
     expect(await verifyManifest(p('dbwebtools/tv/3'), written)).toEqual([]);
   });
 });
 
-describe('an install planned without the archive\'s sha256', () => {
+describe("an install planned without the archive's sha256", () => {
   it('takes the one the unpack read into the manifest, the history and the journal', async () => {
     const archive = await writeSampleArchive(dir, 'TV', '3');
     const staging = p('dbwebtools/tv/.webtree-staging-3-y');
     const manifest = path.join(site.paths.state, 'manifests', 'TV', '3.json');
     await fs.mkdir(path.dirname(manifest), { recursive: true });
-    const record: HistoryEntry = { id: 's1', time: 't', user: 'u', action: 'install', product: 'TV', version: '3', outcome: 'ok' };
+    const record: HistoryEntry = {
+      id: 's1',
+      time: 't',
+      user: 'u',
+      action: 'install',
+      product: 'TV',
+      version: '3',
+      outcome: 'ok',
+    };
     const pl: Plan = {
-      command: 't', summary: 's', notes: [], commit: 2, temps: [staging, manifest],
+      command: 't',
+      summary: 's',
+      notes: [],
+      commit: 2,
+      temps: [staging, manifest],
       ops: [
         { kind: 'extract', archive, dest: staging, layout: 'single-top' },
         { kind: 'write-manifest', dir: staging, to: manifest, product: 'TV', version: '3' },
@@ -167,11 +244,19 @@ describe('an install planned without the archive\'s sha256', () => {
     };
     // The journal as it stands at the commit: what a killed process would leave to recovery.
     let journalAtCommit: string | undefined;
-    const ex = new Executor({ site, onOp: (l) => { if (l.startsWith('rename')) journalAtCommit = readFileSync(journalFile(site.paths.state), 'utf8'); } });
+    const ex = new Executor({
+      site,
+      onOp: (l) => {
+        if (l.startsWith('rename')) journalAtCommit = readFileSync(journalFile(site.paths.state), 'utf8');
+      },
+    });
     await ex.apply(pl, 's1');
     const sha = await sha256File(archive);
     expect(JSON.parse(await fs.readFile(manifest, 'utf8'))).toMatchObject({ archiveSha256: sha });
-    expect((await readHistory(path.join(site.paths.state, 'history.jsonl'))).at(-1)).toMatchObject({ id: 's1', sha256: sha });
+    expect((await readHistory(path.join(site.paths.state, 'history.jsonl'))).at(-1)).toMatchObject({
+      id: 's1',
+      sha256: sha,
+    });
     expect(JSON.parse(journalAtCommit!).plan.ops[3].entry.sha256).toBe(sha);
   });
 });
@@ -187,13 +272,28 @@ describe('leftovers', () => {
 });
 
 describe('recover decides by what is on disk', () => {
-  const plan = (over: Partial<Plan>): Plan => ({ command: 't', summary: 's', ops: [], commit: 0, temps: [], notes: [], ...over });
+  const plan = (over: Partial<Plan>): Plan => ({
+    command: 't',
+    summary: 's',
+    ops: [],
+    commit: 0,
+    temps: [],
+    notes: [],
+    ...over,
+  });
 
   it('a render killed before its hand-edited copy was made is undone, keeping the hand edit', async () => {
     const conf = p('www/html/cfg/x.conf');
     await fs.writeFile(conf, 'edited by hand\n');
     const copy = `${conf}.hand-edited-1`;
-    const pl = plan({ ops: [{ kind: 'copy-file', from: conf, to: copy }, { kind: 'write-file', path: conf, content: 'generated\n', mode: 0o644 }], commit: 1, temps: [copy] });
+    const pl = plan({
+      ops: [
+        { kind: 'copy-file', from: conf, to: copy },
+        { kind: 'write-file', path: conf, content: 'generated\n', mode: 0o644 },
+      ],
+      commit: 1,
+      temps: [copy],
+    });
     await writeJournal(site.paths.state, { id: 'r1', pid: 999999, startedAt: 'then', plan: pl });
     expect((await new Executor({ site }).recover())?.finished).toBe(false);
     expect(await fs.readFile(conf, 'utf8')).toBe('edited by hand\n');
@@ -204,7 +304,12 @@ describe('recover decides by what is on disk', () => {
     const b = p('www/html/cfg/b.conf');
     await fs.writeFile(a, 'new a\n');
     await fs.writeFile(b, 'old b\n');
-    const pl = plan({ ops: [{ kind: 'write-file', path: a, content: 'new a\n', mode: 0o644 }, { kind: 'write-file', path: b, content: 'new b\n', mode: 0o644 }] });
+    const pl = plan({
+      ops: [
+        { kind: 'write-file', path: a, content: 'new a\n', mode: 0o644 },
+        { kind: 'write-file', path: b, content: 'new b\n', mode: 0o644 },
+      ],
+    });
     await writeJournal(site.paths.state, { id: 'r2', pid: 999999, startedAt: 'then', plan: pl });
     expect((await new Executor({ site }).recover())?.finished).toBe(true);
     expect(await fs.readFile(b, 'utf8')).toBe('new b\n');
@@ -212,7 +317,14 @@ describe('recover decides by what is on disk', () => {
 
   it('a plan going back after a failed check (finish) is completed even when nothing of it ran', async () => {
     const pl = plan({ ops: [{ kind: 'swap-link', path: p('dbwebtools/tv/current'), target: '2' }], finish: true });
-    await writeJournal(site.paths.state, { id: 'r3', pid: 999999, startedAt: 'then', plan: pl, after: { kind: 'serve-restore', data: {} }, phase: 'ops' });
+    await writeJournal(site.paths.state, {
+      id: 'r3',
+      pid: 999999,
+      startedAt: 'then',
+      plan: pl,
+      after: { kind: 'serve-restore', data: {} },
+      phase: 'ops',
+    });
     const r = await new Executor({ site }).recover();
     expect(r).toMatchObject({ finished: true, resume: { kind: 'serve-restore' } });
     expect(await fs.readlink(p('dbwebtools/tv/current'))).toBe('2');
@@ -226,7 +338,10 @@ describe('lock', () => {
     expect(err).toMatchObject({ code: 'ELOCKED' });
     expect(err.message).toMatch(new RegExp(`locked by pid ${process.pid} \\(user \\S+, \`install x\`, since \\d{4}-`));
     await first.release();
-    await fs.writeFile(path.join(site.paths.state, 'lock'), JSON.stringify({ pid: 999999, start: '1', user: 'ghost', command: 'dead', since: 'then', token: 't' }));
+    await fs.writeFile(
+      path.join(site.paths.state, 'lock'),
+      JSON.stringify({ pid: 999999, start: '1', user: 'ghost', command: 'dead', since: 'then', token: 't' }),
+    );
     const second = await acquireLock(site.paths.state, 'activate y', 0);
     expect(second.recoveredFrom).toMatchObject({ pid: 999999, command: 'dead' });
     await second.release();
@@ -254,9 +369,12 @@ describe('lock', () => {
     const { execa } = await import('execa');
     for (let round = 0; round < 5; round++) {
       await fs.writeFile(path.join(site.paths.state, 'lock'), dead);
-      const runs = await Promise.all([0, 1, 2, 3].map(() => execa(process.execPath, ['--input-type=module', '-e', child, site.paths.state])));
+      const runs = await Promise.all(
+        [0, 1, 2, 3].map(() => execa(process.execPath, ['--input-type=module', '-e', child, site.paths.state])),
+      );
       const spans = runs.map((r) => JSON.parse(r.stdout) as [number, number]).sort((a, b) => a[0] - b[0]);
-      for (let i = 1; i < spans.length; i++) expect(spans[i][0], `round ${round}: two holders at once`).toBeGreaterThanOrEqual(spans[i - 1][1]);
+      for (let i = 1; i < spans.length; i++)
+        expect(spans[i][0], `round ${round}: two holders at once`).toBeGreaterThanOrEqual(spans[i - 1][1]);
     }
   }, 60_000);
 });

@@ -34,7 +34,9 @@ describe('linkOverFile', () => {
     const p = path.join(dir, 'settings.py');
     await fs.writeFile(p, 'a\n');
     await fs.writeFile(`${p}_server3`, 'b\n');
-    await expect(linkOverFile({ path: p, target: '/x', keep: `${p}_server3` })).rejects.toMatchObject({ code: 'EADOPT' });
+    await expect(linkOverFile({ path: p, target: '/x', keep: `${p}_server3` })).rejects.toMatchObject({
+      code: 'EADOPT',
+    });
     expect(await fs.readFile(p, 'utf8')).toBe('a\n');
   });
 });

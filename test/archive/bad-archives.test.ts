@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { WebtreeError } from '../../src/core/errors.js';
 import { extractArchive } from '../../src/archive/extract.js';
 import type { Limits } from '../../src/site/types.js';
-import { CORPUS_LIMITS, makeBadArchives, makeSanitisedArchives, outsideDir, type BadArchive } from '../fixtures/make-bad-archives.js';
+import {
+  CORPUS_LIMITS,
+  makeBadArchives,
+  makeSanitisedArchives,
+  outsideDir,
+  type BadArchive,
+} from '../fixtures/make-bad-archives.js';
 
 const corpusDir = await mkdtemp(join(tmpdir(), 'webtree-corpus-'));
 const corpus: BadArchive[] = await makeBadArchives(corpusDir);
@@ -49,14 +55,20 @@ async function cutShort(file: string, bytes: number): Promise<string> {
 }
 
 /** Extracts into <tmp>/dest and returns the refusal, checking nothing landed anywhere. */
-async function refusal(file: string, limits: Limits = CORPUS_LIMITS, layout: 'single-top' | 'any' = 'single-top'): Promise<WebtreeError> {
+async function refusal(
+  file: string,
+  limits: Limits = CORPUS_LIMITS,
+  layout: 'single-top' | 'any' = 'single-top',
+): Promise<WebtreeError> {
   const parent = await mkdtemp(join(tmpdir(), 'webtree-x-'));
   try {
     const dest = join(parent, 'dest');
     await mkdir(dest);
     const before = await snapshot();
     const err = await extractArchive(file, dest, { limits, layout }).then(
-      () => { throw new Error(`${file} was accepted`); },
+      () => {
+        throw new Error(`${file} was accepted`);
+      },
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(WebtreeError);
@@ -75,14 +87,17 @@ describe('hostile archive corpus', () => {
     expect(new Set(corpus.map((c) => c.name)).size).toBe(corpus.length);
   });
 
-  it.each(corpus.filter((c) => c.name !== BOMB).map((c) => [c.name, c] as const))('refuses %s, naming entry and reason, writing nothing', async (_n, c) => {
-    const err = await refusal(c.file);
-    expect(err.code).toBe('EBADARCHIVE');
-    expect(err.exitCode).toBe(1);
-    expect(err.message).toMatch(c.expect);
-    expect(err.message).not.toMatch(/[\u0000-\u001f]/);
-    expect(err.hint).toMatch(/^Nothing was installed\./);
-  });
+  it.each(corpus.filter((c) => c.name !== BOMB).map((c) => [c.name, c] as const))(
+    'refuses %s, naming entry and reason, writing nothing',
+    async (_n, c) => {
+      const err = await refusal(c.file);
+      expect(err.code).toBe('EBADARCHIVE');
+      expect(err.exitCode).toBe(1);
+      expect(err.message).toMatch(c.expect);
+      expect(err.message).not.toMatch(/[\u0000-\u001f]/);
+      expect(err.hint).toMatch(/^Nothing was installed\./);
+    },
+  );
 
   it.each(corpus.filter((c) => c.name !== BOMB && !LAYOUT_ONLY.has(c.name)).map((c) => [c.name, c] as const))(
     'refuses %s under layout "any" too',
@@ -98,7 +113,9 @@ describe('hostile archive corpus', () => {
     expect(err.message).toMatch(bomb.expect);
     // Even when 4 GiB is within maxBytes (the site default), the ratio refuses it at the header.
     const err2 = await refusal(bomb.file, { ...CORPUS_LIMITS, maxBytes: 4 * 1024 ** 3, maxRatio: 200 });
-    expect(err2.message).toMatch(/"top\/zeros" takes the unpacked size to 4294967296 bytes, \d+ times the archive's \d+, over the ratio limit of 200 \(limits\.maxRatio\)/);
+    expect(err2.message).toMatch(
+      /"top\/zeros" takes the unpacked size to 4294967296 bytes, \d+ times the archive's \d+, over the ratio limit of 200 \(limits\.maxRatio\)/,
+    );
     expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
     // The same bomb cut short after 1 MiB of its 4 MB (about 1 GiB of zeros in): an unpacker that
     // inflated past the header would meet the cut and call the archive truncated; refused at the

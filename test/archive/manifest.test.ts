@@ -108,12 +108,22 @@ describe('the manifest file', () => {
   it('gives back its archive sha256 from its head, "adopted" too, and falls back to a full parse', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'webtree-mtext-'));
     try {
-      const files = Array.from({ length: 5000 }, (_, i) => ({ path: `f${i}`, size: i, sha256: 'a'.repeat(64), mode: 0o644 }));
+      const files = Array.from({ length: 5000 }, (_, i) => ({
+        path: `f${i}`,
+        size: i,
+        sha256: 'a'.repeat(64),
+        mode: 0o644,
+      }));
       for (const sha of ['e'.repeat(64), 'adopted']) {
         const f = join(dir, `${sha.slice(0, 4)}.json`);
         await writeFile(f, manifestText('TV', '3.4', { archiveSha256: sha, files }));
         expect(await peekArchiveSha256(f, SPEC)).toBe(sha);
-        expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ product: 'TV', version: '3.4', archiveSha256: sha, files });
+        expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({
+          product: 'TV',
+          version: '3.4',
+          archiveSha256: sha,
+          files,
+        });
       }
       // Written by something else, in another key order: parsed whole.
       const other = join(dir, 'other.json');

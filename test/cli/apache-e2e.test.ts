@@ -18,19 +18,22 @@ import { get, requestLoop } from '../helpers/http.js';
 
 const missing = skipWithoutApache('webtree render/apache');
 
-
 describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_INSTALL})`, () => {
   let sb: ApacheSandbox;
   const site = (...p: string[]) => sb.site(...p);
   const www = (...p: string[]) => site('www', ...p);
   const url = (p: string) => sb.url(p);
-  const archive = async (product: string, version: string, extra?: Record<string, string>) => writeSampleArchive(sb.archives, product, version, extra);
+  const archive = async (product: string, version: string, extra?: Record<string, string>) =>
+    writeSampleArchive(sb.archives, product, version, extra);
   const ok = (args: string[]) => sb.ok(args);
   const body = async (p: string) => (await get(url(p))).body;
-  const apps = async () => Promise.all(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/EXPO/', '/robots.txt'].map(async (p) => {
-    const r = await get(url(p));
-    return `${r.status} ${r.body.split('\n').find((l) => !l.startsWith('#'))}`;
-  }));
+  const apps = async () =>
+    Promise.all(
+      ['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/EXPO/', '/robots.txt'].map(async (p) => {
+        const r = await get(url(p));
+        return `${r.status} ${r.body.split('\n').find((l) => !l.startsWith('#'))}`;
+      }),
+    );
   /** sha256 of every file render owns or writes, to show the live tree untouched. */
   const liveHashes = async () => {
     const out: Record<string, string> = {};
@@ -39,7 +42,9 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
         const p = path.join(dir, n);
         // watch.json is the watch's own bookkeeping (the last check's state), not the site's configuration.
         if (n === 'history.jsonl' || n === 'lock' || n === 'watch.json' || !(await fs.stat(p)).isFile()) continue;
-        out[p] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
+        out[p] = createHash('sha256')
+          .update(await fs.readFile(p))
+          .digest('hex');
       }
     }
     return out;
@@ -65,7 +70,13 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     expect(r.stdout).toMatch(/create conf\.d\/TV\.conf/);
     expect(r.stdout).toMatch(/Apache is not running/);
     expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
-    expect((await fs.readdir(www('conf.d'))).sort()).toEqual(['AV.conf', 'ConstantsDB.conf', 'ECL.conf', 'QE.conf', 'TV.conf']);
+    expect((await fs.readdir(www('conf.d'))).sort()).toEqual([
+      'AV.conf',
+      'ConstantsDB.conf',
+      'ECL.conf',
+      'QE.conf',
+      'TV.conf',
+    ]);
     const recorded = JSON.parse(await fs.readFile(www('state', 'rendered.json'), 'utf8')).files;
     expect(Object.keys(recorded)).toContain(www('init.d', 'httpd'));
     // Run as root, nothing in the tree belongs to root.
@@ -77,12 +88,21 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     const init = (verb: string) => execa(www('init.d', 'httpd'), [verb], { reject: false, all: true });
     const started = await init('start');
     expect(started.exitCode, started.all).toBe(0);
-    expect(await apps()).toEqual(['200 TV 3.3a server=server3 dbiapp v1_4a', '200 ConstantsDB 1.5d server=server3 dbiapp v1_4a', '200 AV 1.1 server=server3 dbiapp v1_4a',
-      '200 QE 2.0 server=server3 dbiapp v1_4a', '200 ECL server=server3', '200 <h1>Exposure Browser 1.0</h1>', '200 User-agent: *']);
+    expect(await apps()).toEqual([
+      '200 TV 3.3a server=server3 dbiapp v1_4a',
+      '200 ConstantsDB 1.5d server=server3 dbiapp v1_4a',
+      '200 AV 1.1 server=server3 dbiapp v1_4a',
+      '200 QE 2.0 server=server3 dbiapp v1_4a',
+      '200 ECL server=server3',
+      '200 <h1>Exposure Browser 1.0</h1>',
+      '200 User-agent: *',
+    ]);
     for (const pid of await leftovers()) expect(await processUid(pid)).toBe(sb.account.uid);
     const st = await sb.json(['apache', 'status']);
     expect(st).toMatchObject({ running: true, pid: expect.any(Number), uptimeSec: expect.any(Number) });
-    expect(st.apps.map((a: { url: string; ok: boolean }) => [a.url, a.ok])).toEqual(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/robots.txt'].map((p) => [url(p), true]));
+    expect(st.apps.map((a: { url: string; ok: boolean }) => [a.url, a.ok])).toEqual(
+      ['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL', '/robots.txt'].map((p) => [url(p), true]),
+    );
     expect((await sb.json(['status'])).apache).toEqual({ running: true, pid: st.pid });
     expect((await init('stop')).exitCode).toBe(0);
     expect((await init('status')).exitCode).toBe(3);
@@ -121,7 +141,9 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     const bad = await archive('TV', '3.5', { 'product/tv.wsgi': 'raise RuntimeError("TV 3.5 cannot start")\n' });
     const r = await sb.run(['install', bad]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`TV 3.5 does not answer (${url('/TV')} answered 500); rolled back to 3.4 and marked 3.5 bad in the history`);
+    expect(r.stderr).toContain(
+      `TV 3.5 does not answer (${url('/TV')} answered 500); rolled back to 3.4 and marked 3.5 bad in the history`,
+    );
     expect(r.stderr).toMatch(/RuntimeError: TV 3\.5 cannot start/); // the error log's tail
     expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4a');
     const tv = (await sb.json(['status'])).products.find((p: { name: string }) => p.name === 'TV');
@@ -160,10 +182,16 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
       expect((await sb.json(['status'])).products.find((p: { name: string }) => p.name === 'TV').current).toBe('3.4');
       // mod_wsgi replaces the daemon stuck in 3.6's import only after its shutdown timeout: wait for it.
       let served = '';
-      for (let i = 0; i < 30 && served !== 'TV 3.4 server=server3 dbiapp v1_4a'; i++) served = await body('/TV').catch(() => '');
+      for (let i = 0; i < 30 && served !== 'TV 3.4 server=server3 dbiapp v1_4a'; i++)
+        served = await body('/TV').catch(() => '');
       expect(served).toBe('TV 3.4 server=server3 dbiapp v1_4a');
       await expect(fs.access(journal)).rejects.toThrow();
-      expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'auto-rollback', from: '3.6', to: '3.4', outcome: 'rolled-back' });
+      expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({
+        action: 'auto-rollback',
+        from: '3.6',
+        to: '3.4',
+        outcome: 'rolled-back',
+      });
     } finally {
       await fs.writeFile(sb.config, siteFile);
     }
@@ -218,7 +246,9 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     await fs.appendFile(tv, '# tuned by hand\n');
     const refused = await sb.run(['render']);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/1 generated file\(s\) were edited by hand since webtree wrote them: conf\.d\/TV\.conf/);
+    expect(refused.stderr).toMatch(
+      /1 generated file\(s\) were edited by hand since webtree wrote them: conf\.d\/TV\.conf/,
+    );
     expect(refused.stderr).toContain('-# tuned by hand');
     expect(await fs.readFile(tv, 'utf8')).toBe(`${generated}# tuned by hand\n`);
     expect((await sb.run(['render', '--diff'])).exitCode).toBe(3);
@@ -239,11 +269,20 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4b'); // loaded in its daemon
     const r = await sb.run(['activate', 'TV', '3.3a']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/TV 3\.3a does not answer \(.*\/TV still serves TV 3\.4 \(daemon pids? [\d, ]+ (?:was|were) not restarted\)\); rolled back to 3\.4/);
-    expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'auto-rollback', from: '3.3a', to: '3.4', outcome: 'rolled-back' });
+    expect(r.stderr).toMatch(
+      /TV 3\.3a does not answer \(.*\/TV still serves TV 3\.4 \(daemon pids? [\d, ]+ (?:was|were) not restarted\)\); rolled back to 3\.4/,
+    );
+    expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({
+      action: 'auto-rollback',
+      from: '3.3a',
+      to: '3.4',
+      outcome: 'rolled-back',
+    });
     // A library: touching the scripts restarts no daemon here, so webtree falls back to a graceful.
     const lib = await ok(['activate', 'dbiapp_pylib', 'v1_4a']);
-    expect(lib.stdout + lib.stderr).toMatch(/the daemons of .*TV.* did not restart when their scripts were touched: graceful restart/);
+    expect(lib.stdout + lib.stderr).toMatch(
+      /the daemons of .*TV.* did not restart when their scripts were touched: graceful restart/,
+    );
     expect(await body('/TV')).toBe('TV 3.4 server=server3 dbiapp v1_4a');
     await ok(['render']); // back to the stock templates
     expect((await sb.run(['render', '--diff'])).exitCode).toBe(0);
@@ -257,7 +296,9 @@ describe.skipIf(missing)(`webtree render and apache end to end (needs: ${APACHE_
     try {
       const r = await sb.run(['apache', 'restart']);
       expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/^webtree: Apache was not restarted: its configuration does not pass httpd -t; it runs on as before/);
+      expect(r.stderr).toMatch(
+        /^webtree: Apache was not restarted: its configuration does not pass httpd -t; it runs on as before/,
+      );
       expect(r.stderr).toMatch(/ThisIsNoDirective/);
       expect((await sb.json(['status'])).apache).toEqual(before); // the same master: never stopped
       expect(await body('/TV')).toMatch(/^TV /);

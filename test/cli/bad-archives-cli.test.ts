@@ -30,8 +30,11 @@ beforeAll(async () => {
   sb = await makeSandbox();
   // The corpus is built against small limits; the site takes the same ones.
   const text = await fs.readFile(sb.config, 'utf8');
-  const limited = text.replace(/maxBytes: \d+/, `maxBytes: ${CORPUS_LIMITS.maxBytes}`).replace(/maxEntries: \d+/, `maxEntries: ${CORPUS_LIMITS.maxEntries}`)
-    .replace(/maxDepth: \d+/, `maxDepth: ${CORPUS_LIMITS.maxDepth}`).replace(/maxRatio: \d+/, `maxRatio: ${CORPUS_LIMITS.maxRatio}`);
+  const limited = text
+    .replace(/maxBytes: \d+/, `maxBytes: ${CORPUS_LIMITS.maxBytes}`)
+    .replace(/maxEntries: \d+/, `maxEntries: ${CORPUS_LIMITS.maxEntries}`)
+    .replace(/maxDepth: \d+/, `maxDepth: ${CORPUS_LIMITS.maxDepth}`)
+    .replace(/maxRatio: \d+/, `maxRatio: ${CORPUS_LIMITS.maxRatio}`);
   expect(limited).not.toBe(text);
   await fs.writeFile(sb.config, limited);
   expect((await sb.run(['install', await writeSampleArchive(sb.dir, 'TV', '3.3a')])).exitCode).toBe(0);
@@ -53,19 +56,28 @@ describe('webtree install refuses every hostile archive', () => {
     for (const [i, bad] of corpus.entries()) {
       const r = await sb.run(['install', bad.file, '--product', 'TV', '--version', `9.${i}`]);
       if (r.exitCode !== 1) failures.push(`${bad.name}: exit ${r.exitCode} ${r.stderr}`);
-      else if (!bad.expect.test(r.stderr)) failures.push(`${bad.name}: message ${JSON.stringify(r.stderr)} does not match ${bad.expect}`);
-      else if (/unexpected error|at .*\.js:\d+/.test(r.stderr)) failures.push(`${bad.name}: not a clean refusal: ${r.stderr}`);
+      else if (!bad.expect.test(r.stderr))
+        failures.push(`${bad.name}: message ${JSON.stringify(r.stderr)} does not match ${bad.expect}`);
+      else if (/unexpected error|at .*\.js:\d+/.test(r.stderr))
+        failures.push(`${bad.name}: not a clean refusal: ${r.stderr}`);
       const names = await fs.readdir(tv());
-      if (names.some((n) => n.startsWith('.webtree-') || n.startsWith('9.'))) failures.push(`${bad.name}: left ${names.join(' ')}`);
+      if (names.some((n) => n.startsWith('.webtree-') || n.startsWith('9.')))
+        failures.push(`${bad.name}: left ${names.join(' ')}`);
       if ((await fs.readlink(path.join(tv(), 'current'))) !== '3.3a') failures.push(`${bad.name}: current moved`);
     }
     expect(failures).toEqual([]);
     // Nothing outside the staging directory changed: the site (bar the history) and the escape targets.
-    const siteAfter = (await snapshot(path.join(sb.dir, 'site'))).filter((l) => !l.startsWith('www/state/history.jsonl') && !l.startsWith('www/state '));
-    expect(siteAfter).toEqual(siteBefore.filter((l) => !l.startsWith('www/state/history.jsonl') && !l.startsWith('www/state ')));
+    const siteAfter = (await snapshot(path.join(sb.dir, 'site'))).filter(
+      (l) => !l.startsWith('www/state/history.jsonl') && !l.startsWith('www/state '),
+    );
+    expect(siteAfter).toEqual(
+      siteBefore.filter((l) => !l.startsWith('www/state/history.jsonl') && !l.startsWith('www/state ')),
+    );
     expect(await snapshot(outsideDir(corpusDir))).toEqual(outsideBefore);
     expect(await fs.readFile(path.join(sb.dir, 'site/www/html/TV/tv.wsgi'), 'utf8')).toMatch(/VERSION = "3.3a"/);
-    const failed = (await sb.json(['history', 'TV'])).entries.filter((e: { outcome: string }) => e.outcome === 'failed');
+    const failed = (await sb.json(['history', 'TV'])).entries.filter(
+      (e: { outcome: string }) => e.outcome === 'failed',
+    );
     expect(failed.length).toBe(corpus.length);
   }, 300_000);
 });

@@ -15,11 +15,14 @@ let dir: string;
 let script: string;
 
 // bash -c only drives the completion function; every word arrives as its own argument.
-const DRIVER = 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; '
-  + 'fn=$(complete -p webtree | sed -n "s/.*-F \\([^ ]*\\) .*/\\1/p"); "$fn" webtree "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; printf "%s\\n" "${COMPREPLY[@]}"';
+const DRIVER =
+  'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; ' +
+  'fn=$(complete -p webtree | sed -n "s/.*-F \\([^ ]*\\) .*/\\1/p"); "$fn" webtree "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; printf "%s\\n" "${COMPREPLY[@]}"';
 
 async function complete(...words: string[]): Promise<string[]> {
-  const r = await execa('bash', ['--norc', '--noprofile', '-c', DRIVER, 'bash', script, 'webtree', ...words], { cwd: dir });
+  const r = await execa('bash', ['--norc', '--noprofile', '-c', DRIVER, 'bash', script, 'webtree', ...words], {
+    cwd: dir,
+  });
   return r.stdout.split('\n').filter(Boolean).sort();
 }
 
@@ -47,7 +50,17 @@ describe('bash completion', () => {
 
   it('each command its own options: --dry-run only where it changes something, --json where it reports', async () => {
     const install = await complete('install', '--');
-    expect(install).toEqual(expect.arrayContaining(['--product', '--version', '--no-activate', '--license', '--dry-run', '--json', '--config']));
+    expect(install).toEqual(
+      expect.arrayContaining([
+        '--product',
+        '--version',
+        '--no-activate',
+        '--license',
+        '--dry-run',
+        '--json',
+        '--config',
+      ]),
+    );
     expect(install).not.toContain('--keep');
     const status = await complete('status', '--');
     expect(status).toContain('--json');

@@ -11,7 +11,10 @@ let sb: Sandbox;
 async function lockHeldBy(pid: number | undefined): Promise<void> {
   const file = path.join(sb.dir, 'site/www/state/lock');
   for (let i = 0; i < 250; i++) {
-    const holder = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
+    const holder = await fs.readFile(file, 'utf8').then(
+      (t) => JSON.parse(t).pid as number,
+      () => undefined,
+    );
     if (holder === pid) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -27,7 +30,10 @@ async function whileHolding<T>(child: ReturnType<Sandbox['spawn']>, fn: () => Pr
   await lockHeldBy(child.pid);
   process.kill(child.pid!, 'SIGSTOP');
   try {
-    const holder = await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
+    const holder = await fs.readFile(path.join(sb.dir, 'site/www/state/lock'), 'utf8').then(
+      (t) => JSON.parse(t).pid as number,
+      () => undefined,
+    );
     expect(holder, 'the first was stopped after its change, not inside it').toBe(child.pid);
     return await fn();
   } finally {
@@ -55,7 +61,8 @@ describe('one lock for every change', () => {
       let exited = false;
       void second.then(() => void (exited = true));
       // Either it says it waits for the first, or (without a lock) it goes ahead and finishes.
-      while (!exited && !stderr.includes(`waiting for the lock held by pid ${first.pid} `)) await new Promise((r) => setTimeout(r, 20));
+      while (!exited && !stderr.includes(`waiting for the lock held by pid ${first.pid} `))
+        await new Promise((r) => setTimeout(r, 20));
       expect(exited, `the second ran while the first held the lock:\n${stderr}`).toBe(false);
       // While it waits, nothing of it is on disk.
       expect((await fs.readdir(tvDir).catch(() => [] as string[])).filter((n) => n.includes('2.0'))).toEqual([]);
@@ -65,7 +72,9 @@ describe('one lock for every change', () => {
     expect(ra.exitCode, String(ra.stderr)).toBe(0);
     expect(rb.exitCode, String(rb.stderr)).toBe(0);
     // One after the other: the second's install is recorded after the first's, and went live last.
-    const installs = (await sb.json(['history', 'TV'])).entries.filter((e: { action: string }) => e.action === 'install');
+    const installs = (await sb.json(['history', 'TV'])).entries.filter(
+      (e: { action: string }) => e.action === 'install',
+    );
     expect(installs.map((e: { version: string }) => e.version)).toEqual(['1.0', '2.0']);
     const tv = (await sb.json(['list', 'TV'])).products[0];
     expect(tv.versions).toEqual(['1.0', '2.0']);
@@ -79,7 +88,9 @@ describe('one lock for every change', () => {
     const first = sb.spawn(['install', a], { WEBTREE_TEST_PAUSE_MS: '5000' });
     const second = await whileHolding(first, () => sb.run(['install', b], { WEBTREE_LOCK_WAIT: '0.5' }));
     expect(second.exitCode).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`locked by pid ${first.pid} \\(user \\S+, \`install tv-3.0.tar.gz\`, since 20\\d\\d-`));
+    expect(second.stderr).toMatch(
+      new RegExp(`locked by pid ${first.pid} \\(user \\S+, \`install tv-3.0.tar.gz\`, since 20\\d\\d-`),
+    );
     expect((await first).exitCode).toBe(0);
     const tv = (await sb.json(['list', 'TV'])).products[0];
     expect(tv.versions).toContain('3.0');
@@ -92,14 +103,18 @@ describe('one lock for every change', () => {
     const install = sb.spawn(['install', a, '--no-activate'], { WEBTREE_TEST_OP_DELAY_MS: '150' });
     // wait until the install's staging directory exists, then prune as hard as possible
     const tvDir = path.join(sb.dir, 'site/dbwebtools/tv');
-    for (let i = 0; i < 100 && !(await fs.readdir(tvDir)).some((n) => n.startsWith('.webtree-staging-6.0')); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !(await fs.readdir(tvDir)).some((n) => n.startsWith('.webtree-staging-6.0')); i++)
+      await new Promise((r) => setTimeout(r, 20));
     const prune = await sb.run(['prune', 'TV', '--keep', '0']);
     expect(prune.exitCode, prune.stderr).toBe(0);
     expect((await install).exitCode).toBe(0);
     // prune ran after the install: 6.0 was the newest version then, and --keep 0 took it
     const tv = (await sb.json(['list', 'TV'])).products[0];
     expect(tv.versions).not.toContain('6.0');
-    expect((await sb.json(['history', 'TV'])).entries.slice(-2).map((e: { action: string }) => e.action)).toEqual(['install', 'prune']);
+    expect((await sb.json(['history', 'TV'])).entries.slice(-2).map((e: { action: string }) => e.action)).toEqual([
+      'install',
+      'prune',
+    ]);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   });
 
@@ -112,7 +127,9 @@ describe('one lock for every change', () => {
     child.kill('SIGKILL');
     await child;
     const tv = (await sb.json(['list', 'TV'])).products[0];
-    const r = await sb.run(['activate', 'TV', tv.versions.find((v: string) => v !== tv.current)], { WEBTREE_LOCK_WAIT: '1' });
+    const r = await sb.run(['activate', 'TV', tv.versions.find((v: string) => v !== tv.current)], {
+      WEBTREE_LOCK_WAIT: '1',
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`took over the lock of pid ${child.pid}`));
   });
@@ -123,7 +140,16 @@ describe('eight changing commands started at the same moment against one site', 
   beforeAll(async () => {
     site = await makeSandbox();
     // Each command below works on its own product, so that it succeeds in whatever order the lock lets it run.
-    for (const [p, v, ...more] of [['TV', '1.0'], ['AV', '1.1'], ['AV', '1.2', '--no-activate'], ['ConstantsDB', '1.5d'], ['ConstantsDB', '1.6'], ['QE', '1.0'], ['QE', '1.1'], ['QE', '1.2']]) {
+    for (const [p, v, ...more] of [
+      ['TV', '1.0'],
+      ['AV', '1.1'],
+      ['AV', '1.2', '--no-activate'],
+      ['ConstantsDB', '1.5d'],
+      ['ConstantsDB', '1.6'],
+      ['QE', '1.0'],
+      ['QE', '1.1'],
+      ['QE', '1.2'],
+    ]) {
       const r = await site.run(['install', await writeSampleArchive(site.dir, p, v), ...more]);
       expect(r.exitCode, r.stderr).toBe(0);
     }
@@ -152,7 +178,9 @@ describe('eight changing commands started at the same moment against one site', 
 
     const after = await readHistory(path.join(state, 'history.jsonl'));
     const added = after.slice(before.length);
-    expect(added.map((e) => `${e.action} ${e.product ?? ''}`.trim()).sort()).toEqual(commands.map(([a, p]) => `${a} ${p ?? ''}`.trim()).sort());
+    expect(added.map((e) => `${e.action} ${e.product ?? ''}`.trim()).sort()).toEqual(
+      commands.map(([a, p]) => `${a} ${p ?? ''}`.trim()).sort(),
+    );
     expect(new Set(added.map((e) => e.id)).size, 'one entry per command, none doubled').toBe(8);
     expect(added.every((e) => e.outcome === 'ok')).toBe(true);
     // One at a time: the history's order is the order the lock granted, so the times never go back.

@@ -34,7 +34,8 @@ async function moveAsideAsHinted(text: string, from: string, site: (...p: string
   const [, dir, src, dest] = m!;
   expect(src).toBe(from);
   expect(path.dirname(dest)).toBe(dir);
-  for (const root of [site('www', 'html'), site('dbwebtools')]) expect(dest.startsWith(root + '/'), `${dest} is under ${root}`).toBe(false);
+  for (const root of [site('www', 'html'), site('dbwebtools')])
+    expect(dest.startsWith(root + '/'), `${dest} is under ${root}`).toBe(false);
   await fs.mkdir(dir, { recursive: true });
   await fs.rename(src, dest);
   return dest;
@@ -61,7 +62,9 @@ describe('ECL has no versions: every command taking PRODUCT refuses it plainly (
     expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr).not.toMatch(/unexpected error/);
     expect(r.stderr).toMatch(/ECL has no versions: webtree does not install it, it is served from its own directory/);
-    expect(r.stderr).toMatch(/hint: change ECL in that directory by hand; `webtree switch-web SERVER` moves its settings.py/);
+    expect(r.stderr).toMatch(
+      /hint: change ECL in that directory by hand; `webtree switch-web SERVER` moves its settings.py/,
+    );
   });
 
   it('install --product ECL too, before reading the archive', async () => {
@@ -133,7 +136,9 @@ describe('activate of the current version repairs its links', () => {
     await fs.rm(t.site('www', 'html', 'QE'), { recursive: true });
     const v = await t.sb.run(['verify']);
     expect(v.exitCode).toBe(1);
-    expect(v.stdout).toContain(`${tvLink()} -> /nowhere, expected -> ${want()} (\`webtree activate TV 3.4\` re-points it)`);
+    expect(v.stdout).toContain(
+      `${tvLink()} -> /nowhere, expected -> ${want()} (\`webtree activate TV 3.4\` re-points it)`,
+    );
     expect(v.stdout).toContain('(`webtree activate QE 2.0` makes it)');
     expect((await t.sb.run(['activate', 'TV', '3.4'])).exitCode).toBe(0);
     expect(await fs.readlink(tvLink())).toBe(want());
@@ -148,11 +153,17 @@ describe('activate of the current version repairs its links', () => {
     await fs.mkdir(tvLink());
     const r = await t.sb.run(['activate', 'TV', '3.4']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`${tvLink()} is a real file or directory where webtree keeps a link; nothing was changed`);
-    expect(r.stderr).toMatch(/hint: in a quiet moment, move it (?:aside, )?(?:aside|out of the served tree) \(mkdir -p \S+ && mv (-- )?\S+ \S+\) and run the command again/);
+    expect(r.stderr).toContain(
+      `${tvLink()} is a real file or directory where webtree keeps a link; nothing was changed`,
+    );
+    expect(r.stderr).toMatch(
+      /hint: in a quiet moment, move it (?:aside, )?(?:aside|out of the served tree) \(mkdir -p \S+ && mv (-- )?\S+ \S+\) and run the command again/,
+    );
     expect(r.stderr).not.toMatch(/adopt/);
     const v = await t.sb.run(['verify']);
-    expect(v.stdout).toContain(`${tvLink()} is a real directory, not a link (move it aside, then \`webtree activate TV 3.4\` makes the link)`);
+    expect(v.stdout).toContain(
+      `${tvLink()} is a real directory, not a link (move it aside, then \`webtree activate TV 3.4\` makes the link)`,
+    );
     // Doing what the hint says works, and what was moved is neither served nor a version.
     await moveAsideAsHinted(r.stderr, tvLink(), t.site);
     expect((await t.sb.run(['activate', 'TV', '3.4'])).exitCode).toBe(0);
@@ -165,7 +176,9 @@ describe('activate of the current version repairs its links', () => {
     const r = await t.sb.run(['adopt']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/nothing to adopt/);
-    expect(r.stderr).toContain(`TV: ${tvLink()} is missing, so the site does not serve it; \`webtree activate TV 3.4\` makes it`);
+    expect(r.stderr).toContain(
+      `TV: ${tvLink()} is missing, so the site does not serve it; \`webtree activate TV 3.4\` makes it`,
+    );
     expect((await t.sb.run(['activate', 'TV', '3.4'])).exitCode).toBe(0);
     expect(await fs.readlink(tvLink())).toBe(want());
   });
@@ -179,8 +192,12 @@ describe("a real directory where ChartDirector's link belongs (the guide's webpy
     await fs.writeFile(path.join(cd, 'pychartdir.py'), '# by hand\n');
     const v = await t.sb.run(['verify']);
     expect(v.exitCode, v.stdout).toBe(1);
-    expect(v.stdout).toContain(`ChartDirector: ${cd} is a real directory where webtree keeps ChartDirector's version link`);
-    expect(v.stdout).toMatch(/move it (?:aside, )?(?:aside|out of the served tree) \(mkdir -p \S+ && mv (-- )?\S+ \S+\) and install ChartDirector with webtree at once/);
+    expect(v.stdout).toContain(
+      `ChartDirector: ${cd} is a real directory where webtree keeps ChartDirector's version link`,
+    );
+    expect(v.stdout).toMatch(
+      /move it (?:aside, )?(?:aside|out of the served tree) \(mkdir -p \S+ && mv (-- )?\S+ \S+\) and install ChartDirector with webtree at once/,
+    );
     expect(v.stdout).toContain(`ChartDirector: no licence file chartdir.lic in ${cd}: ChartDirector runs watermarked`);
 
     const a = await writeSampleArchive(t.arch, 'ChartDirector', '5.0.2');
@@ -220,7 +237,10 @@ describe("a real directory where TV's current belongs", () => {
 describe('messages', () => {
   it('prune with nothing to keep reads as English', async () => {
     const t = await sandbox();
-    for (const v of ['1', '2']) expect((await t.sb.run(['install', await writeSampleArchive(t.arch, 'AV', v), '--no-activate'])).exitCode).toBe(0);
+    for (const v of ['1', '2'])
+      expect((await t.sb.run(['install', await writeSampleArchive(t.arch, 'AV', v), '--no-activate'])).exitCode).toBe(
+        0,
+      );
     const r = await t.sb.run(['prune', 'AV', '--keep', '0']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('remove AV 1, 2 (keeping none): done');
@@ -237,13 +257,16 @@ describe('messages', () => {
     expect(r.stderr).toMatch(/hint: .*README\.md \("The site file"\)/);
     expect(r.stderr).not.toMatch(/init --help/);
     const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## The site file'), readme.indexOf('\n## ', readme.indexOf('## The site file') + 1));
+    const section = readme.slice(
+      readme.indexOf('## The site file'),
+      readme.indexOf('\n## ', readme.indexOf('## The site file') + 1),
+    );
     for (const key of [...SETTINGS.map((s) => s.key), SERVERS_KEY]) expect(section, key).toContain(`| \`${key}\` |`);
   });
 });
 
 describe('switch-web: what the history holds, as README says', () => {
-  it('a server that is not the site\'s is bad usage (exit 2) and not recorded; a refused switch is', async () => {
+  it("a server that is not the site's is bad usage (exit 2) and not recorded; a refused switch is", async () => {
     const t = await sandbox();
     const u = await t.sb.run(['switch-web', 'server9', '--no-check-db']);
     expect(u.exitCode).toBe(2);
@@ -251,17 +274,24 @@ describe('switch-web: what the history holds, as README says', () => {
     await fs.rm(t.site('www', 'html', 'cfg', 'des_tv.cfg_server2'));
     const r = await t.sb.run(['switch-web', 'server2', '--no-check-db']);
     expect(r.exitCode).toBe(1);
-    expect((await history(t.site)).filter((e) => e.action === 'switch-web').map((e) => [e.to, e.outcome])).toEqual([['server2', 'failed']]);
+    expect((await history(t.site)).filter((e) => e.action === 'switch-web').map((e) => [e.to, e.outcome])).toEqual([
+      ['server2', 'failed'],
+    ]);
   });
 });
 
 describe('reads change nothing: an interrupted change is reported, and `webtree recover` settles it', () => {
   let t: Awaited<ReturnType<typeof sandbox>>;
   const journal = () => t.site('www', 'state', 'journal.json');
-  const exists = (p: string) => fs.access(p).then(() => true, () => false);
+  const exists = (p: string) =>
+    fs.access(p).then(
+      () => true,
+      () => false,
+    );
   beforeAll(async () => {
     t = await sandbox();
-    for (const v of ['1', '2']) expect((await t.sb.run(['install', await writeSampleArchive(t.arch, 'EXPO', v)])).exitCode).toBe(0);
+    for (const v of ['1', '2'])
+      expect((await t.sb.run(['install', await writeSampleArchive(t.arch, 'EXPO', v)])).exitCode).toBe(0);
   });
 
   /** An activation killed in the middle of its apply: the journal stays, its holder is dead. Returns the version asked for. */
@@ -280,10 +310,22 @@ describe('reads change nothing: an interrupted change is reported, and `webtree 
     const to = await interrupt();
     const journalText = await fs.readFile(journal(), 'utf8');
     const current = await fs.readlink(t.site('dbwebtools', 'EXPO', 'current'));
-    for (const args of [['status'], ['list'], ['history'], ['verify'], ['render', '--diff'], ['apache', 'status'], ['apache', 'configtest']]) {
+    for (const args of [
+      ['status'],
+      ['list'],
+      ['history'],
+      ['verify'],
+      ['render', '--diff'],
+      ['apache', 'status'],
+      ['apache', 'configtest'],
+    ]) {
       const r = await t.sb.run(args);
       const said = args[0] === 'verify' ? r.stdout : r.stderr;
-      expect(said, args.join(' ')).toMatch(new RegExp(`a change is pending: \`activate EXPO ${to}\` \\(pid \\d+, started [^)]*\\) was interrupted; run \`webtree recover\` to finish it`));
+      expect(said, args.join(' ')).toMatch(
+        new RegExp(
+          `a change is pending: \`activate EXPO ${to}\` \\(pid \\d+, started [^)]*\\) was interrupted; run \`webtree recover\` to finish it`,
+        ),
+      );
       expect(r.stderr, args.join(' ')).not.toMatch(/was (finished|undone)|running its check/);
       expect(await fs.readFile(journal(), 'utf8'), `${args.join(' ')} left the journal as it was`).toBe(journalText);
       expect(await fs.readlink(t.site('dbwebtools', 'EXPO', 'current'))).toBe(current);

@@ -16,7 +16,8 @@ beforeAll(async () => {
   ensureBuilt();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-init-listen-'));
   await fs.chmod(dir, 0o755);
-  first = Number(await fs.readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024')) || 1024;
+  first =
+    Number(await fs.readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024')) || 1024;
 }, 120_000);
 afterAll(async () => fs.rm(dir, { recursive: true, force: true }));
 
@@ -24,7 +25,9 @@ async function init(name: string, args: string[]) {
   const prefix = path.join(dir, name);
   const r = await runCli(['init', '--prefix', prefix, ...args]);
   expect(r.exitCode, r.stderr).toBe(0);
-  expect(await fs.readFile(path.join(prefix, 'webtree.yaml'), 'utf8')).toMatch(new RegExp(`listen: ${args[args.indexOf('--listen') + 1].replace(/\./g, '\\.')}`));
+  expect(await fs.readFile(path.join(prefix, 'webtree.yaml'), 'utf8')).toMatch(
+    new RegExp(`listen: ${args[args.indexOf('--listen') + 1].replace(/\./g, '\\.')}`),
+  );
   return r;
 }
 
@@ -35,9 +38,19 @@ describe('init and a port below the unprivileged ones', () => {
     const account = user[1];
     if (80 < first) {
       // What a Debian host (and CI) has: 1024. The binary has no cap_net_bind_service unless someone gave it.
-      expect(r.stderr).toContain(`warning: apache.listen is 0.0.0.0:80 and Apache runs as ${account}: port 80 is below ${first}: ${account} may not listen on it; \`webtree apache start\` refuses until then: set apache.listen to a port of ${first} or more (8080) and forward 80 to it, or let systemd start it with the right to bind it (as root: webtree apache install-service --systemd, then systemctl start webtree-httpd), or let the binary bind it: setcap cap_net_bind_service=+ep `);
+      expect(r.stderr).toContain(
+        `warning: apache.listen is 0.0.0.0:80 and Apache runs as ${account}: port 80 is below ${first}: ${account} may not listen on it; \`webtree apache start\` refuses until then: set apache.listen to a port of ${first} or more (8080) and forward 80 to it, or let systemd start it with the right to bind it (as root: webtree apache install-service --systemd, then systemctl start webtree-httpd), or let the binary bind it: setcap cap_net_bind_service=+ep `,
+      );
       // the same words through --json, on stderr, without spoiling the result on stdout
-      const j = await runCli(['init', '--prefix', path.join(dir, 'p80json'), '--listen', '0.0.0.0:80', ...user, '--json']);
+      const j = await runCli([
+        'init',
+        '--prefix',
+        path.join(dir, 'p80json'),
+        '--listen',
+        '0.0.0.0:80',
+        ...user,
+        '--json',
+      ]);
       expect(j.exitCode).toBe(0);
       expect(JSON.parse(j.stdout).siteFile).toBe(path.join(dir, 'p80json', 'webtree.yaml'));
       expect(j.stderr).toContain(`port 80 is below ${first}`);

@@ -21,7 +21,10 @@ beforeAll(async () => {
 });
 afterAll(async () => sb.cleanup());
 
-const sha256 = async (p: string) => createHash('sha256').update(await fs.readFile(p)).digest('hex');
+const sha256 = async (p: string) =>
+  createHash('sha256')
+    .update(await fs.readFile(p))
+    .digest('hex');
 
 describe('install records the sha256 of the whole archive file', () => {
   it('a .tar.gz padded with zero bytes after its gzip stream (as dd conv=sync or a tape block leaves it)', async () => {
@@ -34,8 +37,13 @@ describe('install records the sha256 of the whole archive file', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const m = JSON.parse(await fs.readFile(path.join(site(), 'www/state/manifests/TV/3.3a.json'), 'utf8'));
     expect(m.archiveSha256).toBe(want);
-    const history = (await fs.readFile(path.join(site(), 'www/state/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(history.filter((e) => e.action === 'install').map((e) => [e.version, e.outcome, e.sha256])).toEqual([['3.3a', 'ok', want]]);
+    const history = (await fs.readFile(path.join(site(), 'www/state/history.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(history.filter((e) => e.action === 'install').map((e) => [e.version, e.outcome, e.sha256])).toEqual([
+      ['3.3a', 'ok', want],
+    ]);
     // The same file again: recognised as the same archive, not refused as another one.
     const again = await sb.run(['install', a]);
     expect(again.exitCode, again.stderr).toBe(0);
@@ -43,14 +51,16 @@ describe('install records the sha256 of the whole archive file', () => {
   });
 });
 
-describe("an archive whose own top directory names another product or version", () => {
+describe('an archive whose own top directory names another product or version', () => {
   it('cp tv-3.4.tar.gz tv-3.9.tar.gz: refused, naming what it holds; --force installs it as 3.9', async () => {
     const real = await writeSampleArchive(arch, 'TV', '3.4');
     const renamed = path.join(arch, 'tv-3.9.tar.gz');
     await fs.copyFile(real, renamed);
     const r = await sb.run(['install', renamed]);
     expect(r.exitCode, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^webtree: tv-3\.9\.tar\.gz holds tv-3\.4\/, which names TV 3\.4, not TV 3\.9; nothing was changed\n {2}hint: install the archive under the name of what it holds/m);
+    expect(r.stderr).toMatch(
+      /^webtree: tv-3\.9\.tar\.gz holds tv-3\.4\/, which names TV 3\.4, not TV 3\.9; nothing was changed\n {2}hint: install the archive under the name of what it holds/m,
+    );
     expect((await sb.json(['list', 'TV'])).products[0].versions).not.toContain('3.9');
     expect((await fs.readdir(path.join(site(), 'dbwebtools/tv'))).filter((n) => n.startsWith('.webtree-'))).toEqual([]);
     const forced = await sb.run(['install', renamed, '--force', '--no-activate']);

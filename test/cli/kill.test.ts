@@ -46,7 +46,8 @@ async function readerView(): Promise<string> {
   const viaWeb = await fs.readFile(path.join(site, 'www/html/TV/tv.wsgi'), 'utf8');
   const served = /VERSION = "([^"]+)"/.exec(viaWeb)?.[1];
   expect(served, 'html/TV serves the version current names').toBe(current);
-  for (const c of ['des_tv.cfg', 'constants.cfg', 'des_alarms.cfg', 'QE_decam.cfg']) await fs.stat(path.join(site, 'www/html/cfg', c));
+  for (const c of ['des_tv.cfg', 'constants.cfg', 'des_alarms.cfg', 'QE_decam.cfg'])
+    await fs.stat(path.join(site, 'www/html/cfg', c));
   return current;
 }
 
@@ -61,8 +62,12 @@ async function verifyClean(what: string): Promise<void> {
   expect(v.exitCode, `verify after ${what}: ${v.stdout}${v.stderr}`).toBe(0);
   expect(await pendingJournal(), `journal left after ${what}`).toBe(false);
   // A lock may stay only as the dead process left it (the next changing command takes it over).
-  const holder = await fs.readFile(path.join(site, 'www/state/lock'), 'utf8').then((t) => JSON.parse(t).pid as number, () => undefined);
-  if (holder !== undefined) expect(() => process.kill(holder, 0), `a live process holds the lock after ${what}`).toThrow();
+  const holder = await fs.readFile(path.join(site, 'www/state/lock'), 'utf8').then(
+    (t) => JSON.parse(t).pid as number,
+    () => undefined,
+  );
+  if (holder !== undefined)
+    expect(() => process.kill(holder, 0), `a live process holds the lock after ${what}`).toThrow();
 }
 
 /** What the next command leaves: exactly old or new, no staging, installed <=> manifest. */
@@ -70,7 +75,10 @@ async function afterRecovery(old: string, asked: string, installing: boolean, wh
   await verifyClean(what);
   const st = await tvState();
   const names = await fs.readdir(tvDir());
-  expect(names.filter((n) => n.startsWith('.webtree-')), 'no staging or trash lingers').toEqual([]);
+  expect(
+    names.filter((n) => n.startsWith('.webtree-')),
+    'no staging or trash lingers',
+  ).toEqual([]);
   expect(st.unmanaged, 'no version directory without its manifest').toEqual([]);
   expect([old, asked]).toContain(st.current);
   if (installing) {
@@ -108,7 +116,11 @@ async function killedPrune(round: number, delay: { base: number; span: number })
   return gone.length ? 'all' : 'none';
 }
 
-const pendingJournal = () => fs.access(path.join(site, 'www/state/journal.json')).then(() => true, () => false);
+const pendingJournal = () =>
+  fs.access(path.join(site, 'www/state/journal.json')).then(
+    () => true,
+    () => false,
+  );
 
 /** How long the process takes to start (base: a read command) and to run `args` whole (span). */
 async function timings(args: string[]): Promise<{ base: number; span: number }> {
@@ -138,7 +150,10 @@ async function killAt(args: string[], delayMs: number, round: number, opCount: n
   const child = sb.spawn([...args, '--debug'], { WEBTREE_TEST_OP_DELAY_MS: '5' });
   let seen = 0;
   child.stderr?.on('data', (chunk: Buffer) => {
-    seen += chunk.toString().split('\n').filter((l) => l.startsWith('  ')).length;
+    seen += chunk
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('  ')).length;
     if (seen >= k) child.kill('SIGKILL');
   });
   await child;
@@ -176,7 +191,9 @@ describe('kill -9 at random moments', () => {
     expect(outcomes.midApply).toBeGreaterThan(0);
     expect(prunes.all, 'some killed prunes were finished').toBeGreaterThan(0);
     expect(prunesMidApply, 'some prune kills landed inside the apply').toBeGreaterThan(0);
-    console.log(`install kills: ${JSON.stringify(outcomes)}; prune kills: ${JSON.stringify({ ...prunes, midApply: prunesMidApply })}; over ${ROUNDS} rounds, install kills at ${base}-${span + 20} ms`);
+    console.log(
+      `install kills: ${JSON.stringify(outcomes)}; prune kills: ${JSON.stringify({ ...prunes, midApply: prunesMidApply })}; over ${ROUNDS} rounds, install kills at ${base}-${span + 20} ms`,
+    );
   }, 600_000);
 
   it(`activate and rollback, killed ${ROUNDS} times, leave all-old or all-new`, async () => {
@@ -193,7 +210,12 @@ describe('kill -9 at random moments', () => {
       if (i % 3 === 2) {
         // Every third round kills a rollback; where it goes is what the planner says from the history.
         try {
-          const plan = planRollback(siteFile, tv, await tvState(), undefined, { id: 'probe', now: new Date().toISOString(), who: { user: 'test' }, history: await history() });
+          const plan = planRollback(siteFile, tv, await tvState(), undefined, {
+            id: 'probe',
+            now: new Date().toISOString(),
+            who: { user: 'test' },
+            history: await history(),
+          });
           target = plan.ops.map((o) => (o.kind === 'record' ? o.entry.to : undefined)).find(Boolean)!;
           args = ['rollback', 'TV'];
         } catch {
@@ -210,6 +232,8 @@ describe('kill -9 at random moments', () => {
     }
     expect(counts.midApply).toBeGreaterThan(0);
     expect(counts.rollbackMidApply).toBeGreaterThan(0);
-    console.log(`activate/rollback kills: ${JSON.stringify(counts)} over ${ROUNDS} rounds (midApply: the kill landed inside an apply)`);
+    console.log(
+      `activate/rollback kills: ${JSON.stringify(counts)} over ${ROUNDS} rounds (midApply: the kill landed inside an apply)`,
+    );
   }, 600_000);
 });

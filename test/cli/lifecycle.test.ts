@@ -24,7 +24,9 @@ describe('install, activate, rollback, prune through the built CLI', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/install TV 3.3a and activate it: done/);
     expect(await fs.readlink(path.join(site(), 'dbwebtools/tv/current'))).toBe('3.3a');
-    expect(await fs.readlink(path.join(site(), 'www/html/TV'))).toBe(path.join(site(), 'dbwebtools/tv/current/product'));
+    expect(await fs.readlink(path.join(site(), 'www/html/TV'))).toBe(
+      path.join(site(), 'dbwebtools/tv/current/product'),
+    );
     expect(await fs.readFile(path.join(site(), 'www/html/TV/tv.wsgi'), 'utf8')).toMatch(/VERSION = "3.3a"/);
     const m = JSON.parse(await fs.readFile(path.join(site(), 'www/state/manifests/TV/3.3a.json'), 'utf8'));
     expect(m.archiveSha256).toMatch(/^[0-9a-f]{64}$/);
@@ -45,10 +47,16 @@ describe('install, activate, rollback, prune through the built CLI', () => {
   });
 
   it('rollback returns to the version active before, from the history, not the next lower one', async () => {
-    for (const v of ['3.10', '3.4']) expect((await sb.run(['install', await writeSampleArchive(arch, 'TV', v)])).exitCode).toBe(0);
+    for (const v of ['3.10', '3.4'])
+      expect((await sb.run(['install', await writeSampleArchive(arch, 'TV', v)])).exitCode).toBe(0);
     // active went 3.3a -> 3.10 -> 3.4; the previous one is 3.10, though 3.3a is the next lower number
     let st = await sb.json(['status']);
-    expect(st.products.find((p: { name: string }) => p.name === 'TV')).toEqual({ name: 'TV', current: '3.4', previous: '3.10', versions: ['3.3a', '3.4', '3.10'] });
+    expect(st.products.find((p: { name: string }) => p.name === 'TV')).toEqual({
+      name: 'TV',
+      current: '3.4',
+      previous: '3.10',
+      versions: ['3.3a', '3.4', '3.10'],
+    });
     expect((await sb.run(['rollback', 'TV'])).exitCode).toBe(0);
     expect(await real('www/html/TV')).toBe(path.join(site(), 'dbwebtools/tv/3.10/product'));
     expect((await sb.run(['rollback', 'TV'])).exitCode).toBe(0);
@@ -86,7 +94,9 @@ describe('install, activate, rollback, prune through the built CLI', () => {
     const tv = (await sb.json(['list', 'TV'])).products[0];
     // current 3.4 (rollback --to from 3.3a), previous 3.3a, newest 4.0
     expect(tv.versions).toEqual(['3.3a', '3.4', '4.0']);
-    expect(await fs.readdir(path.join(site(), 'dbwebtools/tv'))).toEqual(expect.arrayContaining(['3.3a', '3.4', '4.0', 'current']));
+    expect(await fs.readdir(path.join(site(), 'dbwebtools/tv'))).toEqual(
+      expect.arrayContaining(['3.3a', '3.4', '4.0', 'current']),
+    );
     expect(await fs.readdir(path.join(site(), 'dbwebtools/tv'))).not.toContain('3.10');
     expect((await sb.run(['prune', 'TV', '--keep', 'x'])).exitCode).toBe(2);
   });
@@ -96,10 +106,24 @@ describe('install, activate, rollback, prune through the built CLI', () => {
     expect(h[0]).toMatchObject({ action: 'install', product: 'TV', version: '3.3a', to: '3.3a', outcome: 'ok' });
     expect(h[0].user).toBeTruthy();
     expect(h[0].sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(h.map((e: { action: string }) => e.action)).toEqual(['install', 'install', 'install', 'rollback', 'rollback', 'rollback', 'install', 'prune']);
+    expect(h.map((e: { action: string }) => e.action)).toEqual([
+      'install',
+      'install',
+      'install',
+      'rollback',
+      'rollback',
+      'rollback',
+      'install',
+      'prune',
+    ]);
     const sudo = await sb.run(['activate', 'TV', '4.0'], { SUDO_USER: 'alice' });
     expect(sudo.exitCode).toBe(0);
-    expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({ action: 'activate', from: '3.4', to: '4.0', sudoUser: 'alice' });
+    expect((await sb.json(['history', 'TV'])).entries.at(-1)).toMatchObject({
+      action: 'activate',
+      from: '3.4',
+      to: '4.0',
+      sudoUser: 'alice',
+    });
   });
 });
 
@@ -126,7 +150,9 @@ describe('the other products', () => {
   it('ChartDirector gets lib/ contents, __init__.py and its licence, carried over on upgrade; the python libraries import', async () => {
     const lic = path.join(sb.dir, 'chartdir.lic');
     await fs.writeFile(lic, 'licence-key\n');
-    expect((await sb.run(['install', await writeSampleArchive(arch, 'ChartDirector', '5.0.2'), '--license', lic])).exitCode).toBe(0);
+    expect(
+      (await sb.run(['install', await writeSampleArchive(arch, 'ChartDirector', '5.0.2'), '--license', lic])).exitCode,
+    ).toBe(0);
     const cd = path.join(site(), 'dbwebtools/webpylib/ChartDirector');
     expect(await fs.readlink(cd)).toBe('ChartDirector-5.0.2');
     expect((await fs.readdir(cd)).sort()).toEqual(['__init__.py', 'chartdir.lic', 'fonts', 'pychartdir.py']);
@@ -134,12 +160,20 @@ describe('the other products', () => {
     expect(up.exitCode).toBe(0);
     expect(up.stderr).not.toMatch(/licence/);
     expect(await fs.readFile(path.join(cd, 'chartdir.lic'), 'utf8')).toBe('licence-key\n');
-    for (const [p, v] of [['dbiapp_pylib', 'v1_4a'], ['wsgi_py', 'v1_5a']]) expect((await sb.run(['install', await writeSampleArchive(arch, p, v)])).exitCode).toBe(0);
+    for (const [p, v] of [
+      ['dbiapp_pylib', 'v1_4a'],
+      ['wsgi_py', 'v1_5a'],
+    ])
+      expect((await sb.run(['install', await writeSampleArchive(arch, p, v)])).exitCode).toBe(0);
     const lib = path.join(site(), 'dbwebtools/webpylib');
     expect(await fs.readlink(path.join(lib, 'dbiapp_pylib'))).toBe('dbiapp_pylib_v1_4a/lib');
-    const py = await execa('python3', ['-c', 'import ChartDirector, dbiapp, wsgi_py; print(ChartDirector.version(), dbiapp.VERSION, wsgi_py.VERSION)'], {
-      env: { PYTHONPATH: `${lib}:${path.join(lib, 'dbiapp_pylib')}` }, // what runApache.sh's PYTHONPATH held
-    });
+    const py = await execa(
+      'python3',
+      ['-c', 'import ChartDirector, dbiapp, wsgi_py; print(ChartDirector.version(), dbiapp.VERSION, wsgi_py.VERSION)'],
+      {
+        env: { PYTHONPATH: `${lib}:${path.join(lib, 'dbiapp_pylib')}` }, // what runApache.sh's PYTHONPATH held
+      },
+    );
     expect(py.stdout.trim()).toBe('5.0.3 v1_4a v1_5a');
   });
 
@@ -172,7 +206,10 @@ describe('verify and refusals', () => {
     await fs.appendFile(f, '# edited by hand\n');
     const v = await sb.run(['verify', '--json']);
     expect(v.exitCode).toBe(1);
-    expect(JSON.parse(v.stdout).findings).toContainEqual({ what: 'TV 4.0', problem: expect.stringMatching(/product\/tv.wsgi.*(changed|hash|size)/) });
+    expect(JSON.parse(v.stdout).findings).toContainEqual({
+      what: 'TV 4.0',
+      problem: expect.stringMatching(/product\/tv.wsgi.*(changed|hash|size)/),
+    });
     await fs.writeFile(f, before);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   });
@@ -187,7 +224,12 @@ describe('verify and refusals', () => {
       expect(r.stderr).toMatch(/html\/AV is a real file or directory where webtree keeps a link; nothing was changed/);
       expect(await fs.readFile(path.join(other.dir, 'site/www/html/AV/index.html'), 'utf8')).toBe('hand-made\n');
       // refused at planning: nothing was unpacked, nothing installed
-      expect((await other.json(['list', 'AV'])).products[0]).toEqual({ name: 'AV', current: null, previous: null, versions: [] });
+      expect((await other.json(['list', 'AV'])).products[0]).toEqual({
+        name: 'AV',
+        current: null,
+        previous: null,
+        versions: [],
+      });
       await expect(fs.readdir(path.join(other.dir, 'site/dbwebtools/des_alarms'))).rejects.toThrow(/ENOENT/);
     } finally {
       await other.cleanup();
@@ -211,7 +253,15 @@ describe('verify and refusals', () => {
     const again = await sb.run(['init', '--prefix', site()]);
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toMatch(/exists; init never overwrites it/);
-    const r = await sb.run(['--config', path.join(sb.dir, 'x.yaml'), 'init', '--prefix', path.join(sb.dir, 'x'), '--listen', 'nowhere']);
+    const r = await sb.run([
+      '--config',
+      path.join(sb.dir, 'x.yaml'),
+      'init',
+      '--prefix',
+      path.join(sb.dir, 'x'),
+      '--listen',
+      'nowhere',
+    ]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/apache.listen: must be HOST:PORT/);
   });

@@ -28,12 +28,16 @@ afterAll(async () => sb.cleanup());
 
 /** Every name under dir (recursively) that webtree uses for something half-made. */
 async function litter(dir: string): Promise<string[]> {
-  const names = (await fs.readdir(dir, { recursive: true }));
+  const names = await fs.readdir(dir, { recursive: true });
   return names.filter((n) => /(^|\/)\.webtree-|\.raw$|\.tmp/.test(n));
 }
 
 /** What must hold the instant a process stopped before its change went live. */
-async function expectAsItWas(r: { exitCode?: number; stderr: string }, exit: number, snapshot: Record<string, string>): Promise<void> {
+async function expectAsItWas(
+  r: { exitCode?: number; stderr: string },
+  exit: number,
+  snapshot: Record<string, string>,
+): Promise<void> {
   expect(r.exitCode, r.stderr).toBe(exit);
   expect(r.stderr).toMatch(/^webtree: interrupted: nothing was changed$/m);
   expect(r.stderr, 'no stack trace').not.toMatch(/^\s+at /m);
@@ -87,20 +91,29 @@ async function bigArchive(version: string): Promise<string> {
 }
 
 describe('signals before the change is live leave the tree as it was, at once', () => {
-  for (const [sig, exit] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, exit] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`${sig} while install unpacks`, async () => {
       const archive = await bigArchive(`2.${sig}`);
       const before = await snapshotTree();
       const child = sb.spawn(['install', archive]);
       // Signal as soon as the unpack has begun writing into its staging directory.
-      const staging = async () => (await fs.readdir(tvDir()).catch(() => [])).some((n) => n.startsWith('.webtree-staging-'));
+      const staging = async () =>
+        (await fs.readdir(tvDir()).catch(() => [])).some((n) => n.startsWith('.webtree-staging-'));
       for (let i = 0; i < 2000 && !(await staging()); i++) await new Promise((r) => setTimeout(r, 5));
       expect(await staging(), 'the unpack began').toBe(true);
       child.kill(sig);
       const r = await ended(child);
       await expectAsItWas(r, exit, before);
       expect(r.stderr).toMatch(new RegExp(`^${sig} arrived (during unpack|before check) `, 'm'));
-      expect(await lastEntry()).toMatchObject({ action: 'install', version: `2.${sig}`, outcome: 'undone', message: `interrupted by ${sig} before it took effect; nothing was changed` });
+      expect(await lastEntry()).toMatchObject({
+        action: 'install',
+        version: `2.${sig}`,
+        outcome: 'undone',
+        message: `interrupted by ${sig} before it took effect; nothing was changed`,
+      });
       expect((await sb.json(['list', 'TV'])).products[0].versions).not.toContain(`2.${sig}`);
       // Nothing was left for the next command to recover: it says nothing of an interrupted change.
       const v = await sb.run(['verify']);
@@ -133,7 +146,11 @@ describe('signals before the change is live leave the tree as it was, at once', 
     const before = await snapshotTree();
     expect((await sb.run(['render', '--diff'])).exitCode, 'render has work to do').toBe(3);
     // As a terminal does: the signal goes to webtree and to its children (httpd -t) alike.
-    const child = execa(process.execPath, [BIN, '--config', sb.config, 'render'], { reject: false, detached: true, stdin: 'ignore' });
+    const child = execa(process.execPath, [BIN, '--config', sb.config, 'render'], {
+      reject: false,
+      detached: true,
+      stdin: 'ignore',
+    });
     let landed = 'after the stage';
     const watcher = watch(path.join(site, 'www'), (_e, name) => {
       if (String(name).startsWith('.webtree-render-') && landed !== 'in httpd -t') {
@@ -145,7 +162,11 @@ describe('signals before the change is live leave the tree as it was, at once', 
     watcher.close();
     if (r.exitCode === 0) throw new Error('the render finished before the stage appeared; cannot test');
     await expectAsItWas(r, 130, before);
-    expect(await lastEntry()).toMatchObject({ action: 'render', outcome: 'undone', message: 'interrupted by SIGINT before it took effect; nothing was changed' });
+    expect(await lastEntry()).toMatchObject({
+      action: 'render',
+      outcome: 'undone',
+      message: 'interrupted by SIGINT before it took effect; nothing was changed',
+    });
     expect((await sb.run(['render', '--diff'])).exitCode, 'still pending').toBe(3);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
     console.log(`render Ctrl-C landed ${landed}`);
@@ -156,7 +177,10 @@ describe('signals before the change is live leave the tree as it was, at once', 
     const child = sb.spawn(['render'], { WEBTREE_TEST_PAUSE_MS: '20000' });
     // The pause follows the plan (httpd -t done) under the lock: wait for the stage to come and go.
     let staged = false;
-    const watcher = watch(path.join(site, 'www'), (_e, name) => void (String(name).startsWith('.webtree-render-') && (staged = true)));
+    const watcher = watch(
+      path.join(site, 'www'),
+      (_e, name) => void (String(name).startsWith('.webtree-render-') && (staged = true)),
+    );
     for (let i = 0; i < 1000; i++) {
       const stageLeft = (await fs.readdir(path.join(site, 'www'))).some((n) => n.startsWith('.webtree-render-'));
       if (staged && !stageLeft) break;
@@ -172,9 +196,20 @@ describe('signals before the change is live leave the tree as it was, at once', 
   }, 60_000);
 
   it('a command waiting for the lock stops at once on SIGINT, before the holder is done', async () => {
-    const holder = sb.spawn(['install', await writeSampleArchive(sb.dir, 'TV', '3.0'), '--no-activate'], { WEBTREE_TEST_PAUSE_MS: '20000' });
+    const holder = sb.spawn(['install', await writeSampleArchive(sb.dir, 'TV', '3.0'), '--no-activate'], {
+      WEBTREE_TEST_PAUSE_MS: '20000',
+    });
     const lockFile = path.join(stateDir(), 'lock');
-    for (let i = 0; i < 500 && (await fs.readFile(lockFile, 'utf8').then((t) => JSON.parse(t).pid, () => 0)) !== holder.pid; i++) await new Promise((r) => setTimeout(r, 20));
+    for (
+      let i = 0;
+      i < 500 &&
+      (await fs.readFile(lockFile, 'utf8').then(
+        (t) => JSON.parse(t).pid,
+        () => 0,
+      )) !== holder.pid;
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 20));
     const waiter = sb.spawn(['activate', 'TV', '1.0'], { WEBTREE_LOCK_WAIT: '60' });
     // A waiter writes its would-be lock as lock.<token> before it waits: signal once that is there.
     const waiting = async () => (await fs.readdir(stateDir())).some((n) => /^lock\.[0-9a-f]{16}$/.test(n));
@@ -196,7 +231,7 @@ describe('signals before the change is live leave the tree as it was, at once', 
 });
 
 describe('a signal after the commit point: the change is finished, and the exit says so', () => {
-  it('SIGINT at install\'s rename, then a second SIGINT: ignored with a message; the version is live', async () => {
+  it("SIGINT at install's rename, then a second SIGINT: ignored with a message; the version is live", async () => {
     const archive = await writeSampleArchive(sb.dir, 'TV', '4.0');
     const child = sb.spawn(['install', archive, '--debug'], { WEBTREE_TEST_OP_DELAY_MS: '150' });
     await whenLine(child, /rename .*\.webtree-staging-4\.0.*\n/);
@@ -205,7 +240,9 @@ describe('a signal after the commit point: the change is finished, and the exit 
     child.kill('SIGINT');
     const r = await ended(child);
     expect(r.exitCode, r.stderr).toBe(130);
-    expect(r.stderr).toMatch(/^webtree: interrupted after the change took effect: it was finished \(install TV 4\.0 and activate it/m);
+    expect(r.stderr).toMatch(
+      /^webtree: interrupted after the change took effect: it was finished \(install TV 4\.0 and activate it/m,
+    );
     expect(r.stderr).toMatch(/SIGINT ignored: still putting the tree in order/);
     expect(await fs.readlink(path.join(tvDir(), 'current'))).toBe('4.0');
     expect(await lastEntry()).toMatchObject({ action: 'install', version: '4.0', outcome: 'ok' });

@@ -25,9 +25,18 @@ const BUNDLE = path.join(ROOT, 'dist', 'bundle');
 /** The modules behind the files loaded: a bundle file's sources (as /src/... or /node_modules/...), any other file itself. */
 async function loads(args: string[]): Promise<{ exitCode: number; modules: string[]; files: string[] }> {
   const r = await execa(process.execPath, ['--import', HOOK, BIN, '--config', sb.config, ...args], { reject: false });
-  const files = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => new URL(l.slice(5)).pathname))];
+  const files = [
+    ...new Set(
+      r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('LOAD '))
+        .map((l) => new URL(l.slice(5)).pathname),
+    ),
+  ];
   const meta = JSON.parse(readFileSync(path.join(BUNDLE, 'meta.json'), 'utf8')) as Record<string, string[]>;
-  const modules = files.flatMap((f) => (f.startsWith(BUNDLE + '/') ? (meta[path.relative(BUNDLE, f)] ?? [`unmapped ${f}`]).map((s) => `/${s}`) : [f]));
+  const modules = files.flatMap((f) =>
+    f.startsWith(BUNDLE + '/') ? (meta[path.relative(BUNDLE, f)] ?? [`unmapped ${f}`]).map((s) => `/${s}`) : [f],
+  );
   return { exitCode: r.exitCode ?? -1, modules: [...new Set(modules)], files };
 }
 
@@ -38,7 +47,9 @@ describe('what a command loads', () => {
     expect(r.files.some((f) => f.endsWith('/dist/bundle/cli.js'))).toBe(true);
     expect(r.modules.some((m) => m.endsWith('/src/commands/status.ts'))).toBe(true);
     expect(r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'))).toEqual([]);
-    expect(r.modules.filter((m) => /\/src\/(apply\/executor|archive\/|commands\/(tx|install|render|switch-web))/.test(m))).toEqual([]);
+    expect(
+      r.modules.filter((m) => /\/src\/(apply\/executor|archive\/|commands\/(tx|install|render|switch-web))/.test(m)),
+    ).toEqual([]);
   });
 
   it('help: the registry only', async () => {

@@ -11,14 +11,17 @@ import { get } from '../helpers/http.js';
 
 const missing = skipWithoutApache('switch-web switch-back');
 
-
 describe.skipIf(missing)('switch-web switch back after a failed health check (end to end)', () => {
   let sb: ApacheSandbox;
   const ecl = (...p: string[]) => sb.site('www', 'wsgi', 'ECL', 'decam', ...p);
 
   beforeAll(async () => {
     sb = await makeApacheSandbox();
-    for (const [f, text] of [['ecl.wsgi', ECL_SAMPLE_APP], ['settings.py_server3', "DATABASE_SERVER = 'server3'\n"], ['settings.py_server2', "raise RuntimeError('server2 settings broken')\n"]]) {
+    for (const [f, text] of [
+      ['ecl.wsgi', ECL_SAMPLE_APP],
+      ['settings.py_server3', "DATABASE_SERVER = 'server3'\n"],
+      ['settings.py_server2', "raise RuntimeError('server2 settings broken')\n"],
+    ]) {
       await sb.put(ecl(f), text);
     }
     await sb.serve();
@@ -30,10 +33,19 @@ describe.skipIf(missing)('switch-web switch back after a failed health check (en
     expect((await get(sb.url('/ECL'))).body).toBe('ECL server=server3');
     const r = await sb.run(['switch-web', 'server2', '--no-check-db']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/the health check after switching to server2 failed \(http:\/\/127\.0\.0\.1:\d+\/ECL\); switched back to server3/);
+    expect(r.stderr).toMatch(
+      /the health check after switching to server2 failed \(http:\/\/127\.0\.0\.1:\d+\/ECL\); switched back to server3/,
+    );
     expect((await get(sb.url('/ECL'))).body).toBe('ECL server=server3');
     const h = (await sb.json(['history'])).entries.filter((e: { action: string }) => e.action === 'switch-web');
-    expect(h.map((e: { from: string; to: string; outcome: string; undo?: boolean }) => [e.from, e.to, e.outcome, e.undo ?? false])).toEqual([
+    expect(
+      h.map((e: { from: string; to: string; outcome: string; undo?: boolean }) => [
+        e.from,
+        e.to,
+        e.outcome,
+        e.undo ?? false,
+      ]),
+    ).toEqual([
       ['server3', 'server2', 'ok', false],
       ['server2', 'server3', 'rolled-back', true],
     ]);

@@ -79,7 +79,9 @@ describe('progress', () => {
     expect(lived).toBeGreaterThanOrEqual(200);
     expect(draws).toBeGreaterThanOrEqual(1);
     expect(draws).toBeLessThanOrEqual(Math.floor(lived / 100));
-    expect(bar).toMatch(/\runpacking TV 3\.4 {2}\[#*\.*\] +\d+% {2}\d+\.\d (KiB|MiB) \/ 7\.6 MiB {2}[\d,]+ entries\x1b\[K/);
+    expect(bar).toMatch(
+      /\runpacking TV 3\.4 {2}\[#*\.*\] +\d+% {2}\d+\.\d (KiB|MiB) \/ 7\.6 MiB {2}[\d,]+ entries\x1b\[K/,
+    );
     // done() leaves an empty line behind: carriage return and erase, right before what follows.
     expect(bar.endsWith('\r\x1b[K')).toBe(true);
     // Never wider than the terminal (100 columns), so that \r can redraw it.
@@ -96,13 +98,19 @@ describe('progress', () => {
       await fs.writeFile(path.join(top, 'product', 'tv.wsgi'), 'def application(e, s):\n    pass\n');
       for (let d = 0; d < 40; d++) {
         await fs.mkdir(path.join(top, 'product', 'data', `d${d}`), { recursive: true });
-        await Promise.all(Array.from({ length: 300 }, (_, i) => fs.writeFile(path.join(top, 'product', 'data', `d${d}`, `f${i}`), `file ${d}/${i}\n`.repeat(40))));
+        await Promise.all(
+          Array.from({ length: 300 }, (_, i) =>
+            fs.writeFile(path.join(top, 'product', 'data', `d${d}`, `f${i}`), `file ${d}/${i}\n`.repeat(40)),
+          ),
+        );
       }
       const archive = path.join(sb.dir, 'tv-3.4.tar.gz');
       await execa('tar', ['-czf', archive, '-C', src, 'tv-3.4']);
       const r = await onPty([process.execPath, BIN, '--config', sb.config, 'install', archive]);
       expect(r.exitCode, r.output).toBe(0);
-      expect(r.output).toMatch(/\runpacking tv-3\.4\.tar\.gz {2}\[#*\.*\] +\d+% {2}\d+\.\d (KiB|MiB) {2}[\d,]+ entries\x1b\[K/);
+      expect(r.output).toMatch(
+        /\runpacking tv-3\.4\.tar\.gz {2}\[#*\.*\] +\d+% {2}\d+\.\d (KiB|MiB) {2}[\d,]+ entries\x1b\[K/,
+      );
       // Cleared before the result line: nothing of the bar is left on the screen.
       expect(r.output).toMatch(/\r\x1b\[Kinstall TV 3\.4 and activate it: done/);
 

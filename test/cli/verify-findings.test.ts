@@ -32,7 +32,11 @@ async function findings(): Promise<{ exitCode: number; list: { what: string; pro
 async function asOther(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   if (process.getuid?.() !== 0) return sb.run(args);
   const [user] = (await serviceUser()).slice(1);
-  const r = await execa('runuser', ['-u', user, '--', process.execPath, BIN, '--config', sb.config, ...args], { reject: false, stdin: 'ignore', env: { WEBTREE_LOCK_WAIT: '5' } });
+  const r = await execa('runuser', ['-u', user, '--', process.execPath, BIN, '--config', sb.config, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    env: { WEBTREE_LOCK_WAIT: '5' },
+  });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -53,9 +57,13 @@ describe('verify names what lies beside the versions, and the fix', () => {
       expect((await sb.json(['list', 'TV'])).products[0].versions).toEqual(['3.3', '3.4']);
       const f = await findings();
       expect(f.exitCode).toBe(1);
-      expect(f.list).toEqual([{ what: 'TV', problem: expect.stringContaining(`${odd} is not a version name (a version has a digit)`) }]);
+      expect(f.list).toEqual([
+        { what: 'TV', problem: expect.stringContaining(`${odd} is not a version name (a version has a digit)`) },
+      ]);
       // the fix: a command that moves it where it is neither served nor read as a version
-      expect(f.list[0].problem).toContain(`mkdir -p ${site('www', 'aside')} && mv ${odd} ${site('www', 'aside', 'current.by-hand.by-hand')}`);
+      expect(f.list[0].problem).toContain(
+        `mkdir -p ${site('www', 'aside')} && mv ${odd} ${site('www', 'aside', 'current.by-hand.by-hand')}`,
+      );
       const text = await sb.run(['verify']);
       expect(text.exitCode).toBe(1);
       expect(text.stdout).toBe(`verify: 1 finding(s)\n  TV: ${f.list[0].problem}`);
@@ -75,13 +83,20 @@ describe('verify names what lies beside the versions, and the fix', () => {
       if (process.getuid?.() === 0) {
         const r = await sb.run(['verify']);
         expect(r.exitCode).toBe(1);
-        expect(r.stderr).toMatch(/the service account nosuch-webtree-acct:\S+ does not exist on this host\n {2}hint: create it \(groupadd \S+; useradd -g \S+ nosuch-webtree-acct\) or set apache\.user\/apache\.group in the site file/);
+        expect(r.stderr).toMatch(
+          /the service account nosuch-webtree-acct:\S+ does not exist on this host\n {2}hint: create it \(groupadd \S+; useradd -g \S+ nosuch-webtree-acct\) or set apache\.user\/apache\.group in the site file/,
+        );
       }
       // Anyone else (the operator's own account here) gets the finding among the others.
       const j = await asOther(['verify', '--json']);
       expect(j.exitCode, j.stderr).toBe(1);
       const list: { what: string; problem: string }[] = JSON.parse(j.stdout).findings;
-      expect(list).toEqual([{ what: 'account', problem: expect.stringContaining('the service account nosuch-webtree-acct (apache.user) does not exist') }]);
+      expect(list).toEqual([
+        {
+          what: 'account',
+          problem: expect.stringContaining('the service account nosuch-webtree-acct (apache.user) does not exist'),
+        },
+      ]);
       expect(list[0].problem).toMatch(/create it: useradd -g \S+ nosuch-webtree-acct, or set apache\.user in /);
       expect(list[0].problem).toContain(sb.config);
     } finally {
@@ -97,8 +112,12 @@ describe('verify names what lies beside the versions, and the fix', () => {
     try {
       const f = await findings();
       expect(f.exitCode).toBe(1);
-      expect(f.list).toEqual([{ what: 'history', problem: expect.stringContaining(`${h} is missing though TV is installed`) }]);
-      expect(f.list[0].problem).toMatch(/restore it from a backup.*the next install, activate or rollback starts a new one.*rollback --to VERSION/);
+      expect(f.list).toEqual([
+        { what: 'history', problem: expect.stringContaining(`${h} is missing though TV is installed`) },
+      ]);
+      expect(f.list[0].problem).toMatch(
+        /restore it from a backup.*the next install, activate or rollback starts a new one.*rollback --to VERSION/,
+      );
       // The fix it names works: a change starts a new history, and the finding is gone.
       const a = await sb.run(['activate', 'TV', '3.3']);
       expect(a.exitCode, a.stderr).toBe(0);
@@ -118,7 +137,10 @@ describe('verify names what lies beside the versions, and the fix', () => {
     try {
       const f = await findings();
       expect(f.exitCode).toBe(1);
-      expect(f.list).toContainEqual({ what: 'TV 3.3', problem: `${manifest} names a version whose directory ${dir} is missing: install its archive again, or move the manifest to ${site('www', 'state', 'attic')}` });
+      expect(f.list).toContainEqual({
+        what: 'TV 3.3',
+        problem: `${manifest} names a version whose directory ${dir} is missing: install its archive again, or move the manifest to ${site('www', 'state', 'attic')}`,
+      });
     } finally {
       await fs.rename(away, dir);
     }

@@ -10,14 +10,26 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { checkPrimary, requirePrimary } from '../../src/db/primary.js';
 import { WebtreeError } from '../../src/core/errors.js';
 import { freePort } from '../helpers/http.js';
-import { DB_NAME, DB_USER, pgBinOrSkip, pgMajor, promote, startPrimary, startStandby, type PgCluster } from '../helpers/pg-cluster.js';
+import {
+  DB_NAME,
+  DB_USER,
+  pgBinOrSkip,
+  pgMajor,
+  promote,
+  startPrimary,
+  startStandby,
+  type PgCluster,
+} from '../helpers/pg-cluster.js';
 
 const db = { name: DB_NAME, user: DB_USER, connectTimeoutSec: 3 };
 const pgBin = pgBinOrSkip(); // throws in CI when PostgreSQL is missing
 
 /** Run fn, expect an EDB WebtreeError, hand it back for more checks. */
 async function edb(fn: () => Promise<unknown>): Promise<WebtreeError> {
-  const err = await fn().then(() => undefined, (e: unknown) => e);
+  const err = await fn().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(WebtreeError);
   expect((err as WebtreeError).code).toBe('EDB');
   return err as WebtreeError;
@@ -37,7 +49,9 @@ beforeEach(() => {
   process.env.PGPASSFILE = join(scratch, 'none'); // not ~/.pgpass of whoever runs the tests
 });
 afterEach(() => {
-  for (const [k, v] of Object.entries(savedEnv)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  for (const [k, v] of Object.entries(savedEnv))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
 });
 
 describe.skipIf(!pgBin)('checkPrimary on real servers', () => {
@@ -70,7 +84,9 @@ describe.skipIf(!pgBin)('checkPrimary on real servers', () => {
 
   it('reads the password from a 0600 pgpass file named by PGPASSFILE', async () => {
     const file = join(scratch, 'pgpass');
-    await writeFile(file, `# test\n127.0.0.1:${primary.server.port}:${DB_NAME}:${DB_USER}:${primary.password}\n`, { mode: 0o600 });
+    await writeFile(file, `# test\n127.0.0.1:${primary.server.port}:${DB_NAME}:${DB_USER}:${primary.password}\n`, {
+      mode: 0o600,
+    });
     process.env.PGPASSFILE = file;
     expect(await checkPrimary(primary.server, db)).toMatchObject({ primary: true });
     // Like libpq, a file that others can read is ignored, and the error says so.
@@ -88,7 +104,9 @@ describe.skipIf(!pgBin)('checkPrimary on real servers', () => {
   it('says authentication failed for a wrong password', async () => {
     process.env.PGPASSWORD = 'not-the-password';
     const err = await edb(() => checkPrimary(primary.server, db));
-    expect(err.message).toBe(`server3 (127.0.0.1:${primary.server.port}): password authentication failed for user "webtree"`);
+    expect(err.message).toBe(
+      `server3 (127.0.0.1:${primary.server.port}): password authentication failed for user "webtree"`,
+    );
     expect(err.hint).toMatch(/PGPASSWORD or ~\/\.pgpass/);
   });
 
@@ -128,7 +146,9 @@ describe('checkPrimary on servers that cannot be reached', () => {
     await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
     const port = (silent.address() as { port: number }).port;
     const t0 = Date.now();
-    const err = await edb(() => checkPrimary({ name: 'server2', host: '127.0.0.1', port }, { ...db, connectTimeoutSec: 1 }));
+    const err = await edb(() =>
+      checkPrimary({ name: 'server2', host: '127.0.0.1', port }, { ...db, connectTimeoutSec: 1 }),
+    );
     const elapsed = Date.now() - t0;
     expect(err.message).toBe(`server2 (127.0.0.1:${port}) did not answer within 1 s`);
     expect(elapsed).toBeGreaterThanOrEqual(900);
@@ -137,6 +157,8 @@ describe('checkPrimary on servers that cannot be reached', () => {
 
   it('says when the host name does not resolve', async () => {
     const err = await edb(() => checkPrimary({ name: 'server9', host: 'no-such-host.invalid', port: 5442 }, db));
-    expect(err.message).toContain('server9 (no-such-host.invalid:5442): the host name "no-such-host.invalid" cannot be resolved');
+    expect(err.message).toContain(
+      'server9 (no-such-host.invalid:5442): the host name "no-such-host.invalid" cannot be resolved',
+    );
   });
 });

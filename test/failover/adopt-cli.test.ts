@@ -23,7 +23,12 @@ async function tree(o: HandTreeOptions = {}) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-'));
   await fs.chmod(dir, 0o755); // the service account must reach the tree, as on the host
   dirs.push(dir);
-  return { dir, ...(await handTree(dir, o)), cfg: path.join(dir, 'www', 'html', 'cfg'), ecl: path.join(dir, 'www', 'wsgi', 'ECL', 'decam') };
+  return {
+    dir,
+    ...(await handTree(dir, o)),
+    cfg: path.join(dir, 'www', 'html', 'cfg'),
+    ecl: path.join(dir, 'www', 'wsgi', 'ECL', 'decam'),
+  };
 }
 
 async function snapshot(dir: string): Promise<Record<string, string>> {
@@ -48,7 +53,9 @@ describe('adopt (CLI)', () => {
   it("reports the guide's own inconsistency (QE_decam.cfg -> a missing _server3) and changes nothing", async () => {
     const err = await refused(await tree());
     expect(err).toContain('the tree disagrees with itself');
-    expect(err).toMatch(/! .*QE_decam\.cfg -> QE_decam\.cfg_server3, which does not exist \(beside it: QE_decam\.cfg_server2\): QE reads nothing now/);
+    expect(err).toMatch(
+      /! .*QE_decam\.cfg -> QE_decam\.cfg_server3, which does not exist \(beside it: QE_decam\.cfg_server2\): QE reads nothing now/,
+    );
     expect(err).toMatch(/ .*constants\.cfg -> constants\.cfg_server3: server3/);
   });
 
@@ -67,7 +74,9 @@ describe('adopt (CLI)', () => {
     const t = await tree({ qeServer3: true, eclMissing: null });
     await fs.writeFile(path.join(t.ecl, 'settings.py'), '# edited by hand\n');
     const err = await refused(t);
-    expect(err).toMatch(/settings\.py is a plain file and which server it is for cannot be told \(no variant missing\)/);
+    expect(err).toMatch(
+      /settings\.py is a plain file and which server it is for cannot be told \(no variant missing\)/,
+    );
   });
 
   it('converts the tree in place while readers keep reading the same bytes', async () => {
@@ -76,7 +85,9 @@ describe('adopt (CLI)', () => {
     const original = await fs.stat(ecl);
     const dry = await webtree(t.config, ['adopt', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain(`keep ${ecl} as ${ecl}_server3 (hard link), then point ${ecl} -> ${path.join(t.dir, 'www', 'servers', 'active', 'ecl-settings.py')}`);
+    expect(dry.stdout).toContain(
+      `keep ${ecl} as ${ecl}_server3 (hard link), then point ${ecl} -> ${path.join(t.dir, 'www', 'servers', 'active', 'ecl-settings.py')}`,
+    );
     expect(dry.stdout).toContain('note: active server: server3 (from 5 consumer path(s))');
 
     const paths = readerPaths(t.dir);
@@ -92,7 +103,9 @@ describe('adopt (CLI)', () => {
     console.log(`adopt: ${ms} ms; the reader thread opened ${seen.reads} paths meanwhile, 0 failures or other bytes`);
 
     // Every consumer now goes through the switch; ECL's file lives on, same inode and mode, as _server3.
-    expect(await fs.readlink(path.join(t.cfg, 'des_tv.cfg'))).toBe(path.join(t.dir, 'www', 'servers', 'active', 'des_tv.cfg'));
+    expect(await fs.readlink(path.join(t.cfg, 'des_tv.cfg'))).toBe(
+      path.join(t.dir, 'www', 'servers', 'active', 'des_tv.cfg'),
+    );
     const kept = await fs.stat(`${ecl}_server3`);
     expect([kept.ino, kept.mode & 0o777]).toEqual([original.ino, 0o600]);
     expect(await fs.readlink(path.join(t.dir, 'dbwebtools', 'QEngine', 'current'))).toBe('2.1'); // re-spelled, same place
@@ -100,13 +113,24 @@ describe('adopt (CLI)', () => {
     // The one finding: ChartDirector's real directory, which adopt leaves alone and verify names with what to do.
     const verify = await webtree(t.config, ['verify']);
     expect(verify.code, verify.stdout).toBe(1);
-    expect(verify.stdout).toMatch(/^verify: 1 finding\(s\)\n  ChartDirector: .*webpylib\/ChartDirector is a real directory where webtree keeps ChartDirector's version link.*move it aside/);
+    expect(verify.stdout).toMatch(
+      /^verify: 1 finding\(s\)\n  ChartDirector: .*webpylib\/ChartDirector is a real directory where webtree keeps ChartDirector's version link.*move it aside/,
+    );
     const st = JSON.parse((await webtree(t.config, ['status', '--json'])).stdout);
     expect(st.server).toBe('server3');
-    expect(st.products.find((p: { name: string }) => p.name === 'TV')).toMatchObject({ current: '3.3a', versions: ['3.3a', '3.3b'] });
+    expect(st.products.find((p: { name: string }) => p.name === 'TV')).toMatchObject({
+      current: '3.3a',
+      versions: ['3.3a', '3.3b'],
+    });
     const h = await readHistory(path.join(t.dir, 'www', 'state', 'history.jsonl'));
     expect(h.filter((e) => e.action === 'adopt').map((e) => [e.product ?? '-', e.to])).toEqual([
-      ['-', 'server3'], ['TV', '3.3a'], ['ConstantsDB', '1.5d'], ['AV', '1.1'], ['QE', '2.1'], ['dbiapp_pylib', 'v1_4a'], ['wsgi_py', 'v1_5a'],
+      ['-', 'server3'],
+      ['TV', '3.3a'],
+      ['ConstantsDB', '1.5d'],
+      ['AV', '1.1'],
+      ['QE', '2.1'],
+      ['dbiapp_pylib', 'v1_4a'],
+      ['wsgi_py', 'v1_5a'],
     ]);
     expect(r.stderr).toContain('ChartDirector: '); // a real directory: left alone, and said so
 

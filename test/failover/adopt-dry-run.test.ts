@@ -33,7 +33,10 @@ async function snapshot(dir: string, state: string): Promise<Map<string, string>
   for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
     const p = path.join(e.parentPath, e.name);
     if (skip.has(p)) continue;
-    out.set(p, e.isSymbolicLink() ? `-> ${await fs.readlink(p)}` : e.isFile() ? `file ${await fs.readFile(p, 'utf8')}` : 'dir');
+    out.set(
+      p,
+      e.isSymbolicLink() ? `-> ${await fs.readlink(p)}` : e.isFile() ? `file ${await fs.readFile(p, 'utf8')}` : 'dir',
+    );
   }
   return out;
 }
@@ -51,23 +54,39 @@ describe('adopt --dry-run predicts what adopt does', () => {
     expect(await snapshot(t.dir, t.state)).toEqual(before); // the dry run wrote nothing
     const plan: { operations: Op[]; notes: string[] } = JSON.parse(dry.stdout);
     const kept = path.join(t.state, 'variants');
-    expect(plan.notes).toContain(`adopt also keeps a copy of each server's variant files in ${kept} as \`webtree variants keep\` does (what \`webtree variants restore\` puts back)`);
+    expect(plan.notes).toContain(
+      `adopt also keeps a copy of each server's variant files in ${kept} as \`webtree variants keep\` does (what \`webtree variants restore\` puts back)`,
+    );
 
     // What each operation says the path will be once adopt is done.
     const predicted = new Map<string, (now: string | undefined) => boolean>();
     const records: Op[] = [];
     for (const op of plan.operations) {
       switch (op.kind) {
-        case 'make-dir': predicted.set(op.path, (v) => v === 'dir'); break;
-        case 'swap-link': predicted.set(op.path, (v) => v === `-> ${op.target}`); break;
+        case 'make-dir':
+          predicted.set(op.path, (v) => v === 'dir');
+          break;
+        case 'swap-link':
+          predicted.set(op.path, (v) => v === `-> ${op.target}`);
+          break;
         case 'link-over-file':
           predicted.set(op.path, (v) => v === `-> ${op.target}`);
           predicted.set(op.keep, (v) => v === before.get(op.path)); // the plain file itself, kept under the variant's name
           break;
-        case 'write-manifest': predicted.set(op.to, (v) => v !== undefined && JSON.parse(v.slice('file '.length)).archiveSha256 === 'adopted'); break;
-        case 'write-file': predicted.set(op.path, (v) => v === `file ${op.content}`); break;
-        case 'record': records.push(op); break;
-        default: throw new Error(`adopt planned an operation this test does not know: ${JSON.stringify(op)}`);
+        case 'write-manifest':
+          predicted.set(
+            op.to,
+            (v) => v !== undefined && JSON.parse(v.slice('file '.length)).archiveSha256 === 'adopted',
+          );
+          break;
+        case 'write-file':
+          predicted.set(op.path, (v) => v === `file ${op.content}`);
+          break;
+        case 'record':
+          records.push(op);
+          break;
+        default:
+          throw new Error(`adopt planned an operation this test does not know: ${JSON.stringify(op)}`);
       }
     }
     expect(predicted.size).toBeGreaterThan(20);
@@ -80,17 +99,30 @@ describe('adopt --dry-run predicts what adopt does', () => {
     // with its state, which every changing command refreshes from the history (docs/watching.md).
     const page = path.join(t.dir, 'www', 'html', 'webtree');
     const under = (p: string, d: string) => p === d || p.startsWith(d + path.sep);
-    const beside = (p: string) => p === history || under(p, kept) || under(p, page) || p === path.join(t.state, 'watch.json');
+    const beside = (p: string) =>
+      p === history || under(p, kept) || under(p, page) || p === path.join(t.state, 'watch.json');
     // Exactly the paths the dry run named changed, each to what it said; the rest of the tree is as it was.
     expect(changed(before, after).filter((p) => !beside(p))).toEqual([...predicted.keys()].sort());
     for (const [p, ok] of predicted) expect(ok(after.get(p)), `${p}: ${after.get(p)}`).toBe(true);
     // The history got the entries the dry run listed, in its order.
-    const pick = (e: { action: string; product?: string; from?: string; to?: string; outcome?: string }) => [e.action, e.product, e.from, e.to, e.outcome];
-    expect((await readHistory(history)).map(pick)).toEqual(records.map((o) => (o.kind === 'record' ? pick(o.entry) : [])));
+    const pick = (e: { action: string; product?: string; from?: string; to?: string; outcome?: string }) => [
+      e.action,
+      e.product,
+      e.from,
+      e.to,
+      e.outcome,
+    ];
+    expect((await readHistory(history)).map(pick)).toEqual(
+      records.map((o) => (o.kind === 'record' ? pick(o.entry) : [])),
+    );
     // And the copies the note announced: one per variant file, for each server.
-    const copies = changed(before, after).filter((p) => p.startsWith(kept + path.sep) && after.get(p)?.startsWith('file ') && !p.endsWith('index.json'));
+    const copies = changed(before, after).filter(
+      (p) => p.startsWith(kept + path.sep) && after.get(p)?.startsWith('file ') && !p.endsWith('index.json'),
+    );
     expect(copies.map((p) => path.relative(kept, p)).sort()).toEqual(
-      ['constants.cfg', 'des_alarms.cfg', 'des_tv.cfg', 'ecl-settings.py', 'QE_decam.cfg'].flatMap((s) => ['server2', 'server3'].map((v) => path.join(v, s))).sort(),
+      ['constants.cfg', 'des_alarms.cfg', 'des_tv.cfg', 'ecl-settings.py', 'QE_decam.cfg']
+        .flatMap((s) => ['server2', 'server3'].map((v) => path.join(v, s)))
+        .sort(),
     );
   });
 
@@ -103,7 +135,9 @@ describe('adopt --dry-run predicts what adopt does', () => {
     const real = await webtree(t.config, ['adopt']);
     expect(dry.code, dry.stdout + dry.stderr).toBe(1);
     expect(real.code, real.stdout + real.stderr).toBe(1);
-    expect(dry.stderr).toMatch(/TV 3\.3b: cannot record \S+old\.wsgi in a manifest: it is a symbolic link \(an installed version holds only files and directories: move it out of \S+\/tv\/3\.3b\)/);
+    expect(dry.stderr).toMatch(
+      /TV 3\.3b: cannot record \S+old\.wsgi in a manifest: it is a symbolic link \(an installed version holds only files and directories: move it out of \S+\/tv\/3\.3b\)/,
+    );
     expect(dry.stderr).toContain(link);
     expect(real.stderr).toBe(dry.stderr);
     expect(await snapshot(t.dir, t.state)).toEqual(before);

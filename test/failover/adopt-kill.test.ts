@@ -43,13 +43,18 @@ describe('adopt under kill -9', () => {
         const at = Math.floor(Math.random() * 40);
         let seen = 0;
         child.stderr.on('data', (b: Buffer) => {
-          seen += String(b).split('\n').filter((l) => l.startsWith('  ')).length;
+          seen += String(b)
+            .split('\n')
+            .filter((l) => l.startsWith('  ')).length;
           if (seen > at) child.kill('SIGKILL');
         });
       }
       const r = await child;
       expect(await Promise.all(paths.map((p) => fs.readFile(p, 'utf8')))).toEqual(expected);
-      const pending = await fs.lstat(path.join(dir, 'www', 'state', 'journal.json')).then(() => true, () => false);
+      const pending = await fs.lstat(path.join(dir, 'www', 'state', 'journal.json')).then(
+        () => true,
+        () => false,
+      );
       counts[r.signal === 'SIGKILL' ? (pending ? 'killedPending' : 'killedOther') : 'finished']++;
 
       const again = await webtree(config, ['adopt']);
@@ -57,7 +62,9 @@ describe('adopt under kill -9', () => {
       expect(await Promise.all(paths.map((p) => fs.readFile(p, 'utf8')))).toEqual(expected);
       // verify's one finding is ChartDirector's real directory, which adopt leaves alone.
       const v = await webtree(config, ['verify', '--json']);
-      const findings = (JSON.parse(v.stdout).findings as { what: string; problem: string }[]).filter((f) => !(f.what === 'ChartDirector' && / is a real directory where webtree keeps /.test(f.problem)));
+      const findings = (JSON.parse(v.stdout).findings as { what: string; problem: string }[]).filter(
+        (f) => !(f.what === 'ChartDirector' && / is a real directory where webtree keeps /.test(f.problem)),
+      );
       expect(findings, `run ${i}: ${v.stdout}`).toEqual([]);
       await fs.rm(dir, { recursive: true, force: true });
     }

@@ -17,7 +17,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function webtree(config: string, args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export async function webtree(
+  config: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult> {
   const r = await runCli(['--config', config, ...args], { WEBTREE_LOCK_WAIT: '10', ...env });
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }

@@ -21,7 +21,16 @@ import type { RestartAndCheck } from '../../src/failover/restart.js';
 import { loadSite } from '../../src/site/load.js';
 import { readHistory } from '../../src/state/history.js';
 import { freePort } from '../helpers/http.js';
-import { adminQuery, DB_NAME, DB_USER, pgBinOrSkip, promote, startPrimary, startStandby, type PgCluster } from '../helpers/pg-cluster.js';
+import {
+  adminQuery,
+  DB_NAME,
+  DB_USER,
+  pgBinOrSkip,
+  promote,
+  startPrimary,
+  startStandby,
+  type PgCluster,
+} from '../helpers/pg-cluster.js';
 import { ensureBuilt, webtree } from './cli.js';
 import { handTree } from './hand-tree.js';
 
@@ -30,10 +39,16 @@ const pgBin = pgBinOrSkip();
 /** The site file as an operator edits it: the role the checks connect as, a short timeout. */
 async function useRole(config: string): Promise<void> {
   const text = await fs.readFile(config, 'utf8');
-  await fs.writeFile(config, text.replace(/^(\s+)user: decam_reader$/m, `$1user: ${DB_USER}`).replace(/^(\s+)connectTimeout: \d+$/m, '$1connectTimeout: 3'));
+  await fs.writeFile(
+    config,
+    text
+      .replace(/^(\s+)user: decam_reader$/m, `$1user: ${DB_USER}`)
+      .replace(/^(\s+)connectTimeout: \d+$/m, '$1connectTimeout: 3'),
+  );
 }
 
-const sysid = async (c: PgCluster) => String((await adminQuery(c, 'SELECT system_identifier::text AS id FROM pg_control_system()')).rows[0].id);
+const sysid = async (c: PgCluster) =>
+  String((await adminQuery(c, 'SELECT system_identifier::text AS id FROM pg_control_system()')).rows[0].id);
 
 describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', () => {
   let primary: PgCluster;
@@ -67,7 +82,19 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
     dirs.push(dir);
     await fs.chmod(dir, 0o755);
     const config = path.join(dir, 'webtree.yaml');
-    const r = await webtree(config, ['init', '--prefix', dir, '--server', `server3=127.0.0.1:${server3Port}`, '--server', `server2=127.0.0.1:${server2Port}`], env);
+    const r = await webtree(
+      config,
+      [
+        'init',
+        '--prefix',
+        dir,
+        '--server',
+        `server3=127.0.0.1:${server3Port}`,
+        '--server',
+        `server2=127.0.0.1:${server2Port}`,
+      ],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     return { dir, config, stderr: r.stderr };
   }
@@ -77,14 +104,17 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
     await useRole(s.config);
     const site = await loadSite(s.config);
     const cluster = async () => JSON.parse(await fs.readFile(path.join(site.paths.state, 'cluster.json'), 'utf8'));
-    const history = async () => (await readHistory(path.join(site.paths.state, 'history.jsonl'))).filter((e) => e.action === 'switch-web');
+    const history = async () =>
+      (await readHistory(path.join(site.paths.state, 'history.jsonl'))).filter((e) => e.action === 'switch-web');
     const active = () => fs.readlink(path.join(site.paths.switch, 'active'));
     return { ...s, site, cluster, history, active };
   }
 
-  it('init records the cluster it serves; a standby with hot_standby = off is named with PostgreSQL\'s own detail', async () => {
+  it("init records the cluster it serves; a standby with hot_standby = off is named with PostgreSQL's own detail", async () => {
     const s = await init(primary.server.port, cold.server.port);
-    expect(s.stderr).toMatch(/server3 \(127\.0\.0\.1:\d+\) is a primary, cluster system_identifier \d+, timeline 1: recorded/);
+    expect(s.stderr).toMatch(
+      /server3 \(127\.0\.0\.1:\d+\) is a primary, cluster system_identifier \d+, timeline 1: recorded/,
+    );
     const site = await loadSite(s.config);
     const rec = JSON.parse(await fs.readFile(path.join(site.paths.state, 'cluster.json'), 'utf8'));
     expect(rec).toMatchObject({ server: 'server3', systemIdentifier: await sysid(primary), timeline: 1, by: 'init' });
@@ -101,7 +131,9 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
     const s = await sandbox(primary.server.port, other.server.port);
     const r = await webtree(s.config, ['switch-web', 'server2'], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`server2 (127.0.0.1:${other.server.port}) is another database cluster (system_identifier ${await sysid(other)})`);
+    expect(r.stderr).toContain(
+      `server2 (127.0.0.1:${other.server.port}) is another database cluster (system_identifier ${await sysid(other)})`,
+    );
     expect(r.stderr).toContain('nothing changed');
     expect(await s.active()).toBe('server3');
     expect((await s.history()).at(-1)).toMatchObject({ to: 'server2', outcome: 'failed' });
@@ -116,7 +148,11 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
       const s = await sandbox(primary.server.port, port);
       const r = await webtree(s.config, ['switch-web', 'server2'], env);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`server2 \\(127\\.0\\.0\\.1:${port}\\) is not PostgreSQL: an HTTP server answers on that port \\("HTTP/1\\.1 400`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `server2 \\(127\\.0\\.0\\.1:${port}\\) is not PostgreSQL: an HTTP server answers on that port \\("HTTP/1\\.1 400`,
+        ),
+      );
     } finally {
       web.close();
     }
@@ -129,9 +165,16 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
       expect(s.stderr).toContain('database cluster not recorded (server3 (127.0.0.1:1) refused the connection');
       const r = await webtree(s.config, ['switch-web', 'server2'], env);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr, r.stdout).toContain(`role "${DB_USER}" may not call pg_control_system(), so the cluster identity cannot be checked`);
+      expect(r.stderr, r.stdout).toContain(
+        `role "${DB_USER}" may not call pg_control_system(), so the cluster identity cannot be checked`,
+      );
       expect(r.stderr).toContain(`GRANT pg_monitor TO ${DB_USER};`);
-      expect(await s.cluster()).toMatchObject({ server: 'server2', systemIdentifier: null, timeline: 1, by: 'switch-web' });
+      expect(await s.cluster()).toMatchObject({
+        server: 'server2',
+        systemIdentifier: null,
+        timeline: 1,
+        by: 'switch-web',
+      });
       expect((await s.history()).at(-1)!.message).toContain('warning: role');
     } finally {
       await adminQuery(other, 'GRANT EXECUTE ON FUNCTION pg_control_system() TO public', DB_NAME);
@@ -145,7 +188,9 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
 
     const split = await webtree(s.config, ['switch-web', 'server2'], env);
     expect(split.code).toBe(1);
-    expect(split.stderr).toContain(`server3 (127.0.0.1:${primary.server.port}) (timeline 1) is also a reachable primary: two masters (split brain)`);
+    expect(split.stderr).toContain(
+      `server3 (127.0.0.1:${primary.server.port}) (timeline 1) is also a reachable primary: two masters (split brain)`,
+    );
     expect(split.stderr).toContain('--allow-split-brain');
     expect(await s.active()).toBe('server3');
 
@@ -158,11 +203,18 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
     expect(ok.stdout).toMatch(/pg_basebackup -h 127\.0\.0\.1 -D DATADIR -R /);
     expect(ok.stdout).toContain('archive_mode takes effect only after a restart');
     expect(ok.stdout).toContain('pg_hba.conf is read only at a reload');
-    expect(await s.cluster()).toMatchObject({ server: 'server2', systemIdentifier: await sysid(primary), timeline: 2, by: 'switch-web' });
+    expect(await s.cluster()).toMatchObject({
+      server: 'server2',
+      systemIdentifier: await sysid(primary),
+      timeline: 2,
+      by: 'switch-web',
+    });
 
     const back = await webtree(s.config, ['switch-web', 'server3', '--allow-split-brain'], env);
     expect(back.code).toBe(1);
-    expect(back.stderr).toContain(`server3 (127.0.0.1:${primary.server.port}) is on timeline 1, behind the site's timeline 2`);
+    expect(back.stderr).toContain(
+      `server3 (127.0.0.1:${primary.server.port}) is on timeline 1, behind the site's timeline 2`,
+    );
     expect(await s.active()).toBe('server2');
     expect((await s.history()).map((e) => e.outcome)).toEqual(['failed', 'ok', 'failed']);
   }, 60_000);
@@ -174,37 +226,68 @@ describe.skipIf(!pgBin)('switch-web and the identity of the database cluster', (
     const seen: (string[] | undefined)[] = [];
     const failing: RestartAndCheck = async (_site, _catalog, before) => {
       seen.push(before);
-      return { ok: false, restarted: true, report: 'FAIL http://127.0.0.1:8080/TV 500', failing: ['http://127.0.0.1:8080/TV'] };
+      return {
+        ok: false,
+        restarted: true,
+        report: 'FAIL http://127.0.0.1:8080/TV 500',
+        failing: ['http://127.0.0.1:8080/TV'],
+      };
     };
     const out: string[] = [];
     const ctx: CommandContext = {
-      positionals: ['server2'], options: {}, dryRun: false, debug: false, config: s.config, env: { ...process.env, ...env },
+      positionals: ['server2'],
+      options: {},
+      dryRun: false,
+      debug: false,
+      config: s.config,
+      env: { ...process.env, ...env },
       reporter: createReporter(false, { out: (x) => out.push(x), err: (x) => out.push(x) }),
-      site: () => loadSite(s.config), catalog: () => loadCatalog(),
+      site: () => loadSite(s.config),
+      catalog: () => loadCatalog(),
     };
     const saved = { PGPASSWORD: process.env.PGPASSWORD, PGPASSFILE: process.env.PGPASSFILE };
     Object.assign(process.env, env); // the password lookup reads this process's environment
     try {
-      const err = await runSwitchWeb(ctx, failing).then(() => undefined, (e: unknown) => e);
+      const err = await runSwitchWeb(ctx, failing).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(WebtreeError);
-      expect((err as WebtreeError).message).toBe('the health check after switching to server2 failed (http://127.0.0.1:8080/TV); going back to server3 is not safe, so the web tools stay on server2');
-      expect((err as WebtreeError).details).toContain(`not going back: server3 (127.0.0.1:${primary.server.port}) refused the connection`);
+      expect((err as WebtreeError).message).toBe(
+        'the health check after switching to server2 failed (http://127.0.0.1:8080/TV); going back to server3 is not safe, so the web tools stay on server2',
+      );
+      expect((err as WebtreeError).details).toContain(
+        `not going back: server3 (127.0.0.1:${primary.server.port}) refused the connection`,
+      );
       expect((err as WebtreeError).hint).toContain('run switch-web server3');
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
     expect(seen).toEqual([undefined]); // Apache not running: no health known from before the switch
     expect(await s.active()).toBe('server2');
     const h = await s.history();
-    expect(h.map((e) => [e.from, e.to, e.outcome])).toEqual([['server3', 'server2', 'ok'], ['server3', 'server2', 'failed']]);
-    expect(h[1].message).toMatch(/^stayed on server2: the health check after switching to server2 failed .*going back to server3 is not safe/);
+    expect(h.map((e) => [e.from, e.to, e.outcome])).toEqual([
+      ['server3', 'server2', 'ok'],
+      ['server3', 'server2', 'failed'],
+    ]);
+    expect(h[1].message).toMatch(
+      /^stayed on server2: the health check after switching to server2 failed .*going back to server3 is not safe/,
+    );
   }, 60_000);
 
   it('adopt records the cluster the adopted tree serves', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-id-'));
     dirs.push(dir);
     await fs.chmod(dir, 0o755);
-    const { config } = await handTree(dir, { qeServer3: true, servers: [{ name: 'server3', host: '127.0.0.1', port: standby.server.port }, { name: 'server2', host: '127.0.0.1', port: 1 }] });
+    const { config } = await handTree(dir, {
+      qeServer3: true,
+      servers: [
+        { name: 'server3', host: '127.0.0.1', port: standby.server.port },
+        { name: 'server2', host: '127.0.0.1', port: 1 },
+      ],
+    });
     await useRole(config);
     const r = await webtree(config, ['adopt'], env);
     expect(r.code, r.stderr).toBe(0);

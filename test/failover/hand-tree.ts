@@ -23,8 +23,10 @@ export interface HandTreeOptions {
 }
 
 export const CFGS = ['constants.cfg', 'des_alarms.cfg', 'des_tv.cfg', 'QE_decam.cfg'];
-export const cfgText = (server: string, name: string) => `[database]\n# ${name}\nserver = ${server}\nhost = ${server}.ctio.noao.edu\nport = 5442\ndbname = decam_prd\n`;
-export const eclText = (server: string) => `DATABASE_SERVER = '${server}'\nDATABASES = {'default': {'HOST': '${server}.ctio.noao.edu', 'PASSWORD': 'not-for-others'}}\n`;
+export const cfgText = (server: string, name: string) =>
+  `[database]\n# ${name}\nserver = ${server}\nhost = ${server}.ctio.noao.edu\nport = 5442\ndbname = decam_prd\n`;
+export const eclText = (server: string) =>
+  `DATABASE_SERVER = '${server}'\nDATABASES = {'default': {'HOST': '${server}.ctio.noao.edu', 'PASSWORD': 'not-for-others'}}\n`;
 
 /** On the host the files belong to the service account (the apps read them as it, the 0600 ones too). */
 const owner = process.getuid?.() === 0 ? await ensureServiceAccount() : undefined;
@@ -62,7 +64,8 @@ export async function handTree(dir: string, o: HandTreeOptions = {}): Promise<{ 
   for (const cfg of CFGS) {
     const server = o.cfgServer?.[cfg] ?? 'server3';
     await file(path.join(html, 'cfg', `${cfg}_server2`), cfgText('server2', cfg));
-    if (cfg !== 'QE_decam.cfg' || o.qeServer3) await file(path.join(html, 'cfg', `${cfg}_server3`), cfgText('server3', cfg));
+    if (cfg !== 'QE_decam.cfg' || o.qeServer3)
+      await file(path.join(html, 'cfg', `${cfg}_server3`), cfgText('server3', cfg));
     await link(path.join(html, 'cfg', cfg), `${cfg}_${server}`);
   }
 
@@ -72,7 +75,8 @@ export async function handTree(dir: string, o: HandTreeOptions = {}): Promise<{ 
   const eclActive = missing ?? 'server3';
   await file(path.join(ecl, 'settings.py'), eclText(eclActive), 0o600);
   await file(path.join(ecl, 'ecl.wsgi'), '# ECL\n');
-  for (const s of ['server2', 'server3']) if (s !== missing) await file(path.join(ecl, `settings.py_${s}`), eclText(s), 0o600);
+  for (const s of ['server2', 'server3'])
+    if (s !== missing) await file(path.join(ecl, `settings.py_${s}`), eclText(s), 0o600);
 
   // Products: version dirs and `current` links, no manifests; html links absolute, as in the guide.
   await file(path.join(prod, 'tv', '3.3a', 'product', 'tv.wsgi'), '# TV 3.3a\n');
@@ -92,11 +96,21 @@ export async function handTree(dir: string, o: HandTreeOptions = {}): Promise<{ 
   await link(path.join(pylib, 'dbiapp_pylib'), 'dbiapp_pylib_v1_4a/lib');
   await file(path.join(pylib, 'wsgi_py_v1_5a', 'lib', 'wsgi_py.py'), '# wsgi_py\n');
   await link(path.join(pylib, 'wsgi_py'), 'wsgi_py_v1_5a/lib');
-  for (const [n, t] of [['pychartdir.py', '# cd\n'], ['__init__.py', 'from pychartdir import *\n'], ['chartdir.lic', 'licence\n']]) await file(path.join(pylib, 'ChartDirector', n), t);
+  for (const [n, t] of [
+    ['pychartdir.py', '# cd\n'],
+    ['__init__.py', 'from pychartdir import *\n'],
+    ['chartdir.lic', 'licence\n'],
+  ])
+    await file(path.join(pylib, 'ChartDirector', n), t);
 
   // What `webtree init` adds on the host: the site file and webtree's own directories.
   const config = path.join(dir, 'webtree.yaml');
-  const values = { 'paths.www': www, 'paths.products': prod, 'paths.runtime': path.join(dir, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080' };
+  const values = {
+    'paths.www': www,
+    'paths.products': prod,
+    'paths.runtime': path.join(dir, 'local', 'web_logs'),
+    'apache.listen': '127.0.0.1:8080',
+  };
   const servers = o.servers ?? DEFAULT_SERVERS.map((srv) => ({ ...srv, host: '127.0.0.1', port: 1 }));
   await fs.writeFile(config, siteYaml(values, servers, 'hand-laid tree for the adopt tests'));
   for (const d of [path.join(www, 'state', 'manifests'), path.join(www, 'servers')]) await dirs(d);
@@ -109,7 +123,10 @@ export function readerPaths(dir: string): string[] {
   return [
     ...CFGS.map((c) => path.join(html, 'cfg', c)),
     path.join(dir, 'www', 'wsgi', 'ECL', 'decam', 'settings.py'),
-    path.join(html, 'TV', 'tv.wsgi'), path.join(html, 'AV', 'alarms.wsgi'), path.join(html, 'ConstantsDB', 'ConstantsDB.wsgi'),
-    path.join(html, 'QE', 'DECam', 'QE.wsgi'), path.join(dir, 'dbwebtools', 'webpylib', 'dbiapp_pylib', 'dbiapp.py'),
+    path.join(html, 'TV', 'tv.wsgi'),
+    path.join(html, 'AV', 'alarms.wsgi'),
+    path.join(html, 'ConstantsDB', 'ConstantsDB.wsgi'),
+    path.join(html, 'QE', 'DECam', 'QE.wsgi'),
+    path.join(dir, 'dbwebtools', 'webpylib', 'dbiapp_pylib', 'dbiapp.py'),
   ];
 }

@@ -55,7 +55,11 @@ describe.skipIf(missing)('requests in flight during a switch, an activate and a 
     sb = await makeApacheSandbox();
     await put(ecl('ecl.wsgi'), SLOW_ECL);
     // A python library: its activation and rollback restart every app's daemon, ECL's too.
-    await sb.install([['dbiapp_pylib', 'v1_4a'], ['dbiapp_pylib', 'v1_4b'], ['QE', '2.0']]);
+    await sb.install([
+      ['dbiapp_pylib', 'v1_4a'],
+      ['dbiapp_pylib', 'v1_4b'],
+      ['QE', '2.0'],
+    ]);
     await sb.serve();
   }, 180_000);
 
@@ -87,7 +91,9 @@ describe.skipIf(missing)('requests in flight during a switch, an activate and a 
   }, 120_000);
 
   it(`under ab load, ${SWITCHES} switches each with a 12-second request in flight: 0 failed requests`, async () => {
-    const ab = execa('ab', ['-q', '-c', '2', '-t', '600', '-n', '20000000', '-s', '60', url('/ECL')], { reject: false });
+    const ab = execa('ab', ['-q', '-c', '2', '-t', '600', '-n', '20000000', '-s', '60', url('/ECL')], {
+      reject: false,
+    });
     const slow: Promise<{ status: number; body: string; ms: number }>[] = [];
     const start = Date.now();
     // A slow request every 3 s: each lasts 12 s, so four overlap and every switch has some in flight.
@@ -112,7 +118,9 @@ describe.skipIf(missing)('requests in flight during a switch, an activate and a 
     const failed = Number(/Failed requests:\s+(\d+)/.exec(String(r.stdout))?.[1]);
     const complete = Number(/Complete requests:\s+(\d+)/.exec(String(r.stdout))?.[1]);
     const non2xx = Number(/Non-2xx responses:\s+(\d+)/.exec(String(r.stdout))?.[1] ?? 0);
-    console.log(`${SWITCHES} switches in ${Date.now() - start} ms under ab: ${complete} requests, ${failed} failed, ${non2xx} non-2xx; ${results.length} slow requests`);
+    console.log(
+      `${SWITCHES} switches in ${Date.now() - start} ms under ab: ${complete} requests, ${failed} failed, ${non2xx} non-2xx; ${results.length} slow requests`,
+    );
     expect(complete).toBeGreaterThan(0);
     expect(failed, String(r.stdout)).toBe(0);
     expect(non2xx).toBe(0);
@@ -129,7 +137,9 @@ describe.skipIf(missing)('requests in flight during a switch, an activate and a 
       const other = active === 'server2' ? 'server3' : 'server2';
       const r = await sb.run(['switch-web', other, '--no-check-db']);
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/1 of 3 health checks failed \(1 of them before the switch too, which the switch did not cause\)/);
+      expect(r.stdout).toMatch(
+        /1 of 3 health checks failed \(1 of them before the switch too, which the switch did not cause\)/,
+      );
       expect(r.stdout).toMatch(/FAIL http:\/\/127\.0\.0\.1:\d+\/QE\/DECam 500 \(failed before the switch too\)/);
 
       // Now a failure the switch brings: ECL breaks on the other server, and webtree goes back.
@@ -138,7 +148,11 @@ describe.skipIf(missing)('requests in flight during a switch, an activate and a 
       try {
         const back = await sb.run(['switch-web', active, '--no-check-db']);
         expect(back.exitCode).toBe(1);
-        expect(back.stderr).toMatch(new RegExp(`the health check after switching to ${active} failed \\(http://127\\.0\\.0\\.1:\\d+/ECL\\); switched back to ${other}`));
+        expect(back.stderr).toMatch(
+          new RegExp(
+            `the health check after switching to ${active} failed \\(http://127\\.0\\.0\\.1:\\d+/ECL\\); switched back to ${other}`,
+          ),
+        );
       } finally {
         await put(ecl(`settings.py_${active}`), broken);
       }

@@ -36,9 +36,17 @@ describe('repair and per-server variants (CLI)', () => {
 
     const v = await s.problems();
     expect(v.code).toBe(1);
-    expect(v.list).toContainEqual(expect.stringMatching(/des_tv\.cfg -> des_tv\.cfg_server3, expected -> .*: a switch would not move it \(`webtree repair`/));
+    expect(v.list).toContainEqual(
+      expect.stringMatching(
+        /des_tv\.cfg -> des_tv\.cfg_server3, expected -> .*: a switch would not move it \(`webtree repair`/,
+      ),
+    );
     expect(v.list).toContainEqual(expect.stringMatching(/^TV serves server3: .* says server2 \(`webtree repair`/));
-    expect(v.list).toContainEqual(expect.stringMatching(/split between servers: server3 \(TV\), server2 \(ConstantsDB, AV, QE, ECL\) \(`webtree repair`/));
+    expect(v.list).toContainEqual(
+      expect.stringMatching(
+        /split between servers: server3 \(TV\), server2 \(ConstantsDB, AV, QE, ECL\) \(`webtree repair`/,
+      ),
+    );
     const refused = await webtree(s.config, ['switch-web', 'server3', '--no-check-db']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('`webtree repair` puts every consumer back');
@@ -46,7 +54,9 @@ describe('repair and per-server variants (CLI)', () => {
     const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('the web tools already use server2; put 1 consumer(s) back through');
-    expect(r.stdout).toMatch(/des_tv\.cfg: -> des_tv\.cfg_server3 \(server3's variant\); now -> .*active\/des_tv\.cfg \(server2\)/);
+    expect(r.stdout).toMatch(
+      /des_tv\.cfg: -> des_tv\.cfg_server3 \(server3's variant\); now -> .*active\/des_tv\.cfg \(server2\)/,
+    );
     expect(Object.values(readServers(s.paths))).toEqual(s.paths.map(() => 'server2'));
     expect((await s.history()).at(-1)).toMatchObject({ action: 'repair', to: 'server2', outcome: 'ok' });
     expect((await s.problems()).code).toBe(0);
@@ -60,7 +70,11 @@ describe('repair and per-server variants (CLI)', () => {
     await fs.rm(s.cfg('constants.cfg'));
     await fs.symlink('constants.cfg_server2', s.cfg('constants.cfg'));
     const v = await s.problems();
-    expect(v.list).toContainEqual(expect.stringMatching(/^ECL serves server2: .*settings\.py is a plain file, and .*settings\.py_server2 is missing \(renamed into it by hand\), but .* says server3/));
+    expect(v.list).toContainEqual(
+      expect.stringMatching(
+        /^ECL serves server2: .*settings\.py is a plain file, and .*settings\.py_server2 is missing \(renamed into it by hand\), but .* says server3/,
+      ),
+    );
 
     const dry = await webtree(s.config, ['repair', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
@@ -85,8 +99,14 @@ describe('repair and per-server variants (CLI)', () => {
     await fs.symlink('des_tv.cfg_server3', s.cfg('des_tv.cfg_server2'));
     await fs.copyFile(s.cfg('QE_decam.cfg_server3'), s.cfg('QE_decam.cfg_server2'));
     const v = await s.problems();
-    expect(v.list).toContainEqual(expect.stringMatching(/des_tv\.cfg_server3 is the same as server2's variant \(the same file, .*des_tv\.cfg_server3\): a switch between them moves nothing/));
-    expect(v.list).toContainEqual(expect.stringMatching(/QE_decam\.cfg_server3 is the same as server2's variant \(the same bytes\)/));
+    expect(v.list).toContainEqual(
+      expect.stringMatching(
+        /des_tv\.cfg_server3 is the same as server2's variant \(the same file, .*des_tv\.cfg_server3\): a switch between them moves nothing/,
+      ),
+    );
+    expect(v.list).toContainEqual(
+      expect.stringMatching(/QE_decam\.cfg_server3 is the same as server2's variant \(the same bytes\)/),
+    );
     const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("2 of server2's variant(s) are another server's file or bytes");
@@ -97,25 +117,37 @@ describe('repair and per-server variants (CLI)', () => {
     expect(h.message).toContain(`${s.cfg('des_tv.cfg_server2')} (TV): same as server3`); // the refusal names the variant
   });
 
-  it.runIf(process.getuid?.() === 0)('verify reads the variants as the service account: a root-owned 0600 active variant is named', async () => {
-    const s = await sandbox();
-    await fs.chown(s.cfg('des_tv.cfg_server3'), 0, 0);
-    await fs.chmod(s.cfg('des_tv.cfg_server3'), 0o600);
-    const v = await s.problems();
-    expect(v.list).toContainEqual(expect.stringMatching(/des_tv\.cfg_server3 is not readable by codemanager, the account the apps run as: TV fails now/));
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'verify reads the variants as the service account: a root-owned 0600 active variant is named',
+    async () => {
+      const s = await sandbox();
+      await fs.chown(s.cfg('des_tv.cfg_server3'), 0, 0);
+      await fs.chmod(s.cfg('des_tv.cfg_server3'), 0o600);
+      const v = await s.problems();
+      expect(v.list).toContainEqual(
+        expect.stringMatching(
+          /des_tv\.cfg_server3 is not readable by codemanager, the account the apps run as: TV fails now/,
+        ),
+      );
+    },
+  );
 
   it('servers/active replaced by a real directory, or naming an unknown server: findings with their fix; switch-web mends it', async () => {
     const s = await sandbox();
     const active = path.join(s.site.paths.switch, 'active');
     await fs.rm(active);
     await fs.mkdir(active);
-    for (const f of await fs.readdir(path.join(s.site.paths.switch, 'server2'))) await fs.copyFile(path.join(s.site.paths.switch, 'server2', f), path.join(active, f));
+    for (const f of await fs.readdir(path.join(s.site.paths.switch, 'server2')))
+      await fs.copyFile(path.join(s.site.paths.switch, 'server2', f), path.join(active, f));
     let v = await s.problems();
-    expect(v.list).toContainEqual(expect.stringMatching(/active is a real directory, not a link: .*webtree switch-web SERVER moves it aside/));
+    expect(v.list).toContainEqual(
+      expect.stringMatching(/active is a real directory, not a link: .*webtree switch-web SERVER moves it aside/),
+    );
     // status says what is there, not "(none)"
     const st = await webtree(s.config, ['status']);
-    expect(st.stdout).toMatch(/^server +\(unknown: \S+\/active is a directory, not a link to a server: `webtree verify` names the fix\)$/m);
+    expect(st.stdout).toMatch(
+      /^server +\(unknown: \S+\/active is a directory, not a link to a server: `webtree verify` names the fix\)$/m,
+    );
     const r = await webtree(s.config, ['switch-web', 'server2', '--no-check-db']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/active was a real directory \(copied in by hand\): moved aside to .*active\.by-hand-/);
@@ -125,26 +157,40 @@ describe('repair and per-server variants (CLI)', () => {
     await fs.rm(active);
     await fs.symlink('server9', active);
     v = await s.problems();
-    expect(v.list).toContainEqual(expect.stringMatching(/active -> server9, which is not one of the site's servers \(server3, server2\): webtree switch-web SERVER points it at one/));
+    expect(v.list).toContainEqual(
+      expect.stringMatching(
+        /active -> server9, which is not one of the site's servers \(server3, server2\): webtree switch-web SERVER points it at one/,
+      ),
+    );
     const repair = await webtree(s.config, ['repair']);
     expect(repair.code).toBe(1);
     expect(repair.stderr).toContain('run webtree switch-web SERVER');
     const back = await webtree(s.config, ['switch-web', 'server3', '--no-check-db']);
     expect(back.code, back.stderr).toBe(0);
-    expect((await s.history()).at(-1)).toMatchObject({ action: 'switch-web', from: 'server9', to: 'server3', outcome: 'ok' });
+    expect((await s.history()).at(-1)).toMatchObject({
+      action: 'switch-web',
+      from: 'server9',
+      to: 'server3',
+      outcome: 'ok',
+    });
   });
 
-  it.runIf(process.getuid?.() === 0)('adopt never changes what the service account can read: an identical root-owned 0600 copy is not taken as the variant', async () => {
-    const dir = temp.keep(await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-mode-')));
-    await fs.chmod(dir, 0o755);
-    const { config } = await handTree(dir, { qeServer3: true, eclMissing: null });
-    const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');
-    await fs.chown(path.join(ecl, 'settings.py_server3'), 0, 0); // same bytes as settings.py, owner root, 0600
-    const r = await webtree(config, ['adopt', '--no-check-db']);
-    expect(r.code).toBe(1);
-    // Root's adopt works as the service account (issue 11), which cannot read root's 0600 copy at
-    // all: then it cannot even be compared, and adopt refuses on that instead. Either way: no link.
-    expect(r.stderr).toMatch(/settings\.py is a plain file identical to settings\.py_server3, but that copy has owner 0:0 mode 0600 where settings\.py has \d+:\d+ mode 0600: linking would change what codemanager can read|settings\.py is a plain file and which server it is for cannot be told/);
-    expect((await fs.lstat(path.join(ecl, 'settings.py'))).isFile()).toBe(true);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'adopt never changes what the service account can read: an identical root-owned 0600 copy is not taken as the variant',
+    async () => {
+      const dir = temp.keep(await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-adopt-mode-')));
+      await fs.chmod(dir, 0o755);
+      const { config } = await handTree(dir, { qeServer3: true, eclMissing: null });
+      const ecl = path.join(dir, 'www', 'wsgi', 'ECL', 'decam');
+      await fs.chown(path.join(ecl, 'settings.py_server3'), 0, 0); // same bytes as settings.py, owner root, 0600
+      const r = await webtree(config, ['adopt', '--no-check-db']);
+      expect(r.code).toBe(1);
+      // Root's adopt works as the service account (issue 11), which cannot read root's 0600 copy at
+      // all: then it cannot even be compared, and adopt refuses on that instead. Either way: no link.
+      expect(r.stderr).toMatch(
+        /settings\.py is a plain file identical to settings\.py_server3, but that copy has owner 0:0 mode 0600 where settings\.py has \d+:\d+ mode 0600: linking would change what codemanager can read|settings\.py is a plain file and which server it is for cannot be told/,
+      );
+      expect((await fs.lstat(path.join(ecl, 'settings.py'))).isFile()).toBe(true);
+    },
+  );
 });

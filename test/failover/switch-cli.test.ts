@@ -101,8 +101,14 @@ describe('switch-web (CLI)', () => {
     const r = await webtree(s.config, ['verify', '--json']);
     expect(r.code).toBe(1);
     const problems = (JSON.parse(r.stdout).findings as { problem: string }[]).map((f) => f.problem);
-    expect(problems).toContainEqual(expect.stringMatching(/TV serves server2: .*des_tv\.cfg resolves to .*des_tv\.cfg_server2, but .*active says server3 \(`webtree repair`/));
-    expect(problems).toContainEqual(expect.stringMatching(/split between servers: server2 \(TV\), server3 \(ConstantsDB, AV, QE, ECL\)/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /TV serves server2: .*des_tv\.cfg resolves to .*des_tv\.cfg_server2, but .*active says server3 \(`webtree repair`/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/split between servers: server2 \(TV\), server3 \(ConstantsDB, AV, QE, ECL\)/),
+    );
   });
 
   it('refuses when a consumer was re-pointed by hand around the indirection', async () => {

@@ -19,7 +19,12 @@ const pgBin = pgBinOrSkip();
 /** The site file as an operator edits it: the role the primary check connects as. */
 async function useRole(config: string): Promise<void> {
   const text = await fs.readFile(config, 'utf8');
-  await fs.writeFile(config, text.replace(/^(\s+)user: decam_reader$/m, `$1user: ${DB_USER}`).replace(/^(\s+)connectTimeout: \d+$/m, '$1connectTimeout: 3'));
+  await fs.writeFile(
+    config,
+    text
+      .replace(/^(\s+)user: decam_reader$/m, `$1user: ${DB_USER}`)
+      .replace(/^(\s+)connectTimeout: \d+$/m, '$1connectTimeout: 3'),
+  );
 }
 
 const readAll = async (paths: string[]) => Promise.all(paths.map((p) => fs.readFile(p, 'utf8')));
@@ -42,7 +47,12 @@ describe.skipIf(!pgBin)('switch-web with real database servers', () => {
   });
 
   async function sandbox(server2Port: number) {
-    const s = await initSandbox(['--server', `server3=127.0.0.1:${primary.server.port}`, '--server', `server2=127.0.0.1:${server2Port}`]);
+    const s = await initSandbox([
+      '--server',
+      `server3=127.0.0.1:${primary.server.port}`,
+      '--server',
+      `server2=127.0.0.1:${server2Port}`,
+    ]);
     dirs.push(s.dir);
     await useRole(s.config);
     return { ...s, ...(await consumerPaths(s.config)) };
@@ -65,7 +75,9 @@ describe.skipIf(!pgBin)('switch-web with real database servers', () => {
     const before = await readAll(s.paths);
     const refused = await webtree(s.config, ['switch-web', 'server2'], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`server2 (127.0.0.1:${standby.server.port}) is a standby (pg_is_in_recovery() = true)`);
+    expect(refused.stderr).toContain(
+      `server2 (127.0.0.1:${standby.server.port}) is a standby (pg_is_in_recovery() = true)`,
+    );
     expect(await readAll(s.paths)).toEqual(before);
     expect(before.every((t) => t.includes('server3') && t.includes(String(primary.server.port)))).toBe(true);
 
@@ -75,22 +87,35 @@ describe.skipIf(!pgBin)('switch-web with real database servers', () => {
     const ok = await webtree(s.config, ['switch-web', 'server2', '--allow-split-brain'], env);
     const ms = Date.now() - t0;
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(new RegExp(`server2 \\(127\\.0\\.0\\.1:\\d+\\) is primary \\(pg_is_in_recovery\\(\\) = false, PostgreSQL ${pgMajor(pgBin!)}\\.`));
+    expect(ok.stdout).toMatch(
+      new RegExp(
+        `server2 \\(127\\.0\\.0\\.1:\\d+\\) is primary \\(pg_is_in_recovery\\(\\) = false, PostgreSQL ${pgMajor(pgBin!)}\\.`,
+      ),
+    );
     // Every consumer, ECL's settings.py included, reads server2's variant: its name and port.
     const after = await readAll(s.paths);
     expect(after.every((t) => t.includes('server2') && t.includes(String(standby.server.port)))).toBe(true);
-    expect(await fs.realpath(path.join(s.site.ecl.dir, 'settings.py'))).toBe(path.join(s.site.ecl.dir, 'settings.py_server2'));
+    expect(await fs.realpath(path.join(s.site.ecl.dir, 'settings.py'))).toBe(
+      path.join(s.site.ecl.dir, 'settings.py_server2'),
+    );
     console.log(`switch-web to a promoted server with the primary check: ${ms} ms`);
 
     // server3 is now a master on an older timeline: refused, and only switched to without the database check.
     const refusedBack = await webtree(s.config, ['switch-web', 'server3'], env);
     expect(refusedBack.code).toBe(1);
-    expect(refusedBack.stderr).toContain('is on timeline 1, behind the site\'s timeline 2');
+    expect(refusedBack.stderr).toContain("is on timeline 1, behind the site's timeline 2");
     const back = await webtree(s.config, ['switch-web', 'server3', '--no-check-db'], env);
     expect(back.code, back.stderr).toBe(0);
     expect(await readAll(s.paths)).toEqual(before);
-    const h = (await readHistory(path.join(s.site.paths.state, 'history.jsonl'))).filter((e) => e.action === 'switch-web');
-    expect(h.map((e) => [e.to, e.outcome])).toEqual([['server2', 'failed'], ['server2', 'ok'], ['server3', 'failed'], ['server3', 'ok']]);
+    const h = (await readHistory(path.join(s.site.paths.state, 'history.jsonl'))).filter(
+      (e) => e.action === 'switch-web',
+    );
+    expect(h.map((e) => [e.to, e.outcome])).toEqual([
+      ['server2', 'failed'],
+      ['server2', 'ok'],
+      ['server3', 'failed'],
+      ['server3', 'ok'],
+    ]);
     expect(h[0].message).toContain('is a standby');
     expect(h[1].message).toContain('is primary');
   }, 60_000);

@@ -21,16 +21,25 @@ afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
-
 /** Start switch-web and SIGKILL it: after `delayMs`, or `afterOpMs` after the `op`-th operation line. */
-async function killedSwitch(config: string, to: string, how: { delayMs: number } | { op: number; afterOpMs: number }): Promise<'killed' | 'finished'> {
-  const child = execa('node', [BIN, '--config', config, 'switch-web', to, '--no-check-db', '--no-restart', '--debug'], { reject: false, stdin: 'ignore', env: { WEBTREE_LOCK_WAIT: '10' } });
+async function killedSwitch(
+  config: string,
+  to: string,
+  how: { delayMs: number } | { op: number; afterOpMs: number },
+): Promise<'killed' | 'finished'> {
+  const child = execa('node', [BIN, '--config', config, 'switch-web', to, '--no-check-db', '--no-restart', '--debug'], {
+    reject: false,
+    stdin: 'ignore',
+    env: { WEBTREE_LOCK_WAIT: '10' },
+  });
   const kill = () => child.kill('SIGKILL');
   if ('delayMs' in how) setTimeout(kill, how.delayMs);
   else {
     let seen = 0;
     child.stderr.on('data', (b: Buffer) => {
-      seen += String(b).split('\n').filter((l) => l.startsWith('  ')).length;
+      seen += String(b)
+        .split('\n')
+        .filter((l) => l.startsWith('  ')).length;
       if (seen > how.op) setTimeout(kill, how.afterOpMs);
     });
   }
@@ -48,7 +57,8 @@ describe('switch-web under kill -9', () => {
 
     // How long an uninterrupted switch takes, so that random kills spread over the whole run.
     const t0 = Date.now();
-    for (const to of ['server2', 'server3']) expect((await webtree(s.config, ['switch-web', to, '--no-check-db', '--no-restart'])).code).toBe(0);
+    for (const to of ['server2', 'server3'])
+      expect((await webtree(s.config, ['switch-web', to, '--no-check-db', '--no-restart'])).code).toBe(0);
     const runMs = (Date.now() - t0) / 2;
 
     const counts = { killedBeforeApply: 0, killedUncommitted: 0, killedCommitted: 0, killedAfterApply: 0, finished: 0 };
@@ -60,7 +70,10 @@ describe('switch-web under kill -9', () => {
       // before its commit (make-dir + one link per consumer) and kills land there too.
       const relay = i % 4 === 3;
       if (relay) await fs.rm(path.join(site.paths.switch, to), { recursive: true });
-      const how = i % 2 === 0 ? { delayMs: Math.random() * runMs * 1.2 } : { op: Math.floor(Math.random() * (relay ? 8 : 2)), afterOpMs: Math.random() * 2 };
+      const how =
+        i % 2 === 0
+          ? { delayMs: Math.random() * runMs * 1.2 }
+          : { op: Math.floor(Math.random() * (relay ? 8 : 2)), afterOpMs: Math.random() * 2 };
       const outcome = await killedSwitch(s.config, to, how);
 
       const seen = readServers(paths);
@@ -93,8 +106,12 @@ describe('switch-web under kill -9', () => {
     const history = await readHistory(path.join(site.paths.state, 'history.jsonl'));
     const outcomes: Record<string, number> = {};
     for (const e of history) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
-    const litter = (await fs.readdir(site.paths.switch, { recursive: true })).filter((n) => path.basename(n).startsWith('.'));
-    console.log(`kill test: ${RUNS} runs in ${seconds.toFixed(1)} s (uninterrupted switch ${runMs.toFixed(0)} ms); ${JSON.stringify(counts)}; history outcomes ${JSON.stringify(outcomes)}; temp links left in the switch dir: ${litter.length}`);
+    const litter = (await fs.readdir(site.paths.switch, { recursive: true })).filter((n) =>
+      path.basename(n).startsWith('.'),
+    );
+    console.log(
+      `kill test: ${RUNS} runs in ${seconds.toFixed(1)} s (uninterrupted switch ${runMs.toFixed(0)} ms); ${JSON.stringify(counts)}; history outcomes ${JSON.stringify(outcomes)}; temp links left in the switch dir: ${litter.length}`,
+    );
     expect(counts.killedUncommitted + counts.killedCommitted).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -27,9 +27,15 @@ afterAll(async () => {
 function context(config: string, server: string, options: CommandContext['options'] = {}) {
   const out: string[] = [];
   const ctx: CommandContext = {
-    positionals: [server], options, dryRun: false, debug: false, config, env: process.env,
+    positionals: [server],
+    options,
+    dryRun: false,
+    debug: false,
+    config,
+    env: process.env,
     reporter: createReporter(false, { out: (s) => out.push(s), err: (s) => out.push(s) }),
-    site: () => loadSite(config), catalog: () => loadCatalog(),
+    site: () => loadSite(config),
+    catalog: () => loadCatalog(),
   };
   return { ctx, out };
 }
@@ -44,19 +50,31 @@ describe('switch-web restart and health check', () => {
     const check: RestartAndCheck = async () => {
       const servers = Object.values(readServers(paths));
       seen.push(servers);
-      return servers.every((x) => x === 'server3') ? { ok: true, restarted: true, report: 'all answered' } : { ok: false, restarted: true, report: 'FAIL http://127.0.0.1:8080/TV 500' };
+      return servers.every((x) => x === 'server3')
+        ? { ok: true, restarted: true, report: 'all answered' }
+        : { ok: false, restarted: true, report: 'FAIL http://127.0.0.1:8080/TV 500' };
     };
     const { ctx } = context(s.config, 'server2', { 'no-check-db': true });
-    const err = await runSwitchWeb(ctx, check).then(() => undefined, (e: unknown) => e);
+    const err = await runSwitchWeb(ctx, check).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WebtreeError);
     expect((err as WebtreeError).exitCode).toBe(1);
-    expect((err as WebtreeError).message).toBe('the health check after switching to server2 failed; switched back to server3');
+    expect((err as WebtreeError).message).toBe(
+      'the health check after switching to server2 failed; switched back to server3',
+    );
     expect((err as WebtreeError).details).toContain('FAIL http://127.0.0.1:8080/TV 500');
     expect((err as WebtreeError).details).toContain('after switching back to server3: all answered');
     expect(seen).toEqual([paths.map(() => 'server2'), paths.map(() => 'server3')]);
     expect(Object.values(readServers(paths))).toEqual(paths.map(() => 'server3'));
-    const h = (await readHistory(path.join(site.paths.state, 'history.jsonl'))).filter((e) => e.action === 'switch-web');
-    expect(h.map((e) => [e.from, e.to, e.outcome, e.undo ?? false])).toEqual([['server3', 'server2', 'ok', false], ['server2', 'server3', 'rolled-back', true]]);
+    const h = (await readHistory(path.join(site.paths.state, 'history.jsonl'))).filter(
+      (e) => e.action === 'switch-web',
+    );
+    expect(h.map((e) => [e.from, e.to, e.outcome, e.undo ?? false])).toEqual([
+      ['server3', 'server2', 'ok', false],
+      ['server2', 'server3', 'rolled-back', true],
+    ]);
     expect(h[1].message).toContain('switched back: the health check after switching to server2 failed');
   });
 
@@ -64,7 +82,10 @@ describe('switch-web restart and health check', () => {
     const s = await initSandbox();
     dirs.push(s.dir);
     let calls = 0;
-    const check: RestartAndCheck = async () => ((calls += 1), { ok: true, restarted: true, report: 'graceful restart done; all 5 health checks answered' });
+    const check: RestartAndCheck = async () => (
+      (calls += 1),
+      { ok: true, restarted: true, report: 'graceful restart done; all 5 health checks answered' }
+    );
     const a = context(s.config, 'server2', { 'no-check-db': true });
     expect(await runSwitchWeb(a.ctx, check)).toBe(0);
     expect(a.out.join('')).toContain('restart: graceful restart done; all 5 health checks answered');
@@ -79,6 +100,10 @@ describe('switch-web restart and health check', () => {
     dirs.push(s.dir);
     const site = await loadSite(s.config);
     await fs.writeFile(path.join(site.paths.www, 'run', 'httpd.pid'), '999999\n'); // stale: no such process
-    expect(await restartAndCheck(site, await loadCatalog())).toEqual({ ok: true, restarted: false, report: 'apache not running: no restart needed (it reads the new cfg files when it starts)' });
+    expect(await restartAndCheck(site, await loadCatalog())).toEqual({
+      ok: true,
+      restarted: false,
+      report: 'apache not running: no restart needed (it reads the new cfg files when it starts)',
+    });
   });
 });

@@ -26,18 +26,49 @@ let site: string;
 let state: string;
 
 type FileKey = 'lock' | 'journal' | 'history' | 'manifest' | 'rendered';
-const KINDS = ['empty', 'truncated', 'null', 'object', 'list', 'missing-field', 'wrong-type', 'binary', 'directory', 'fifo'] as const;
+const KINDS = [
+  'empty',
+  'truncated',
+  'null',
+  'object',
+  'list',
+  'missing-field',
+  'wrong-type',
+  'binary',
+  'directory',
+  'fifo',
+] as const;
 type Kind = (typeof KINDS)[number];
 
 /** A whole, valid file of each kind: the damaged variants are made from it. */
 function validOf(key: FileKey, original: string | null): Record<string, unknown> {
   switch (key) {
     case 'lock':
-      return { pid: 999999, start: null, user: 'root', command: 'install', since: '2026-01-01T00:00:00Z', token: 'abc' };
+      return {
+        pid: 999999,
+        start: null,
+        user: 'root',
+        command: 'install',
+        since: '2026-01-01T00:00:00Z',
+        token: 'abc',
+      };
     case 'journal':
-      return { id: 'x', pid: 999999, startedAt: '2026-01-01T00:00:00Z', plan: { command: 'activate TV 3.4', summary: 's', ops: [], commit: 0, temps: [], notes: [] } };
+      return {
+        id: 'x',
+        pid: 999999,
+        startedAt: '2026-01-01T00:00:00Z',
+        plan: { command: 'activate TV 3.4', summary: 's', ops: [], commit: 0, temps: [], notes: [] },
+      };
     case 'history':
-      return { id: 'y', time: '2026-01-01T00:00:00Z', user: 'root', action: 'activate', product: 'TV', to: '3.4', outcome: 'ok' };
+      return {
+        id: 'y',
+        time: '2026-01-01T00:00:00Z',
+        user: 'root',
+        action: 'activate',
+        product: 'TV',
+        to: '3.4',
+        outcome: 'ok',
+      };
     case 'manifest':
     case 'rendered':
       return JSON.parse(original!);
@@ -45,7 +76,11 @@ function validOf(key: FileKey, original: string | null): Record<string, unknown>
 }
 
 const FIELD: Record<FileKey, [string, unknown]> = {
-  lock: ['pid', 'twelve'], journal: ['plan', 'a plan'], history: ['outcome', 5], manifest: ['files', 'none'], rendered: ['files', 7],
+  lock: ['pid', 'twelve'],
+  journal: ['plan', 'a plan'],
+  history: ['outcome', 5],
+  manifest: ['files', 'none'],
+  rendered: ['files', 7],
 };
 
 /** The damaged file's bytes (a string or Buffer), or a directory / FIFO made in its place. */
@@ -58,26 +93,39 @@ function damagedText(key: FileKey, kind: Kind, original: string | null): Damage 
   const [field, wrong] = FIELD[key];
   const line = (s: string) => (key === 'history' ? `${original ?? ''}${s}\n` : s);
   switch (kind) {
-    case 'empty': return '';
-    case 'truncated': return line(text.slice(0, Math.floor(text.length / 2)));
-    case 'null': return line('null');
-    case 'object': return line('{}');
-    case 'list': return line('[]');
+    case 'empty':
+      return '';
+    case 'truncated':
+      return line(text.slice(0, Math.floor(text.length / 2)));
+    case 'null':
+      return line('null');
+    case 'object':
+      return line('{}');
+    case 'list':
+      return line('[]');
     case 'missing-field': {
       const { [field]: _gone, ...rest } = valid;
       return line(JSON.stringify(rest));
     }
-    case 'wrong-type': return line(JSON.stringify({ ...valid, [field]: wrong }));
-    case 'binary': return Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x01, 0x02, 0x22, 0x7d]);
-    case 'directory': return { make: 'directory' };
-    case 'fifo': return { make: 'fifo' };
+    case 'wrong-type':
+      return line(JSON.stringify({ ...valid, [field]: wrong }));
+    case 'binary':
+      return Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x01, 0x02, 0x22, 0x7d]);
+    case 'directory':
+      return { make: 'directory' };
+    case 'fifo':
+      return { make: 'fifo' };
   }
 }
 
-const fileOf = (key: FileKey) => ({
-  lock: path.join(state, 'lock'), journal: path.join(state, 'journal.json'), history: path.join(state, 'history.jsonl'),
-  manifest: path.join(state, 'manifests', 'TV', '3.4.json'), rendered: path.join(state, 'rendered.json'),
-})[key];
+const fileOf = (key: FileKey) =>
+  ({
+    lock: path.join(state, 'lock'),
+    journal: path.join(state, 'journal.json'),
+    history: path.join(state, 'history.jsonl'),
+    manifest: path.join(state, 'manifests', 'TV', '3.4.json'),
+    rendered: path.join(state, 'rendered.json'),
+  })[key];
 
 async function put(file: string, content: Damage): Promise<void> {
   await fs.rm(file, { recursive: true, force: true });
@@ -86,7 +134,11 @@ async function put(file: string, content: Damage): Promise<void> {
   else execFileSync('mkfifo', [file]);
 }
 
-interface Ran { code: number; out: string; err: string }
+interface Ran {
+  code: number;
+  out: string;
+  err: string;
+}
 
 /** main() in-process, bounded: a hang is a failure, not a stuck test run. */
 async function run(args: string[]): Promise<Ran> {
@@ -95,7 +147,9 @@ async function run(args: string[]): Promise<Ran> {
   const streams = { out: (s: string) => void (out += s), err: (s: string) => void (err += s) };
   const env = { ...process.env, WEBTREE_LOCK_WAIT: '1', NO_COLOR: '1', WEBTREE_CONFIG: sb.config };
   let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<number>((_, reject) => { timer = setTimeout(() => reject(new Error(`webtree ${args.join(' ')} hung`)), 20_000); });
+  const hang = new Promise<number>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`webtree ${args.join(' ')} hung`)), 20_000);
+  });
   try {
     const code = await Promise.race([main(args, streams, env), hang]);
     return { code, out, err };
@@ -105,10 +159,24 @@ async function run(args: string[]): Promise<Ran> {
 }
 
 /** Every command, reads and changes; each succeeds (or is a no-op) on the healthy tree. */
-const READS: string[][] = [['status'], ['status', '--json'], ['list'], ['history'], ['verify'], ['render', '--diff'], ['apache', 'status']];
+const READS: string[][] = [
+  ['status'],
+  ['status', '--json'],
+  ['list'],
+  ['history'],
+  ['verify'],
+  ['render', '--diff'],
+  ['apache', 'status'],
+];
 const CHANGES: string[][] = [
-  ['activate', 'TV', '3.4'], ['activate', 'TV', '3.3a', '--dry-run'], ['rollback', 'TV', '--dry-run'], ['prune', 'TV', '--keep', '5'],
-  ['switch-web', 'server3', '--no-check-db', '--no-restart'], ['adopt', '--dry-run'], ['recover'], ['recover', '--dry-run'],
+  ['activate', 'TV', '3.4'],
+  ['activate', 'TV', '3.3a', '--dry-run'],
+  ['rollback', 'TV', '--dry-run'],
+  ['prune', 'TV', '--keep', '5'],
+  ['switch-web', 'server3', '--no-check-db', '--no-restart'],
+  ['adopt', '--dry-run'],
+  ['recover'],
+  ['recover', '--dry-run'],
 ];
 /** Exits that mean something other than damage on a healthy tree: apache status 1 (Apache is stopped), render --diff 3. */
 const healthyExit = (args: string[]) => (args[0] === 'apache' ? 1 : 0);
@@ -137,38 +205,54 @@ afterAll(() => withRoot(() => sb && rmSync(sb.dir, { recursive: true, force: tru
 
 // First: main() run in-process as root gives the process to the service account (as every command
 // run as root does), after which runuser is no longer root's to use.
-describe.runIf(process.getuid?.() === 0 || process.env.CI === 'true')('through the CLI, as the service account: an unreadable file (root reads everything)', () => {
-  const asAccount = (args: string[]) => {
-    try {
-      const out = execFileSync('runuser', ['-u', 'codemanager', '--', process.execPath, BIN, '--config', sb.config, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBTREE_LOCK_WAIT: '1' }, timeout: 30_000 });
-      return { code: 0, out, err: '' };
-    } catch (e) {
-      const x = e as { status: number | null; stdout: string; stderr: string };
-      return { code: x.status ?? -1, out: String(x.stdout), err: String(x.stderr) };
-    }
-  };
-  it.each(['lock', 'journal', 'history', 'manifest', 'rendered'] as FileKey[])('%s with mode 000', async (key) => {
-    const file = fileOf(key);
-    const original = await fs.readFile(file, 'utf8').catch(() => null);
-    if (original === null) await fs.writeFile(file, JSON.stringify(validOf(key, null)));
-    const st = await fs.stat(state);
-    await fs.chown(file, st.uid, st.gid);
-    await fs.chmod(file, 0o000);
-    try {
-      const v = asAccount(['verify']);
-      expect(v.code, v.out + v.err).toBe(1);
-      expect(v.out, v.err).toContain(`${file} cannot be read: permission denied`);
-      // A command that reads the file: render reads its record, the others read the lock, journal, history, manifests.
-      const r = asAccount(key === 'rendered' ? ['render'] : ['prune', 'TV', '--keep', '5']);
-      expect(r.code, r.err).toBe(1);
-      expect(r.err).toContain(file);
-      expect(r.err).not.toMatch(/unexpected error|\n\s+at /);
-    } finally {
-      await fs.rm(file, { force: true });
-      if (original !== null) await fs.writeFile(file, original);
-    }
-  }, 60_000);
-});
+describe.runIf(process.getuid?.() === 0 || process.env.CI === 'true')(
+  'through the CLI, as the service account: an unreadable file (root reads everything)',
+  () => {
+    const asAccount = (args: string[]) => {
+      try {
+        const out = execFileSync(
+          'runuser',
+          ['-u', 'codemanager', '--', process.execPath, BIN, '--config', sb.config, ...args],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, WEBTREE_LOCK_WAIT: '1' },
+            timeout: 30_000,
+          },
+        );
+        return { code: 0, out, err: '' };
+      } catch (e) {
+        const x = e as { status: number | null; stdout: string; stderr: string };
+        return { code: x.status ?? -1, out: String(x.stdout), err: String(x.stderr) };
+      }
+    };
+    it.each(['lock', 'journal', 'history', 'manifest', 'rendered'] as FileKey[])(
+      '%s with mode 000',
+      async (key) => {
+        const file = fileOf(key);
+        const original = await fs.readFile(file, 'utf8').catch(() => null);
+        if (original === null) await fs.writeFile(file, JSON.stringify(validOf(key, null)));
+        const st = await fs.stat(state);
+        await fs.chown(file, st.uid, st.gid);
+        await fs.chmod(file, 0o000);
+        try {
+          const v = asAccount(['verify']);
+          expect(v.code, v.out + v.err).toBe(1);
+          expect(v.out, v.err).toContain(`${file} cannot be read: permission denied`);
+          // A command that reads the file: render reads its record, the others read the lock, journal, history, manifests.
+          const r = asAccount(key === 'rendered' ? ['render'] : ['prune', 'TV', '--keep', '5']);
+          expect(r.code, r.err).toBe(1);
+          expect(r.err).toContain(file);
+          expect(r.err).not.toMatch(/unexpected error|\n\s+at /);
+        } finally {
+          await fs.rm(file, { force: true });
+          if (original !== null) await fs.writeFile(file, original);
+        }
+      },
+      60_000,
+    );
+  },
+);
 
 describe('the healthy tree', () => {
   it('every command of the corpus succeeds on it (so a failure below is the damage)', async () => {
@@ -180,43 +264,47 @@ describe('the healthy tree', () => {
 });
 
 describe.each(['lock', 'journal', 'history', 'manifest', 'rendered'] as FileKey[])('a damaged %s', (key) => {
-  it.each(KINDS)('%s: no hang, no crash, named when it stops a command, a verify finding, reads change nothing', async (kind) => {
-    const file = fileOf(key);
-    const original = await fs.readFile(file, 'utf8').catch(() => null);
-    await put(file, damagedText(key, kind, original));
-    try {
-      for (const args of READS) {
-        const before = await listing(site);
-        const r = await run(args);
-        const what = `${key} ${kind}: ${args.join(' ')}`;
-        noCrash(r, what);
-        expect(await listing(site), `${what} changed the tree`).toEqual(before);
-        if (args[0] === 'verify') {
-          // An empty lock is the one harmless case (a power cut; the next command takes it over).
-          if (key === 'lock' && kind === 'empty') continue;
-          expect(r.code, `${what}: ${r.out}`).toBe(1);
-          expect(r.out, what).toContain(file);
-        } else if (r.code !== healthyExit(args)) expect(r.err, what).toContain(file);
-      }
-      for (const args of CHANGES) {
-        const r = await run(args);
-        const what = `${key} ${kind}: ${args.join(' ')}`;
-        noCrash(r, what);
-        if (r.code !== 0) {
-          expect(r.code, what).toBe(1);
-          expect(r.err, `${what}: names the file`).toContain(file);
-          expect(r.err, `${what}: says the fix`).toMatch(/\n {2}hint: \S/);
+  it.each(KINDS)(
+    '%s: no hang, no crash, named when it stops a command, a verify finding, reads change nothing',
+    async (kind) => {
+      const file = fileOf(key);
+      const original = await fs.readFile(file, 'utf8').catch(() => null);
+      await put(file, damagedText(key, kind, original));
+      try {
+        for (const args of READS) {
+          const before = await listing(site);
+          const r = await run(args);
+          const what = `${key} ${kind}: ${args.join(' ')}`;
+          noCrash(r, what);
+          expect(await listing(site), `${what} changed the tree`).toEqual(before);
+          if (args[0] === 'verify') {
+            // An empty lock is the one harmless case (a power cut; the next command takes it over).
+            if (key === 'lock' && kind === 'empty') continue;
+            expect(r.code, `${what}: ${r.out}`).toBe(1);
+            expect(r.out, what).toContain(file);
+          } else if (r.code !== healthyExit(args)) expect(r.err, what).toContain(file);
         }
-        // A journal damaged in any way is no plan to guess around: every change stops at it.
-        if (key === 'journal') expect(r.code, what).toBe(1);
+        for (const args of CHANGES) {
+          const r = await run(args);
+          const what = `${key} ${kind}: ${args.join(' ')}`;
+          noCrash(r, what);
+          if (r.code !== 0) {
+            expect(r.code, what).toBe(1);
+            expect(r.err, `${what}: names the file`).toContain(file);
+            expect(r.err, `${what}: says the fix`).toMatch(/\n {2}hint: \S/);
+          }
+          // A journal damaged in any way is no plan to guess around: every change stops at it.
+          if (key === 'journal') expect(r.code, what).toBe(1);
+        }
+      } finally {
+        await fs.rm(file, { recursive: true, force: true });
+        if (original !== null) await fs.writeFile(file, original);
       }
-    } finally {
-      await fs.rm(file, { recursive: true, force: true });
-      if (original !== null) await fs.writeFile(file, original);
-    }
-    const v = await run(['verify']);
-    expect(v.code, `verify once ${key} is mended: ${v.out}`).toBe(0);
-  }, 120_000);
+      const v = await run(['verify']);
+      expect(v.code, `verify once ${key} is mended: ${v.out}`).toBe(0);
+    },
+    120_000,
+  );
 });
 
 describe('a damaged lock never spins', () => {
@@ -224,7 +312,10 @@ describe('a damaged lock never spins', () => {
     const file = fileOf('lock');
     await fs.writeFile(file, 'null');
     try {
-      for (const args of [['prune', 'TV', '--keep', '5'], ['apache', 'stop']]) {
+      for (const args of [
+        ['prune', 'TV', '--keep', '5'],
+        ['apache', 'stop'],
+      ]) {
         const r = await run(args);
         expect(r.code, r.err).toBe(1);
         expect(r.err).toContain(`webtree's lock ${file} holds null where an object belongs`);
@@ -263,7 +354,11 @@ describe('a damaged site file', () => {
 
   it('an empty WEBTREE_CONFIG says so (not "EISDIR" of the working directory)', async () => {
     let err = '';
-    const code = await main(['status'], { out: () => undefined, err: (s) => void (err += s) }, { ...process.env, WEBTREE_CONFIG: '' });
+    const code = await main(
+      ['status'],
+      { out: () => undefined, err: (s) => void (err += s) },
+      { ...process.env, WEBTREE_CONFIG: '' },
+    );
     expect(code).toBe(2);
     expect(err).toMatch(/^webtree: WEBTREE_CONFIG is set but empty\n {2}hint: set it to the site file/);
   });

@@ -22,7 +22,8 @@ const canMount = process.getuid?.() === 0;
 const run = canMount || process.env.CI === 'true';
 
 /** TV 3.4 with 2 MiB of incompressible data in it: more than the space left in each case below. */
-const bigArchive = (dir: string) => writeSampleArchive(dir, 'TV', '3.4', { 'product/big.bin': randomBytes(1.5 * MiB).toString('base64') });
+const bigArchive = (dir: string) =>
+  writeSampleArchive(dir, 'TV', '3.4', { 'product/big.bin': randomBytes(1.5 * MiB).toString('base64') });
 
 const HISTORY = 'www/state/history.jsonl';
 /** Given up on a full disk and made again when there is room: its times change, nothing a reader sees. */
@@ -36,7 +37,9 @@ const FOLLOWS = ['www/html/webtree/index.html', 'www/state/watch.json'];
 
 /** The listing, with the size and times of the files that follow every change left out. */
 async function asItWas(root: string, except: string[]): Promise<string[]> {
-  return (await listing(root, except)).map((l) => (FOLLOWS.some((f) => l.startsWith(`${f} `)) ? l.split(' ').slice(0, 3).join(' ') : l));
+  return (await listing(root, except)).map((l) =>
+    FOLLOWS.some((f) => l.startsWith(`${f} `)) ? l.split(' ').slice(0, 3).join(' ') : l,
+  );
 }
 
 interface Site {
@@ -104,8 +107,17 @@ describe.runIf(run)('disk full under the products root', () => {
     expect(await freeBytes(products)).toBeLessThan(MiB);
     const stderr = await installOntoFullDisk(s, products);
     expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${products}/tv/`));
-    const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed', message: expect.stringMatching(/^the disk is full: could not write /) });
+    const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(history.at(-1)).toMatchObject({
+      action: 'install',
+      product: 'TV',
+      to: '3.4',
+      outcome: 'failed',
+      message: expect.stringMatching(/^the disk is full: could not write /),
+    });
   });
 
   it('the same file system read-only: refused before the journal, naming it, the tree as it was', async () => {
@@ -114,9 +126,13 @@ describe.runIf(run)('disk full under the products root', () => {
       const before = await asItWas(s.site, ['filler', RESERVE]);
       const r = await s.sb.run(['install', s.big]);
       expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/^webtree: a directory that `install TV 3\.4[^`]*` needs is on a read-only file system; nothing was changed\n/);
+      expect(r.stderr).toMatch(
+        /^webtree: a directory that `install TV 3\.4[^`]*` needs is on a read-only file system; nothing was changed\n/,
+      );
       expect(r.stderr).toContain(`\n  ${products}/tv (read-only file system): `);
-      expect(r.stderr).toContain(`hint: remount read-write (\`mount -o remount,rw\` on the file system of ${products}/tv)`);
+      expect(r.stderr).toContain(
+        `hint: remount read-write (\`mount -o remount,rw\` on the file system of ${products}/tv)`,
+      );
       expect(await asItWas(s.site, ['filler', RESERVE])).toEqual(before);
     } finally {
       await execa('mount', ['-o', 'remount,rw', products]);
@@ -144,7 +160,9 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
   it('nothing left: the reserve is given up for the lock and the journal; the unpacking meets the full disk', async () => {
     await fillLeaving(filler, 0);
     const stderr = await installOntoFullDisk(s, s.site);
-    expect(stderr).toContain(`webtree: warning: the disk is full: webtree gave up its reserve (${path.join(s.site, 'www/state')}/reserve) to take its lock`);
+    expect(stderr).toContain(
+      `webtree: warning: the disk is full: webtree gave up its reserve (${path.join(s.site, 'www/state')}/reserve) to take its lock`,
+    );
     expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${s.site}/dbwebtools/tv/`));
   });
 
@@ -159,8 +177,17 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
     await fillLeaving(filler, 256 * 1024);
     const stderr = await installOntoFullDisk(s, s.site);
     expect(stderr).toMatch(new RegExp(`could not \\S+ \\S*${s.site}/dbwebtools/tv/`));
-    const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(history.at(-1)).toMatchObject({ action: 'install', product: 'TV', to: '3.4', outcome: 'failed', message: expect.stringMatching(/^the disk is full: could not write /) });
+    const history = (await fs.readFile(path.join(s.site, HISTORY), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(history.at(-1)).toMatchObject({
+      action: 'install',
+      product: 'TV',
+      to: '3.4',
+      outcome: 'failed',
+      message: expect.stringMatching(/^the disk is full: could not write /),
+    });
   });
 
   it('once the filler is deleted, the same archive installs and verify is clean', async () => {
@@ -168,55 +195,58 @@ describe.runIf(run)('disk full under the whole site: the lock, the journal and t
   });
 });
 
-describe.runIf(run)('a full disk: the reserve lets the prune and the rollback that the message names run, and they tell the truth', () => {
-  let s: Site;
-  let filler: string;
-  const current = () => fs.readlink(path.join(s.site, 'dbwebtools/tv/current'));
-  beforeAll(async () => {
-    s = await sandboxWithTv();
-    for (const v of ['3.4', '3.5', '3.6']) {
-      const r = await s.sb.run(['install', await writeSampleArchive(path.join(s.sb.dir, 'archives'), 'TV', v)]);
+describe.runIf(run)(
+  'a full disk: the reserve lets the prune and the rollback that the message names run, and they tell the truth',
+  () => {
+    let s: Site;
+    let filler: string;
+    const current = () => fs.readlink(path.join(s.site, 'dbwebtools/tv/current'));
+    beforeAll(async () => {
+      s = await sandboxWithTv();
+      for (const v of ['3.4', '3.5', '3.6']) {
+        const r = await s.sb.run(['install', await writeSampleArchive(path.join(s.sb.dir, 'archives'), 'TV', v)]);
+        expect(r.exitCode, r.stderr).toBe(0);
+      }
+      expect(await fs.stat(path.join(s.site, RESERVE))).toMatchObject({ size: 512 * 1024 });
+      s.unmount = await moveOntoTmpfs(s.site, 8 * MiB);
+      filler = path.join(s.site, 'filler');
+    });
+    afterAll(async () => {
+      await s?.unmount?.();
+      await s?.sb.cleanup();
+    });
+
+    it('rollback with a few KiB free: done and live (exit 0), or refused and as it was (exit 1) — here done', async () => {
+      await fillLeaving(filler, 4096);
+      const r = await s.sb.run(['rollback', 'TV']);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      // The exit and the tree agree: never "nothing changed" over a live change.
       expect(r.exitCode, r.stderr).toBe(0);
-    }
-    expect(await fs.stat(path.join(s.site, RESERVE))).toMatchObject({ size: 512 * 1024 });
-    s.unmount = await moveOntoTmpfs(s.site, 8 * MiB);
-    filler = path.join(s.site, 'filler');
-  });
-  afterAll(async () => {
-    await s?.unmount?.();
-    await s?.sb.cleanup();
-  });
+      expect(await current()).toBe('3.5');
+      const state = await fs.readdir(path.join(s.site, 'www/state'));
+      expect(state).not.toContain('journal.json');
+      expect(state).not.toContain('lock');
+      const last = JSON.parse((await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').at(-1)!);
+      expect(last).toMatchObject({ action: 'rollback', product: 'TV', to: '3.5', outcome: 'ok' });
+    });
 
-  it('rollback with a few KiB free: done and live (exit 0), or refused and as it was (exit 1) — here done', async () => {
-    await fillLeaving(filler, 4096);
-    const r = await s.sb.run(['rollback', 'TV']);
-    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
-    // The exit and the tree agree: never "nothing changed" over a live change.
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(await current()).toBe('3.5');
-    const state = await fs.readdir(path.join(s.site, 'www/state'));
-    expect(state).not.toContain('journal.json');
-    expect(state).not.toContain('lock');
-    const last = JSON.parse((await fs.readFile(path.join(s.site, HISTORY), 'utf8')).trim().split('\n').at(-1)!);
-    expect(last).toMatchObject({ action: 'rollback', product: 'TV', to: '3.5', outcome: 'ok' });
-  });
+    it('prune, as the "disk is full" hint says, runs on the full disk and frees space', async () => {
+      await fillLeaving(filler, 0);
+      const r = await s.sb.run(['prune', 'TV', '--keep', '1']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      // Kept: 3.6 (the newest), 3.5 (current), 3.4 (previous); 3.3a goes.
+      expect((await s.sb.json(['list', 'TV'])).products[0].versions).toEqual(['3.4', '3.5', '3.6']);
+    });
 
-  it('prune, as the "disk is full" hint says, runs on the full disk and frees space', async () => {
-    await fillLeaving(filler, 0);
-    const r = await s.sb.run(['prune', 'TV', '--keep', '1']);
-    expect(r.exitCode, r.stderr).toBe(0);
-    // Kept: 3.6 (the newest), 3.5 (current), 3.4 (previous); 3.3a goes.
-    expect((await s.sb.json(['list', 'TV'])).products[0].versions).toEqual(['3.4', '3.5', '3.6']);
-  });
-
-  it('once there is room, the next changing command makes the reserve again; verify is clean', async () => {
-    await fs.rm(filler);
-    expect((await s.sb.run(['prune', 'TV', '--keep', '5'])).exitCode).toBe(0);
-    expect(await fs.stat(path.join(s.site, RESERVE))).toMatchObject({ size: 512 * 1024 });
-    const v = await s.sb.run(['verify']);
-    expect(v.exitCode, v.stdout).toBe(0);
-  });
-});
+    it('once there is room, the next changing command makes the reserve again; verify is clean', async () => {
+      await fs.rm(filler);
+      expect((await s.sb.run(['prune', 'TV', '--keep', '5'])).exitCode).toBe(0);
+      expect(await fs.stat(path.join(s.site, RESERVE))).toMatchObject({ size: 512 * 1024 });
+      const v = await s.sb.run(['verify']);
+      expect(v.exitCode, v.stdout).toBe(0);
+    });
+  },
+);
 
 describe.skipIf(!run)('init onto a read-only file system', () => {
   it('names the file system and the fix, exit 1, no stack trace', async () => {
@@ -225,7 +255,11 @@ describe.skipIf(!run)('init onto a read-only file system', () => {
     try {
       const r = await runCli(['init', '--prefix', path.join(dir, 'site'), '--listen', '127.0.0.1:18099']);
       expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^webtree: the file system is read-only: could not create the directory ${dir}/site \\(tmpfs webtree-test mounted on ${dir}\\)`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^webtree: the file system is read-only: could not create the directory ${dir}/site \\(tmpfs webtree-test mounted on ${dir}\\)`,
+        ),
+      );
       expect(r.stderr).toContain(`mount -o remount,rw ${dir}`);
       expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
     } finally {

@@ -30,7 +30,10 @@ let av: string;
 /** webtree as the service account itself, not through root. */
 async function asAccount(args: string[]): Promise<CliResult> {
   const r = await execa(process.execPath, [BIN, '--config', sb.config, ...args], {
-    uid: account.uid, gid: account.gid, reject: false, stdin: 'ignore',
+    uid: account.uid,
+    gid: account.gid,
+    reject: false,
+    stdin: 'ignore',
     env: { WEBTREE_LOCK_WAIT: '5', USER: SERVICE_USER, LOGNAME: SERVICE_USER, HOME: '/tmp' },
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
@@ -68,11 +71,31 @@ describe.runIf(run)('permission denied, run as the service account', () => {
   });
 
   const cases: [string, string, () => string[], RegExp][] = [
-    ['the products root (a new product)', 'dbwebtools', () => ['install', av], /: make directory \S+\/dbwebtools\/des_alarms/],
-    ['a product directory', 'dbwebtools/tv', () => ['install', tv34], /: unpack \S+tv-3\.4\.tar\.gz into \S+; rename \S+ to \S+\/tv\/3\.4; point \S+\/tv\/current -> 3\.4/],
-    ['the document root (html)', 'www/html', () => ['install', av], /: point \S+\/www\/html\/AV -> \S+\/dbwebtools\/des_alarms\/current\/product/],
+    [
+      'the products root (a new product)',
+      'dbwebtools',
+      () => ['install', av],
+      /: make directory \S+\/dbwebtools\/des_alarms/,
+    ],
+    [
+      'a product directory',
+      'dbwebtools/tv',
+      () => ['install', tv34],
+      /: unpack \S+tv-3\.4\.tar\.gz into \S+; rename \S+ to \S+\/tv\/3\.4; point \S+\/tv\/current -> 3\.4/,
+    ],
+    [
+      'the document root (html)',
+      'www/html',
+      () => ['install', av],
+      /: point \S+\/www\/html\/AV -> \S+\/dbwebtools\/des_alarms\/current\/product/,
+    ],
     ['conf.d', 'www/conf.d', () => ['render'], /: write \S+\/www\/conf\.d\/\S+\.conf/],
-    ['the failover indirection (servers)', 'www/servers', () => ['switch-web', 'server2', '--no-check-db', '--no-restart'], /: point \S+\/www\/servers\/active -> server2/],
+    [
+      'the failover indirection (servers)',
+      'www/servers',
+      () => ['switch-web', 'server2', '--no-check-db', '--no-restart'],
+      /: point \S+\/www\/servers\/active -> server2/,
+    ],
   ];
 
   for (const [name, rel, args, why] of cases) {
@@ -81,10 +104,16 @@ describe.runIf(run)('permission denied, run as the service account', () => {
         const before = await listing(site);
         const r = await asAccount(args());
         expect(r.exitCode, r.stderr).toBe(1);
-        expect(r.stderr).toMatch(new RegExp(`^webtree: permission denied: ${accountText().replace(/[()]/g, '\\$&')} may not write a directory that \`${args()[0]}[^\`]*\` needs; nothing was changed\n`));
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^webtree: permission denied: ${accountText().replace(/[()]/g, '\\$&')} may not write a directory that \`${args()[0]}[^\`]*\` needs; nothing was changed\n`,
+          ),
+        );
         expect(r.stderr).toContain(`\n  ${dir} (owner root:root, mode 0755): `);
         expect(r.stderr).toMatch(why);
-        expect(r.stderr).toContain(`hint: give it to ${SERVICE_USER}: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\`, or run webtree as root`);
+        expect(r.stderr).toContain(
+          `hint: give it to ${SERVICE_USER}: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\`, or run webtree as root`,
+        );
         expect(r.stderr).not.toMatch(/^\s+at /m);
         // Nothing half-done: the whole site as it was (no journal, no staging, the lock released).
         expect(await listing(site)).toEqual(before);
@@ -97,10 +126,12 @@ describe.runIf(run)('permission denied, run as the service account', () => {
       const before = await listing(site);
       const r = await asAccount(['install', tv34]);
       expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toBe([
-        `webtree: permission denied: ${accountText()} may not take webtree's lock in ${dir}`,
-        `  hint: give the account access (as root: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\`) or run webtree as root`,
-      ].join('\n'));
+      expect(r.stderr).toBe(
+        [
+          `webtree: permission denied: ${accountText()} may not take webtree's lock in ${dir}`,
+          `  hint: give the account access (as root: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\`) or run webtree as root`,
+        ].join('\n'),
+      );
       expect(await listing(site)).toEqual(before);
     });
   });
@@ -112,7 +143,7 @@ describe.runIf(run)('permission denied, run as the service account', () => {
     expect((await asAccount(['verify'])).exitCode).toBe(0);
   });
 
-  describe('apache start when the runtime directory is not the account\'s', () => {
+  describe("apache start when the runtime directory is not the account's", () => {
     beforeAll(async () => {
       const r = await sb.run(['render']);
       expect(r.exitCode, r.stderr).toBe(0);
@@ -123,11 +154,13 @@ describe.runIf(run)('permission denied, run as the service account', () => {
         await rootOwned('local/web_logs', async (dir) => {
           const r = who === 'root' ? await sb.run(['apache', 'start']) : await asAccount(['apache', 'start']);
           expect(r.exitCode, r.stderr).toBe(1);
-          expect(r.stderr).toBe([
-            `webtree: permission denied: ${accountText()}, the account Apache runs as, may not write where Apache writes; Apache was not started`,
-            `  ${dir} (owner root:root, mode 0755): logs, Mutex and mod_wsgi sockets`,
-            `  hint: as root: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\` (running webtree as root does not help: Apache itself runs as ${SERVICE_USER})`,
-          ].join('\n'));
+          expect(r.stderr).toBe(
+            [
+              `webtree: permission denied: ${accountText()}, the account Apache runs as, may not write where Apache writes; Apache was not started`,
+              `  ${dir} (owner root:root, mode 0755): logs, Mutex and mod_wsgi sockets`,
+              `  hint: as root: \`chown -R ${SERVICE_USER}:${account.group} ${dir}\` (running webtree as root does not help: Apache itself runs as ${SERVICE_USER})`,
+            ].join('\n'),
+          );
           expect(await findOurProcesses(path.join(site, 'www'))).toEqual([]);
           expect(await fs.readdir(path.join(site, 'www/state'))).not.toContain('lock');
         });

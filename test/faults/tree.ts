@@ -17,7 +17,14 @@ export async function moveOntoTmpfs(dir: string, size: number): Promise<() => Pr
   await fs.rename(dir, before);
   await fs.mkdir(dir);
   const mode = (st.mode & 0o7777).toString(8);
-  await execa('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=${mode},uid=${st.uid},gid=${st.gid}`, 'webtree-test', dir]);
+  await execa('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    `size=${size},mode=${mode},uid=${st.uid},gid=${st.gid}`,
+    'webtree-test',
+    dir,
+  ]);
   const unmount = async () => {
     const r = await execa('umount', [dir], { reject: false });
     if (r.exitCode !== 0) await execa('umount', ['-l', dir], { reject: false });

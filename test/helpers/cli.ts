@@ -66,13 +66,20 @@ export interface Sandbox {
 export async function serviceUser(): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['--user', os.userInfo().username];
   const r = await execa('id', ['-u', 'codemanager'], { reject: false });
-  if (r.exitCode !== 0) throw new Error('the service account codemanager is missing: .ci/run creates it (groupadd sispi; useradd -g sispi codemanager)');
+  if (r.exitCode !== 0)
+    throw new Error(
+      'the service account codemanager is missing: .ci/run creates it (groupadd sispi; useradd -g sispi codemanager)',
+    );
   return ['--user', 'codemanager'];
 }
 
 export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   ensureBuilt();
-  const r = await execa(process.execPath, [BIN, ...args], { reject: false, env: { WEBTREE_LOCK_WAIT: '5', ...env }, stdin: 'ignore' });
+  const r = await execa(process.execPath, [BIN, ...args], {
+    reject: false,
+    env: { WEBTREE_LOCK_WAIT: '5', ...env },
+    stdin: 'ignore',
+  });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -85,7 +92,11 @@ export async function makeSandbox(initArgs: string[] = [], opts: { listen?: stri
     dir,
     config,
     run: (args, env) => runCli(['--config', config, ...args], env),
-    spawn: (args, env = {}) => execa(process.execPath, [BIN, '--config', config, ...args], { reject: false, env: { WEBTREE_LOCK_WAIT: '5', ...env } }),
+    spawn: (args, env = {}) =>
+      execa(process.execPath, [BIN, '--config', config, ...args], {
+        reject: false,
+        env: { WEBTREE_LOCK_WAIT: '5', ...env },
+      }),
     async json(args) {
       const r = await sb.run([...args, '--json']);
       if (r.exitCode !== 0) throw new Error(`webtree ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
@@ -93,7 +104,15 @@ export async function makeSandbox(initArgs: string[] = [], opts: { listen?: stri
     },
     cleanup: () => fs.rm(dir, { recursive: true, force: true }),
   };
-  const r = await sb.run(['init', '--prefix', path.join(dir, 'site'), '--listen', opts.listen ?? '127.0.0.1:18080', ...(await serviceUser()), ...initArgs]);
+  const r = await sb.run([
+    'init',
+    '--prefix',
+    path.join(dir, 'site'),
+    '--listen',
+    opts.listen ?? '127.0.0.1:18080',
+    ...(await serviceUser()),
+    ...initArgs,
+  ]);
   if (r.exitCode !== 0) throw new Error(`init failed: ${r.stderr}`);
   return sb;
 }

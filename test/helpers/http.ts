@@ -1,7 +1,6 @@
 /** HTTP for the end-to-end tests: one GET, and a bounded request loop that counts failures. */
 export { freePort } from '../../src/core/net.js';
 
-
 export async function get(url: string): Promise<{ status: number; body: string }> {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });

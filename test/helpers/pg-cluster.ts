@@ -36,8 +36,12 @@ export interface PgCluster {
 export function findPgBin(): string | undefined {
   const dirs: string[] = [];
   try {
-    dirs.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-  } catch { /* no pg_config on PATH */ }
+    dirs.push(
+      execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
+  } catch {
+    /* no pg_config on PATH */
+  }
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     // Newest major first.
@@ -54,7 +58,8 @@ export function findPgBin(): string | undefined {
 export function pgMajor(bindir: string): number {
   const out = execFileSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' });
   const m = /\(PostgreSQL\) (\d+)/.exec(out);
-  if (!m) throw new Error(`cannot read the major version from \`${join(bindir, 'postgres')} --version\`: ${out.trim()}`);
+  if (!m)
+    throw new Error(`cannot read the major version from \`${join(bindir, 'postgres')} --version\`: ${out.trim()}`);
   return Number(m[1]);
 }
 
@@ -65,7 +70,8 @@ export function pgMajor(bindir: string): number {
 export function pgBinOrSkip(): string | undefined {
   const bin = findPgBin();
   if (bin) return bin;
-  const msg = 'PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) not found via pg_config --bindir or /usr/lib/postgresql/*/bin';
+  const msg =
+    'PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) not found via pg_config --bindir or /usr/lib/postgresql/*/bin';
   if (process.env.CI === 'true') throw new Error(`${msg}; CI must run the database tests: apt-get install postgresql`);
   console.warn(`skipping real-server tests: ${msg} (apt-get install postgresql)`);
   return undefined;
@@ -83,7 +89,6 @@ async function run(bin: string, args: string[]): Promise<void> {
   await execa(file, argv, { cwd: tmpdir(), stdin: 'ignore' });
 }
 
-
 async function makeTempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   if (asRoot) {
@@ -97,12 +102,23 @@ async function makeTempDir(prefix: string): Promise<string> {
 /** Settings for a throwaway server: loopback only, our own socket dir, no durability. */
 async function configure(dataDir: string, port: number, socketDir: string, extra: string[] = []): Promise<void> {
   // Appended, so for a standby these win over the lines copied from the primary.
-  await appendFile(join(dataDir, 'postgresql.conf'), [
-    '', '# webtree test cluster',
-    "listen_addresses = '127.0.0.1'", `port = ${port}`, `unix_socket_directories = '${socketDir}'`,
-    'fsync = off', 'synchronous_commit = off', 'full_page_writes = off',
-    'shared_buffers = 16MB', 'max_connections = 30', ...extra, '',
-  ].join('\n'));
+  await appendFile(
+    join(dataDir, 'postgresql.conf'),
+    [
+      '',
+      '# webtree test cluster',
+      "listen_addresses = '127.0.0.1'",
+      `port = ${port}`,
+      `unix_socket_directories = '${socketDir}'`,
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+      'shared_buffers = 16MB',
+      'max_connections = 30',
+      ...extra,
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Configure and start on a free port, retrying when another process grabbed the port first. */
@@ -135,7 +151,10 @@ function makeCluster(name: string, dir: string, port: number, password: string):
   let stopped = false;
   return {
     server: { name, host: '127.0.0.1', port },
-    password, dir, dataDir, socketDir: dir,
+    password,
+    dir,
+    dataDir,
+    socketDir: dir,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -154,7 +173,17 @@ export async function startPrimary(name = 'server3', opts: { password?: string }
   const dir = await makeTempDir('webtree-pg-');
   const dataDir = join(dir, 'data');
   try {
-    await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync']);
+    await run('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
     const port = await startOn(dir, dataDir, dir);
     const password = opts.password ?? `wt-${randomBytes(9).toString('hex')}`;
     const c = makeCluster(name, dir, port, password);
@@ -175,8 +204,22 @@ export async function startStandby(primary: PgCluster, name = 'server2', conf: s
   const dataDir = join(dir, 'data');
   try {
     // -c fast: without it pg_basebackup waits for the next checkpoint (95 s on an idle primary).
-    await run('pg_basebackup', ['-D', dataDir, '-R', '-c', 'fast', '-X', 'stream', '--no-sync',
-      '-h', primary.socketDir, '-p', String(primary.server.port), '-U', 'postgres']);
+    await run('pg_basebackup', [
+      '-D',
+      dataDir,
+      '-R',
+      '-c',
+      'fast',
+      '-X',
+      'stream',
+      '--no-sync',
+      '-h',
+      primary.socketDir,
+      '-p',
+      String(primary.server.port),
+      '-U',
+      'postgres',
+    ]);
     const port = await startOn(dir, dataDir, dir, conf);
     return makeCluster(name, dir, port, primary.password);
   } catch (err) {

@@ -25,7 +25,15 @@ sys.stdout.buffer.write(bytes(out))
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
 
-export async function onPty(argv: string[], env: Record<string, string | undefined> = {}): Promise<{ exitCode: number; output: string }> {
-  const r = await execa('python3', ['-c', SCRIPT, ...argv], { reject: false, env, encoding: 'latin1', stdin: 'ignore' });
+export async function onPty(
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ exitCode: number; output: string }> {
+  const r = await execa('python3', ['-c', SCRIPT, ...argv], {
+    reject: false,
+    env,
+    encoding: 'latin1',
+    stdin: 'ignore',
+  });
   return { exitCode: r.exitCode ?? -1, output: String(r.stdout) };
 }

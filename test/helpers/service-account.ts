@@ -19,7 +19,10 @@ async function getent(db: 'passwd' | 'group', name: string): Promise<string[] | 
  * apache.group, the chown in its hints): an existing account may have another primary group than
  * SERVICE_GROUP.
  */
-export async function ensureServiceAccount(user = SERVICE_USER, group = SERVICE_GROUP): Promise<{ uid: number; gid: number; group: string }> {
+export async function ensureServiceAccount(
+  user = SERVICE_USER,
+  group = SERVICE_GROUP,
+): Promise<{ uid: number; gid: number; group: string }> {
   const isRoot = process.getuid?.() === 0;
   if (!(await getent('group', group))) {
     if (!isRoot) throw new Error(`group ${group} is missing and only root can create it: groupadd -r ${group}`);
@@ -28,9 +31,14 @@ export async function ensureServiceAccount(user = SERVICE_USER, group = SERVICE_
   }
   let pw = await getent('passwd', user);
   if (!pw) {
-    if (!isRoot) throw new Error(`user ${user} is missing and only root can create it: useradd -r -g ${group} -s /usr/sbin/nologin ${user}`);
+    if (!isRoot)
+      throw new Error(
+        `user ${user} is missing and only root can create it: useradd -r -g ${group} -s /usr/sbin/nologin ${user}`,
+      );
     // A race with a parallel test file or .ci/run creating it too is fine: check again after.
-    await execa('useradd', ['-r', '-g', group, '-s', '/usr/sbin/nologin', '-d', '/nonexistent', '-M', user], { reject: false });
+    await execa('useradd', ['-r', '-g', group, '-s', '/usr/sbin/nologin', '-d', '/nonexistent', '-M', user], {
+      reject: false,
+    });
     pw = await getent('passwd', user);
     if (!pw) throw new Error(`could not create the service account ${user}`);
   }

@@ -7,8 +7,11 @@ import { DEFAULT_SERVERS } from '../../src/site/schema.js';
 /** A Site laid out under prefix as `init --prefix` does, without touching the disk. */
 export function sandboxSite(prefix: string, extra: SiteValues = {}): Site {
   const values: SiteValues = {
-    'paths.www': path.join(prefix, 'www'), 'paths.products': path.join(prefix, 'dbwebtools'),
-    'paths.runtime': path.join(prefix, 'local', 'web_logs'), 'apache.listen': '127.0.0.1:8080', ...extra,
+    'paths.www': path.join(prefix, 'www'),
+    'paths.products': path.join(prefix, 'dbwebtools'),
+    'paths.runtime': path.join(prefix, 'local', 'web_logs'),
+    'apache.listen': '127.0.0.1:8080',
+    ...extra,
   };
   const { site, problems } = readSite(siteYaml(values, DEFAULT_SERVERS, 'test'), path.join(prefix, 'webtree.yaml'));
   if (!site) throw new Error(JSON.stringify(problems));

@@ -25,7 +25,9 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     const lines = ['products:'];
     for (const p of ['TV', 'dbiapp_pylib']) {
       const f = await writeSampleArchive(sb.archives, p, v, p === 'TV' && tvApp ? { 'product/tv.wsgi': tvApp } : {});
-      const sha = createHash('sha256').update(await fs.readFile(f)).digest('hex');
+      const sha = createHash('sha256')
+        .update(await fs.readFile(f))
+        .digest('hex');
       lines.push(`  ${p}: { version: "${v}", archive: "${f}", sha256: "${sha}" }`);
     }
     const file = path.join(sb.dir, `release-${v}.yaml`);
@@ -59,7 +61,9 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     expect(JSON.parse(r.stdout).products.map((p: { action: string }) => p.action)).toEqual(['install', 'install']);
     expect(load.exitCode, load.all).toBe(0);
     const complete = Number(/Complete requests:\s+(\d+)/.exec(load.stdout)?.[1]);
-    console.log(`requests during apply of TV 2 + dbiapp_pylib 2: ${complete}; ${/Failed requests:\s+\d+/.exec(load.stdout)?.[0]}`);
+    console.log(
+      `requests during apply of TV 2 + dbiapp_pylib 2: ${complete}; ${/Failed requests:\s+\d+/.exec(load.stdout)?.[0]}`,
+    );
     expect(complete).toBeGreaterThan(100);
     expect(load.stdout).toMatch(/Failed requests:\s+0\b/);
     expect(load.stdout).not.toMatch(/Non-2xx responses/);
@@ -74,9 +78,13 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     expect(await fs.readlink(site('dbwebtools/tv/current'))).toBe('2');
     expect(await fs.readlink(site('dbwebtools/webpylib/dbiapp_pylib'))).toBe('dbiapp_pylib_2/lib');
     expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
-    const h = (await fs.readFile(site('www/state/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const h = (await fs.readFile(site('www/state/history.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(h.filter((e) => e.action === 'auto-rollback').map((e) => [e.product, e.from, e.to, e.outcome])).toEqual([
-      ['TV', '3', '2', 'rolled-back'], ['dbiapp_pylib', '3', '2', 'rolled-back'],
+      ['TV', '3', '2', 'rolled-back'],
+      ['dbiapp_pylib', '3', '2', 'rolled-back'],
     ]);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
     // The release stays pending: --check says so.
@@ -87,10 +95,19 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     const qe = async (v: string, app?: string) => {
       const f = await writeSampleArchive(path.join(sb.dir, 'archives'), 'QE', v, app ? { 'QE.wsgi': app } : {});
       const file = path.join(sb.dir, `qe-${v}.yaml`);
-      await fs.writeFile(file, `products:\n  QE: { version: "${v}", archive: "${f}", sha256: "${createHash('sha256').update(await fs.readFile(f)).digest('hex')}" }\n`);
+      await fs.writeFile(
+        file,
+        `products:\n  QE: { version: "${v}", archive: "${f}", sha256: "${createHash('sha256')
+          .update(await fs.readFile(f))
+          .digest('hex')}" }\n`,
+      );
       return file;
     };
-    const historyNow = async () => (await fs.readFile(site('www/state/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const historyNow = async () =>
+      (await fs.readFile(site('www/state/history.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
     const seen = (await historyNow()).length;
     // QE's app cannot start: Apache mounts it already when the switch happens, so the check after it fails and QE goes back.
     const bad = await sb.run(['apply', await qe('1', 'raise RuntimeError("QE 1 cannot start")\n')]);
@@ -99,7 +116,10 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     expect(bad.stderr).toMatch(/every product went back: QE \(none\)/);
     await expect(fs.lstat(site('dbwebtools/QEngine/current'))).rejects.toThrow();
     expect((await historyNow()).slice(seen).map((e) => [e.action, e.product ?? null, e.outcome])).toEqual([
-      ['render', null, 'ok'], ['apply', null, 'ok'], ['install', 'QE', 'ok'], ['auto-rollback', 'QE', 'rolled-back'],
+      ['render', null, 'ok'],
+      ['apply', null, 'ok'],
+      ['install', 'QE', 'ok'],
+      ['auto-rollback', 'QE', 'rolled-back'],
     ]);
     expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
     // A good QE is served by the apply itself, no render after it.

@@ -14,14 +14,27 @@ import { snapshotTree } from './tree-snapshot.js';
 
 let sb: Sandbox;
 const archives: Record<string, string> = {};
-const sha = async (f: string) => createHash('sha256').update(await fs.readFile(f)).digest('hex');
-const history = async () => (await fs.readFile(path.join(sb.dir, 'site/www/state/history.jsonl'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await fs.readFile(f))
+    .digest('hex');
+const history = async () =>
+  (await fs.readFile(path.join(sb.dir, 'site/www/state/history.jsonl'), 'utf8').catch(() => ''))
+    .trim()
+    .split('\n')
+    .filter(Boolean);
 
-async function release(name: string, versions: Record<string, string>, override: Record<string, string> = {}): Promise<string> {
+async function release(
+  name: string,
+  versions: Record<string, string>,
+  override: Record<string, string> = {},
+): Promise<string> {
   const lines = ['products:'];
   for (const [p, v] of Object.entries(versions)) {
     const f = archives[`${p}-${v}`];
-    lines.push(`  ${p.toLowerCase()}: { version: "${v}", archive: "${f}", sha256: "${override[p] ?? (await sha(f))}" }`);
+    lines.push(
+      `  ${p.toLowerCase()}: { version: "${v}", archive: "${f}", sha256: "${override[p] ?? (await sha(f))}" }`,
+    );
   }
   const file = path.join(sb.dir, name);
   await fs.writeFile(file, lines.join('\n') + '\n');
@@ -30,7 +43,8 @@ async function release(name: string, versions: Record<string, string>, override:
 
 beforeAll(async () => {
   sb = await makeSandbox();
-  for (const p of ['TV', 'dbiapp_pylib', 'QE']) for (const v of ['1', '2']) archives[`${p}-${v}`] = await writeSampleArchive(sb.dir, p, v);
+  for (const p of ['TV', 'dbiapp_pylib', 'QE'])
+    for (const v of ['1', '2']) archives[`${p}-${v}`] = await writeSampleArchive(sb.dir, p, v);
 });
 afterAll(async () => sb.cleanup());
 
@@ -56,19 +70,51 @@ describe('webtree apply', () => {
     const dry = await sb.run(['apply', r1, '--dry-run', '--json']);
     expect(dry.exitCode, dry.stderr).toBe(0);
     const d = JSON.parse(dry.stdout);
-    expect(Object.keys(d)).toEqual(['dryRun', 'changed', 'products', 'archives', 'render', 'command', 'summary', 'operations', 'notes']);
+    expect(Object.keys(d)).toEqual([
+      'dryRun',
+      'changed',
+      'products',
+      'archives',
+      'render',
+      'command',
+      'summary',
+      'operations',
+      'notes',
+    ]);
     expect(d.dryRun).toBe(true);
     expect(d.changed).toBe(true);
     expect(d.products).toEqual(JSON.parse(check.stdout).products);
-    expect(d.archives).toEqual(await Promise.all(['TV', 'dbiapp_pylib', 'QE'].map(async (p) => ({ name: p, source: archives[`${p}-1`], sha256: await sha(archives[`${p}-1`]), download: false }))));
+    expect(d.archives).toEqual(
+      await Promise.all(
+        ['TV', 'dbiapp_pylib', 'QE'].map(async (p) => ({
+          name: p,
+          source: archives[`${p}-1`],
+          sha256: await sha(archives[`${p}-1`]),
+          download: false,
+        })),
+      ),
+    );
     expect(d.render).toEqual(['TV', 'QE']);
     expect(d.command).toBe('apply r1.yaml');
-    expect(d.summary).toBe('apply r1.yaml: TV (none) -> 1 (install), dbiapp_pylib (none) -> 1 (install), QE (none) -> 1 (install)');
+    expect(d.summary).toBe(
+      'apply r1.yaml: TV (none) -> 1 (install), dbiapp_pylib (none) -> 1 (install), QE (none) -> 1 (install)',
+    );
     const ops = d.operations as { kind: string; archive?: string; entry?: { action: string; product?: string } }[];
-    expect(ops.filter((o) => o.kind === 'extract').map((o) => o.archive)).toEqual([archives['TV-1'], archives['dbiapp_pylib-1'], archives['QE-1']]);
+    expect(ops.filter((o) => o.kind === 'extract').map((o) => o.archive)).toEqual([
+      archives['TV-1'],
+      archives['dbiapp_pylib-1'],
+      archives['QE-1'],
+    ]);
     // The history entries come last: the change as a whole, then one per product.
-    expect(ops.slice(-4).map((o) => [o.kind, o.entry?.action, o.entry?.product])).toEqual([['record', 'apply', undefined], ['record', 'install', 'TV'], ['record', 'install', 'dbiapp_pylib'], ['record', 'install', 'QE']]);
-    expect(ops.findIndex((o) => o.kind === 'rename')).toBeGreaterThan(ops.map((o) => o.kind).lastIndexOf('write-manifest'));
+    expect(ops.slice(-4).map((o) => [o.kind, o.entry?.action, o.entry?.product])).toEqual([
+      ['record', 'apply', undefined],
+      ['record', 'install', 'TV'],
+      ['record', 'install', 'dbiapp_pylib'],
+      ['record', 'install', 'QE'],
+    ]);
+    expect(ops.findIndex((o) => o.kind === 'rename')).toBeGreaterThan(
+      ops.map((o) => o.kind).lastIndexOf('write-manifest'),
+    );
     expect(d.notes).toEqual([]);
     const dryText = await sb.run(['apply', r1, '--dry-run']);
     expect(dryText.stdout).toContain(`would use ${archives['TV-1']} for TV`);
@@ -113,17 +159,27 @@ describe('webtree apply', () => {
     const rel = await sb.run(['release', '--output', out]);
     expect(rel.exitCode, rel.stderr).toBe(0);
     const text = await fs.readFile(out, 'utf8');
-    expect(text).toContain(`TV: { version: "1", archive: "${archives['TV-1']}", sha256: "${await sha(archives['TV-1'])}" }`);
+    expect(text).toContain(
+      `TV: { version: "1", archive: "${archives['TV-1']}", sha256: "${await sha(archives['TV-1'])}" }`,
+    );
     const check = await sb.run(['apply', out, '--check']);
     expect(check.exitCode, check.stdout + check.stderr).toBe(0);
 
     // A URL not in the cache: --dry-run says it would be downloaded, and downloads nothing (port 9 has no server).
     const url = `https://127.0.0.1:9/${path.basename(archives['TV-2'])}`;
     const byUrl = path.join(sb.dir, 'url.yaml');
-    await fs.writeFile(byUrl, `products:\n  TV: { version: "2", archive: "${url}", sha256: "${await sha(archives['TV-2'])}" }\n`);
-    await fs.writeFile(byUrl.replace('url.yaml', 'url3.yaml'), `products:\n  QE: { version: "3", archive: "${url.replace('tv-2', 'QEngine-3')}", sha256: "${'d'.repeat(64)}" }\n`);
+    await fs.writeFile(
+      byUrl,
+      `products:\n  TV: { version: "2", archive: "${url}", sha256: "${await sha(archives['TV-2'])}" }\n`,
+    );
+    await fs.writeFile(
+      byUrl.replace('url.yaml', 'url3.yaml'),
+      `products:\n  QE: { version: "3", archive: "${url.replace('tv-2', 'QEngine-3')}", sha256: "${'d'.repeat(64)}" }\n`,
+    );
     const du = await sb.json(['apply', byUrl.replace('url.yaml', 'url3.yaml'), '--dry-run']);
-    expect(du.archives).toEqual([{ name: 'QE', source: url.replace('tv-2', 'QEngine-3'), sha256: 'd'.repeat(64), download: true }]);
+    expect(du.archives).toEqual([
+      { name: 'QE', source: url.replace('tv-2', 'QEngine-3'), sha256: 'd'.repeat(64), download: true },
+    ]);
     expect(du.render).toEqual([]);
     expect(du.products).toEqual([{ name: 'QE', from: '1', to: '3', action: 'install' }]);
     const dt = await sb.run(['apply', byUrl, '--dry-run']);
@@ -135,12 +191,20 @@ describe('webtree apply', () => {
     const cd = await writeSampleArchive(sb.dir, 'ChartDirector', '5.0.2');
     const lic = path.join(sb.dir, 'chartdir.lic');
     const file = path.join(sb.dir, 'cd.yaml');
-    await fs.writeFile(file, `products:\n  ChartDirector:\n    version: "5.0.2"\n    archive: "${cd}"\n    sha256: "${await sha(cd)}"\n    license: "${lic}"\n`);
+    await fs.writeFile(
+      file,
+      `products:\n  ChartDirector:\n    version: "5.0.2"\n    archive: "${cd}"\n    sha256: "${await sha(cd)}"\n    license: "${lic}"\n`,
+    );
     const before = await snapshotTree(path.join(sb.dir, 'site'));
-    for (const args of [['apply', file], ['apply', file, '--check']]) {
+    for (const args of [
+      ['apply', file],
+      ['apply', file, '--check'],
+    ]) {
       const r = await sb.run(args);
       expect(r.exitCode, r.stderr).toBe(2);
-      expect(r.stderr).toContain(`${file}:6: products.ChartDirector.license: ${lic} does not exist on this host: put ChartDirector's licence file there, or correct the path`);
+      expect(r.stderr).toContain(
+        `${file}:6: products.ChartDirector.license: ${lic} does not exist on this host: put ChartDirector's licence file there, or correct the path`,
+      );
     }
     await fs.mkdir(lic);
     const dir = await sb.run(['apply', file]);
@@ -152,22 +216,36 @@ describe('webtree apply', () => {
     await fs.writeFile(lic, 'licence A\n');
     const j = await sb.json(['apply', file]);
     expect(j.products).toEqual([{ name: 'ChartDirector', from: null, to: '5.0.2', action: 'install' }]);
-    expect(await fs.readFile(path.join(sb.dir, 'site/dbwebtools/webpylib/ChartDirector/chartdir.lic'), 'utf8')).toBe('licence A\n');
-    const inst = (await history()).map((l) => JSON.parse(l)).filter((e) => e.action === 'install' && e.product === 'ChartDirector');
+    expect(await fs.readFile(path.join(sb.dir, 'site/dbwebtools/webpylib/ChartDirector/chartdir.lic'), 'utf8')).toBe(
+      'licence A\n',
+    );
+    const inst = (await history())
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.action === 'install' && e.product === 'ChartDirector');
     expect(inst.map((e) => e.license)).toEqual([lic]);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
     const rel = await sb.json(['release']);
-    expect(rel.products.find((p: { name: string }) => p.name === 'ChartDirector')).toEqual({ name: 'ChartDirector', version: '5.0.2', archive: cd, sha256: await sha(cd), license: lic });
+    expect(rel.products.find((p: { name: string }) => p.name === 'ChartDirector')).toEqual({
+      name: 'ChartDirector',
+      version: '5.0.2',
+      archive: cd,
+      sha256: await sha(cd),
+      license: lic,
+    });
     const out = path.join(sb.dir, 'captured-cd.yaml');
     expect((await sb.run(['release', '--output', out])).exitCode).toBe(0);
-    expect(await fs.readFile(out, 'utf8')).toContain(`ChartDirector: { version: "5.0.2", archive: "${cd}", sha256: "${await sha(cd)}", license: "${lic}" }`);
+    expect(await fs.readFile(out, 'utf8')).toContain(
+      `ChartDirector: { version: "5.0.2", archive: "${cd}", sha256: "${await sha(cd)}", license: "${lic}" }`,
+    );
     expect((await sb.run(['apply', out, '--check'])).exitCode).toBe(0);
 
     // Another licence for the installed version: said, not taken for applied, and nothing changed.
     await fs.writeFile(lic, 'licence B\n');
     const other = await sb.run(['apply', file, '--check']);
     expect(other.exitCode).toBe(0);
-    expect(other.stderr).toContain(`ChartDirector 5.0.2 holds another licence file than ${lic} (products.ChartDirector.license)`);
+    expect(other.stderr).toContain(
+      `ChartDirector 5.0.2 holds another licence file than ${lic} (products.ChartDirector.license)`,
+    );
   }, 180_000);
 
   it('refuses a wrong sha256 and a version installed from other bytes, the tree byte for byte as it was', async () => {

@@ -28,8 +28,23 @@ beforeAll(async () => {
   sb = await makeSandbox();
   // Short timeouts and one retry: the refusals come quickly.
   const conf = await fs.readFile(sb.config, 'utf8');
-  await fs.writeFile(sb.config, conf.replace(/idleTimeout: \d+/, 'idleTimeout: 1').replace(/retries: \d+/, 'retries: 2').replace(/connectTimeout: \d+/, 'connectTimeout: 3'));
-  for (const [p, v] of [['TV', '1'], ['TV', '2'], ['TV', '3'], ['QE', '1'], ['AV', '1'], ['ConstantsDB', '1'], ['wsgi_py', '1'], ['EXPO', '1']]) {
+  await fs.writeFile(
+    sb.config,
+    conf
+      .replace(/idleTimeout: \d+/, 'idleTimeout: 1')
+      .replace(/retries: \d+/, 'retries: 2')
+      .replace(/connectTimeout: \d+/, 'connectTimeout: 3'),
+  );
+  for (const [p, v] of [
+    ['TV', '1'],
+    ['TV', '2'],
+    ['TV', '3'],
+    ['QE', '1'],
+    ['AV', '1'],
+    ['ConstantsDB', '1'],
+    ['wsgi_py', '1'],
+    ['EXPO', '1'],
+  ]) {
     const f = await writeSampleArchive(sb.dir, p, v, { 'padding.bin': 'x'.repeat(200_000) + Math.random() });
     N[`${p}-${v}`] = path.basename(f);
     files[path.basename(f)] = await fs.readFile(f);
@@ -45,7 +60,8 @@ afterAll(async () => {
 });
 
 const env = (extra: Record<string, string> = {}) => ({ NODE_EXTRA_CA_CERTS: pki.ca, HOME: sb.dir, ...extra });
-const install = (url: string, sha: string, extra: Record<string, string> = {}) => sb.run(['install', url, '--sha256', sha], env(extra));
+const install = (url: string, sha: string, extra: Record<string, string> = {}) =>
+  sb.run(['install', url, '--sha256', sha], env(extra));
 const cachedNames = async () => (await fs.readdir(cache()).catch(() => [] as string[])).flatMap((d) => [d]);
 
 /** A refusal: exit 1, the message matched, the site (cache aside) and the cache unchanged. */
@@ -72,7 +88,9 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     expect(again.exitCode).toBe(0);
     expect(srv.hits('/ok/tv-1')).toHaveLength(1);
     const hist = await sb.run(['history', 'TV', '--json']);
-    expect(JSON.parse(hist.stdout).entries?.[0]?.source ?? JSON.parse(hist.stdout)[0]?.source).toBe(`${srv.base}/ok/tv-1.tar.gz`);
+    expect(JSON.parse(hist.stdout).entries?.[0]?.source ?? JSON.parse(hist.stdout)[0]?.source).toBe(
+      `${srv.base}/ok/tv-1.tar.gz`,
+    );
   });
 
   it('hashes a cached archive before using it: one torn by a crash (the download is not flushed) is fetched again', async () => {
@@ -84,7 +102,9 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     for (const p of [dir, path.join(dir, n)]) await fs.chown(p, owner.uid, owner.gid);
     const r = await install(`${srv.base}/ok/${n}`, sums[n], {});
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`the cached ${n} no longer has its sha256 (a crash while it was written?): fetching it again`);
+    expect(r.stderr).toContain(
+      `the cached ${n} no longer has its sha256 (a crash while it was written?): fetching it again`,
+    );
     expect(srv.hits(`/ok/${n.replace(/\.tar\.gz$/, '')}`)).toHaveLength(1);
     expect(await fs.readFile(path.join(dir, n))).toEqual(files[n]);
     expect(await fs.readlink(path.join(site(), 'dbwebtools/tv/current'))).toBe('3');
@@ -107,7 +127,10 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     expect(srv.hits('/redir/').length).toBe(4);
     const proxy = await startConnectProxy();
     try {
-      const r = await install(`${srv.base}/ok/ConstantsDB-1.tar.gz`, sums['ConstantsDB-1.tar.gz'], { HTTPS_PROXY: proxy.url, NO_PROXY: 'example.org' });
+      const r = await install(`${srv.base}/ok/ConstantsDB-1.tar.gz`, sums['ConstantsDB-1.tar.gz'], {
+        HTTPS_PROXY: proxy.url,
+        NO_PROXY: 'example.org',
+      });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(proxy.tunnels).toEqual([new URL(srv.base).host]);
     } finally {
@@ -120,7 +143,9 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     const name = Object.keys(files).find((n) => n.startsWith('wsgi_py'))!;
     const u = url.replace('wsgi_py-1.tar.gz', name);
     await refused(() => install(u, sums[name]), /answered 401.*\n.*~\/\.netrc/);
-    await fs.writeFile(path.join(sb.dir, '.netrc'), 'machine 127.0.0.1 login user password s3cret-pw\n', { mode: 0o600 });
+    await fs.writeFile(path.join(sb.dir, '.netrc'), 'machine 127.0.0.1 login user password s3cret-pw\n', {
+      mode: 0o600,
+    });
     const r = await sb.run(['install', u, '--sha256', sums[name], '--debug'], env());
     await fs.rm(path.join(sb.dir, '.netrc'));
     expect(r.exitCode, r.stderr).toBe(0);
@@ -130,12 +155,30 @@ describe('install URL --sha256 from a real HTTPS server', () => {
   it('refuses one byte changed, a truncated body, 404, a stall and a wrong sha256 (naming both hashes)', async () => {
     const n = Object.keys(files).find((k) => k.startsWith('EXPO'))!;
     const other = 'd'.repeat(64);
-    await refused(() => sb.run(['install', `${srv.base}/flip/${n}`, '--sha256', sums[n], '--version', '1'], env()), new RegExp(`expected ${sums[n]}, got [0-9a-f]{64}`));
-    await refused(() => sb.run(['install', `${srv.base}/short/${n}`, '--sha256', sums[n], '--version', '1'], env()), new RegExp(`expected ${sums[n]}, got`));
-    await refused(() => sb.run(['install', `${srv.base}/trunc/${n}`, '--sha256', sums[n], '--version', '1'], env()), /after 3 tries: the connection closed|after 3 tries/);
-    await refused(() => sb.run(['install', `${srv.base}/ok/EXPO-9.tar`, '--sha256', sums[n], '--version', '9'], env()), /answered 404/);
-    await refused(() => sb.run(['install', `${srv.base}/stall/${n}`, '--sha256', sums[n], '--version', '1'], env()), /stalled \(fetch\.idleTimeout\)/);
-    await refused(() => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', other, '--version', '1'], env()), new RegExp(`expected ${other}, got ${sums[n]}`));
+    await refused(
+      () => sb.run(['install', `${srv.base}/flip/${n}`, '--sha256', sums[n], '--version', '1'], env()),
+      new RegExp(`expected ${sums[n]}, got [0-9a-f]{64}`),
+    );
+    await refused(
+      () => sb.run(['install', `${srv.base}/short/${n}`, '--sha256', sums[n], '--version', '1'], env()),
+      new RegExp(`expected ${sums[n]}, got`),
+    );
+    await refused(
+      () => sb.run(['install', `${srv.base}/trunc/${n}`, '--sha256', sums[n], '--version', '1'], env()),
+      /after 3 tries: the connection closed|after 3 tries/,
+    );
+    await refused(
+      () => sb.run(['install', `${srv.base}/ok/EXPO-9.tar`, '--sha256', sums[n], '--version', '9'], env()),
+      /answered 404/,
+    );
+    await refused(
+      () => sb.run(['install', `${srv.base}/stall/${n}`, '--sha256', sums[n], '--version', '1'], env()),
+      /stalled \(fetch\.idleTimeout\)/,
+    );
+    await refused(
+      () => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', other, '--version', '1'], env()),
+      new RegExp(`expected ${other}, got ${sums[n]}`),
+    );
   }, 60_000);
 
   it('refuses more than 5 redirects, https -> http, an untrusted certificate, and an archive over the size cap', async () => {
@@ -144,12 +187,21 @@ describe('install URL --sha256 from a real HTTPS server', () => {
     const fresh = (url: string) => sb.run(['install', url, '--sha256', sums[n], '--version', '7'], env());
     await refused(() => fresh(`${srv.base}/redir/6/${n}`), /more than 5 redirects/);
     await refused(() => fresh(`${srv.base}/tohttp/${n}`), /https to http is refused/);
-    await refused(() => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', sums[n], '--version', '7'], { HOME: sb.dir }), /certificate is not trusted/);
+    await refused(
+      () => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', sums[n], '--version', '7'], { HOME: sb.dir }),
+      /certificate is not trusted/,
+    );
     const conf = await fs.readFile(sb.config, 'utf8');
     // The CA from the site file instead of the environment, and a cap under the archive's size.
-    await fs.writeFile(sb.config, conf.replace(/maxBytes: 2147483648/, 'maxBytes: 1000').replace(/# caFile:.*/, `caFile: ${pki.ca}`));
+    await fs.writeFile(
+      sb.config,
+      conf.replace(/maxBytes: 2147483648/, 'maxBytes: 1000').replace(/# caFile:.*/, `caFile: ${pki.ca}`),
+    );
     try {
-      await refused(() => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', sums[n], '--version', '7'], { HOME: sb.dir }), /larger than fetch\.maxBytes/);
+      await refused(
+        () => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', sums[n], '--version', '7'], { HOME: sb.dir }),
+        /larger than fetch\.maxBytes/,
+      );
     } finally {
       await fs.writeFile(sb.config, conf);
     }
@@ -158,9 +210,15 @@ describe('install URL --sha256 from a real HTTPS server', () => {
   it('apply fetches what is missing; a refused fetch changes nothing; prune --cache drops what no version needs', async () => {
     const rel = path.join(sb.dir, 'rel.yaml');
     const n = Object.keys(files).find((k) => k.startsWith('EXPO'))!;
-    await fs.writeFile(rel, `products:\n  TV: { version: "1", archive: "${srv.base}/ok/tv-1.tar.gz", sha256: "${sums['tv-1.tar.gz']}" }\n  EXPO: { version: "1", archive: "${srv.base}/flip/${n}", sha256: "${sums[n]}" }\n`);
+    await fs.writeFile(
+      rel,
+      `products:\n  TV: { version: "1", archive: "${srv.base}/ok/tv-1.tar.gz", sha256: "${sums['tv-1.tar.gz']}" }\n  EXPO: { version: "1", archive: "${srv.base}/flip/${n}", sha256: "${sums[n]}" }\n`,
+    );
     await refused(() => sb.run(['apply', rel], env()), /does not have the pinned sha256/);
-    await fs.writeFile(rel, `products:\n  TV: { version: "1", archive: "${srv.base}/ok/tv-1.tar.gz", sha256: "${sums['tv-1.tar.gz']}" }\n  EXPO: { version: "1", archive: "${srv.base}/ok/${n}", sha256: "${sums[n]}" }\n`);
+    await fs.writeFile(
+      rel,
+      `products:\n  TV: { version: "1", archive: "${srv.base}/ok/tv-1.tar.gz", sha256: "${sums['tv-1.tar.gz']}" }\n  EXPO: { version: "1", archive: "${srv.base}/ok/${n}", sha256: "${sums[n]}" }\n`,
+    );
     const check = await sb.run(['apply', rel, '--check', '--json'], env());
     expect(check.exitCode).toBe(3);
     const okBefore = srv.hits('/ok/').length;

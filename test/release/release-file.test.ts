@@ -19,8 +19,10 @@ describe('release file', () => {
 `);
     expect(r.problems).toEqual([]);
     expect(r.entries!.map((e) => [e.product, e.version, e.archive.kind, e.archive.name])).toEqual([
-      ['TV', '3.4', 'url', 'tv-3.4.tar.gz'], ['ConstantsDB', '1.50', 'file', 'ConstantsDB-1.50.tar.gz'],
-      ['ChartDirector', '5.0.2', 'file', 'ChartDirector-5.0.2.tar.gz'], ['EXPO', '2024-03', 'file', 'EXPO.tar'],
+      ['TV', '3.4', 'url', 'tv-3.4.tar.gz'],
+      ['ConstantsDB', '1.50', 'file', 'ConstantsDB-1.50.tar.gz'],
+      ['ChartDirector', '5.0.2', 'file', 'ChartDirector-5.0.2.tar.gz'],
+      ['EXPO', '2024-03', 'file', 'EXPO.tar'],
     ]);
     expect(r.entries![0].sha256).toBe(H);
     expect(r.entries![2].license).toBe('/etc/webtree/chartdir.lic');
@@ -44,21 +46,41 @@ describe('release file', () => {
     expect(by('products.ECL')[0]).toMatchObject({ line: 2, message: expect.stringMatching(/ECL has no versions/) });
     expect(by('products.Nope')[0]).toMatchObject({ line: 3, message: expect.stringMatching(/unknown product "Nope"/) });
     expect(by('products.TV.sha256')[0]).toMatchObject({ line: 4, message: expect.stringMatching(/is required/) });
-    expect(by('products.QE.version')[0]).toMatchObject({ line: 5, message: expect.stringMatching(/says version 2\.2, the entry says 2\.1/) });
-    expect(by('products.AV.archive')[0]).toMatchObject({ line: 6, message: expect.stringMatching(/ftp:\/\/ is not supported/) });
-    expect(by('products.ConstantsDB.archive')[0]).toMatchObject({ line: 7, message: expect.stringMatching(/~\/\.netrc/) });
+    expect(by('products.QE.version')[0]).toMatchObject({
+      line: 5,
+      message: expect.stringMatching(/says version 2\.2, the entry says 2\.1/),
+    });
+    expect(by('products.AV.archive')[0]).toMatchObject({
+      line: 6,
+      message: expect.stringMatching(/ftp:\/\/ is not supported/),
+    });
+    expect(by('products.ConstantsDB.archive')[0]).toMatchObject({
+      line: 7,
+      message: expect.stringMatching(/~\/\.netrc/),
+    });
     expect(by('products.wsgi_py.archive')[0]?.line).toBe(8);
     expect(by('products.wsgi_py.sha256')[0]?.message).toMatch(/64 hex digits/);
     expect(by('products.wsgi_py.colour')[0]?.message).toMatch(/unknown key "colour"/);
-    expect(by('products.dbiapp_pylib.license')[0]?.message).toMatch(/takes no licence file \(only ChartDirector does\): remove the key/);
-    expect(by('products.ChartDirector.license')[0]).toMatchObject({ line: 10, message: expect.stringMatching(/absolute path, e\.g\. \/etc\/webtree\/chartdir\.lic \(got "chartdir\.lic"\)/) });
+    expect(by('products.dbiapp_pylib.license')[0]?.message).toMatch(
+      /takes no licence file \(only ChartDirector does\): remove the key/,
+    );
+    expect(by('products.ChartDirector.license')[0]).toMatchObject({
+      line: 10,
+      message: expect.stringMatching(/absolute path, e\.g\. \/etc\/webtree\/chartdir\.lic \(got "chartdir\.lic"\)/),
+    });
     const e = releaseError('/x/release.yaml', r.problems);
     expect(e.exitCode).toBe(2);
     expect(e.details).toContain('/x/release.yaml:4: products.TV.sha256: is required');
   });
 
   it('refuses a product named twice in two cases, an unknown top key, and bad YAML', async () => {
-    expect((await read(`products:\n  TV: { version: "1", archive: "/a/tv-1.tar.gz", sha256: "${H}" }\n  tv: { version: "1", archive: "/a/tv-1.tar.gz", sha256: "${H}" }\n`)).problems[0]).toMatchObject({ key: 'products.tv', line: 3 });
+    expect(
+      (
+        await read(
+          `products:\n  TV: { version: "1", archive: "/a/tv-1.tar.gz", sha256: "${H}" }\n  tv: { version: "1", archive: "/a/tv-1.tar.gz", sha256: "${H}" }\n`,
+        )
+      ).problems[0],
+    ).toMatchObject({ key: 'products.tv', line: 3 });
     expect((await read('product: {}\n')).problems.map((p) => p.key)).toEqual(['product', 'products']);
     expect((await read('products: [\n')).problems[0].key).toBe('(yaml)');
     expect((await read('products: 3\n')).problems[0].message).toMatch(/mapping/);

@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-export async function snapshotTree(root: string, skip: (rel: string) => boolean = (r) => r.startsWith('www/state/cache') || r === 'www/state/lock'): Promise<Record<string, string>> {
+export async function snapshotTree(
+  root: string,
+  skip: (rel: string) => boolean = (r) => r.startsWith('www/state/cache') || r === 'www/state/lock',
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   async function walk(dir: string): Promise<void> {
     for (const e of await fs.readdir(dir, { withFileTypes: true })) {
@@ -15,7 +18,10 @@ export async function snapshotTree(root: string, skip: (rel: string) => boolean 
       else if (st.isDirectory()) {
         out[rel] = `dir ${(st.mode & 0o7777).toString(8)}`;
         await walk(p);
-      } else out[rel] = `file ${(st.mode & 0o7777).toString(8)} ${st.size} ${createHash('sha256').update(await fs.readFile(p)).digest('hex')}`;
+      } else
+        out[rel] = `file ${(st.mode & 0o7777).toString(8)} ${st.size} ${createHash('sha256')
+          .update(await fs.readFile(p))
+          .digest('hex')}`;
     }
   }
   await walk(root);

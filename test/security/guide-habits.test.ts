@@ -19,8 +19,10 @@ afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
-const findings = (stdout: string) => (JSON.parse(stdout).findings as { what: string; problem: string }[])
-  .filter((f) => !(f.what === 'ChartDirector' && / is a real directory where webtree keeps /.test(f.problem))).map((f) => f.problem);
+const findings = (stdout: string) =>
+  (JSON.parse(stdout).findings as { what: string; problem: string }[])
+    .filter((f) => !(f.what === 'ChartDirector' && / is a real directory where webtree keeps /.test(f.problem)))
+    .map((f) => f.problem);
 
 describe("the guide's failover commands on an adopted tree", () => {
   it('mv settings.py settings.py_server3; mv settings.py_server2 settings.py: verify names it, variants restore undoes it', async () => {
@@ -43,21 +45,41 @@ describe("the guide's failover commands on an adopted tree", () => {
     await run(['switch-web', 'server2', '--no-check-db', '--no-restart']);
 
     // The guide, word for word, in ECL's directory.
-    const sh = await execa('sh', ['-c', 'mv settings.py settings.py_server3; mv settings.py_server2 settings.py'], { cwd: ecl, reject: false });
+    const sh = await execa('sh', ['-c', 'mv settings.py settings.py_server3; mv settings.py_server2 settings.py'], {
+      cwd: ecl,
+      reject: false,
+    });
     expect(sh.exitCode, sh.stderr).toBe(0);
     expect((await fs.lstat(path.join(ecl, 'settings.py_server3'))).isSymbolicLink()).toBe(true);
 
     const v = await run(['verify', '--json'], 1);
     const problems = findings(v.stdout);
-    expect(problems).toContainEqual(expect.stringMatching(/settings\.py_server3 is a link now .*not the server3 file webtree kept a copy of.*webtree variants restore/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /settings\.py_server3 is a link now .*not the server3 file webtree kept a copy of.*webtree variants restore/,
+      ),
+    );
     expect(problems).toContainEqual(expect.stringMatching(/settings\.py_server2 is missing \(webtree kept a copy/));
 
     // check (the one a timer runs every minute) names them too, with the command that restores them.
     const c = await webtree(config, ['check', '--json']);
     expect(c.code, c.stderr).toBe(1);
-    const variantFindings = (JSON.parse(c.stdout).findings as { code: string; thing: string; problem: string; fix: string }[]).filter((f) => f.code === 'variant');
-    expect(variantFindings).toContainEqual(expect.objectContaining({ thing: 'variant/server3', problem: expect.stringMatching(/settings\.py_server3 is a link now/), fix: 'webtree variants restore' }));
-    expect(variantFindings).toContainEqual(expect.objectContaining({ thing: 'variant/server2', problem: expect.stringMatching(/settings\.py_server2 is missing/) }));
+    const variantFindings = (
+      JSON.parse(c.stdout).findings as { code: string; thing: string; problem: string; fix: string }[]
+    ).filter((f) => f.code === 'variant');
+    expect(variantFindings).toContainEqual(
+      expect.objectContaining({
+        thing: 'variant/server3',
+        problem: expect.stringMatching(/settings\.py_server3 is a link now/),
+        fix: 'webtree variants restore',
+      }),
+    );
+    expect(variantFindings).toContainEqual(
+      expect.objectContaining({
+        thing: 'variant/server2',
+        problem: expect.stringMatching(/settings\.py_server2 is missing/),
+      }),
+    );
 
     const dry = await run(['variants', 'restore', '--dry-run']);
     expect(dry.stdout).toMatch(/restore .*settings\.py_server3/);
@@ -95,7 +117,7 @@ describe("the guide's failover commands on an adopted tree", () => {
     expect((await fs.lstat(path.join(ecl, 'settings.py'))).isSymbolicLink()).toBe(true);
   }, 120_000);
 
-  it('a variant changed behind webtree\'s back is named; restore puts the kept bytes back', async () => {
+  it("a variant changed behind webtree's back is named; restore puts the kept bytes back", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-habits-'));
     dirs.push(dir);
     const { config } = await handTree(dir, { qeServer3: true });
@@ -104,11 +126,17 @@ describe("the guide's failover commands on an adopted tree", () => {
     const text = await fs.readFile(cfg, 'utf8');
     await fs.writeFile(cfg, 'host = somewhere-else\n');
     const v = await webtree(config, ['verify', '--json']);
-    expect(findings(v.stdout)).toContainEqual(expect.stringMatching(/des_tv\.cfg_server2 was changed behind webtree's back.*variants keep.*variants restore/));
+    expect(findings(v.stdout)).toContainEqual(
+      expect.stringMatching(/des_tv\.cfg_server2 was changed behind webtree's back.*variants keep.*variants restore/),
+    );
     // restore is a change like any other: it waits for the lock and, held, refuses with nothing written.
-    const holder = execa(process.execPath, [BIN, '--config', config, 'prune', 'TV', '--keep', '9'], { reject: false, env: { WEBTREE_TEST_PAUSE_MS: '6000', WEBTREE_LOCK_WAIT: '10' } });
+    const holder = execa(process.execPath, [BIN, '--config', config, 'prune', 'TV', '--keep', '9'], {
+      reject: false,
+      env: { WEBTREE_TEST_PAUSE_MS: '6000', WEBTREE_LOCK_WAIT: '10' },
+    });
     const lock = path.join(dir, 'www', 'state', 'lock');
-    for (let i = 0; i < 200 && !(await fs.stat(lock).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(await fs.stat(lock).catch(() => null)); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const refused = await webtree(config, ['variants', 'restore'], { WEBTREE_LOCK_WAIT: '0.5' });
     expect(refused.code, refused.stdout).toBe(1);
     expect(refused.stderr).toMatch(/locked by pid \d+ .*prune/);
@@ -118,7 +146,11 @@ describe("the guide's failover commands on an adopted tree", () => {
     const st = await fs.stat(cfg);
     const r = await webtree(config, ['variants', 'restore', '--debug']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`copy \\S+/state/variants/server2/des_tv\\.cfg to ${cfg.replace(/[.]/g, '\\.')} \\(mode 644, owner ${st.uid}:${st.gid}\\)`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `copy \\S+/state/variants/server2/des_tv\\.cfg to ${cfg.replace(/[.]/g, '\\.')} \\(mode 644, owner ${st.uid}:${st.gid}\\)`,
+      ),
+    );
     expect(await fs.readFile(cfg, 'utf8')).toBe(text);
     // The kept copies are the account's alone.
     const kept = path.join(dir, 'www', 'state', 'variants');
@@ -134,7 +166,7 @@ describe("the guide's failover commands on an adopted tree", () => {
     await fs.mkdir(bin, { recursive: true });
     const hand: Record<string, string> = {
       'switch_web_tools.sh': '#!/bin/bash\n# kept by hand: relinks each cfg to the other server\nexit 0\n',
-      'runApache.sh': '#! /bin/bash\n# the guide\'s: apachectl -d ${apacheHome} -f ${confFile} -k start ...\nexit 0\n',
+      'runApache.sh': "#! /bin/bash\n# the guide's: apachectl -d ${apacheHome} -f ${confFile} -k start ...\nexit 0\n",
     };
     const account = await ensureServiceAccount();
     for (const [n, text] of Object.entries(hand)) {
@@ -145,7 +177,9 @@ describe("the guide's failover commands on an adopted tree", () => {
     const env = { WEBTREE_ACCOUNT_HOME: path.join(dir, 'home', 'codemanager') };
     const a = await webtree(config, ['adopt', '--no-check-db'], env);
     expect(a.code, a.stderr).toBe(0);
-    expect(a.stderr).toMatch(/switch_web_tools\.sh now calls webtree \(webtree switch-web\); the hand-kept one is in .*state\/attic\/switch_web_tools\.sh\./);
+    expect(a.stderr).toMatch(
+      /switch_web_tools\.sh now calls webtree \(webtree switch-web\); the hand-kept one is in .*state\/attic\/switch_web_tools\.sh\./,
+    );
     // The originals are in the attic, bytes and mode; the shims are the account's, 0755.
     const attic = path.join(dir, 'www', 'state', 'attic');
     for (const [n, text] of Object.entries(hand)) {
@@ -161,11 +195,16 @@ describe("the guide's failover commands on an adopted tree", () => {
     const before = await active();
     const other = /server3/.test(before) ? 'server2' : 'server3';
     // The guide's step, as the guide says it: run switch_web_tools.sh; it switches to the other server.
-    const sw = await execa('bash', [path.join(bin, 'switch_web_tools.sh'), '--no-check-db', '--no-restart'], { reject: false, env: { WEBTREE_LOCK_WAIT: '10' } });
+    const sw = await execa('bash', [path.join(bin, 'switch_web_tools.sh'), '--no-check-db', '--no-restart'], {
+      reject: false,
+      env: { WEBTREE_LOCK_WAIT: '10' },
+    });
     expect(sw.exitCode, sw.stderr).toBe(0);
     expect(sw.stdout).toMatch(new RegExp(`switched the web tools from \\S+ to ${other}`));
     expect(await active()).toMatch(new RegExp(`${other}$`));
-    const back = await execa('bash', [path.join(bin, 'switch_web_tools.sh'), '--no-check-db', '--no-restart'], { reject: false });
+    const back = await execa('bash', [path.join(bin, 'switch_web_tools.sh'), '--no-check-db', '--no-restart'], {
+      reject: false,
+    });
     expect(back.exitCode, back.stderr).toBe(0);
     expect(await active()).toBe(before);
     // runApache.sh VERB is webtree apache VERB (stopped here: status says so, exit 1); anything else, the usage.

@@ -14,7 +14,11 @@ import { ensureServiceAccount } from '../helpers/service-account.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) {
-  if (process.env.CI === 'true') describe('apache install-service', () => it('runs as root', () => { throw new Error('these tests run as root (CI runs them as root)'); }));
+  if (process.env.CI === 'true')
+    describe('apache install-service', () =>
+      it('runs as root', () => {
+        throw new Error('these tests run as root (CI runs them as root)');
+      }));
   else console.warn('skipping the install-service tests: they run as root');
 }
 
@@ -45,7 +49,7 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
     if (root) await fs.rm(root, { recursive: true, force: true });
   });
 
-  it('--systemd: the rendered unit (CAP_NET_BIND_SERVICE for :80), enabled; again changes nothing; uninstall removes only what is webtree\'s', async () => {
+  it("--systemd: the rendered unit (CAP_NET_BIND_SERVICE for :80), enabled; again changes nothing; uninstall removes only what is webtree's", async () => {
     const rendered = await fs.readFile(path.join(sb.dir, 'site', 'www', 'init.d', 'webtree-httpd.service'), 'utf8');
     expect(rendered).toMatch(/^User=codemanager$/m);
     expect(rendered).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
@@ -57,7 +61,22 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
     expect(await listing(root)).toEqual(empty);
 
     // The service account may not: refused before anything is read or written.
-    const asAccount = await execa('runuser', ['-u', 'codemanager', '--', process.execPath, BIN, '--config', sb.config, 'apache', 'install-service', '--systemd'], { reject: false, env });
+    const asAccount = await execa(
+      'runuser',
+      [
+        '-u',
+        'codemanager',
+        '--',
+        process.execPath,
+        BIN,
+        '--config',
+        sb.config,
+        'apache',
+        'install-service',
+        '--systemd',
+      ],
+      { reject: false, env },
+    );
     expect(asAccount.exitCode).toBe(1);
     expect(asAccount.stderr).toMatch(/only root may run it/);
     expect(await listing(root)).toEqual(empty);
@@ -69,7 +88,9 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
     expect(await fs.readFile(unit, 'utf8')).toBe(rendered);
     const st = await fs.stat(unit);
     expect({ mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }).toEqual({ mode: 0o644, uid: 0, gid: 0 });
-    expect(await fs.readlink(etc('systemd/system/multi-user.target.wants/webtree-httpd.service'))).toBe('/etc/systemd/system/webtree-httpd.service');
+    expect(await fs.readlink(etc('systemd/system/multi-user.target.wants/webtree-httpd.service'))).toBe(
+      '/etc/systemd/system/webtree-httpd.service',
+    );
     const after = await listing(root);
 
     const again = await sb.run(['apache', 'install-service', '--systemd'], env);
@@ -85,7 +106,9 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
     const u1 = await sb.run(['apache', 'uninstall-service', '--systemd'], env);
     expect(u1.exitCode, u1.stderr).toBe(0);
     expect(u1.stderr).toMatch(/left .*webtree-httpd\.service: its content is not what webtree renders/);
-    expect(await fs.lstat(etc('systemd/system/multi-user.target.wants/webtree-httpd.service')).catch(() => null)).toBeNull();
+    expect(
+      await fs.lstat(etc('systemd/system/multi-user.target.wants/webtree-httpd.service')).catch(() => null),
+    ).toBeNull();
     expect(await fs.readFile(unit, 'utf8')).toContain('EDITED=1');
     // install puts webtree's back (its header says it is webtree's), then uninstall removes it all.
     expect((await sb.run(['apache', 'install-service', '--systemd'], env)).exitCode).toBe(0);
@@ -93,12 +116,14 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
     const u2 = await sb.run(['apache', 'uninstall-service', '--systemd'], env);
     expect(u2.exitCode, u2.stderr).toBe(0);
     expect(await fs.lstat(unit).catch(() => null)).toBeNull();
-    expect((await sb.run(['apache', 'uninstall-service', '--systemd'], env)).stdout).toMatch(/no systemd service of webtree's is installed: nothing to do/);
+    expect((await sb.run(['apache', 'uninstall-service', '--systemd'], env)).stdout).toMatch(
+      /no systemd service of webtree's is installed: nothing to do/,
+    );
     // Root kept root for /etc only: nothing it left in the tree (lock, journal, history) is root's.
     expect((await execa('find', [path.join(sb.dir, 'site'), '-uid', '0'])).stdout.trim()).toBe('');
   }, 120_000);
 
-  it('--sysv: the init script 0755 and its rc?.d links; a file not webtree\'s is refused; uninstall removes each', async () => {
+  it("--sysv: the init script 0755 and its rc?.d links; a file not webtree's is refused; uninstall removes each", async () => {
     const script = etc('init.d/webtree-httpd');
     await fs.mkdir(path.dirname(script), { recursive: true });
     await fs.writeFile(script, '#!/bin/sh\n# a hand-made one\n');
@@ -110,10 +135,14 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
 
     const r = await sb.run(['apache', 'install-service', '--sysv'], env);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await fs.readFile(script, 'utf8')).toBe(await fs.readFile(path.join(sb.dir, 'site', 'www', 'init.d', 'httpd'), 'utf8'));
+    expect(await fs.readFile(script, 'utf8')).toBe(
+      await fs.readFile(path.join(sb.dir, 'site', 'www', 'init.d', 'httpd'), 'utf8'),
+    );
     expect((await fs.stat(script)).mode & 0o7777).toBe(0o755);
-    for (const n of ['2', '3', '4', '5']) expect(await fs.readlink(etc(`rc${n}.d/S85webtree-httpd`))).toBe('../init.d/webtree-httpd');
-    for (const n of ['0', '1', '6']) expect(await fs.readlink(etc(`rc${n}.d/K15webtree-httpd`))).toBe('../init.d/webtree-httpd');
+    for (const n of ['2', '3', '4', '5'])
+      expect(await fs.readlink(etc(`rc${n}.d/S85webtree-httpd`))).toBe('../init.d/webtree-httpd');
+    for (const n of ['0', '1', '6'])
+      expect(await fs.readlink(etc(`rc${n}.d/K15webtree-httpd`))).toBe('../init.d/webtree-httpd');
     // The script the links name runs: its usage answers (no start: nothing is started here).
     const usage = await execa(etc('rc2.d/S85webtree-httpd'), ['bogus'], { reject: false });
     expect(usage.exitCode).toBe(2);

@@ -42,7 +42,8 @@ describe.skipIf(missing)(`no secret is served (needs: ${APACHE_INSTALL})`, () =>
     for (const f of await fs.readdir(html('cfg'))) {
       if (/_server\d$/.test(f)) await fs.appendFile(html('cfg', f), `password = ${SECRET}\n`);
     }
-    for (const s of ['server2', 'server3']) await fs.appendFile(site('www', 'wsgi', 'ECL', 'decam', `settings.py_${s}`), `PASSWORD = '${SECRET}'\n`);
+    for (const s of ['server2', 'server3'])
+      await fs.appendFile(site('www', 'wsgi', 'ECL', 'decam', `settings.py_${s}`), `PASSWORD = '${SECRET}'\n`);
     await sb.serve();
   }, 180_000);
 
@@ -70,13 +71,24 @@ describe.skipIf(missing)(`no secret is served (needs: ${APACHE_INSTALL})`, () =>
     const denied = [
       ...Object.keys(planted),
       ...(await fs.readdir(html('cfg'))).map((f) => `cfg/${f}`),
-      'cfg/', 'cfg', 'TV.by-hand/tv.wsgi', 'TV.by-hand/static/index.html', 'TV.by-hand/', '.git/',
+      'cfg/',
+      'cfg',
+      'TV.by-hand/tv.wsgi',
+      'TV.by-hand/static/index.html',
+      'TV.by-hand/',
+      '.git/',
     ];
     expect(denied.filter((rel) => rel.startsWith('cfg/des_tv.cfg_server')).length).toBe(2);
     const answers = await Promise.all(denied.map(async (rel) => `${rel} ${(await get(url(rel))).status}`));
     expect(answers.filter((a) => !/ (403|404)$/.test(a))).toEqual([]);
     // Encoded and case-changed spellings of the same names.
-    for (const raw of ['cfg/des_tv%2Ecfg_server3', 'cfg/./des_tv.cfg', 'x/../cfg/des_tv.cfg', 'CFG/des_tv.cfg', '%2egit/config']) {
+    for (const raw of [
+      'cfg/des_tv%2Ecfg_server3',
+      'cfg/./des_tv.cfg',
+      'x/../cfg/des_tv.cfg',
+      'CFG/des_tv.cfg',
+      '%2egit/config',
+    ]) {
       expect([403, 404], raw).toContain((await get(sb.url(`/${raw}`))).status);
     }
     const status = await sb.run(['apache', 'status']);

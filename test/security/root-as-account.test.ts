@@ -20,7 +20,11 @@ import { ensureServiceAccount } from '../helpers/service-account.js';
 const ROUNDS = Number(process.env.WEBTREE_ROOT_RACE_ROUNDS ?? 100);
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) {
-  if (process.env.CI === 'true') describe('root works as the service account', () => it('runs as root', () => { throw new Error('these tests run as root (CI runs them as root)'); }));
+  if (process.env.CI === 'true')
+    describe('root works as the service account', () =>
+      it('runs as root', () => {
+        throw new Error('these tests run as root (CI runs them as root)');
+      }));
   else console.warn('skipping the root-as-account tests: they run as root');
 }
 
@@ -32,7 +36,13 @@ async function snapshot(dir: string): Promise<string[]> {
       const r = path.join(rel, name);
       const p = path.join(dir, r);
       const st = await fs.lstat(p);
-      const what = st.isSymbolicLink() ? `-> ${await fs.readlink(p)}` : st.isFile() ? createHash('sha256').update(await fs.readFile(p)).digest('hex') : 'dir';
+      const what = st.isSymbolicLink()
+        ? `-> ${await fs.readlink(p)}`
+        : st.isFile()
+          ? createHash('sha256')
+              .update(await fs.readFile(p))
+              .digest('hex')
+          : 'dir';
       out.push(`${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${what}`);
       if (st.isDirectory()) await walk(r);
     }
@@ -55,7 +65,8 @@ describe.skipIf(!isRoot)('root works in the tree as the service account', () => 
     sb = await makeSandbox();
     archives = path.join(sb.dir, 'archives');
     await fs.mkdir(archives);
-    for (const v of ['3.3a', '3.4']) expect((await sb.run(['install', await writeSampleArchive(archives, 'TV', v)])).exitCode).toBe(0);
+    for (const v of ['3.3a', '3.4'])
+      expect((await sb.run(['install', await writeSampleArchive(archives, 'TV', v)])).exitCode).toBe(0);
     // root's directory, which the account can reach but not write: where a planted link leads.
     victim = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-victim-'));
     await fs.chmod(victim, 0o755);
@@ -96,40 +107,48 @@ describe.skipIf(!isRoot)('root works in the tree as the service account', () => 
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   }, 120_000);
 
-  it(`while the account keeps swapping products/tv for a link to root's directory, ${ROUNDS} root commands change nothing outside the tree`, async () => {
-    const before = await snapshot(victim);
-    const stop = path.join(sb.dir, 'stop-swapping');
-    // The swapper runs as the account: it may do only what the account may do.
-    const swap = `const fs = require('fs'); const [tv, victim, stop] = process.argv.slice(1); let n = 0;
+  it(
+    `while the account keeps swapping products/tv for a link to root's directory, ${ROUNDS} root commands change nothing outside the tree`,
+    async () => {
+      const before = await snapshot(victim);
+      const stop = path.join(sb.dir, 'stop-swapping');
+      // The swapper runs as the account: it may do only what the account may do.
+      const swap = `const fs = require('fs'); const [tv, victim, stop] = process.argv.slice(1); let n = 0;
       while (!fs.existsSync(stop)) {
         try { fs.renameSync(tv, tv + '.real'); fs.symlinkSync(victim, tv); for (let i = 0; i < 200; i++); fs.unlinkSync(tv); fs.renameSync(tv + '.real', tv); n++; } catch (e) {}
       }
       console.log(n);`;
-    const swapper = execa(process.execPath, ['-e', swap, tv(), victim, stop], { uid: account.uid, gid: account.gid, reject: false });
-    const codes: Record<string, number> = {};
-    try {
-      for (let i = 0; i < ROUNDS; i++) {
-        const args = [
-          ['activate', 'TV', i % 2 ? '3.3a' : '3.4'],
-          ['install', await writeSampleArchive(archives, 'TV', `4.${i}`), '--no-activate'],
-          ['prune', 'TV', '--keep', '3'],
-          ['render'],
-          ['rollback', 'TV'],
-          ['status'],
-        ][i % 6];
-        const r = await sb.run(args);
-        expect([0, 1], `${args.join(' ')}: ${r.stdout}${r.stderr}`).toContain(r.exitCode);
-        expect(r.stderr).not.toMatch(/unexpected error|    at /);
-        codes[`${args[0]} ${r.exitCode}`] = (codes[`${args[0]} ${r.exitCode}`] ?? 0) + 1;
+      const swapper = execa(process.execPath, ['-e', swap, tv(), victim, stop], {
+        uid: account.uid,
+        gid: account.gid,
+        reject: false,
+      });
+      const codes: Record<string, number> = {};
+      try {
+        for (let i = 0; i < ROUNDS; i++) {
+          const args = [
+            ['activate', 'TV', i % 2 ? '3.3a' : '3.4'],
+            ['install', await writeSampleArchive(archives, 'TV', `4.${i}`), '--no-activate'],
+            ['prune', 'TV', '--keep', '3'],
+            ['render'],
+            ['rollback', 'TV'],
+            ['status'],
+          ][i % 6];
+          const r = await sb.run(args);
+          expect([0, 1], `${args.join(' ')}: ${r.stdout}${r.stderr}`).toContain(r.exitCode);
+          expect(r.stderr).not.toMatch(/unexpected error|    at /);
+          codes[`${args[0]} ${r.exitCode}`] = (codes[`${args[0]} ${r.exitCode}`] ?? 0) + 1;
+        }
+      } finally {
+        await fs.writeFile(stop, '');
       }
-    } finally {
-      await fs.writeFile(stop, '');
-    }
-    const swaps = Number((await swapper).stdout);
-    expect(swaps).toBeGreaterThan(ROUNDS);
-    expect(await snapshot(victim)).toEqual(before);
-    // Whatever root made in the tree, it made as the account.
-    expect((await execa('find', [path.join(sb.dir, 'site'), '-uid', '0'])).stdout.trim()).toBe('');
-    console.log(`root-as-account race: ${swaps} swaps; commands by exit: ${JSON.stringify(codes)}`);
-  }, Math.max(300_000, ROUNDS * 10_000));
+      const swaps = Number((await swapper).stdout);
+      expect(swaps).toBeGreaterThan(ROUNDS);
+      expect(await snapshot(victim)).toEqual(before);
+      // Whatever root made in the tree, it made as the account.
+      expect((await execa('find', [path.join(sb.dir, 'site'), '-uid', '0'])).stdout.trim()).toBe('');
+      console.log(`root-as-account race: ${swaps} swaps; commands by exit: ${JSON.stringify(codes)}`);
+    },
+    Math.max(300_000, ROUNDS * 10_000),
+  );
 });

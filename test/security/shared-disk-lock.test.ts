@@ -13,7 +13,11 @@ import { BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) {
-  if (process.env.CI === 'true') describe('lock on a shared disk', () => it('runs as root', () => { throw new Error('unshare --uts needs root (CI runs the tests as root)'); }));
+  if (process.env.CI === 'true')
+    describe('lock on a shared disk', () =>
+      it('runs as root', () => {
+        throw new Error('unshare --uts needs root (CI runs the tests as root)');
+      }));
   else console.warn('skipping the shared-disk lock tests: unshare --uts needs root');
 }
 
@@ -30,16 +34,38 @@ describe.skipIf(!isRoot)('the lock on a disk shared between hosts', () => {
 
   it('a lock held on another host is reported, never taken over, and broken only by break-lock', async () => {
     // The other host: its own hostname, holding the lock for a minute while it "plans".
-    const other = execa('unshare', ['--uts', '--', 'sh', '-c', 'hostname webtree-other && exec "$0" "$@"', process.execPath, BIN, '--config', sb.config, 'install', archive], {
-      reject: false, env: { WEBTREE_TEST_PAUSE_MS: '60000' },
-    });
-    for (let i = 0; i < 200 && !(await fs.stat(lockFile()).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 50));
+    const other = execa(
+      'unshare',
+      [
+        '--uts',
+        '--',
+        'sh',
+        '-c',
+        'hostname webtree-other && exec "$0" "$@"',
+        process.execPath,
+        BIN,
+        '--config',
+        sb.config,
+        'install',
+        archive,
+      ],
+      {
+        reject: false,
+        env: { WEBTREE_TEST_PAUSE_MS: '60000' },
+      },
+    );
+    for (let i = 0; i < 200 && !(await fs.stat(lockFile()).catch(() => null)); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const held = JSON.parse(await fs.readFile(lockFile(), 'utf8'));
     expect(held).toMatchObject({ host: 'webtree-other', user: 'root', command: expect.stringContaining('install') });
 
     const blocked = await sb.run(['activate', 'TV', '3.4'], { WEBTREE_LOCK_WAIT: '0.5' });
     expect(blocked.exitCode).toBe(1);
-    expect(blocked.stderr).toMatch(new RegExp(`locked by pid ${held.pid} \\(user root, \`install [^\`]*\`, since 20\\d\\d-[^,]+, held \\d+ min\\) on host webtree-other`));
+    expect(blocked.stderr).toMatch(
+      new RegExp(
+        `locked by pid ${held.pid} \\(user root, \`install [^\`]*\`, since 20\\d\\d-[^,]+, held \\d+ min\\) on host webtree-other`,
+      ),
+    );
     expect(blocked.stderr).toMatch(/never taken over from here.*webtree break-lock/);
 
     // Its process dies (the host went down): here its pid means nothing, and the lock stays.
@@ -52,10 +78,16 @@ describe.skipIf(!isRoot)('the lock on a disk shared between hosts', () => {
     // break-lock asks; without a terminal or --yes it refuses, changing nothing.
     const unasked = await sb.run(['break-lock']);
     expect(unasked.exitCode).toBe(2);
-    expect(unasked.stderr).toMatch(/held by pid \d+ \(user root, .*\) on host webtree-other; break-lock asks before breaking it/);
+    expect(unasked.stderr).toMatch(
+      /held by pid \d+ \(user root, .*\) on host webtree-other; break-lock asks before breaking it/,
+    );
     expect(JSON.parse(await fs.readFile(lockFile(), 'utf8')).token).toBe(held.token);
     // Asked on a terminal, "n" keeps it; then --yes breaks it.
-    const no = await execa('script', ['-qec', `${process.execPath} ${BIN} --config ${sb.config} break-lock`, '/dev/null'], { input: 'n\n', reject: false });
+    const no = await execa(
+      'script',
+      ['-qec', `${process.execPath} ${BIN} --config ${sb.config} break-lock`, '/dev/null'],
+      { input: 'n\n', reject: false },
+    );
     expect(no.stdout).toMatch(/break the lock\? only if host webtree-other is down/);
     expect(no.exitCode).toBe(1);
     expect(JSON.parse(await fs.readFile(lockFile(), 'utf8')).token).toBe(held.token);

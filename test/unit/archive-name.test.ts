@@ -25,7 +25,10 @@ describe('product and version from the archive name', () => {
 
   it('--product and --version override the name', () => {
     expect(identifyArchive('tv-3.3a.tar.gz', catalog, { version: '3.3b' })).toEqual({ product: 'TV', version: '3.3b' });
-    expect(identifyArchive('build.tar.gz', catalog, { product: 'QE', version: '4' })).toEqual({ product: 'QE', version: '4' });
+    expect(identifyArchive('build.tar.gz', catalog, { product: 'QE', version: '4' })).toEqual({
+      product: 'QE',
+      version: '4',
+    });
   });
 
   it('EXPO.tar without --version is bad usage (exit 2) with a clear message', () => {
@@ -51,7 +54,17 @@ describe('product and version from the archive name', () => {
 
 describe('the catalog', () => {
   it('has all nine products of DESIGN.md with their real differences', () => {
-    expect(catalog.map((d) => d.name)).toEqual(['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py', 'ECL']);
+    expect(catalog.map((d) => d.name)).toEqual([
+      'TV',
+      'ConstantsDB',
+      'AV',
+      'QE',
+      'EXPO',
+      'ChartDirector',
+      'dbiapp_pylib',
+      'wsgi_py',
+      'ECL',
+    ]);
     const by = Object.fromEntries(catalog.map((d) => [d.name, d]));
     expect(by.TV.webLinks).toEqual([{ path: 'TV', target: 'current/product' }]);
     expect(by.AV.webLinks).toEqual([{ path: 'AV', target: 'current/product' }]);
@@ -64,6 +77,12 @@ describe('the catalog', () => {
     expect(by.dbiapp_pylib.pointer).toEqual({ name: 'dbiapp_pylib', target: 'dbiapp_pylib_{v}/lib' });
     expect(by.wsgi_py.pointer).toEqual({ name: 'wsgi_py', target: 'wsgi_py_{v}/lib' });
     expect(by.ECL.installable).toBe(false);
-    expect(catalog.filter((d) => d.wsgi).map((d) => d.wsgi!.mount)).toEqual(['/TV', '/ConstantsDB', '/AV', '/QE/DECam', '/ECL']);
+    expect(catalog.filter((d) => d.wsgi).map((d) => d.wsgi!.mount)).toEqual([
+      '/TV',
+      '/ConstantsDB',
+      '/AV',
+      '/QE/DECam',
+      '/ECL',
+    ]);
   });
 });

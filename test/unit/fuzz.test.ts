@@ -43,19 +43,106 @@ function prng(seed: number) {
 type Rng = ReturnType<typeof prng>;
 
 const ODD_STRINGS = [
-  '', ' ', '\t', '~', 'null', 'true', 'no', 'yes', 'NaN', '.nan', '.inf', '-.inf', '1e400', '-0', '0x1F', '0o17', '1_000',
-  '99999999999999999999999999', '-1', '0', '3.5', '2147483648', '9007199254740993', '"quoted"', "'single'", '[1, 2]', '{a: 1}',
-  '&anchor x', '*alias', '!!binary aGVsbG8=', '!!str', '!custom tag', '|', '>', '- item', '? key', '%YAML 1.2', '---', '...',
-  'é', 'Ω≈ç√∫', '日本語', '🙂🚀', '\u202eevil', '\u0000', '\u0007', '\ufeff', '\ud800', 'a\u0301', '../../etc/passwd', '/srv/../x',
-  'C:\\Windows', '\\\\server\\share', 'x'.repeat(5000), '$(rm -rf /)', '`id`', '${HOME}', '%s%n', '<script>', "'; DROP TABLE x; --",
+  '',
+  ' ',
+  '\t',
+  '~',
+  'null',
+  'true',
+  'no',
+  'yes',
+  'NaN',
+  '.nan',
+  '.inf',
+  '-.inf',
+  '1e400',
+  '-0',
+  '0x1F',
+  '0o17',
+  '1_000',
+  '99999999999999999999999999',
+  '-1',
+  '0',
+  '3.5',
+  '2147483648',
+  '9007199254740993',
+  '"quoted"',
+  "'single'",
+  '[1, 2]',
+  '{a: 1}',
+  '&anchor x',
+  '*alias',
+  '!!binary aGVsbG8=',
+  '!!str',
+  '!custom tag',
+  '|',
+  '>',
+  '- item',
+  '? key',
+  '%YAML 1.2',
+  '---',
+  '...',
+  'é',
+  'Ω≈ç√∫',
+  '日本語',
+  '🙂🚀',
+  '\u202eevil',
+  '\u0000',
+  '\u0007',
+  '\ufeff',
+  '\ud800',
+  'a\u0301',
+  '../../etc/passwd',
+  '/srv/../x',
+  'C:\\Windows',
+  '\\\\server\\share',
+  'x'.repeat(5000),
+  '$(rm -rf /)',
+  '`id`',
+  '${HOME}',
+  '%s%n',
+  '<script>',
+  "'; DROP TABLE x; --",
 ];
 
-const SYNTAX = [':', '{', '}', '[', ']', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`', '#', '-', '?', ',', '\t', '\n', '  ', ': :', '\r', '\\'];
+const SYNTAX = [
+  ':',
+  '{',
+  '}',
+  '[',
+  ']',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  "'",
+  '"',
+  '%',
+  '@',
+  '`',
+  '#',
+  '-',
+  '?',
+  ',',
+  '\t',
+  '\n',
+  '  ',
+  ': :',
+  '\r',
+  '\\',
+];
 
 function randomUnicode(r: Rng, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) {
-    const cp = r.pick([() => r.int(0x20, 0x7e), () => r.int(0, 0x1f), () => r.int(0x80, 0x7ff), () => r.int(0x800, 0xffff), () => r.int(0x10000, 0x10ffff)])();
+    const cp = r.pick([
+      () => r.int(0x20, 0x7e),
+      () => r.int(0, 0x1f),
+      () => r.int(0x80, 0x7ff),
+      () => r.int(0x800, 0xffff),
+      () => r.int(0x10000, 0x10ffff),
+    ])();
     s += cp >= 0xd800 && cp <= 0xdfff ? '\ufffd' : String.fromCodePoint(cp);
   }
   return s;
@@ -63,24 +150,45 @@ function randomUnicode(r: Rng, n: number): string {
 
 function randomValue(r: Rng, depth = 0): string {
   switch (r.int(0, 7)) {
-    case 0: return r.pick(ODD_STRINGS);
-    case 1: return String(r.pick([r.int(-1e9, 1e9), r.next() * 1e308, -r.next(), 2 ** r.int(0, 1100)]));
-    case 2: return JSON.stringify(randomUnicode(r, r.int(0, 40)));
-    case 3: return depth > 3 ? '[]' : `[${Array.from({ length: r.int(0, 4) }, () => randomValue(r, depth + 1)).join(', ')}]`;
-    case 4: return depth > 3 ? '{}' : `{${Array.from({ length: r.int(0, 3) }, () => `${r.pick(['a', 'name', 'host', 'port', 'www', ''])}: ${randomValue(r, depth + 1)}`).join(', ')}}`;
-    case 5: return r.pick(['true', 'false', 'null', '~', '']);
-    case 6: return `/${randomUnicode(r, r.int(0, 12)).replace(/[\n\r]/g, '')}`;
-    default: return `127.0.0.1:${r.pick(['0', '65536', '-1', '80', '99999999999', 'http', ''])}`;
+    case 0:
+      return r.pick(ODD_STRINGS);
+    case 1:
+      return String(r.pick([r.int(-1e9, 1e9), r.next() * 1e308, -r.next(), 2 ** r.int(0, 1100)]));
+    case 2:
+      return JSON.stringify(randomUnicode(r, r.int(0, 40)));
+    case 3:
+      return depth > 3 ? '[]' : `[${Array.from({ length: r.int(0, 4) }, () => randomValue(r, depth + 1)).join(', ')}]`;
+    case 4:
+      return depth > 3
+        ? '{}'
+        : `{${Array.from({ length: r.int(0, 3) }, () => `${r.pick(['a', 'name', 'host', 'port', 'www', ''])}: ${randomValue(r, depth + 1)}`).join(', ')}}`;
+    case 5:
+      return r.pick(['true', 'false', 'null', '~', '']);
+    case 6:
+      return `/${randomUnicode(r, r.int(0, 12)).replace(/[\n\r]/g, '')}`;
+    default:
+      return `127.0.0.1:${r.pick(['0', '65536', '-1', '80', '99999999999', 'http', ''])}`;
   }
 }
 
 /** A valid site file: what init writes, with a few settings varied. */
 function validSite(r: Rng): string {
   const base = `/tmp/fuzz-${r.int(0, 999)}`;
-  const values: Record<string, string | number | boolean> = { 'paths.www': `${base}/www`, 'paths.products': `${base}/products`, 'apache.listen': `127.0.0.1:${r.int(1, 65535)}` };
+  const values: Record<string, string | number | boolean> = {
+    'paths.www': `${base}/www`,
+    'paths.products': `${base}/products`,
+    'apache.listen': `127.0.0.1:${r.int(1, 65535)}`,
+  };
   if (r.chance(0.5)) values['apache.healthTimeout'] = r.int(1, 60);
   if (r.chance(0.3)) values['ecl.enabled'] = r.chance(0.5);
-  return siteYaml(values, [{ name: 'server3', host: 'server3.example', port: 5442 }, { name: 'server2', host: 'server2.example', port: 5442 }], 'fuzz');
+  return siteYaml(
+    values,
+    [
+      { name: 'server3', host: 'server3.example', port: 5442 },
+      { name: 'server2', host: 'server2.example', port: 5442 },
+    ],
+    'fuzz',
+  );
 }
 
 const deep = (r: Rng, open: string, close: string) => {
@@ -95,73 +203,116 @@ function mutateSite(r: Rng): string | Buffer {
   const setLines = (ls: string[]) => void (text = ls.join('\n'));
   const valueLine = () => {
     const ls = lines();
-    const idx = ls.map((l, i) => [l, i] as const).filter(([l]) => /^\s+\w+:\s*\S/.test(l)).map(([, i]) => i);
+    const idx = ls
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => /^\s+\w+:\s*\S/.test(l))
+      .map(([, i]) => i);
     return { ls, i: idx.length ? r.pick(idx) : r.int(0, ls.length - 1) };
   };
   const rounds = r.int(1, 3);
   for (let k = 0; k < rounds; k++) {
     switch (r.int(0, 13)) {
-      case 0: { // syntax damage at a random place
+      case 0: {
+        // syntax damage at a random place
         const at = r.int(0, text.length);
         text = text.slice(0, at) + r.pick(SYNTAX) + text.slice(at);
         break;
       }
-      case 1: { // a span deleted
+      case 1: {
+        // a span deleted
         const at = r.int(0, text.length);
         text = text.slice(0, at) + text.slice(at + r.int(1, 40));
         break;
       }
-      case 2: { // a value of the wrong type, or an odd one
+      case 2: {
+        // a value of the wrong type, or an odd one
         const { ls, i } = valueLine();
         ls[i] = `${ls[i].replace(/:\s.*$/, '')}: ${randomValue(r)}`;
         setLines(ls);
         break;
       }
-      case 3: { // an unknown key, at the top or in a section
-        const key = r.pick(['extras', 'path', 'apache2', randomUnicode(r, r.int(1, 8)).replace(/[\n\r:#]/g, 'k'), 'x'.repeat(300)]);
+      case 3: {
+        // an unknown key, at the top or in a section
+        const key = r.pick([
+          'extras',
+          'path',
+          'apache2',
+          randomUnicode(r, r.int(1, 8)).replace(/[\n\r:#]/g, 'k'),
+          'x'.repeat(300),
+        ]);
         text += r.chance(0.5) ? `\n${key}: ${randomValue(r)}\n` : `\napache:\n  ${key}: 1\n`;
         break;
       }
-      case 4: { // indentation broken
+      case 4: {
+        // indentation broken
         const ls = lines();
         const i = r.int(0, ls.length - 1);
         ls[i] = r.pick(['', ' ', '   ', '\t', '      ']) + ls[i].trimStart();
         setLines(ls);
         break;
       }
-      case 5: { // a line duplicated (duplicate keys)
+      case 5: {
+        // a line duplicated (duplicate keys)
         const ls = lines();
         const i = r.int(0, ls.length - 1);
         ls.splice(i, 0, ls[i]);
         setLines(ls);
         break;
       }
-      case 6: return r.pick(['', ' ', '\n\n', '---', '...', '~', 'null', '[]', '- a\n- b\n', '42', '"just a string"', '\ufeff', '#only a comment\n']);
-      case 7: { // binary bytes, alone or spliced in
+      case 6:
+        return r.pick([
+          '',
+          ' ',
+          '\n\n',
+          '---',
+          '...',
+          '~',
+          'null',
+          '[]',
+          '- a\n- b\n',
+          '42',
+          '"just a string"',
+          '\ufeff',
+          '#only a comment\n',
+        ]);
+      case 7: {
+        // binary bytes, alone or spliced in
         const bytes = Buffer.from(Array.from({ length: r.int(1, 400) }, () => r.int(0, 255)));
         return r.chance(0.5) ? bytes : Buffer.concat([Buffer.from(text.slice(0, r.int(0, text.length))), bytes]);
       }
-      case 8: return r.pick([() => deep(r, '[', ']'), () => deep(r, '{a: ', '}'), () => `paths:\n${Array.from({ length: r.chance(0.9) ? r.pick([10, 100]) : 2000 }, (_, d) => `${' '.repeat(2 * d + 2)}k${d}:`).join('\n')} 1\n`])();
-      case 9: { // aliases: one anchor and many references (a billion-laughs shape)
+      case 8:
+        return r.pick([
+          () => deep(r, '[', ']'),
+          () => deep(r, '{a: ', '}'),
+          () =>
+            `paths:\n${Array.from({ length: r.chance(0.9) ? r.pick([10, 100]) : 2000 }, (_, d) => `${' '.repeat(2 * d + 2)}k${d}:`).join('\n')} 1\n`,
+        ])();
+      case 9: {
+        // aliases: one anchor and many references (a billion-laughs shape)
         const refs = Array.from({ length: r.pick([2, 20, 200]) }, () => '*a').join(', ');
         return `x: &a [${Array.from({ length: 10 }, () => '"lol"').join(', ')}]\ny: &b [${refs}]\nz: [${Array.from({ length: 200 }, () => '*b').join(', ')}]\npaths:\n  www: *a\n`;
       }
-      case 10: { // huge or odd numbers where numbers go
+      case 10: {
+        // huge or odd numbers where numbers go
         const key = r.pick(SETTINGS.filter((s) => s.type === 'int')).key.split('.');
         text += `\n${key[0]}:\n  ${key[1]}: ${r.pick(['1e400', '-1', '0', '99999999999999999999999', '0.5', '.inf', '.nan', '0x10', '1_0', '9007199254740993'])}\n`;
         break;
       }
-      case 11: { // unicode in a value
+      case 11: {
+        // unicode in a value
         const { ls, i } = valueLine();
-        ls[i] = `${ls[i].replace(/:\s.*$/, '')}: ${r.chance(0.5) ? JSON.stringify(randomUnicode(r, r.int(1, 30))) : randomUnicode(r, r.int(1, 30))}`;
+        ls[i] =
+          `${ls[i].replace(/:\s.*$/, '')}: ${r.chance(0.5) ? JSON.stringify(randomUnicode(r, r.int(1, 30))) : randomUnicode(r, r.int(1, 30))}`;
         setLines(ls);
         break;
       }
-      case 12: { // the server list damaged
+      case 12: {
+        // the server list damaged
         text = text.replace(/servers:[\s\S]*?(?=\n\S|$)/, `servers: ${randomValue(r)}`);
         break;
       }
-      default: { // truncated
+      default: {
+        // truncated
         text = text.slice(0, r.int(0, text.length));
         break;
       }
@@ -170,13 +321,68 @@ function mutateSite(r: Rng): string | Buffer {
   return text;
 }
 
-const EXTS = ['.tar.gz', '.tgz', '.tar', '.tar.bz2', '.zip', '.gz', '', '.TAR.GZ', '.tar.gz.tar.gz', '.', '..', '.tar.gz ', '.tar.xz'];
-const STEMS = ['tv-', 'TV-', 'ConstantsDB-', 'des_alarms-', 'QEngine-', 'EXPO-', 'EXPO', 'ChartDirector-', 'dbiapp_pylib_', 'wsgi_py_', 'webpylib-', 'unknown-', '', '-', '.', 'tv', 'tv--'];
+const EXTS = [
+  '.tar.gz',
+  '.tgz',
+  '.tar',
+  '.tar.bz2',
+  '.zip',
+  '.gz',
+  '',
+  '.TAR.GZ',
+  '.tar.gz.tar.gz',
+  '.',
+  '..',
+  '.tar.gz ',
+  '.tar.xz',
+];
+const STEMS = [
+  'tv-',
+  'TV-',
+  'ConstantsDB-',
+  'des_alarms-',
+  'QEngine-',
+  'EXPO-',
+  'EXPO',
+  'ChartDirector-',
+  'dbiapp_pylib_',
+  'wsgi_py_',
+  'webpylib-',
+  'unknown-',
+  '',
+  '-',
+  '.',
+  'tv',
+  'tv--',
+];
 
 function oddVersion(r: Rng): string {
   return r.pick([
     () => `${r.int(0, 99)}.${r.int(0, 99)}${r.pick(['', 'a', 'b', 'rc1', '_2'])}`,
-    () => r.pick(['current', 'previous', '..', '.', '-1', '+', 'v', 'v1_4a', '1..2', '1.2.', '.1', '1/2', '1\\2', '1 2', "1'2", '1"2', '1;2', '1$x', '１.０', 'ⅷ', '1\u00002']),
+    () =>
+      r.pick([
+        'current',
+        'previous',
+        '..',
+        '.',
+        '-1',
+        '+',
+        'v',
+        'v1_4a',
+        '1..2',
+        '1.2.',
+        '.1',
+        '1/2',
+        '1\\2',
+        '1 2',
+        "1'2",
+        '1"2',
+        '1;2',
+        '1$x',
+        '１.０',
+        'ⅷ',
+        '1\u00002',
+      ]),
     () => randomUnicode(r, r.int(1, 12)),
     () => '9'.repeat(r.pick([63, 64, 65, 200, 5000])),
     () => `${r.int(0, 9)}${'.x'.repeat(r.int(1, 40))}`,
@@ -186,9 +392,19 @@ function oddVersion(r: Rng): string {
 /** One archive name: mostly near-valid, with an odd version, extension, directory or length. */
 function archiveName(r: Rng): string {
   let name = `${r.pick(STEMS)}${oddVersion(r)}${r.pick(EXTS)}`;
-  if (r.chance(0.2)) name = r.pick(['/', './', '../', '/tmp/', 'a/b/', '\\', 'C:\\', '//', 'dir with space/', '日本/']) + name;
+  if (r.chance(0.2))
+    name = r.pick(['/', './', '../', '/tmp/', 'a/b/', '\\', 'C:\\', '//', 'dir with space/', '日本/']) + name;
   if (r.chance(0.1)) name += r.pick(['/', '/.', '\\', '\n', '\u0000']);
-  if (r.chance(0.05)) name = r.pick(['', '.', '..', '/', '.tar.gz', 'x'.repeat(r.pick([255, 256, 4096, 100000])), randomUnicode(r, r.int(1, 60))]);
+  if (r.chance(0.05))
+    name = r.pick([
+      '',
+      '.',
+      '..',
+      '/',
+      '.tar.gz',
+      'x'.repeat(r.pick([255, 256, 4096, 100000])),
+      randomUnicode(r, r.int(1, 60)),
+    ]);
   return name;
 }
 
@@ -212,10 +428,13 @@ afterAll(async () => fs.rm(dir, { recursive: true, force: true }));
 function expectUsageError(err: unknown, what: string): void {
   if (err instanceof WebtreeError && err.exitCode === 2) return;
   const shown = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : String(err);
-  throw new Error(`seed ${SEED}, ${what}: not a clear exit 2 but ${err instanceof WebtreeError ? `exit ${err.exitCode}: ` : ''}${shown}`);
+  throw new Error(
+    `seed ${SEED}, ${what}: not a clear exit 2 but ${err instanceof WebtreeError ? `exit ${err.exitCode}: ` : ''}${shown}`,
+  );
 }
 
-const show = (x: string | Buffer) => JSON.stringify(typeof x === 'string' ? x.slice(0, 300) : `<${x.length} bytes> ${x.toString('latin1').slice(0, 200)}`);
+const show = (x: string | Buffer) =>
+  JSON.stringify(typeof x === 'string' ? x.slice(0, 300) : `<${x.length} bytes> ${x.toString('latin1').slice(0, 200)}`);
 
 describe(`fuzz (seed ${SEED})`, () => {
   it(`the site-file loader: ${CASES} mutated files, each accepted or refused with exit 2`, async () => {
@@ -248,7 +467,10 @@ describe(`fuzz (seed ${SEED})`, () => {
       const override = archiveOverride(r);
       try {
         const id = identifyArchive(name, catalog, override);
-        expect(catalog.some((d) => d.name === id.product), `case ${i}: ${show(name)}`).toBe(true);
+        expect(
+          catalog.some((d) => d.name === id.product),
+          `case ${i}: ${show(name)}`,
+        ).toBe(true);
         expect(versionProblem(id.version), `case ${i}: ${show(name)} ${JSON.stringify(override)}`).toBeUndefined();
       } catch (err) {
         expectUsageError(err, `name case ${i} ${show(name)} ${JSON.stringify(override)}`);
@@ -273,13 +495,18 @@ describe(`fuzz through the CLI (seed ${SEED})`, () => {
       const input = mutateSite(r);
       const file = path.join(dir, `cli-${i}.yaml`);
       await fs.writeFile(file, input);
-      const accepted = await loadSite(file).then(() => true, () => false);
+      const accepted = await loadSite(file).then(
+        () => true,
+        () => false,
+      );
       if (accepted) continue; // only malformed files here
       n++;
       const res = await runCli(['--config', file, r.pick(['status', 'verify', 'list'])]);
       const what = `seed ${SEED} site ${i}: ${show(input)}\n${res.stderr}`;
       expect(res.exitCode, what).toBe(2);
-      expect(res.stderr, what).toMatch(/^webtree: bad site file|^webtree: cannot read site file|^webtree: the site file \S+ (is empty|holds binary data|is \d+ bytes, more than any such file webtree writes)/m);
+      expect(res.stderr, what).toMatch(
+        /^webtree: bad site file|^webtree: cannot read site file|^webtree: the site file \S+ (is empty|holds binary data|is \d+ bytes, more than any such file webtree writes)/m,
+      );
       noStack(res.stderr, what);
     }
     expect(n).toBe(CLI_CASES);

@@ -14,14 +14,22 @@ describe('libpq password rules', () => {
   });
 
   it('the first matching line wins; * matches any field; comments and blank lines are skipped', () => {
-    const text = ['# comment', '', 'other:5442:decam_prd:decam_reader:no', '*:5442:*:decam_reader:first', '*:*:*:*:second'].join('\n');
+    const text = [
+      '# comment',
+      '',
+      'other:5442:decam_prd:decam_reader:no',
+      '*:5442:*:decam_reader:first',
+      '*:*:*:*:second',
+    ].join('\n');
     expect(passwordFromPgpass(text, t)).toBe('first');
     expect(passwordFromPgpass(text, { ...t, user: 'x' })).toBe('second');
     expect(passwordFromPgpass('a:1:b:c', t)).toBeUndefined(); // four fields: no password field
   });
 
   it('backslash escapes: \\: and \\\\ in any field, \\* a literal star, the password ends at an unescaped colon', () => {
-    expect(passwordFromPgpass('server3.ctio.noao.edu:5442:decam_prd:decam_reader:pa\\:ss\\\\w:ignored', t)).toBe('pa:ss\\w');
+    expect(passwordFromPgpass('server3.ctio.noao.edu:5442:decam_prd:decam_reader:pa\\:ss\\\\w:ignored', t)).toBe(
+      'pa:ss\\w',
+    );
     expect(passwordFromPgpass('\\*:5442:decam_prd:decam_reader:star', t)).toBeUndefined();
     expect(passwordFromPgpass('\\*:5442:decam_prd:decam_reader:star', { ...t, host: '*' })).toBe('star');
     expect(passwordFromPgpass('my\\:host:5442:decam_prd:decam_reader:p', { ...t, host: 'my:host' })).toBe('p');
@@ -29,7 +37,9 @@ describe('libpq password rules', () => {
   });
 
   it('CRLF lines; a socket directory or empty host is matched as localhost; an empty password is none', () => {
-    expect(passwordFromPgpass('localhost:5442:decam_prd:decam_reader:sock\r\n', { ...t, host: '/var/run/postgresql' })).toBe('sock');
+    expect(
+      passwordFromPgpass('localhost:5442:decam_prd:decam_reader:sock\r\n', { ...t, host: '/var/run/postgresql' }),
+    ).toBe('sock');
     expect(passwordFromPgpass('localhost:5442:decam_prd:decam_reader:e', { ...t, host: '' })).toBe('e');
     expect(passwordFromPgpass('*:*:*:*:', t)).toBeUndefined();
   });

@@ -34,11 +34,14 @@ describe('createProgress', () => {
   });
 
   it('the line: a bar and a percentage when the total is known, bytes and entries always', () => {
-    expect(progressLine('unpacking TV 3.4', { bytes: 3 * 1024 * 1024, entries: 1234, totalBytes: 12 * 1024 * 1024 }))
-      .toBe('unpacking TV 3.4  [######..................]  25%  3.0 MiB / 12.0 MiB  1,234 entries');
+    expect(
+      progressLine('unpacking TV 3.4', { bytes: 3 * 1024 * 1024, entries: 1234, totalBytes: 12 * 1024 * 1024 }),
+    ).toBe('unpacking TV 3.4  [######..................]  25%  3.0 MiB / 12.0 MiB  1,234 entries');
     expect(progressLine('unpacking EXPO', { bytes: 512, entries: 1 })).toBe('unpacking EXPO  512 B  1 entry');
     // The unpacked total is known only at the end: the bar follows how much of the archive was read.
-    expect(progressLine('unpacking tv-3.4.tar.gz', { bytes: 5 * 1024 * 1024, entries: 80, fraction: 0.5 })).toBe('unpacking tv-3.4.tar.gz  [############............]  50%  5.0 MiB  80 entries');
+    expect(progressLine('unpacking tv-3.4.tar.gz', { bytes: 5 * 1024 * 1024, entries: 80, fraction: 0.5 })).toBe(
+      'unpacking tv-3.4.tar.gz  [############............]  50%  5.0 MiB  80 entries',
+    );
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(120 * 1024 ** 3)).toBe('120.0 GiB');
   });

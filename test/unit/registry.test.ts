@@ -12,7 +12,11 @@ import { GLOBAL } from '../../src/commands/usage.js';
 async function run(argv: string[]) {
   let out = '';
   let err = '';
-  const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) }, { WEBTREE_CONFIG: '/nonexistent/webtree.yaml' });
+  const code = await main(
+    argv,
+    { out: (s) => void (out += s), err: (s) => void (err += s) },
+    { WEBTREE_CONFIG: '/nonexistent/webtree.yaml' },
+  );
   return { code, out, err };
 }
 
@@ -20,18 +24,22 @@ describe('the command registry', () => {
   it('names are unique and every command is listed in the main usage', () => {
     const names = COMMANDS.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const n of ['init', 'install', 'activate', 'rollback', 'list', 'status', 'history', 'prune', 'verify']) expect(names).toContain(n);
+    for (const n of ['init', 'install', 'activate', 'rollback', 'list', 'status', 'history', 'prune', 'verify'])
+      expect(names).toContain(n);
     for (const c of COMMANDS) expect(mainUsage(COMMANDS)).toContain(`  ${c.name} `);
   });
 
-  it.each(COMMANDS.map((c) => [c.name, c] as const))('%s has a summary, options with descriptions, and --help', async (_n, c) => {
-    expect(c.summary.length).toBeGreaterThan(10);
-    for (const [name, o] of Object.entries(c.options)) expect(o.description, name).toBeTruthy();
-    expect(commandUsage(c)).toMatch(new RegExp(`^usage: webtree ${c.name}`));
-    const r = await run([c.name, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain(c.summary);
-  });
+  it.each(COMMANDS.map((c) => [c.name, c] as const))(
+    '%s has a summary, options with descriptions, and --help',
+    async (_n, c) => {
+      expect(c.summary.length).toBeGreaterThan(10);
+      for (const [name, o] of Object.entries(c.options)) expect(o.description, name).toBeTruthy();
+      expect(commandUsage(c)).toMatch(new RegExp(`^usage: webtree ${c.name}`));
+      const r = await run([c.name, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(c.summary);
+    },
+  );
 
   it.each(COMMANDS.map((c) => [c.name, c] as const))('%s has 2 to 4 examples that its own options parse', (_n, c) => {
     expect(c.examples.length).toBeGreaterThanOrEqual(2);
@@ -42,7 +50,14 @@ describe('the command registry', () => {
       const words = e.cmd.split(/\s+/);
       const argv = words.slice(0, words.indexOf('>') === -1 ? undefined : words.indexOf('>'));
       const specs = { ...GLOBAL, ...c.options };
-      const parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, { type: o.type, multiple: o.multiple === true }])) });
+      const parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        strict: true,
+        options: Object.fromEntries(
+          Object.entries(specs).map(([n, o]) => [n, { type: o.type, multiple: o.multiple === true }]),
+        ),
+      });
       expect(parsed.positionals[0], e.cmd).toBe(c.name);
       const n = parsed.positionals.length - 1;
       expect(n >= c.positionals.min && n <= c.positionals.max, e.cmd).toBe(true);
@@ -84,7 +99,8 @@ describe('the command registry', () => {
     const kinds = new Set<string>();
     for (const f of await fs.readdir(src, { recursive: true })) {
       if (!f.endsWith('.ts')) continue;
-      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/kind: '([^']+)',\s*data\b/g)) kinds.add(m[1]);
+      for (const m of (await fs.readFile(path.join(src, f), 'utf8')).matchAll(/kind: '([^']+)',\s*data\b/g))
+        kinds.add(m[1]);
     }
     expect(kinds.size).toBeGreaterThanOrEqual(6);
     expect(Object.keys(AFTER_CHECKS).sort()).toEqual([...kinds].sort());

@@ -6,7 +6,15 @@ import type { RenderedFile } from '../../src/apache/render.js';
 import { activationIn, namesOnly, refreshFor } from '../../src/after/serve-activation.js';
 import { planActivate, planInstall, type PlanContext } from '../../src/plan/lifecycle.js';
 import type { Op } from '../../src/plan/ops.js';
-import { handEditedCopy, parseRendered, planRender, planRevert, renderedJson, sha256, type LiveFile } from '../../src/plan/render.js';
+import {
+  handEditedCopy,
+  parseRendered,
+  planRender,
+  planRevert,
+  renderedJson,
+  sha256,
+  type LiveFile,
+} from '../../src/plan/render.js';
 import { sandboxSite } from '../helpers/site.js';
 
 const site = sandboxSite('/t');
@@ -20,18 +28,39 @@ const RECORD = '/t/www/state/rendered.json';
 
 const file = (path: string, content: string, mode = 0o644): RenderedFile => ({ path, content, mode });
 const live = (content: string, mode = 0o644): LiveFile => ({ content, mode });
-const files = [file(CONF, '# generated\nListen 8080\n'), file(TV, '# generated\nWSGIScriptAlias /TV x\n'), file(ROBOTS, '# generated\nUser-agent: *\nDisallow: /\n'), file(RUN, '#!/bin/bash\n', 0o755)];
+const files = [
+  file(CONF, '# generated\nListen 8080\n'),
+  file(TV, '# generated\nWSGIScriptAlias /TV x\n'),
+  file(ROBOTS, '# generated\nUser-agent: *\nDisallow: /\n'),
+  file(RUN, '#!/bin/bash\n', 0o755),
+];
 const recordOf = (fs: RenderedFile[]) => Object.fromEntries(fs.map((f) => [f.path, sha256(f.content)]));
 const liveOf = (fs: RenderedFile[]) => Object.fromEntries(fs.map((f) => [f.path, live(f.content, f.mode)]));
 const kinds = (ops: Op[]) => ops.map((o) => `${o.kind} ${'path' in o ? o.path : 'to' in o ? o.to : ''}`.trim());
 
 describe('planRender', () => {
   it('first render: writes every file, records their hashes, takes over the robots.txt init wrote', () => {
-    const r = planRender(site, { files, live: { [ROBOTS]: live('User-agent: *\nDisallow: /\n') }, recorded: null, force: false }, ctx);
+    const r = planRender(
+      site,
+      { files, live: { [ROBOTS]: live('User-agent: *\nDisallow: /\n') }, recorded: null, force: false },
+      ctx,
+    );
     expect(r.conflicts).toEqual([]);
-    expect(r.changes.map((c) => [c.kind, c.path])).toEqual([['create', CONF], ['create', TV], ['update', ROBOTS], ['create', RUN]]);
+    expect(r.changes.map((c) => [c.kind, c.path])).toEqual([
+      ['create', CONF],
+      ['create', TV],
+      ['update', ROBOTS],
+      ['create', RUN],
+    ]);
     expect(r.confChanged).toBe(true);
-    expect(kinds(r.plan.ops)).toEqual([`write-file ${CONF}`, `write-file ${TV}`, `write-file ${ROBOTS}`, `write-file ${RUN}`, `write-file ${RECORD}`, 'record']);
+    expect(kinds(r.plan.ops)).toEqual([
+      `write-file ${CONF}`,
+      `write-file ${TV}`,
+      `write-file ${ROBOTS}`,
+      `write-file ${RUN}`,
+      `write-file ${RECORD}`,
+      'record',
+    ]);
     const rec = r.plan.ops[4] as Extract<Op, { kind: 'write-file' }>;
     expect(parseRendered(rec.content)).toEqual(recordOf(files));
     expect((r.plan.ops[3] as Extract<Op, { kind: 'write-file' }>).mode).toBe(0o755);
@@ -45,7 +74,9 @@ describe('planRender', () => {
   });
 
   it('writes only the file that changed; robots.txt alone needs no reload', () => {
-    const next = files.map((f) => (f.path === ROBOTS ? file(ROBOTS, '# generated\nUser-agent: *\nDisallow: /private\n') : f));
+    const next = files.map((f) =>
+      f.path === ROBOTS ? file(ROBOTS, '# generated\nUser-agent: *\nDisallow: /private\n') : f,
+    );
     const r = planRender(site, { files: next, live: liveOf(files), recorded: recordOf(files), force: false }, ctx);
     expect(kinds(r.plan.ops)).toEqual([`write-file ${ROBOTS}`, `write-file ${RECORD}`, 'record']);
     expect(r.confChanged).toBe(false);
@@ -53,7 +84,16 @@ describe('planRender', () => {
   });
 
   it('a lost execute bit is put back without a content change', () => {
-    const r = planRender(site, { files, live: { ...liveOf(files), [RUN]: live('#!/bin/bash\n', 0o644) }, recorded: recordOf(files), force: false }, ctx);
+    const r = planRender(
+      site,
+      {
+        files,
+        live: { ...liveOf(files), [RUN]: live('#!/bin/bash\n', 0o644) },
+        recorded: recordOf(files),
+        force: false,
+      },
+      ctx,
+    );
     expect(r.changes.map((c) => [c.kind, c.path, c.mode])).toEqual([['mode', RUN, 0o755]]);
     expect(r.confChanged).toBe(false);
   });
@@ -65,19 +105,35 @@ describe('planRender', () => {
     expect(refused.conflicts.map((c) => c.path)).toEqual([TV]);
     expect(refused.conflicts[0].diff).toContain('-# my tweak');
     const forced = planRender(site, { files: next, live: edited, recorded: recordOf(files), force: true }, ctx);
-    expect(kinds(forced.plan.ops).slice(0, 2)).toEqual([`copy-file ${TV}.hand-edited-20261128T060708Z`, `write-file ${TV}`]);
+    expect(kinds(forced.plan.ops).slice(0, 2)).toEqual([
+      `copy-file ${TV}.hand-edited-20261128T060708Z`,
+      `write-file ${TV}`,
+    ]);
     expect(forced.plan.notes[0]).toMatch(/taking over .*TV.conf, edited by hand/);
   });
 
   it('a hand edit that matches the new rendering is no conflict: only the record changes', () => {
     const next = files.map((f) => (f.path === TV ? file(TV, '# generated\nWSGIScriptAlias /TV y\n') : f));
-    const r = planRender(site, { files: next, live: { ...liveOf(files), [TV]: live(next[1].content) }, recorded: recordOf(files), force: false }, ctx);
+    const r = planRender(
+      site,
+      { files: next, live: { ...liveOf(files), [TV]: live(next[1].content) }, recorded: recordOf(files), force: false },
+      ctx,
+    );
     expect(r.changes).toEqual([]);
     expect(kinds(r.plan.ops)).toEqual([`write-file ${RECORD}`]);
   });
 
-  it('a hand-kept file webtree never wrote (the guide\'s httpd.conf) is a conflict', () => {
-    const r = planRender(site, { files, live: { [CONF]: live('ServerRoot /usr/remote/software/www\nLoadModule wsgi_module x\n') }, recorded: null, force: false }, ctx);
+  it("a hand-kept file webtree never wrote (the guide's httpd.conf) is a conflict", () => {
+    const r = planRender(
+      site,
+      {
+        files,
+        live: { [CONF]: live('ServerRoot /usr/remote/software/www\nLoadModule wsgi_module x\n') },
+        recorded: null,
+        force: false,
+      },
+      ctx,
+    );
     expect(r.conflicts.map((c) => c.path)).toEqual([CONF]);
   });
 
@@ -87,7 +143,11 @@ describe('planRender', () => {
     expect(r.changes.map((c) => [c.kind, c.path])).toEqual([['remove', AV]]);
     expect(r.confChanged).toBe(true);
     expect(parseRendered((r.plan.ops[1] as Extract<Op, { kind: 'write-file' }>).content)).toEqual(recordOf(files));
-    const edited = planRender(site, { files, live: { ...liveOf(withAv), [AV]: live('mine\n') }, recorded: recordOf(withAv), force: false }, ctx);
+    const edited = planRender(
+      site,
+      { files, live: { ...liveOf(withAv), [AV]: live('mine\n') }, recorded: recordOf(withAv), force: false },
+      ctx,
+    );
     expect(edited.conflicts.map((c) => c.path)).toEqual([AV]);
   });
 
@@ -101,7 +161,10 @@ describe('planRender', () => {
       { kind: 'remove', path: AV },
       { kind: 'write-file', path: RECORD, content: renderedJson(recordOf(files)), mode: 0o644 },
     ]);
-    expect(back.ops[3]).toMatchObject({ kind: 'record', entry: { action: 'render', outcome: 'rolled-back', message: 'it broke; the previous files are back' } });
+    expect(back.ops[3]).toMatchObject({
+      kind: 'record',
+      entry: { action: 'render', outcome: 'rolled-back', message: 'it broke; the previous files are back' },
+    });
   });
 
   it('hand-edited copies are named by the time; an unreadable record counts as none', () => {
@@ -118,15 +181,36 @@ describe('what an activation restarts', () => {
   });
 
   it("a WSGI app: its script is touched; the python libraries: every app's script, never a graceful; EXPO: nothing", () => {
-    expect(['TV', 'ConstantsDB', 'AV', 'QE'].map((n) => refreshFor(by[n]))).toEqual(['touch', 'touch', 'touch', 'touch']);
-    expect(['dbiapp_pylib', 'wsgi_py', 'ChartDirector'].map((n) => refreshFor(by[n]))).toEqual(['touch-all', 'touch-all', 'touch-all']);
+    expect(['TV', 'ConstantsDB', 'AV', 'QE'].map((n) => refreshFor(by[n]))).toEqual([
+      'touch',
+      'touch',
+      'touch',
+      'touch',
+    ]);
+    expect(['dbiapp_pylib', 'wsgi_py', 'ChartDirector'].map((n) => refreshFor(by[n]))).toEqual([
+      'touch-all',
+      'touch-all',
+      'touch-all',
+    ]);
     expect(refreshFor(by.EXPO)).toBe('none');
   });
 
   it('finds the activation in install and activate plans, not in --no-activate', () => {
-    const st = { name: 'TV', versions: ['3.3a', '3.4'], sha256: {}, current: '3.3a', unmanaged: [], leftovers: [], blockedLinks: [] };
-    expect(activationIn(site, by.TV, planActivate(site, by.TV, st, '3.4', ctx))).toMatchObject({ from: '3.3a', to: '3.4' });
-    const install = (activate: boolean) => planInstall(site, by.TV, st, { archive: '/a/tv-3.5.tar.gz', version: '3.5', sha256: 's', activate }, ctx);
+    const st = {
+      name: 'TV',
+      versions: ['3.3a', '3.4'],
+      sha256: {},
+      current: '3.3a',
+      unmanaged: [],
+      leftovers: [],
+      blockedLinks: [],
+    };
+    expect(activationIn(site, by.TV, planActivate(site, by.TV, st, '3.4', ctx))).toMatchObject({
+      from: '3.3a',
+      to: '3.4',
+    });
+    const install = (activate: boolean) =>
+      planInstall(site, by.TV, st, { archive: '/a/tv-3.5.tar.gz', version: '3.5', sha256: 's', activate }, ctx);
     expect(activationIn(site, by.TV, install(true))).toMatchObject({ action: 'install', from: '3.3a', to: '3.5' });
     expect(activationIn(site, by.TV, install(false))).toBeUndefined();
   });

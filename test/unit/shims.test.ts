@@ -15,20 +15,32 @@ const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-shim-'));
 afterAll(() => fs.rm(tmp, { recursive: true, force: true }));
 
 async function run(servers: string[], active: string, args: string[]) {
-  const site = { file: "/site/web tree.yaml", database: { servers: servers.map((name) => ({ name })) } } as unknown as Site;
+  const site = {
+    file: '/site/web tree.yaml',
+    database: { servers: servers.map((name) => ({ name })) },
+  } as unknown as Site;
   const link = path.join(tmp, `active-${servers.length}`);
   await fs.rm(link, { force: true });
   await fs.symlink(active, link);
   const script = path.join(tmp, `shim-${servers.length}.sh`);
-  await fs.writeFile(script, shimText(site, { node: '/bin/echo', script: '/opt/webtree.js' }, 'switch_web_tools.sh', '/attic/x', link));
+  await fs.writeFile(
+    script,
+    shimText(site, { node: '/bin/echo', script: '/opt/webtree.js' }, 'switch_web_tools.sh', '/attic/x', link),
+  );
   return execa('bash', [script, ...args], { reject: false });
 }
 
 describe("switch_web_tools.sh's shim", () => {
   it('two servers: the other one; a server given: that one; options pass on', async () => {
-    expect((await run(['server3', 'server2'], 'server3', ['--no-restart'])).stdout).toBe('/opt/webtree.js --config /site/web tree.yaml switch-web server2 --no-restart');
-    expect((await run(['server3', 'server2'], '/x/servers/server2', [])).stdout).toBe('/opt/webtree.js --config /site/web tree.yaml switch-web server3');
-    expect((await run(['server3', 'server2'], 'server3', ['server3', '--no-check-db'])).stdout).toBe('/opt/webtree.js --config /site/web tree.yaml switch-web server3 --no-check-db');
+    expect((await run(['server3', 'server2'], 'server3', ['--no-restart'])).stdout).toBe(
+      '/opt/webtree.js --config /site/web tree.yaml switch-web server2 --no-restart',
+    );
+    expect((await run(['server3', 'server2'], '/x/servers/server2', [])).stdout).toBe(
+      '/opt/webtree.js --config /site/web tree.yaml switch-web server3',
+    );
+    expect((await run(['server3', 'server2'], 'server3', ['server3', '--no-check-db'])).stdout).toBe(
+      '/opt/webtree.js --config /site/web tree.yaml switch-web server3 --no-check-db',
+    );
   });
 
   it('three servers: no guess; it names the choices (exit 2)', async () => {

@@ -9,7 +9,13 @@ describe('site file', () => {
   it('fills production defaults and derived paths', () => {
     const { site, problems } = readSite('{}', '/x/webtree.yaml');
     expect(problems).toEqual([]);
-    expect(site!.paths).toMatchObject({ www: '/usr/remote/software/www', html: '/usr/remote/software/www/html', products: '/usr/remote/software/dbwebtools', webpylib: '/usr/remote/software/dbwebtools/webpylib', runtime: '/data_local/web_logs' });
+    expect(site!.paths).toMatchObject({
+      www: '/usr/remote/software/www',
+      html: '/usr/remote/software/www/html',
+      products: '/usr/remote/software/dbwebtools',
+      webpylib: '/usr/remote/software/dbwebtools/webpylib',
+      runtime: '/data_local/web_logs',
+    });
     expect(site!.apache.user).toBe('codemanager');
     expect(site!.apache.group).toBe('sispi');
     expect(site!.database.active).toBe('server3');
@@ -18,14 +24,24 @@ describe('site file', () => {
   });
 
   it('what init writes reads back the same, comments and all', () => {
-    const text = siteYaml({ 'paths.www': '/s/my www', 'apache.listen': '127.0.0.1:8123', 'apache.eups.setups': '/e/setups.sh' }, [{ name: 'a', host: 'h1', port: 1 }, { name: 'b', host: 'h2', port: 2 }], 'header');
+    const text = siteYaml(
+      { 'paths.www': '/s/my www', 'apache.listen': '127.0.0.1:8123', 'apache.eups.setups': '/e/setups.sh' },
+      [
+        { name: 'a', host: 'h1', port: 1 },
+        { name: 'b', host: 'h2', port: 2 },
+      ],
+      'header',
+    );
     expect(text).toMatch(/^# header/);
     expect(text).toMatch(/# Listen HOST:PORT\n {2}listen: 127.0.0.1:8123/);
     const { site, problems } = readSite(text.replace('active: server3', 'active: a'), '/x');
     expect(problems).toEqual([]);
     expect(site!.paths.html).toBe('/s/my www/html');
     expect(site!.apache.listen).toEqual({ host: '127.0.0.1', port: 8123 });
-    expect(site!.apache.eups).toEqual({ setups: '/e/setups.sh', products: ['python', 'PIL', 'postgresql', 'psycopg2'] });
+    expect(site!.apache.eups).toEqual({
+      setups: '/e/setups.sh',
+      products: ['python', 'PIL', 'postgresql', 'psycopg2'],
+    });
   });
 
   it.each([
@@ -35,8 +51,22 @@ describe('site file', () => {
     ['relative path', 'paths:\n  www: srv/w\n', 'paths.www', 2, /absolute path/],
     ['dotted path', 'paths:\n  www: /srv/../etc\n', 'paths.www', 2, /clean path/],
     ['newline in a path', 'paths:\n  www: "/srv/w\\nInclude /etc/passwd"\n', 'paths.www', 2, /newline/],
-    ['duplicate server', minimal('database:\n  servers:\n    - {name: server3, host: a, port: 1}\n    - {name: server3, host: b, port: 2}\n'), 'database.servers[1].name', 7, /duplicate server "server3"/],
-    ['one server only', minimal('database:\n  active: a\n  servers:\n    - {name: a, host: a, port: 1}\n'), 'database.servers', 6, /at least two/],
+    [
+      'duplicate server',
+      minimal(
+        'database:\n  servers:\n    - {name: server3, host: a, port: 1}\n    - {name: server3, host: b, port: 2}\n',
+      ),
+      'database.servers[1].name',
+      7,
+      /duplicate server "server3"/,
+    ],
+    [
+      'one server only',
+      minimal('database:\n  active: a\n  servers:\n    - {name: a, host: a, port: 1}\n'),
+      'database.servers',
+      6,
+      /at least two/,
+    ],
     ['active not a server', minimal('database:\n  active: server9\n'), 'database.active', 5, /not one of/],
     ['bad listen', minimal('apache:\n  listen: localhost\n'), 'apache.listen', 5, /HOST:PORT/],
     ['user with a quote', minimal('apache:\n  user: "code\\"manager"\n'), 'apache.user', 5, /plain name/],

@@ -42,7 +42,18 @@ describe('planSwitch', () => {
     const p = planSwitch(site, catalog, facts(), { server: 'server2', checks: ['a', 'b'] }, ctx);
     expect(p.commit).toBe(0);
     expect(p.ops[0]).toEqual({ kind: 'swap-link', path: '/t/www/servers/active', target: 'server2' });
-    expect(p.ops[1]).toMatchObject({ kind: 'record', entry: { action: 'switch-web', from: 'server3', to: 'server2', outcome: 'ok', message: 'checks: a; b', id: 'ID', user: 'op' } });
+    expect(p.ops[1]).toMatchObject({
+      kind: 'record',
+      entry: {
+        action: 'switch-web',
+        from: 'server3',
+        to: 'server2',
+        outcome: 'ok',
+        message: 'checks: a; b',
+        id: 'ID',
+        user: 'op',
+      },
+    });
     expect(p.ops).toHaveLength(2);
   });
 
@@ -53,8 +64,16 @@ describe('planSwitch', () => {
     const p = planSwitch(site, catalog, f, { server: 'server2', checks: [] }, ctx);
     expect(p.finish).toBeUndefined(); // a switch forward that is interrupted before its commit is undone
     expect(p.ops[0]).toEqual({ kind: 'make-dir', path: '/t/www/servers/server2' });
-    expect(p.ops.slice(1, p.commit)).toContainEqual({ kind: 'swap-link', path: '/t/www/servers/server2/des_tv.cfg', target: '/t/www/html/cfg/des_tv.cfg_server2' });
-    expect(p.ops.slice(1, p.commit)).toContainEqual({ kind: 'swap-link', path: '/t/www/servers/server2/ecl-settings.py', target: '/t/www/wsgi/ECL/decam/settings.py_server2' });
+    expect(p.ops.slice(1, p.commit)).toContainEqual({
+      kind: 'swap-link',
+      path: '/t/www/servers/server2/des_tv.cfg',
+      target: '/t/www/html/cfg/des_tv.cfg_server2',
+    });
+    expect(p.ops.slice(1, p.commit)).toContainEqual({
+      kind: 'swap-link',
+      path: '/t/www/servers/server2/ecl-settings.py',
+      target: '/t/www/wsgi/ECL/decam/settings.py_server2',
+    });
     expect(p.commit).toBe(1 + consumers(site, catalog).length);
     expect(p.ops[p.commit]).toEqual({ kind: 'swap-link', path: '/t/www/servers/active', target: 'server2' });
     expect(p.temps).toEqual([]);
@@ -97,21 +116,57 @@ describe('planSwitch', () => {
   it('a switch back is marked as an undo with its reason', () => {
     const f = facts({ active: 'server2' });
     for (const c of consumers(site, catalog)) f.slots[c.slot] = c.variant('server3');
-    const p = planSwitch(site, catalog, f, { server: 'server3', checks: ['was server3 before'], undo: { reason: 'health check failed' } }, ctx);
-    expect(p.ops.at(-1)).toMatchObject({ kind: 'record', entry: { from: 'server2', to: 'server3', undo: true, message: 'switched back: health check failed; checks: was server3 before' } });
+    const p = planSwitch(
+      site,
+      catalog,
+      f,
+      { server: 'server3', checks: ['was server3 before'], undo: { reason: 'health check failed' } },
+      ctx,
+    );
+    expect(p.ops.at(-1)).toMatchObject({
+      kind: 'record',
+      entry: {
+        from: 'server2',
+        to: 'server3',
+        undo: true,
+        message: 'switched back: health check failed; checks: was server3 before',
+      },
+    });
     // Going back is finished, never undone, when interrupted; a switch forward is not marked so.
     expect(p.finish).toBe(true);
   });
 
   it('a refused switch is only recorded', () => {
     const p = planRefusedSwitch('server3', { server: 'server2', checks: ['x'] }, 'server2 is a standby', ctx);
-    expect(p.ops).toEqual([{ kind: 'record', entry: expect.objectContaining({ action: 'switch-web', from: 'server3', to: 'server2', outcome: 'failed', message: 'refused: server2 is a standby; checks: x' }) }]);
+    expect(p.ops).toEqual([
+      {
+        kind: 'record',
+        entry: expect.objectContaining({
+          action: 'switch-web',
+          from: 'server3',
+          to: 'server2',
+          outcome: 'failed',
+          message: 'refused: server2 is a standby; checks: x',
+        }),
+      },
+    ]);
   });
 });
 
 describe('failoverRunbook', () => {
   it('names the new master and what the guide leaves to do by hand', () => {
     const text = failoverRunbook(site, 'server2', 'server3').join('\n');
-    for (const want of ['Site package', 'server2.ctio.noao.edu', 'alarmserver', 'telemetryserver', 'standby', 'FNAL mirror', 'pg_hba.conf', 'archive_command', 'When server3 is back']) expect(text).toContain(want);
+    for (const want of [
+      'Site package',
+      'server2.ctio.noao.edu',
+      'alarmserver',
+      'telemetryserver',
+      'standby',
+      'FNAL mirror',
+      'pg_hba.conf',
+      'archive_command',
+      'When server3 is back',
+    ])
+      expect(text).toContain(want);
   });
 });

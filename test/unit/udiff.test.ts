@@ -16,7 +16,22 @@ describe('unifiedDiff', () => {
   it('one changed line with three lines of context, removals before additions', () => {
     const a = lines('1', '2', '3', '4', '5', '6', '7', '8');
     const b = lines('1', '2', '3', '4', 'five', '6', '7', '8');
-    expect(unifiedDiff(a, b, 'conf.d/TV.conf')).toBe(['--- conf.d/TV.conf', '+++ conf.d/TV.conf', '@@ -2,7 +2,7 @@', ' 2', ' 3', ' 4', '-5', '+five', ' 6', ' 7', ' 8', ''].join('\n'));
+    expect(unifiedDiff(a, b, 'conf.d/TV.conf')).toBe(
+      [
+        '--- conf.d/TV.conf',
+        '+++ conf.d/TV.conf',
+        '@@ -2,7 +2,7 @@',
+        ' 2',
+        ' 3',
+        ' 4',
+        '-5',
+        '+five',
+        ' 6',
+        ' 7',
+        ' 8',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('a new file and a removed one', () => {
@@ -43,7 +58,10 @@ describe('unifiedDiff', () => {
         const after = b.map((l) => `${l}\n`).join('');
         const file = path.join(dir, 'f.conf');
         await fs.writeFile(file, before);
-        const r = await execa('patch', ['--silent', '--force', file], { input: unifiedDiff(before, after, 'f.conf'), reject: false });
+        const r = await execa('patch', ['--silent', '--force', file], {
+          input: unifiedDiff(before, after, 'f.conf'),
+          reject: false,
+        });
         expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
         expect(await fs.readFile(file, 'utf8')).toBe(after);
       }

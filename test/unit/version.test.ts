@@ -36,7 +36,13 @@ describe('version order', () => {
   });
 
   it('sorts release candidates before their release', () => {
-    expect(sortVersions(['3.10', '3.10-rc1', '3.9', '3.10-beta2', '3.10.1'])).toEqual(['3.9', '3.10-beta2', '3.10-rc1', '3.10', '3.10.1']);
+    expect(sortVersions(['3.10', '3.10-rc1', '3.9', '3.10-beta2', '3.10.1'])).toEqual([
+      '3.9',
+      '3.10-beta2',
+      '3.10-rc1',
+      '3.10',
+      '3.10.1',
+    ]);
   });
 
   it('sorts a mixed list', () => {
