@@ -35,8 +35,15 @@ export async function errorLogSince(site: Site, mark: LogMark, maxLines = 20): P
   return text.trimEnd().split('\n').slice(-maxLines).join('\n');
 }
 
-/** What the error log gained since `mark`, headed by its path ("(nothing new)" when nothing). */
+/**
+ * What the error log gained since `mark`, headed by its path ("(nothing new)" when nothing).
+ * Apache's children write the log through rotatelogs' pipe, so the lines of a request that just
+ * failed can reach the file a moment after its answer: wait until the log has stopped growing
+ * for 300 ms (2 s at most) before reading. Only failure reports read it, so the wait costs nothing
+ * when all is well.
+ */
 export async function errorLogTail(site: Site, mark: LogMark, lines = 20): Promise<string> {
+  await settled(apacheLayout(site).errorLog);
   return `end of ${apacheLayout(site).errorLog}:\n${(await errorLogSince(site, mark, lines)) || '(nothing new)'}`;
 }
 
@@ -51,4 +58,19 @@ async function findByInode(dir: string, ino: number): Promise<string | undefined
     if ((await fs.stat(p).catch(() => undefined))?.ino === ino) return p;
   }
   return undefined;
+}
+
+async function settled(file: string, quietMs = 300, maxMs = 2000): Promise<void> {
+  const size = async () => (await fs.stat(file).catch(() => undefined))?.size ?? -1;
+  const deadline = Date.now() + maxMs;
+  let last = await size();
+  let since = Date.now();
+  while (Date.now() < deadline && Date.now() - since < quietMs) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await size();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
 }

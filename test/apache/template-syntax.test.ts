@@ -11,10 +11,11 @@ import { checkTemplateSyntax, templateProblems } from '../../src/apache/template
 import { loadTemplates } from '../../src/apache/templates.js';
 import { makeApp, makeSite } from './fixtures.js';
 
-const site = makeSite('/srv/site', {
+const OPTIONS = {
   eups: { setups: '/opt/eups/bin/setups.sh', products: ['python'] },
   pythonHome: '/opt/py',
-});
+};
+const site = makeSite('/srv/site', OPTIONS);
 const apps = [makeApp(site, 'TV', '/TV', 'TV', 'tv.wsgi')];
 
 /** What a line of plain template text must become: EJS's escapes undone, nothing else. */
@@ -59,7 +60,9 @@ describe('template delimiters', () => {
 
   it('every line of plain text in every template reaches the rendered file as Apache and bash read it', async () => {
     const templates = await loadTemplates();
-    const files = renderTree(site, apps, templates);
+    // Rendered twice: the unit's low-port lines (AmbientCapabilities) appear only for a port below 1024.
+    const low = makeSite('/srv/site', { ...OPTIONS, listen: { host: '0.0.0.0', port: 80 } });
+    const files = [...renderTree(site, apps, templates), ...renderTree(low, apps, templates)];
     const outputs = files.map((f) => f.content.split('\n'));
     let checked = 0;
     for (const name of TEMPLATE_NAMES) {
