@@ -4,8 +4,8 @@
  * variants can be read by the account the apps run as.
  */
 import type { ProductDescriptor } from '../catalog/types.js';
-import { lstatOrNull } from '../state/fs-read.js';
-import { activeLink, consumers } from '../plan/switch-layout.js';
+import { activeKind as readActiveKind } from '../state/server.js';
+import { consumers } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 import type { RepairFacts, TreeState } from '../plan/facts.js';
 import { readAdoptFacts } from './adopt-facts.js';
@@ -13,16 +13,7 @@ import { variantProblem } from './switch-facts.js';
 
 export async function readRepairFacts(site: Site, catalog: ProductDescriptor[], tree: TreeState): Promise<RepairFacts> {
   const facts = await readAdoptFacts(site, catalog, tree);
-  const st = await lstatOrNull(activeLink(site));
-  const activeKind = !st
-    ? 'missing'
-    : st.isSymbolicLink()
-      ? 'link'
-      : st.isDirectory()
-        ? 'directory'
-        : st.isFile()
-          ? 'file'
-          : 'other';
+  const activeKind = await readActiveKind(site);
   const usable: Record<string, string> = {};
   const account = process.getuid?.() === 0 ? site.apache.user : undefined;
   for (const c of consumers(site, catalog))

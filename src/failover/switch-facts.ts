@@ -2,13 +2,13 @@
  * The read step of switch-web: what the failover links and the target server's variants look
  * like now, as plain data for the pure planner (src/plan/switch.ts).
  */
-import { activeServer } from '../state/server.js';
+import { activeKind as readActiveKind, activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import { testAsAccount } from '../core/exec.js';
 import { workingAs } from '../core/privilege.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
-import { activeLink, consumers, serverSlotDir, slotPath, type Consumer } from '../plan/switch-layout.js';
+import { consumers, serverSlotDir, slotPath, type Consumer } from '../plan/switch-layout.js';
 import type { Site } from '../site/types.js';
 import type { SwitchFacts } from '../plan/facts.js';
 
@@ -65,16 +65,7 @@ export async function readSwitchFacts(site: Site, catalog: ProductDescriptor[], 
     variants: {},
     twins: {},
   };
-  const st = await lstatOrNull(activeLink(site));
-  facts.activeKind = !st
-    ? 'missing'
-    : st.isSymbolicLink()
-      ? 'link'
-      : st.isDirectory()
-        ? 'directory'
-        : st.isFile()
-          ? 'file'
-          : 'other';
+  facts.activeKind = await readActiveKind(site);
   for (const c of consumers(site, catalog)) {
     const st = await lstatOrNull(c.path);
     const kind = !st

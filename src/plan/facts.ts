@@ -4,6 +4,9 @@
  * planner never imports the code that reads the disk, and the readers point down at them.
  */
 
+/** What <switch>/active is on disk: a link (the only right kind), or what stands in its place. */
+export type ActiveKind = 'link' | 'directory' | 'file' | 'missing' | 'other';
+
 // The history and the installed tree (src/state/history.ts, src/state/tree.ts read them).
 
 /** One line of the append-only history (<state>/history.jsonl). */
@@ -82,7 +85,7 @@ export interface SwitchFacts {
   /** Target of <switch>/active (a server name), or null. */
   active: string | null;
   /** What <switch>/active is: a real directory there (copied in by hand) is moved aside by the switch. */
-  activeKind?: 'link' | 'directory' | 'file' | 'missing' | 'other';
+  activeKind?: ActiveKind;
   /** Per slot: the consumer's link target, or a word for what is there instead. */
   consumers: Record<string, { link: string | null; kind: 'link' | 'file' | 'directory' | 'missing' | 'other' }>;
   /** Does <switch>/<server> exist? */
@@ -143,7 +146,7 @@ export interface AdoptFacts {
 
 export interface RepairFacts extends AdoptFacts {
   /** What <switch>/active is: a link (to `active`), a real directory, missing … */
-  activeKind: 'link' | 'directory' | 'file' | 'missing' | 'other';
+  activeKind: ActiveKind;
   /** Per slot: 'ok', or why the active server's variant cannot be used. */
   usable: Record<string, string>;
 }

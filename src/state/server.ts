@@ -1,5 +1,6 @@
 import { lstatOrNull, readLinkOrNull } from './fs-read.js';
 import { activeLink } from '../plan/switch-layout.js';
+import type { ActiveKind } from '../plan/facts.js';
 import type { Site } from '../site/types.js';
 
 /** The database server the tree points at: the target of <switch>/active. */
@@ -7,12 +8,20 @@ export async function activeServer(site: Site): Promise<string | null> {
   return readLinkOrNull(activeLink(site));
 }
 
+/** What <switch>/active is on disk (the facts' ActiveKind). */
+export async function activeKind(site: Site): Promise<ActiveKind> {
+  const st = await lstatOrNull(activeLink(site));
+  if (!st) return 'missing';
+  if (st.isSymbolicLink()) return 'link';
+  return st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+}
+
 /**
  * Why there is no active server, in words, when <switch>/active is something other than a link
  * (a directory or a file left by hand): "(none)" would hide it. Undefined when it is a link or absent.
  */
 export async function activeNotALink(site: Site): Promise<string | undefined> {
-  const st = await lstatOrNull(activeLink(site));
-  if (!st || st.isSymbolicLink()) return undefined;
-  return `${activeLink(site)} is a ${st.isDirectory() ? 'directory' : 'file'}, not a link to a server: \`webtree verify\` names the fix`;
+  const kind = await activeKind(site);
+  if (kind === 'link' || kind === 'missing') return undefined;
+  return `${activeLink(site)} is a ${kind === 'directory' ? 'directory' : 'file'}, not a link to a server: \`webtree verify\` names the fix`;
 }
