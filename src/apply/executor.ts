@@ -20,7 +20,7 @@ import { describeOp, type Op, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import { appendHistory, readHistoryLines, type HistoryEntry } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
-import { fsyncDir, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
+import { fsyncDir, makeDirs, removeAside, swapLink, writeFileAtomic } from './fsatomic.js';
 import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import { clearJournal, readJournal, writeJournal, type AfterSpec, type Journal } from './journal.js';
 import { checkRequires } from './check-version.js';
@@ -387,7 +387,7 @@ export class Executor {
     this.opts.onOp?.(describeOp(op));
     switch (op.kind) {
       case 'make-dir': {
-        const first = await fs.mkdir(op.path, { recursive: true, mode: op.mode ?? 0o755 });
+        const first = await makeDirs(op.path, op.mode ?? 0o755);
         if (first) await this.own(first, true);
         // A closed directory is closed whoever made it and whatever the umask.
         if (op.mode !== undefined) await fs.chmod(op.path, op.mode);

@@ -120,9 +120,12 @@ export async function removeAside(p: string, trash: string): Promise<void> {
 }
 
 /**
- * mkdir -p that reports the real reason: Node's recursive mkdir says ENOENT on a read-only file
- * system (and names the wrong path), so each missing level is made on its own and a failure
- * carries its own code (EROFS, EACCES, ENOSPC) and path. Returns the first directory made.
+ * mkdir -p, the one way webtree makes directories (the executor's make-dir, init). It reports
+ * the real reason: Node's recursive mkdir says ENOENT on a read-only file system (and names the
+ * wrong path), so each missing level is made on its own and a failure carries its own code
+ * (EROFS, EACCES, ENOSPC) and path. Like mkdir -p it refuses a path taken by something that is
+ * not a directory (EEXIST, naming the path; a file halfway up fails with the kernel's ENOTDIR),
+ * and accepts a link to a directory. Returns the first directory made.
  */
 export async function makeDirs(dir: string, mode: number): Promise<string | undefined> {
   const missing: string[] = [];
@@ -137,5 +140,18 @@ export async function makeDirs(dir: string, mode: number): Promise<string | unde
       if (!isErrno(err, 'EEXIST')) throw err;
     }
   }
+  // Asked after the loop, so that a file put there meanwhile (or one that was there) is refused too.
+  const st = await fs.stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw notADirectory(path.resolve(dir), st ? '' : ' (a link to nothing)');
   return missing[0];
+}
+
+/** Shaped like the system's own error (code, syscall, path), so that every caller's handling of it holds. */
+function notADirectory(p: string, why: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`EEXIST: ${p} exists and is not a directory${why}, mkdir '${p}'`), {
+    code: 'EEXIST',
+    errno: -17,
+    syscall: 'mkdir',
+    path: p,
+  });
 }

@@ -9,7 +9,7 @@ import { effectiveAllows, withRoot } from '../core/privilege.js';
 import { identityOps } from '../failover/record-identity.js';
 import { planInit, treeDirs } from '../plan/init.js';
 import { activeLink, consumers, serverSlotDir, slotPath } from '../plan/switch-layout.js';
-import { PRODUCTION_SITE_FILE, readSite } from '../site/load.js';
+import { readSite, siteFilePath } from '../site/load.js';
 import { DEFAULT_SERVERS } from '../site/schema.js';
 import type { DbServer, Site } from '../site/types.js';
 import { siteYaml, type SiteValues } from '../site/write.js';
@@ -68,11 +68,7 @@ export const initCommand: CommandCode = {
     if (given.length)
       values['database.active'] = servers.some((s) => s.name === 'server3') ? 'server3' : servers[0].name;
 
-    const file = path.resolve(
-      ctx.config ??
-        ctx.env.WEBTREE_CONFIG ??
-        (prefix !== undefined ? path.join(path.resolve(prefix), 'webtree.yaml') : PRODUCTION_SITE_FILE),
-    );
+    const file = siteFilePath(ctx.config, ctx.env, prefix);
     if (await lstatOrNull(file)) {
       throw new WebtreeError('EIO', `site file ${file} exists; init never overwrites it`, {
         hint: 'edit it by hand, or give another place with --config',

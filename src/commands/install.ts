@@ -11,7 +11,6 @@ import { serveAfter } from '../after/serve-activation.js';
 import { recordOf } from '../apply/executor.js';
 import { readProductState } from '../state/tree.js';
 import { reportPlan, runChange } from './tx.js';
-import { localArchive } from './apply.js';
 import { SHA256_RE } from '../release/file.js';
 import { archiveSource, shownSource, type ArchiveSource } from '../release/source.js';
 import type { CommandCode } from './types.js';
@@ -78,14 +77,12 @@ export const installCommand: CommandCode = {
     const installed = st.versions.includes(id.version);
     // The same version from the same pinned archive: nothing to fetch, the plan says there is nothing to do.
     const skipFetch = installed && pinned !== undefined && st.sha256[id.version] === pinned;
+    // The fetch (undici, TLS) is loaded only when an archive is fetched or pinned: a plain install starts without it.
+    const localArchive = async (pin: string) =>
+      (await import('./apply.js')).localArchive(ctx, site, { archive: src, sha256: pin });
     let archive: string;
-    if (src.kind === 'url')
-      archive = ctx.dryRun || skipFetch ? src.url : await localArchive(ctx, site, { archive: src, sha256: pinned! });
-    else
-      archive =
-        pinned !== undefined && !skipFetch && !ctx.dryRun
-          ? await localArchive(ctx, site, { archive: src, sha256: pinned })
-          : src.path;
+    if (src.kind === 'url') archive = ctx.dryRun || skipFetch ? src.url : await localArchive(pinned!);
+    else archive = pinned !== undefined && !skipFetch && !ctx.dryRun ? await localArchive(pinned) : src.path;
     // Hashed beforehand only when this version looks installed (the same archive is a no-op,
     // another is refused); otherwise the unpacking hashes the archive as it reads it.
     const sha256 = pinned ?? (installed ? await sha256File(archive) : undefined);

@@ -22,7 +22,8 @@ export const COMMANDS: LazyCommand[] = [
         prefix: {
           type: 'string',
           arg: 'DIR',
-          description: 'lay the whole site out under DIR (a sandbox): DIR/www, DIR/dbwebtools, DIR/local/web_logs',
+          description:
+            'lay the whole site out under DIR (a sandbox): DIR/www, DIR/dbwebtools, DIR/local/web_logs, the site file DIR/webtree.yaml (unless --config)',
         },
         listen: {
           type: 'string',

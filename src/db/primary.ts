@@ -10,7 +10,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { notPostgres } from './protocol.js';
 import { envPassword, passwordFromPgpass, pgpassFile } from './pgpass.js';
 import { WebtreeError } from '../core/errors.js';
@@ -41,7 +41,9 @@ export function describeServer(s: DbServer): string {
  */
 export async function withClient<T>(server: DbServer, db: DbTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const timeoutMs = Math.max(1, db.connectTimeoutSec) * 1000;
-  const client = new pg.Client({
+  // Loaded here, not at start-up: only the commands that reach a database pay for pg.
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({
     host: server.host,
     port: server.port,
     database: db.name,

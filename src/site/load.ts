@@ -7,19 +7,31 @@ import type { DbServer, Probe, Site } from './types.js';
 
 export const PRODUCTION_SITE_FILE = '/usr/remote/software/www/webtree.yaml';
 
-/** --config, then $WEBTREE_CONFIG, then the production layout's <www>/webtree.yaml. */
-export function siteFilePath(config: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * Which site file, for every command (init writes it, the others read it): --config, then
+ * (init only) --prefix's DIR/webtree.yaml, then $WEBTREE_CONFIG, then the production layout's
+ * <www>/webtree.yaml. What is given on the command line wins over the environment: a
+ * WEBTREE_CONFIG left exported from an earlier sandbox must not send `init --prefix NEW`'s site
+ * file into the old one.
+ */
+export function siteFilePath(
+  config: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  prefix?: string,
+): string {
   // An empty value would resolve to the working directory: said as what it is, not "EISDIR".
   if (config === '')
     throw new WebtreeError('ESITE', '--config was given an empty file name', {
       hint: 'give the site file: --config FILE',
     });
-  if (config === undefined && env.WEBTREE_CONFIG === '') {
+  if (config !== undefined) return path.resolve(config);
+  if (prefix !== undefined) return path.join(path.resolve(prefix), 'webtree.yaml');
+  if (env.WEBTREE_CONFIG === '') {
     throw new WebtreeError('ESITE', 'WEBTREE_CONFIG is set but empty', {
       hint: `set it to the site file (export WEBTREE_CONFIG=FILE), or unset it to use ${PRODUCTION_SITE_FILE}`,
     });
   }
-  return path.resolve(config ?? env.WEBTREE_CONFIG ?? PRODUCTION_SITE_FILE);
+  return path.resolve(env.WEBTREE_CONFIG ?? PRODUCTION_SITE_FILE);
 }
 
 export interface SiteProblem {

@@ -1,6 +1,6 @@
 /**
  * Startup stays light: status and help load no command but their own, and none of the heavy
- * libraries (pg, ejs, tar, execa) or the executor. Recorded by a module-resolve hook in the
+ * libraries (pg, ejs, tar, execa, undici) or the executor; install loads none of those libraries. Recorded by a module-resolve hook in the
  * real CLI, which runs the bundle (scripts/bundle.mjs): each bundle file loaded stands for the
  * sources dist/bundle/meta.json says it holds. Timing itself is measured by bench/status.mjs,
  * never asserted here.
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 
 const HOOK = path.join(ROOT, 'test', 'fixtures', 'record-loads.mjs');
-const HEAVY = /\/node_modules\/(pg|ejs|tar|execa)\//;
+const HEAVY = /\/node_modules\/(pg|ejs|tar|execa|undici)\//;
 
 let sb: Sandbox;
 beforeAll(async () => {
@@ -58,6 +58,14 @@ describe('what a command loads', () => {
     expect(r.modules.filter((m) => HEAVY.test(m) || /\/node_modules\/yaml\//.test(m))).toEqual([]);
     expect(r.modules.some((m) => m.endsWith('/src/commands/install.ts'))).toBe(false);
     expect(r.modules.some((m) => m.endsWith('/src/commands/help.ts'))).toBe(true);
+  });
+
+  it('install: none of the heavy libraries at start-up (they are loaded by what needs them)', async () => {
+    // An archive that does not exist: the command's code is loaded, then it stops before any work.
+    const r = await loads(['install', path.join(sb.dir, 'tv-9.9.tar.gz')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.modules.some((m) => m.endsWith('/src/commands/install.ts'))).toBe(true);
+    expect(r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'))).toEqual([]);
   });
 
   it('the hook sees heavy libraries when a command needs them (render --diff loads ejs)', async () => {
