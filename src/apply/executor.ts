@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFile } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
-import { verifiedUnchanged } from '../fetch/verified.js';
+import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
 import { manifestText } from '../state/manifest-file.js';
 import { RENDER_STAGE_PREFIX, STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';

@@ -65,7 +65,7 @@ export interface ExtractOptions {
   owner?: { uid: number; gid: number };
   /** The sha256 the archive must have (taken before planning): refused if it changed since. */
   expectSha256?: string;
-  /** expectSha256 is the archive's, checked by this process (fetch/verified.ts): not hashed again. */
+  /** expectSha256 is the archive's, checked by this process (archive/verified.ts): not hashed again. */
   knownSha256?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: ExtractProgress) => void;

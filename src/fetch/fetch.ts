@@ -17,7 +17,7 @@ import { sha256File } from '../archive/manifest.js';
 import { cachedArchive, cacheEntryDir, partFile, sweepParts } from './cache.js';
 import { dispatchersFor, type Dispatchers } from './dispatch.js';
 import { credentialsFor } from './netrc.js';
-import { markVerified } from './verified.js';
+import { markVerified } from '../archive/verified.js';
 
 export interface FetchRequest {
   url: string;

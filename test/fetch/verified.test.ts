@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { extractArchive } from '../../src/archive/extract.js';
 import { sha256File } from '../../src/archive/manifest.js';
 import { fetchArchive } from '../../src/fetch/fetch.js';
-import { forgetVerified, markVerified, verifiedUnchanged } from '../../src/fetch/verified.js';
+import { forgetVerified, markVerified, verifiedUnchanged } from '../../src/archive/verified.js';
 import type { Limits, Site } from '../../src/site/types.js';
 import { file, tar } from '../fixtures/make-bad-archives.js';
 import { makePki, startArchiveServer, type ArchiveServer, type Pki } from '../release/https-server.js';
