@@ -11,16 +11,16 @@ import { WebtreeError } from '../core/errors.js';
 import { q } from './names.js';
 import type { Kind } from './rules.js';
 
-/** What an archive creates under dest, after its top directory is stripped. */
+/** What an archive creates (EntryRules holds it), as the tree check reads it. */
 export interface Listing {
-  /** Files and directories that will exist under dest. */
+  /** Files and directories that must exist. */
   entries: number;
   /** Sum of file sizes. */
   bytes: number;
-  /** The top directory stripped, if any. */
-  top?: string;
-  /** Every path under dest, '/'-separated. */
-  tree: Map<string, { kind: Kind; size: number }>;
+  /** What the listing holds at a '/'-separated path, if anything. */
+  kindAt(path: string): Kind | undefined;
+  /** Every path listed. */
+  paths(): Iterable<string>;
 }
 
 /** The path below dest: rel with the top directory removed ('' for the top itself). */
@@ -37,32 +37,40 @@ function fault(name: string, what: string): WebtreeError {
 }
 
 export function checkTree(dest: string, listing: Listing, name: string, bytesWritten: number): void {
-  const seen = new Set<string>();
-  const walk = (rel: string): void => {
+  // Counted, not collected: every path on disk is distinct and found in the listing, so as many
+  // found as listed means every listed one was found (a set of 100,000 names was megabytes).
+  let found = 0;
+  const walk = (rel: string, seen?: Set<string>): void => {
     const entries = fs.readdirSync(rel === '' ? dest : join(dest, rel), { withFileTypes: true });
     for (const e of entries) {
       const path = rel === '' ? e.name : `${rel}/${e.name}`;
-      const want = listing.tree.get(path);
+      const want = listing.kindAt(path);
       const kind = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : undefined;
       if (!kind) throw fault(name, `${q(path)}, which is neither a regular file nor a directory`);
       if (!want) throw fault(name, `${q(path)}, which the archive listing does not hold`);
-      if (want.kind !== kind)
+      if (want !== kind)
         throw fault(
           name,
-          `${q(path)} as a ${kind === 'dir' ? 'directory' : 'file'}, listed as a ${want.kind === 'dir' ? 'directory' : 'file'}`,
+          `${q(path)} as a ${kind === 'dir' ? 'directory' : 'file'}, listed as a ${want === 'dir' ? 'directory' : 'file'}`,
         );
-      seen.add(path);
-      if (kind === 'dir') walk(path);
+      found++;
+      seen?.add(path);
+      if (kind === 'dir') walk(path, seen);
     }
   };
   walk('');
-  for (const path of listing.tree.keys()) {
-    if (!seen.has(path)) throw fault(name, `no ${q(path)}, which the archive listing holds`);
+  let listed = 0;
+  for (const _ of listing.paths()) listed++;
+  if (found < listed) {
+    // Something listed is missing: walk again, this time keeping the names, to say which.
+    const seen = new Set<string>();
+    found = 0;
+    walk('', seen);
+    for (const path of listing.paths()) {
+      if (!seen.has(path)) throw fault(name, `no ${q(path)}, which the archive listing holds`);
+    }
   }
-  if (seen.size !== listing.entries || bytesWritten !== listing.bytes) {
-    throw fault(
-      name,
-      `${seen.size} entries and ${bytesWritten} bytes, listed as ${listing.entries} and ${listing.bytes}`,
-    );
+  if (found !== listing.entries || bytesWritten !== listing.bytes) {
+    throw fault(name, `${found} entries and ${bytesWritten} bytes, listed as ${listing.entries} and ${listing.bytes}`);
   }
 }

@@ -158,8 +158,15 @@ interface Team {
 }
 type Heard = FromReader | (FromWriter & { writer: number }) | { kind: 'crash'; err: unknown };
 
+/**
+ * The reader's young generation kept small: what it allocates per entry dies at once, and with
+ * V8's default (tens of MB) the dead inflated pieces and headers piled up between collections:
+ * 35 MB more peak memory at 1 GiB, for no CPU saved (docs/benchmarks.md, issue 15).
+ */
+const READER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 function startTeam(req: UnpackRequest): Team {
-  const reader = new Worker(READER, { workerData: req });
+  const reader = new Worker(READER, { workerData: req, resourceLimits: READER_LIMITS });
   const t: Team = { reader, writers: [], queue: [] };
   const hear = (h: Heard) => (t.listener ? t.listener(h) : t.queue.push(h));
   const crashed = (what: string) => (code: number) =>

@@ -21,12 +21,22 @@ export interface Admitted {
   mode: number;
 }
 
-interface Node {
-  kind: Kind;
-  size: number;
-  explicit: boolean;
-  raw: string;
-}
+/**
+ * What the listing holds for a path: a number, not an object, and the archive's own name only
+ * where it differs from the path (see raws). At 100,000 entries an object and a second copy of
+ * the name per entry were most of the reader's heap (docs/benchmarks.md, issue 15).
+ */
+const FILE = 0;
+const DIR = 1;
+/** A directory only implied by deeper names so far. */
+const IMPLIED = 2;
+type Code = typeof FILE | typeof DIR | typeof IMPLIED;
+
+const kindOfCode = (c: Code): Kind => (c === FILE ? 'file' : 'dir');
+
+/** Plain ASCII without capitals is its own fold key (NFC and case folding leave it alone). */
+const FOLDS_TO_ITSELF = /^[\x20-\x40\x5b-\x7e]*$/;
+const keyOf = (rel: string) => (FOLDS_TO_ITSELF.test(rel) ? rel : foldKey(rel));
 
 const LINK_REASON = 'only regular files and directories are accepted';
 
@@ -65,14 +75,44 @@ export class EntryRules {
   entries = 0;
   /** Sum of file sizes. */
   bytes = 0;
-  /** Every path the archive creates, relative to the archive root. */
-  readonly tree = new Map<string, Node>();
+  /** Every path the archive creates, relative to the archive root, in the archive's order. */
+  private readonly tree = new Map<string, Code>();
+  /** The archive's name for a path where it is not the path itself ("./a", "dir/", or for an implied directory the entry that implied it). */
+  private readonly raws = new Map<string, string>();
+  /**
+   * The fold key of each path that does not fold to itself, to the path. A path that does is
+   * its own key, so a later name folding to it is found in the tree instead: no second map
+   * entry for the (usual) plain lower-case names.
+   */
   private readonly folded = new Map<string, string>();
 
   constructor(
     private readonly limits: Limits,
     private readonly archiveSize: number,
   ) {}
+
+  /** How many paths the archive creates. */
+  get size(): number {
+    return this.tree.size;
+  }
+
+  kindAt(rel: string): Kind | undefined {
+    const c = this.tree.get(rel);
+    return c === undefined ? undefined : kindOfCode(c);
+  }
+
+  /** Every path with its kind, in the archive's order. */
+  *listing(): IterableIterator<[string, Kind]> {
+    for (const [rel, c] of this.tree) yield [rel, kindOfCode(c)];
+  }
+
+  paths(): IterableIterator<string> {
+    return this.tree.keys();
+  }
+
+  private rawOf(rel: string): string {
+    return this.raws.get(rel) ?? rel;
+  }
 
   admit(v: EntryView): Admitted {
     const parts = nameParts(v.path);
@@ -96,21 +136,23 @@ export class EntryRules {
       );
     }
     let dir = '';
-    for (const part of parts.slice(0, -1)) {
-      dir = dir === '' ? part : `${dir}/${part}`;
-      const node = this.tree.get(dir);
-      if (node?.kind === 'file') throw refuseEntry(v.path, `lies under ${q(node.raw)}, which is a file`);
-      if (!node) this.add(dir, { kind: 'dir', size: 0, explicit: false, raw: v.path });
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = dir === '' ? parts[i] : `${dir}/${parts[i]}`;
+      const c = this.tree.get(dir);
+      if (c === FILE) throw refuseEntry(v.path, `lies under ${q(this.rawOf(dir))}, which is a file`);
+      if (c === undefined) this.add(dir, IMPLIED, v.path);
     }
-    const rel = parts.join('/');
-    const node = this.tree.get(rel);
-    if (node?.explicit) {
-      const also = node.raw === v.path ? '' : ` (also as ${q(node.raw)})`;
+    const rel = parts.length === 1 ? parts[0] : parts.join('/');
+    const c = this.tree.get(rel);
+    if (c === FILE || c === DIR) {
+      const raw = this.rawOf(rel);
+      const also = raw === v.path ? '' : ` (also as ${q(raw)})`;
       throw refuseEntry(v.path, `appears twice in the archive${also}`);
     }
-    if (node && kind === 'file') throw refuseEntry(v.path, 'is a file, but earlier entries use it as a directory');
-    if (node) node.explicit = true;
-    else this.add(rel, { kind, size: v.size, explicit: true, raw: v.path });
+    if (c !== undefined && kind === 'file')
+      throw refuseEntry(v.path, 'is a file, but earlier entries use it as a directory');
+    if (c !== undefined) this.tree.set(rel, DIR);
+    else this.add(rel, kind === 'file' ? FILE : DIR, v.path);
     if (kind === 'file') {
       this.bytes += v.size;
       if (this.bytes > maxBytes) {
@@ -132,26 +174,29 @@ export class EntryRules {
     return { raw: v.path, rel, kind, size: v.size, mode };
   }
 
-  /** The archive is read: no more names to compare, and the folded names are memory (MBs at 100,000 entries). */
+  /** The archive is read: no more names to compare, and the folded names are memory. */
   dropFolds(): void {
     this.folded.clear();
   }
 
-  private add(rel: string, node: Node): void {
-    const key = foldKey(rel);
-    const other = this.folded.get(key);
-    if (other !== undefined) throw refuseEntry(node.raw, collisionReason(rel, other));
+  private add(rel: string, code: Code, raw: string): void {
+    const key = keyOf(rel);
+    // Another path with the same key: one that does not fold to itself (folded), or the key
+    // itself as a path that does (the check guards against a fold that is not idempotent).
+    const other = this.folded.get(key) ?? (key !== rel && this.tree.has(key) && foldKey(key) === key ? key : undefined);
+    if (other !== undefined) throw refuseEntry(raw, collisionReason(rel, other));
     this.entries++;
     const { maxEntries } = this.limits;
     if (this.entries > maxEntries) {
       throw refuseEntry(
-        node.raw,
+        raw,
         `would be file or directory number ${this.entries}, over the limit of ${maxEntries} (limits.maxEntries)`,
         limitHint('maxEntries', maxEntries),
       );
     }
-    this.folded.set(key, rel);
-    this.tree.set(rel, node);
+    if (key !== rel) this.folded.set(key, rel);
+    if (raw !== rel) this.raws.set(rel, raw);
+    this.tree.set(rel, code);
   }
 
   /**
@@ -164,28 +209,24 @@ export class EntryRules {
 
   finish(archive: string, layout: 'single-top' | 'any'): string | undefined {
     this.checkNotEmpty(archive);
-    const tops = [...this.tree.keys()].filter((p) => !p.includes('/'));
-    const dirs = tops.filter((t) => this.tree.get(t)!.kind === 'dir');
+    const tops: string[] = [];
+    const dirs: string[] = [];
+    for (const [rel, c] of this.tree) {
+      if (rel.includes('/')) continue;
+      tops.push(rel);
+      if (c !== FILE) dirs.push(rel);
+    }
     if (tops.length === 1 && dirs.length === 1) {
       if (this.tree.size === 1) throw refuseArchive(archive, `holds nothing but the directory ${q(tops[0])}`);
       return tops[0];
     }
     if (layout === 'any') return undefined;
     const need = 'layout single-top needs every entry under one directory';
-    const file = tops.find((t) => this.tree.get(t)!.kind === 'file');
+    const file = tops.find((t) => this.tree.get(t) === FILE);
     if (file !== undefined && dirs.length > 0) {
-      throw refuseEntry(
-        this.tree.get(file)!.raw,
-        `lies beside the top-level directory ${q(dirs[0])}; ${need}`,
-        HINT_LAYOUT,
-      );
+      throw refuseEntry(this.rawOf(file), `lies beside the top-level directory ${q(dirs[0])}; ${need}`, HINT_LAYOUT);
     }
-    if (file !== undefined)
-      throw refuseEntry(this.tree.get(file)!.raw, `is a file at the top level; ${need}`, HINT_LAYOUT);
-    throw refuseEntry(
-      this.tree.get(dirs[1])!.raw,
-      `lies outside the top-level directory ${q(dirs[0])}; ${need}`,
-      HINT_LAYOUT,
-    );
+    if (file !== undefined) throw refuseEntry(this.rawOf(file), `is a file at the top level; ${need}`, HINT_LAYOUT);
+    throw refuseEntry(this.rawOf(dirs[1]), `lies outside the top-level directory ${q(dirs[0])}; ${need}`, HINT_LAYOUT);
   }
 }

@@ -31,9 +31,9 @@ export async function filesIn(
       .map((p) => `${p}/`)
       .join('');
     const out: string[] = [];
-    for (const [rel, node] of rules.tree) {
+    for (const [rel, kind] of rules.listing()) {
       const p = strip(rel, top);
-      if (node.kind !== 'file' || !p.startsWith(under)) continue;
+      if (kind !== 'file' || !p.startsWith(under)) continue;
       const name = p.slice(under.length);
       if (name !== '' && !name.includes('/')) out.push(name);
     }

@@ -201,7 +201,7 @@ async function run(go: Go): Promise<void> {
     report();
     for (const o of outlets) o.end();
     rules.dropFolds();
-    const entries = rules.tree.size - (top === undefined ? 0 : 1);
+    const entries = rules.size - (top === undefined ? 0 : 1);
     const end: FromReader = {
       kind: 'end',
       archiveSha256: archiveHash?.digest('hex') ?? '',
@@ -217,7 +217,7 @@ async function run(go: Go): Promise<void> {
         // The unstripped listing against the scratch directory: the top directory is one of its entries.
         checkTree(
           go.root,
-          { entries: rules.tree.size, bytes: rules.bytes, tree: rules.tree },
+          { entries: rules.size, bytes: rules.bytes, kindAt: (p) => rules.kindAt(p), paths: () => rules.paths() },
           src.name,
           c.bytesWritten,
         );

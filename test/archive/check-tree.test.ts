@@ -8,21 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkTree, strip, type Listing } from '../../src/archive/check-tree.js';
+import type { Kind } from '../../src/archive/rules.js';
 import { WebtreeError } from '../../src/core/errors.js';
 
 let dest: string;
 
 /** The tree the listing below describes: a/, a/x (3 bytes), b (2 bytes). */
 function listing(): Listing {
-  return {
-    entries: 3,
-    bytes: 5,
-    tree: new Map([
-      ['a', { kind: 'dir', size: 0 }],
-      ['a/x', { kind: 'file', size: 3 }],
-      ['b', { kind: 'file', size: 2 }],
-    ]),
-  };
+  const tree = new Map<string, Kind>([
+    ['a', 'dir'],
+    ['a/x', 'file'],
+    ['b', 'file'],
+  ]);
+  return { entries: 3, bytes: 5, kindAt: (p) => tree.get(p), paths: () => tree.keys() };
 }
 
 beforeEach(async () => {
