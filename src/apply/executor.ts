@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFile } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
+import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
 import { manifestPieces } from '../state/manifest-file.js';
 import { RENDER_STAGE_PREFIX, STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
@@ -403,6 +404,8 @@ export class Executor {
             layout: op.layout,
             owner: this.opts.owner,
             expectSha256: op.sha256,
+            // An archive this process just fetched and checked, unchanged since: not hashed again.
+            knownSha256: op.sha256 !== undefined && verifiedUnchanged(op.archive, op.sha256),
             signal: this.opts.signal,
             onProgress:
               bar &&

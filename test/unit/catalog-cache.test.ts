@@ -1,13 +1,14 @@
 /**
- * The build's cache of parsed descriptors is used only while a descriptor file is unchanged:
+ * The build's cache of checked descriptors is used only while a descriptor file is unchanged:
  * an edited file is read afresh, and a missing cache is no error.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { loadCatalog } from '../../src/catalog/load.js';
+import { descriptorFromText } from '../../src/catalog/validate.js';
+import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { PACKAGE_ROOT } from '../../src/core/package-root.js';
 
 let dir: string;
@@ -21,21 +22,22 @@ beforeEach(async () => {
 });
 afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
-async function writeCache(edit: (raw: Record<string, unknown>) => void): Promise<void> {
+/** As scripts/cache-catalog.mjs writes it, with TV's entry edited. */
+async function writeCache(edit: (d: ProductDescriptor) => void): Promise<void> {
   const out: Record<string, unknown> = {};
   for (const f of (await fs.readdir(products)).filter((n) => n.endsWith('.yaml'))) {
     const p = path.join(products, f);
     const st = await fs.stat(p);
-    const raw = parse(await fs.readFile(p, 'utf8')) as Record<string, unknown>;
-    if (f === 'TV.yaml') edit(raw);
-    out[f] = { size: st.size, mtimeMs: st.mtimeMs, raw };
+    const descriptor = descriptorFromText(p, await fs.readFile(p, 'utf8'));
+    if (f === 'TV.yaml') edit(descriptor);
+    out[f] = { size: st.size, mtimeMs: st.mtimeMs, descriptor };
   }
   await fs.writeFile(cache, JSON.stringify(out));
 }
 
 describe('the catalog cache', () => {
   it('is used while the file is unchanged, and ignored once it changes', async () => {
-    await writeCache((raw) => (raw.title = 'from the cache'));
+    await writeCache((d) => (d.title = 'from the cache'));
     const tv = async () => (await loadCatalog(products, cache)).find((d) => d.name === 'TV')!;
     expect((await tv()).title).toBe('from the cache');
     // Edited after the build: same size, another mtime. The file is read again.
@@ -49,5 +51,9 @@ describe('the catalog cache', () => {
     expect((await loadCatalog(products, path.join(dir, 'none.json'))).map((d) => d.name)).toContain('TV');
     await fs.writeFile(cache, '{not json');
     expect((await loadCatalog(products, cache)).length).toBe(9);
+    // An entry without a checked descriptor (the raw YAML of an older build) is no use either.
+    const st = await fs.stat(path.join(products, 'TV.yaml'));
+    await fs.writeFile(cache, JSON.stringify({ 'TV.yaml': { size: st.size, mtimeMs: st.mtimeMs, raw: {} } }));
+    expect((await loadCatalog(products, cache)).find((d) => d.name === 'TV')!.title).toBe('Telemetry Viewer');
   });
 });
