@@ -4,7 +4,10 @@
 // of bench/shell-install.sh, on the same archive in the same run (rounds alternate which side
 // goes first, each after a full sync). The figure is the median of the rounds' own ratios.
 //
-// Usage: npm run build && node bench/fetch.mjs [--mb 120] [--files 8000] [--rounds 4] [--dir DIR] [--json]
+// --before DIR adds a third side, the same install by another checkout's build (DIR/bin/webtree.js,
+// e.g. a copy of main), so that a change is measured against what it replaces in the same run.
+//
+// Usage: npm run build && node bench/fetch.mjs [--mb 120] [--files 8000] [--rounds 4] [--dir DIR] [--before DIR] [--json]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,7 +29,15 @@ import {
 } from './lib/install-setup.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values, mb, files, rounds, log } = benchOptions(4);
+const { values, mb, files, rounds, log } = benchOptions(4, { before: { type: 'string' } });
+const beforeCli = values.before && path.join(path.resolve(values.before), 'bin', 'webtree.js');
+if (beforeCli && !fs.existsSync(beforeCli))
+  throw new Error(`--before: ${beforeCli} does not exist (build that checkout first)`);
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join('/');
 
 const root = fs.mkdtempSync(path.join(values.dir ?? os.tmpdir(), 'webtree-bench-fetch-'));
 // A root webtree works as the service account (issue 11): it must be able to reach the sandbox.
@@ -94,12 +105,18 @@ try {
   await settle(2000);
 
   const shell = [],
-    webtree = [];
+    webtree = [],
+    before = [];
+  const loads = [];
+  log(`load average at the start: ${load()}`);
   for (let r = 0; r < rounds; r++) {
     const version = `1.${r + 1}`;
     const name = `tv-${version}.tar.gz`;
     fs.linkSync(master, path.join(served, name));
     const url = `https://127.0.0.1:${port}/${name}`;
+    // The other build installs its own version (2.R) of the same bytes: neither finds the other's download.
+    const beforeName = `tv-2.${r + 1}.tar.gz`;
+    if (beforeCli) fs.linkSync(master, path.join(served, beforeName));
     const sides = [
       () =>
         shell.push(
@@ -122,13 +139,28 @@ try {
           ),
         ),
     ];
-    if (r % 2) sides.reverse();
+    if (beforeCli)
+      sides.push(() =>
+        before.push(
+          timed(() =>
+            run(process.execPath, [beforeCli, 'install', `https://127.0.0.1:${port}/${beforeName}`, '--sha256', sha], {
+              ...env,
+              NODE_EXTRA_CA_CERTS: p('ca.pem'),
+            }),
+          ),
+        ),
+      );
+    // Each side goes first in turn (two sides: alternating).
+    for (let k = 0; k < r % sides.length; k++) sides.push(sides.shift());
     for (const side of sides) {
       execFileSync('sync');
       side();
     }
+    loads.push(os.loadavg()[0]);
     log(
-      `round ${r + 1}: curl + sha256sum + shell ${ms(shell.at(-1))}, webtree install URL ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}`,
+      `round ${r + 1}: curl + sha256sum + shell ${ms(shell.at(-1))}, webtree install URL ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}` +
+        (beforeCli ? `; --before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : '') +
+        `; load ${load()}`,
     );
   }
   run(process.execPath, [cli, 'verify'], env);
@@ -147,7 +179,17 @@ try {
     ratio: median(webtree.map((w, i) => w / shell[i])),
     shellS: shell,
     webtreeS: webtree,
+    loadEachRound: loads,
+    loadAtEnd: os.loadavg(),
   };
+  if (beforeCli) {
+    result.before = {
+      cli: beforeCli,
+      medianS: median(before),
+      ratio: median(before.map((b, i) => b / shell[i])),
+      s: before,
+    };
+  }
   // For bench/run.mjs's table of every figure.
   result.figures = [
     {
@@ -165,6 +207,11 @@ try {
     log(`curl -o, sha256sum -c, shell install: median ${ms(result.shellMedianS)}`);
     log(`webtree install URL --sha256:         median ${ms(result.webtreeMedianS)}`);
     log(`ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (target ≤ 1.2x)`);
+    if (result.before)
+      log(
+        `--before ${values.before}: median ${ms(result.before.medianS)}, ratio ${result.before.ratio.toFixed(2)}x (same rounds)`,
+      );
+    log(`load average at the end: ${load()}`);
   }
 } finally {
   server?.kill('SIGTERM');

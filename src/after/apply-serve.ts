@@ -85,6 +85,13 @@ async function serveAll(
 export interface ApplyAfterData {
   release: string;
   changes: Change[];
+  /**
+   * Apps the apply rendered first (served for the first time) while Apache ran: their daemons
+   * were configured before their web links existed and could not start (mod_wsgi cannot enter
+   * their home= directory, then waits before it tries again), so touching a script restarts
+   * nothing and a request waits; a graceful starts them now that the links resolve.
+   */
+  graceful?: boolean;
 }
 
 /** runChange's `after` for apply: serve the release, or put every product back. */
@@ -97,7 +104,7 @@ export async function serveRelease(
   if (data.changes.length === 0 || !(await status(site)).running) return undefined;
   const offset = await errorLogOffset(site);
   const products = data.changes.map((c) => c.product);
-  const first = await serveAll(site, catalog, products);
+  const first = await serveAll(site, catalog, products, data.graceful === true);
   reportNotes(ctx.reporter, first.notes);
   if (first.ok)
     return `apache: ${products.join(', ')} served; ${first.lines.filter((l) => l.startsWith('ok')).length} of ${first.lines.length} URLs answer`;

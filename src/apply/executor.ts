@@ -8,8 +8,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runProcess } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
+import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
-import { manifestText } from '../state/manifest-file.js';
+import { manifestPieces } from '../state/manifest-file.js';
 import { RENDER_STAGE_PREFIX, STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
@@ -88,7 +89,7 @@ export class Executor {
    */
   private readonly unpacked = new Map<
     string,
-    { files: Map<string, ManifestFile>; rewritten: Set<string>; archiveSha256: string }
+    { files: ManifestFile[]; rewritten: Set<string>; archiveSha256: string }
   >();
 
   constructor(private readonly opts: ExecutorOptions) {}
@@ -340,7 +341,6 @@ export class Executor {
     for (const [dir, u] of this.unpacked) {
       if (!p.startsWith(dir + path.sep)) continue;
       const rel = path.relative(dir, p).split(path.sep).join('/');
-      u.files.delete(rel);
       u.rewritten.add(rel);
     }
   }
@@ -404,6 +404,8 @@ export class Executor {
             layout: op.layout,
             owner: this.opts.owner,
             expectSha256: op.sha256,
+            // An archive this process just fetched and checked, unchanged since: not hashed again.
+            knownSha256: op.sha256 !== undefined && verifiedUnchanged(op.archive, op.sha256),
             signal: this.opts.signal,
             onProgress:
               bar &&
@@ -440,15 +442,15 @@ export class Executor {
           await fs.rename(path.join(raw, op.content), op.dest);
           await fs.rm(raw, { recursive: true, force: true });
           const under = `${op.content}/`;
-          files = files
-            .filter((f) => f.path.startsWith(under))
-            .map((f) => ({ ...f, path: f.path.slice(under.length) }));
+          // Renamed in place: a copy of each of 100,000 entries was megabytes at the peak.
+          files = files.filter((f) => f.path.startsWith(under));
+          for (const f of files) f.path = f.path.slice(under.length);
         }
         await fs.chmod(op.dest, 0o755);
         // Everything below was created with its owner already; only dest itself is ours.
         await this.own(op.dest);
         this.unpacked.set(op.dest, {
-          files: new Map(files.map((f) => [f.path, f])),
+          files,
           rewritten: new Set(),
           archiveSha256: result.archiveSha256,
         });
@@ -492,10 +494,8 @@ export class Executor {
             `no archive sha256 for the manifest of ${op.product} ${op.version}: nothing was unpacked into ${op.dir}`,
             { hint: 'this is a fault in webtree; report it' },
           );
-        const m = u
-          ? await manifestOfUnpacked(op.dir, sha, u.files.values(), u.rewritten)
-          : await buildManifest(op.dir, sha);
-        await writeFileAtomic(op.to, manifestText(op.product, op.version, m), 0o644);
+        const m = u ? await manifestOfUnpacked(op.dir, sha, u.files, u.rewritten) : await buildManifest(op.dir, sha);
+        await writeFileAtomic(op.to, manifestPieces(op.product, op.version, m), 0o644);
         await this.own(op.to);
         return undefined;
       }

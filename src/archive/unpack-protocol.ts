@@ -26,6 +26,8 @@ export interface Go {
   umask: number;
   /** To the reader: one port per writer, in writer order. To a writer: its own. */
   ports: MessagePort[];
+  /** To the reader: false when the archive's sha256 is already known (checked in webtree's cache). */
+  hashArchive?: boolean;
 }
 
 export type Instruction =

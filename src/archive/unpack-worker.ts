@@ -176,11 +176,11 @@ async function run(go: Go): Promise<void> {
         if (left === 0) out.ops.push(['c']);
       },
     );
-    const archiveHash = createHash('sha256');
+    const archiveHash = go.hashArchive === false ? undefined : createHash('sha256');
     const report = () => main.postMessage({ kind: 'read', read, size } satisfies FromReader);
     report();
     for await (const chunk of src.chunks((raw) => {
-      archiveHash.update(raw);
+      archiveHash?.update(raw);
       read += raw.length;
     })) {
       framing.push(chunk);
@@ -204,7 +204,7 @@ async function run(go: Go): Promise<void> {
     const entries = rules.size - (top === undefined ? 0 : 1);
     const end: FromReader = {
       kind: 'end',
-      archiveSha256: archiveHash.digest('hex'),
+      archiveSha256: archiveHash?.digest('hex') ?? '',
       top,
       bytes: rules.bytes,
       dirs: dirs.count,

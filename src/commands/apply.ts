@@ -10,7 +10,7 @@ import path from 'node:path';
 import { sha256File } from '../archive/manifest.js';
 import { readJournal } from '../apply/journal.js';
 import type { ProductDescriptor } from '../catalog/types.js';
-import { isErrno, WebtreeError } from '../core/errors.js';
+import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { cachedArchive } from '../fetch/cache.js';
 import { firstServedApps } from '../apache/first-served.js';
 import { checkLicences, licenceMismatches } from '../release/licence.js';
@@ -114,9 +114,9 @@ async function renderFirst(
   catalog: ProductDescriptor[],
   actions: ProductAction[],
   archives: Record<string, string>,
-): Promise<void> {
+): Promise<string> {
   const apps = await firstServedApps(site, catalog, actions, archives);
-  if (apps.length === 0) return;
+  if (apps.length === 0) return '';
   const names = apps.map((a) => a.name).join(', ');
   ctx.reporter.note(
     `${names} ${apps.length > 1 ? 'are' : 'is'} served for the first time: rendering the Apache tree first`,
@@ -130,6 +130,31 @@ async function renderFirst(
       err.code,
       `rendering the Apache tree for ${names} failed, so nothing of the release was applied: ${err.message}`,
       { details: err.details, hint: err.hint },
+    );
+  }
+  return names;
+}
+
+/**
+ * After an apply that failed, was refused, rolled back or interrupted once renderFirst had run:
+ * render the Apache tree again to what is live, so that the new apps' conf.d files (whose mounts
+ * answer 404 while their product is not live) go again and the tree is as before the apply. An
+ * apply interrupted after its commit finished the change: its apps are live and their files stay.
+ * The render runs to its end even after a signal (a second or two: httpd -t, a graceful), and a
+ * failure of it is said, not put in place of the apply's own error.
+ */
+async function renderBack(ctx: CommandContext, names: string): Promise<void> {
+  const quiet = { ...ctx.reporter, result: () => undefined };
+  try {
+    await renderAndServe(
+      { ...ctx, options: {}, positionals: [], reporter: quiet, signal: undefined },
+      undefined,
+      false,
+    );
+    ctx.reporter.note(`the Apache tree was rendered again to what is live (it had been rendered first for ${names})`);
+  } catch (err) {
+    ctx.reporter.warn(
+      `the Apache tree was rendered first for ${names} and could not be rendered back after the failed apply: ${errorText(err)}; run \`webtree render\``,
     );
   }
 }
@@ -236,7 +261,7 @@ export const applyCommand: CommandCode = {
     let actions = before;
     let live: string | undefined;
     for (const w of await licenceMismatches(site, catalog, entries, before)) ctx.reporter.warn(w);
-    if (!ctx.dryRun) await renderFirst(ctx, site, catalog, before, archives);
+    const rendered = ctx.dryRun ? '' : await renderFirst(ctx, site, catalog, before, archives);
     const runCtx = ctx.dryRun
       ? dryRunReporter(ctx, () => actions, dry, await unconfigured(site, catalog, before))
       : ctx;
@@ -253,12 +278,16 @@ export const applyCommand: CommandCode = {
         () => ({
           release: name,
           changes: actions.filter((a) => a.action !== 'none').map((a) => ({ product: a.name, from: a.from, to: a.to })),
+          ...(rendered ? { graceful: true } : {}),
         }),
         (s) => {
           live = s;
         },
       ),
-    );
+    ).catch(async (err: unknown) => {
+      if (rendered) await renderBack(ctx, rendered);
+      throw err;
+    });
     if (ctx.dryRun) return 0;
     const changed = plan.ops.length > 0;
     if (live) ctx.reporter.note(live);

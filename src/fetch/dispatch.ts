@@ -64,7 +64,9 @@ export interface Dispatchers {
 export function dispatchersFor(site: Site, env: NodeJS.ProcessEnv): Dispatchers {
   const ca = caList(site, env);
   const timeout = site.fetch.connectTimeout * 1000;
-  const tlsOpts = { timeout, ...(ca ? { ca } : {}) };
+  // One secure context for every connection of the fetch: given as `ca`, each connection (a
+  // resume, a redirect) would parse the ~150 certificates again (~60 ms each, measured).
+  const tlsOpts = { timeout, ...(ca ? { secureContext: tls.createSecureContext({ ca }) } : {}) };
   const direct = new Agent({ connect: tlsOpts });
   const proxies = new Map<string, ProxyAgent>();
   return {

@@ -17,6 +17,7 @@ import { sha256File } from '../archive/manifest.js';
 import { cachedArchive, cacheEntryDir, partFile, sweepParts } from './cache.js';
 import { dispatchersFor, type Dispatchers } from './dispatch.js';
 import { credentialsFor } from './netrc.js';
+import { markVerified } from '../archive/verified.js';
 
 export interface FetchRequest {
   url: string;
@@ -35,6 +36,8 @@ export interface FetchOptions {
 }
 
 const MAX_REDIRECTS = 5;
+/** Bytes per write of the download. */
+const BATCH = 4 << 20;
 
 /** A failure worth another try (a dropped connection, a timeout, a 5xx), or the end. */
 class Retryable extends Error {}
@@ -56,8 +59,10 @@ export async function fetchArchive(
 ): Promise<{ file: string; fetched: boolean; bytes: number }> {
   const cached = await cachedArchive(opts.site, req.sha256, req.name);
   if (cached) {
-    if ((await sha256File(cached).catch(() => '')) === req.sha256)
+    if ((await sha256File(cached).catch(() => '')) === req.sha256) {
+      markVerified(cached, req.sha256);
       return { file: cached, fetched: false, bytes: (await fs.stat(cached)).size };
+    }
     opts.onRetry?.(
       `the cached ${req.name} no longer has its sha256 (a crash while it was written?): fetching it again`,
     );
@@ -111,6 +116,7 @@ export async function fetchArchive(
     await fh.close();
     const file = path.join(dir, req.name);
     await fs.rename(part, file);
+    markVerified(file, req.sha256);
     return { file, fetched: true, bytes: state.bytes };
   } catch (err) {
     await fh.close().catch(() => undefined);
@@ -209,39 +215,67 @@ async function oneAttempt(
       res.body.destroy();
       throw capError(url, state.total, site);
     }
-    // Written in batches of ~4 MiB: one write per TLS record (16 KiB) costs more than the network.
+    // Written in batches of ~4 MiB with one writev, the chunks as they came (no copy into one
+    // buffer: that copy cost more main-thread time than the hash); one write runs in libuv's pool
+    // while the next batch arrives. Each chunk is hashed as it arrives.
     let batch: Buffer[] = [];
     let batched = 0;
-    const flush = async () => {
+    let writing: Promise<void> | undefined;
+    let inFlight = 0; // bytes of the write that runs
+    const settle = async () => {
+      const w = writing;
+      writing = undefined;
+      await w;
+    };
+    const send = async () => {
+      await settle();
       if (batched === 0) return;
-      const buf = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
-      // Hashed while the write runs (in libuv's pool): the two overlap instead of taking turns.
-      const written = fh.write(buf, 0, buf.length, state.bytes);
-      state.hash.update(buf);
-      // A failed write is the end, not a retry: the hash already holds these bytes.
-      await written.catch((err: unknown) => {
-        throw new WebtreeError('EFETCH', `cannot write the download of ${req.name} into the cache: ${errorText(err)}`, {
-          hint: `free space for the cache (${path.join(site.paths.state, 'cache')}) and run the command again; nothing was changed`,
-        });
-      });
-      state.bytes += buf.length;
+      const bufs = batch;
+      const n = batched;
       batch = [];
       batched = 0;
-      bar?.update({ bytes: state.bytes, entries: 0, totalBytes: state.total });
+      inFlight = n;
+      writing = fh
+        .writev(bufs, state.bytes)
+        .then(({ bytesWritten }) => {
+          if (bytesWritten !== n) throw new Error(`wrote ${bytesWritten} of ${n} bytes (is the disk full?)`);
+          state.bytes += n;
+          inFlight = 0;
+          bar?.update({ bytes: state.bytes, entries: 0, totalBytes: state.total });
+        })
+        .catch((err: unknown) => {
+          // The end, not a retry: the hash already holds these bytes.
+          throw new WebtreeError(
+            'EFETCH',
+            `cannot write the download of ${req.name} into the cache: ${errorText(err)}`,
+            {
+              hint: `free space for the cache (${path.join(site.paths.state, 'cache')}) and run the command again; nothing was changed`,
+            },
+          );
+        });
+      // Awaited by the next send or settle; never an unhandled rejection meanwhile.
+      writing.catch(() => undefined);
     };
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (state.bytes + batched + chunk.length > site.fetch.maxBytes)
-          throw capError(url, state.bytes + batched + chunk.length, site);
+        const held = state.bytes + inFlight + batched + chunk.length;
+        if (held > site.fetch.maxBytes) throw capError(url, held, site);
+        state.hash.update(chunk);
         batch.push(chunk);
         batched += chunk.length;
-        if (batched >= 4 << 20) await flush();
+        if (batched >= BATCH) await send();
       }
-      await flush();
+      await send();
+      await settle();
     } catch (err) {
-      // What arrived before a drop is kept: the resume asks for the bytes after it.
-      if (!(err instanceof WebtreeError)) await flush().catch(() => undefined);
-      if (err instanceof WebtreeError || opts.signal?.aborted) throw err;
+      if (err instanceof WebtreeError || opts.signal?.aborted) {
+        await settle().catch(() => undefined); // no write may run once the file is closed and removed
+        throw err;
+      }
+      // A drop: what arrived (and was hashed) is written, so the resume asks for the bytes after
+      // it. A failed write here is EFETCH, thrown as it is.
+      await send();
+      await settle();
       throw classify(err, url);
     }
     if (state.total !== undefined && state.bytes < state.total)

@@ -91,7 +91,7 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     expect((await sb.run(['apply', file, '--check'])).exitCode).toBe(3);
   }, 120_000);
 
-  it('renders a WSGI app served for the first time BEFORE the switch: the one health check covers it', async () => {
+  it('renders a WSGI app served for the first time BEFORE the switch, and back when the release rolls back', async () => {
     const qe = async (v: string, app?: string) => {
       const f = await writeSampleArchive(path.join(sb.dir, 'archives'), 'QE', v, app ? { 'QE.wsgi': app } : {});
       const file = path.join(sb.dir, `qe-${v}.yaml`);
@@ -115,19 +115,32 @@ describe.skipIf(missing)(`webtree apply with Apache serving (needs: ${APACHE_INS
     expect(bad.stderr).toMatch(/QE is served for the first time: rendering the Apache tree first/);
     expect(bad.stderr).toMatch(/every product went back: QE \(none\)/);
     await expect(fs.lstat(site('dbwebtools/QEngine/current'))).rejects.toThrow();
+    // The Apache tree is as before the apply: QE's conf.d file, rendered first, is gone again.
+    expect(bad.stderr).toMatch(
+      /the Apache tree was rendered again to what is live \(it had been rendered first for QE\)/,
+    );
+    await expect(fs.lstat(site('www/conf.d/QE.conf'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await fs.access(site('www/conf.d/TV.conf'));
     expect((await historyNow()).slice(seen).map((e) => [e.action, e.product ?? null, e.outcome])).toEqual([
       ['render', null, 'ok'],
       ['apply', null, 'ok'],
       ['install', 'QE', 'ok'],
       ['auto-rollback', 'QE', 'rolled-back'],
+      ['render', null, 'ok'],
     ]);
     expect((await get(url('/TV'))).body).toBe('TV 2 server=server3 dbiapp 2');
-    // A good QE is served by the apply itself, no render after it.
+    // The tree is the render of what is live: a render now has nothing to do.
+    const again = await sb.run(['render', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).changed).toBe(false);
+    // A good QE is rendered first again and served by the apply itself, no render after it.
     const seen2 = (await historyNow()).length;
     const ok = await sb.run(['apply', await qe('2'), '--json']);
-    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/QE is served for the first time: rendering the Apache tree first/);
     expect((await get(url('/QE/DECam'))).body).toMatch(/^QE 2 /);
-    expect((await historyNow()).slice(seen2).map((e) => e.action)).toEqual(['apply', 'install']);
+    await fs.access(site('www/conf.d/QE.conf'));
+    expect((await historyNow()).slice(seen2).map((e) => e.action)).toEqual(['render', 'apply', 'install']);
     expect((await sb.run(['verify'])).exitCode).toBe(0);
   }, 120_000);
 });
