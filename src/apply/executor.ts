@@ -6,11 +6,11 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runFile } from '../core/exec.js';
+import { runProcess } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
 import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
-import { manifestText } from '../state/manifest-file.js';
+import { manifestPieces } from '../state/manifest-file.js';
 import { RENDER_STAGE_PREFIX, STAGING_PREFIX, TRASH_PREFIX } from '../catalog/paths.js';
 import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedFinished, interruptedNothingChanged, isInterrupted, signalName } from '../core/interrupt.js';
@@ -89,7 +89,7 @@ export class Executor {
    */
   private readonly unpacked = new Map<
     string,
-    { files: Map<string, ManifestFile>; rewritten: Set<string>; archiveSha256: string }
+    { files: ManifestFile[]; rewritten: Set<string>; archiveSha256: string }
   >();
 
   constructor(private readonly opts: ExecutorOptions) {}
@@ -276,7 +276,7 @@ export class Executor {
     }
     if (byDevice.size === 0) return;
     this.opts.onOp?.(`flush ${[...byDevice.values()].join(', ')} (sync -f)`);
-    const r = await runFile('sync', ['-f', ...byDevice.values()]);
+    const r = await runProcess('sync', ['-f', ...byDevice.values()]);
     if (this.opts.flushDelayMs) await new Promise((res) => setTimeout(res, this.opts.flushDelayMs));
     if (r.exitCode !== 0) {
       throw new WebtreeError(
@@ -341,7 +341,6 @@ export class Executor {
     for (const [dir, u] of this.unpacked) {
       if (!p.startsWith(dir + path.sep)) continue;
       const rel = path.relative(dir, p).split(path.sep).join('/');
-      u.files.delete(rel);
       u.rewritten.add(rel);
     }
   }
@@ -443,15 +442,15 @@ export class Executor {
           await fs.rename(path.join(raw, op.content), op.dest);
           await fs.rm(raw, { recursive: true, force: true });
           const under = `${op.content}/`;
-          files = files
-            .filter((f) => f.path.startsWith(under))
-            .map((f) => ({ ...f, path: f.path.slice(under.length) }));
+          // Renamed in place: a copy of each of 100,000 entries was megabytes at the peak.
+          files = files.filter((f) => f.path.startsWith(under));
+          for (const f of files) f.path = f.path.slice(under.length);
         }
         await fs.chmod(op.dest, 0o755);
         // Everything below was created with its owner already; only dest itself is ours.
         await this.own(op.dest);
         this.unpacked.set(op.dest, {
-          files: new Map(files.map((f) => [f.path, f])),
+          files,
           rewritten: new Set(),
           archiveSha256: result.archiveSha256,
         });
@@ -495,10 +494,8 @@ export class Executor {
             `no archive sha256 for the manifest of ${op.product} ${op.version}: nothing was unpacked into ${op.dir}`,
             { hint: 'this is a fault in webtree; report it' },
           );
-        const m = u
-          ? await manifestOfUnpacked(op.dir, sha, u.files.values(), u.rewritten)
-          : await buildManifest(op.dir, sha);
-        await writeFileAtomic(op.to, manifestText(op.product, op.version, m), 0o644);
+        const m = u ? await manifestOfUnpacked(op.dir, sha, u.files, u.rewritten) : await buildManifest(op.dir, sha);
+        await writeFileAtomic(op.to, manifestPieces(op.product, op.version, m), 0o644);
         await this.own(op.to);
         return undefined;
       }

@@ -69,7 +69,8 @@ export async function renameLinkOver(at: string, target: string): Promise<void> 
 /** `owner`: given before the mode (a chown may clear set-id bits); one this process may not give is left as it is. */
 export async function writeFileAtomic(
   file: string,
-  content: string | Buffer,
+  /** Pieces are written one after another (a large text need not exist as one string). */
+  content: string | Buffer | Iterable<string>,
   mode = 0o644,
   owner?: { uid: number; gid: number },
 ): Promise<void> {
@@ -77,7 +78,8 @@ export async function writeFileAtomic(
   const fh = await fs.open(tmp, 'wx', mode);
   try {
     try {
-      await fh.writeFile(content);
+      if (typeof content === 'string' || Buffer.isBuffer(content)) await fh.writeFile(content);
+      else for (const piece of content) await fh.write(piece);
       if (owner)
         await fh.chown(owner.uid, owner.gid).catch((err: unknown) => {
           if (!isErrno(err, 'EPERM')) throw err;

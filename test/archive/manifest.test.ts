@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildManifest, sha256File, verifyManifest, type Manifest } from '../../src/archive/manifest.js';
-import { manifestText, peekArchiveSha256 } from '../../src/state/manifest-file.js';
+import { manifestPieces, manifestText, peekArchiveSha256 } from '../../src/state/manifest-file.js';
 import { WebtreeError } from '../../src/core/errors.js';
 
 const SHA_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -131,6 +131,23 @@ describe('the manifest file', () => {
       expect(await peekArchiveSha256(other, SPEC)).toBe('f'.repeat(64));
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is written in pieces that make exactly the one text, for no files, one, and thousands', () => {
+    const at = '2026-12-06T12:00:00.000Z';
+    const many = Array.from({ length: 3000 }, (_, i) => ({
+      // Quotes, a backslash, a control character and non-ASCII, which JSON escapes or keeps.
+      path: i % 3 ? `d/"f\\${i}".txt` : `d/caf\u00e9\u0001${i}`,
+      size: i * 1000,
+      sha256: i.toString(16).padStart(64, '0'),
+      mode: 0o644,
+    }));
+    for (const files of [[], many.slice(0, 1), many]) {
+      const m = { archiveSha256: 'e'.repeat(64), files };
+      const pieces = [...manifestPieces('TV', '3.4', m, at)];
+      expect(pieces.join('')).toBe(manifestText('TV', '3.4', m, at));
+      if (files.length === many.length) expect(pieces.length).toBeGreaterThan(2);
     }
   });
 });
