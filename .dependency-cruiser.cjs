@@ -52,7 +52,8 @@ const layerRules = LAYERS.flatMap((line, i) =>
 // What touches the disk, the network or processes: node's modules for them, and the packages that do.
 const IMPURE = [
   '^(node:)?(fs|fs/promises|child_process|net|http|https|http2|dgram|dns|tls|os|worker_threads|cluster|process|readline)$',
-  '^(execa|pg|tar|undici)$',
+  // Packages resolve into node_modules: matched by where they lie (a bare '^pg$' never matched).
+  '(^|/)node_modules/(execa|pg|tar|undici)/',
 ];
 
 module.exports = {
