@@ -74,6 +74,15 @@ module.exports = {
       to: { dependencyTypes: ['core'], path: IMPURE },
     },
     {
+      name: 'one-process-runner',
+      comment:
+        'every child process goes through src/core/exec.ts (runProcess: argument arrays, lazy execa, privilege): no other module imports execa or node:child_process',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/core/exec[.]ts$' },
+      // execa resolves into node_modules: matched by where it lies, not by its bare name.
+      to: { path: ['^(node:)?child_process$', '(^|/)node_modules/execa/'] },
+    },
+    {
       name: 'no-file-cycles',
       comment: 'no cycle between files, type-only imports included',
       severity: 'error',

@@ -11,9 +11,8 @@ import path from 'node:path';
 import { resolveOwner } from '../apply/owner.js';
 import { ownerText } from '../apply/preflight.js';
 import { WebtreeError } from '../core/errors.js';
-import { testAsAccount } from '../core/exec.js';
+import { runProcess, testAsAccount } from '../core/exec.js';
 import { currentIdentity, type Identity } from '../core/identity.js';
-import { withRoot } from '../core/privilege.js';
 import type { Site } from '../site/types.js';
 import { apacheLayout } from '../plan/apache-layout.js';
 import { connectHost } from './health.js';
@@ -49,15 +48,10 @@ export function asAccount(site: Site, verb: string, argv: string[], me: Identity
 const EUPS_WRAPPER =
   '. "$1" || exit 1; shift; while [ "$1" != -- ]; do setup "$1" || exit 1; shift; done; shift; exec "$@"';
 
-/** execa is loaded on first use: `webtree status` reads the pid file and /proc and starts no process. */
-const loadExeca = async () => (await import('execa')).execa;
-
-async function run(argv: string[], site: Site) {
+/** Apache's own commands, with the site's PYTHONHOME (mod_wsgi's Python) where it sets one. */
+function run(argv: string[], site: Site) {
   const env = site.apache.pythonHome ? { PYTHONHOME: site.apache.pythonHome } : undefined;
-  const execa = await loadExeca();
-  // Starting Apache through runuser needs root: during a drop only the spawn takes it back.
-  const start = () => execa(argv[0], argv.slice(1), { reject: false, all: true, env, stdin: 'ignore' });
-  return argv[0] === 'runuser' ? withRoot(start) : start();
+  return runProcess(argv[0], argv.slice(1), { env });
 }
 
 /**
@@ -94,7 +88,7 @@ export async function configtest(site: Site, confFile?: string, confDir?: string
   const me = currentIdentity();
   if (me.uid === 0 || me.user === site.apache.user) argv = asAccount(site, 'test', argv, me);
   const r = await run(argv, site);
-  const output = (r.all ?? '').trim();
+  const output = r.all.trim();
   if (r.exitCode !== 0) {
     throw new WebtreeError('EAPACHE', `Apache refuses the configuration ${confFile ?? L.confFile}`, {
       details: output || r.message,
@@ -122,8 +116,8 @@ export async function portProblem(site: Site): Promise<{ message: string; hint: 
   const text = await fs.readFile('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').catch(() => '1024');
   const first = Number(text) || 1024;
   if (port >= first) return undefined;
-  const caps = await (await loadExeca())('getcap', [site.apache.httpd], { reject: false });
-  if (/cap_net_bind_service/.test(caps.stdout ?? '')) return undefined;
+  const caps = await runProcess('getcap', [site.apache.httpd]);
+  if (/cap_net_bind_service/.test(caps.stdout)) return undefined;
   return {
     message: `port ${port} is below ${first}: ${site.apache.user} may not listen on it`,
     hint: `set apache.listen to a port of ${first} or more (8080) and forward ${port} to it, or let systemd start it with the right to bind it (as root: webtree apache install-service --systemd, then systemctl start webtree-httpd), or let the binary bind it: setcap cap_net_bind_service=+ep ${site.apache.httpd}`,
@@ -238,7 +232,7 @@ export async function start(
     const tail = await errorLogTail(site, logOffset);
     await stop(site).catch(() => undefined);
     throw new WebtreeError('EAPACHE', `Apache did not start on ${host}:${port}`, {
-      details: [(r.all ?? '').trim(), tail].filter(Boolean).join('\n'),
+      details: [r.all.trim(), tail].filter(Boolean).join('\n'),
       hint: 'fix what the error log names, then webtree apache start',
     });
   }
@@ -319,7 +313,7 @@ export async function graceful(site: Site, opts: { timeoutMs?: number } = {}): P
   const r = await runApache(site, 'graceful');
   if (r.exitCode !== 0) {
     throw new WebtreeError('EAPACHE', 'Apache refused the graceful restart', {
-      details: (r.all ?? '').trim(),
+      details: r.all.trim(),
       hint: 'fix what Apache names; the server runs on as before',
     });
   }

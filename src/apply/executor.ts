@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runFile } from '../core/exec.js';
+import { runProcess } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
 import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
@@ -276,7 +276,7 @@ export class Executor {
     }
     if (byDevice.size === 0) return;
     this.opts.onOp?.(`flush ${[...byDevice.values()].join(', ')} (sync -f)`);
-    const r = await runFile('sync', ['-f', ...byDevice.values()]);
+    const r = await runProcess('sync', ['-f', ...byDevice.values()]);
     if (this.opts.flushDelayMs) await new Promise((res) => setTimeout(res, this.opts.flushDelayMs));
     if (r.exitCode !== 0) {
       throw new WebtreeError(

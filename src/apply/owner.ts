@@ -4,7 +4,7 @@
  * /etc/passwd and /etc/group (Node has no getpwnam); NSS-only accounts fall back to `id`.
  */
 import fs from 'node:fs/promises';
-import { runFile } from '../core/exec.js';
+import { runProcess } from '../core/exec.js';
 import { WebtreeError } from '../core/errors.js';
 import { dbEntry } from '../core/identity.js';
 import { dropToAccount } from '../core/privilege.js';
@@ -29,11 +29,11 @@ export async function resolveOwner(user: string, group: string): Promise<Owner> 
   let uid = await lookup('/etc/passwd', user);
   let gid = await lookup('/etc/group', group);
   if (uid === undefined) {
-    const r = await runFile('id', ['-u', user]);
+    const r = await runProcess('id', ['-u', user]);
     if (r.exitCode === 0) uid = Number(r.stdout.trim());
   }
   if (gid === undefined) {
-    const r = await runFile('getent', ['group', group]);
+    const r = await runProcess('getent', ['group', group]);
     if (r.exitCode === 0) gid = Number(r.stdout.split(':')[2]);
   }
   if (uid === undefined || gid === undefined) {

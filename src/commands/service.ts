@@ -5,7 +5,7 @@
  * root's. The lock, the journal and the history are the tree's as for every change; what goes
  * under /etc stays root's (an executor that gives nothing to the account).
  */
-import { runFile } from '../core/exec.js';
+import { runProcess } from '../core/exec.js';
 import { usageError, WebtreeError } from '../core/errors.js';
 import { defaultKind, readServiceFacts, serviceRoot } from '../apache/service-facts.js';
 import { planInstallService, planUninstallService } from '../plan/service.js';
@@ -53,7 +53,7 @@ export async function serviceVerb(ctx: CommandContext, verb: 'install-service' |
   // systemd reads units at its reload: done here only on the host itself, never for a test's root.
   let reload: string | undefined;
   if (kind === 'systemd' && root === '/' && done.ops.length && (await lstatOrNull('/run/systemd/system'))) {
-    const r = await runFile('systemctl', ['daemon-reload']);
+    const r = await runProcess('systemctl', ['daemon-reload']);
     reload =
       r.exitCode === 0
         ? 'systemctl daemon-reload: done'

@@ -1,32 +1,51 @@
 /**
- * Short child processes that every changing command needs (`sync -f`, `id`, `getent`), with an
- * argument array, never a shell string — through node:child_process rather than execa, whose
- * loading alone costs more than these processes take (DESIGN's archive installs in under a
- * second; see docs/benchmarks.md). Anything long-running or interactive uses execa.
+ * The one process runner: every child process webtree starts (sync -f, id, getent, systemctl,
+ * getcap, httpd -t, runApache.sh, the demo's CLI steps) goes through runProcess(), with an argument
+ * array, never a shell string. Built on execa, as STYLE.md and issue 9 ask; no other module imports execa
+ * or node:child_process (.dependency-cruiser.cjs: one-process-runner).
  */
 import { withRoot } from './privilege.js';
 
-export interface FileResult {
-  /** The exit status; -1 when the program could not be started (or was killed). */
+export interface RunResult {
+  /** The exit status; -1 when the program could not be started, was killed or timed out. */
   exitCode: number;
+  /** The output, without its final newline ('' under output: 'inherit'). */
   stdout: string;
   stderr: string;
+  /** stdout and stderr interleaved as the program wrote them. */
+  all: string;
+  /** Why it failed, in execa's words (the command, the exit status or signal, ENOENT), or ''. */
+  message: string;
 }
 
-export async function runFile(file: string, args: string[]): Promise<FileResult> {
+export interface RunOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** 'inherit': the child writes to this process's stdout and stderr (the demo's transcript). */
+  output?: 'pipe' | 'inherit';
+}
+
+/**
+ * Run file with args and wait for it; never rejects for a failing program: the result says how
+ * it ended. stdin is closed, so that nothing ever waits on a terminal.
+ */
+export async function runProcess(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   // Loaded at the first use: the commands that only read (status, list) start no process, and
-  // node:child_process is a few milliseconds of their start-up (issue 15).
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    // runuser needs root: during a drop the spawn alone takes it back (the child is forked at once).
-    const spawn = () =>
-      execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
-        const code = err ? (err as { code?: unknown }).code : 0;
-        resolve({ exitCode: typeof code === 'number' ? code : -1, stdout, stderr });
-      });
-    if (file === 'runuser') withRoot(spawn);
-    else spawn();
-  });
+  // execa's loading is a good part of a short command's start-up (issue 15; docs/benchmarks.md).
+  const { execa } = await import('execa');
+  const io = opts.output === 'inherit' ? ({ stdout: 'inherit', stderr: 'inherit' } as const) : ({ all: true } as const);
+  const start = () => execa(file, args, { reject: false, stdin: 'ignore', env: opts.env, ...io });
+  // runuser needs root: during a drop (core/privilege.ts) only the spawn takes it back, which
+  // execa does synchronously inside this call; the child has its own ids from then on.
+  const r = await (file === 'runuser' ? withRoot(start) : start());
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    exitCode: r.exitCode ?? -1,
+    stdout: text(r.stdout),
+    stderr: text(r.stderr),
+    all: text(r.all),
+    message: r.failed ? text(r.message) : '',
+  };
 }
 
 /**
@@ -34,5 +53,5 @@ export async function runFile(file: string, args: string[]): Promise<FileResult>
  * prompt, no login shell needed): as root, access(2) says yes to anything. Only root may ask.
  */
 export async function testAsAccount(account: string, args: string[]): Promise<boolean> {
-  return (await runFile('runuser', ['-u', account, '--', 'test', ...args])).exitCode === 0;
+  return (await runProcess('runuser', ['-u', account, '--', 'test', ...args])).exitCode === 0;
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runProcess } from '../core/exec.js';
 import { PACKAGE_ROOT } from '../core/package-root.js';
 import { demoApache } from './apache-part.js';
 import { FIRST_VERSIONS, writeSampleArchive } from './samples.js';
@@ -14,7 +14,7 @@ import { freePort } from '../core/net.js';
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'webtree.js');
 
 async function accountExists(name: string): Promise<boolean> {
-  return (await execa('id', ['-u', name], { reject: false })).exitCode === 0;
+  return (await runProcess('id', ['-u', name])).exitCode === 0;
 }
 
 /** Run as root, Apache needs an unprivileged account; elsewhere the demo runs as whoever starts it. */
@@ -31,16 +31,11 @@ export async function runDemo(dirArg?: string): Promise<number> {
   const archives = path.join(dir, 'archives');
   await fs.mkdir(archives, { recursive: true });
   const config = path.join(dir, 'site', 'webtree.yaml');
-  const env = { ...process.env, WEBTREE_CONFIG: config };
+  const env = { WEBTREE_CONFIG: config };
   const step = async (args: string[], allowed: number[] = [0]) => {
     process.stdout.write(`\n$ webtree ${args.join(' ')}\n`);
-    const r = await execa(process.execPath, [BIN, ...args], {
-      env,
-      reject: false,
-      stdout: 'inherit',
-      stderr: 'inherit',
-    });
-    if (!allowed.includes(r.exitCode ?? 1))
+    const r = await runProcess(process.execPath, [BIN, ...args], { env, output: 'inherit' });
+    if (!allowed.includes(r.exitCode))
       throw new Error(`demo step failed (exit ${r.exitCode}): webtree ${args.join(' ')}`);
     return r.exitCode;
   };

@@ -5,14 +5,14 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runFile } from '../core/exec.js';
+import { runProcess } from '../core/exec.js';
 import { SHIM_NAMES, type HandScript } from '../plan/shims.js';
 import type { Site } from '../site/types.js';
 import { lstatOrNull } from '../state/fs-read.js';
 
 async function accountHome(user: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   if (env.WEBTREE_ACCOUNT_HOME) return env.WEBTREE_ACCOUNT_HOME;
-  const r = await runFile('getent', ['passwd', user]);
+  const r = await runProcess('getent', ['passwd', user]);
   return r.exitCode === 0 ? r.stdout.trim().split(':')[5] || undefined : undefined;
 }
 

@@ -1,0 +1,60 @@
+/**
+ * runProcess, the one process runner, against real programs: how a run ended, what it wrote,
+ * the environment it adds, a program that cannot start, and runuser from a process that works
+ * as the service account (src/core/privilege.ts), where only the spawn may take root back.
+ */
+import { describe, expect, it } from 'vitest';
+import { runProcess, testAsAccount } from '../../src/core/exec.js';
+import { dropToAccount, workingAs } from '../../src/core/privilege.js';
+import { resolveOwner } from '../../src/apply/owner.js';
+
+describe('runProcess', () => {
+  it('the exit status and the output, without the final newline; stdout and stderr also interleaved', async () => {
+    const r = await runProcess('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    expect(r).toMatchObject({ exitCode: 3, stdout: 'out', stderr: 'err', all: 'out\nerr' });
+    expect(r.message).toMatch(/exit code 3/);
+    expect(await runProcess('true', [])).toEqual({ exitCode: 0, stdout: '', stderr: '', all: '', message: '' });
+  });
+
+  it('arguments are passed as they are, never through a shell', async () => {
+    const r = await runProcess('printf', ['%s|', 'a b', '$HOME', '`id`', ';rm -rf x']);
+    expect(r.stdout).toBe('a b|$HOME|`id`|;rm -rf x|');
+  });
+
+  it('env is added to this process environment, not put in its place', async () => {
+    const r = await runProcess('sh', ['-c', 'echo "$PYTHONHOME:$PATH"'], { env: { PYTHONHOME: '/opt/py' } });
+    expect(r.stdout).toBe(`/opt/py:${process.env.PATH}`);
+  });
+
+  it('stdin is closed: a program that reads it ends at once', async () => {
+    expect(await runProcess('cat', [])).toMatchObject({ exitCode: 0, stdout: '' });
+  });
+
+  it('a program that cannot start: exit -1 and a message that names it', async () => {
+    const r = await runProcess('/nonexistent/httpd', ['-t']);
+    expect(r.exitCode).toBe(-1);
+    expect(r.message).toMatch(/\/nonexistent\/httpd.*ENOENT/s);
+  });
+
+  it('a program killed by a signal: exit -1 and the signal named', async () => {
+    const r = await runProcess('sh', ['-c', 'kill -TERM $$']);
+    expect(r.exitCode).toBe(-1);
+    expect(r.message).toMatch(/SIGTERM/);
+  });
+});
+
+// Last in this file: the drop is for the rest of the process (vitest runs each file in its own).
+describe.runIf(process.getuid?.() === 0)('runuser while working as the service account (root only)', () => {
+  it('runs as the account, and the process keeps the account ids afterwards', async () => {
+    const owner = await resolveOwner('codemanager', 'sispi').catch(() => undefined);
+    expect(owner, 'the service account codemanager is missing: .ci/run creates it').toBeDefined();
+    dropToAccount({ user: 'codemanager', uid: owner!.uid, gid: owner!.gid });
+    expect(workingAs()?.uid).toBe(owner!.uid);
+    const r = await runProcess('runuser', ['-u', 'codemanager', '--', 'id', '-u']);
+    expect(r).toMatchObject({ exitCode: 0, stdout: String(owner!.uid) });
+    expect(process.geteuid!()).toBe(owner!.uid);
+    // Only root may call runuser: without withRoot around the spawn this would be refused.
+    expect(await testAsAccount('codemanager', ['-d', '/'])).toBe(true);
+    expect(await testAsAccount('codemanager', ['-w', '/root'])).toBe(false);
+  });
+});
