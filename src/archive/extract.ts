@@ -26,6 +26,7 @@ import { strip } from './check-tree.js';
 import { FileWriter } from './file-writer.js';
 import { workerFile } from './worker-file.js';
 import type { ManifestFile } from './manifest.js';
+import { filesOf, type WrittenList } from './written-files.js';
 import type {
   Abort,
   Check,
@@ -80,6 +81,9 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
   keepYoungGenerationSmall();
   const scratch = scratchFor(dest);
   let writer: FileWriter | undefined;
+  let result: ExtractResult | undefined;
+  let written: WrittenList[] = [];
+  let top: string | undefined;
   const team =
     takePrestarted(archive, opts) ??
     startTeam({ archive, limits: opts.limits, layout: opts.layout, writers: writerCount() });
@@ -113,16 +117,16 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     }
     await check(
       team,
-      files.reduce((n, f) => n + f.size, 0),
+      files.reduce((n, l) => l.sizes.reduce((m, size) => m + size, n), 0),
     );
     const root = end.top === undefined ? scratch : join(scratch, end.top);
     // dest is an empty directory: rename replaces it in one step.
     fs.renameSync(root, dest);
     fs.rmSync(scratch, { recursive: true, force: true });
-    for (const f of files) f.path = strip(f.path, end.top);
-    const result: ExtractResult = { entries: end.entries, bytes: end.bytes, archiveSha256: end.archiveSha256, files };
+    written = files;
+    top = end.top;
+    result = { entries: end.entries, bytes: end.bytes, archiveSha256: end.archiveSha256, files: [] };
     if (end.top !== undefined) result.strippedTop = end.top;
-    return result;
   } catch (err) {
     // Every writer stops (its open file closed) before the tree goes: none may write after the
     // removal. File system errors (a full disk, a denied write) go up as they are, with their
@@ -135,6 +139,9 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     team.ownPort?.close();
     await Promise.all([team.reader.terminate(), ...team.writers.map((w) => w.worker.terminate())]);
   }
+  // The manifest's entries, made once the reader (and its listing) is gone.
+  result.files = filesOf(written, (p) => strip(p, top));
+  return result;
 }
 
 /**
@@ -249,14 +256,14 @@ type End = Extract<FromReader, { kind: 'end' }>;
  * Write what the reader sends this thread, until the reader's end and every writer's: the files
  * of all writers, with their hashes. Settles at the first refusal or failure of any of them.
  */
-function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ end: End; files: ManifestFile[] }> {
+function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ end: End; files: WrittenList[] }> {
   return new Promise((resolve, reject) => {
     let done = false;
     let read = 0;
     let size = -1;
     let end: End | undefined;
     let ownDone = false;
-    const files: ManifestFile[][] = [writer.files];
+    const files: WrittenList[] = [];
     const progress = team.writers.map(() => ({ bytes: 0, entries: 0 }));
     let left = team.writers.length;
     const finish = (err: unknown) => {
@@ -264,7 +271,7 @@ function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ 
       done = true;
       opts.signal?.removeEventListener('abort', onAbort);
       if (err !== undefined) reject(err);
-      else resolve({ end: end!, files: files.flat() });
+      else resolve({ end: end!, files: [writer.written.list(), ...files] });
     };
     const maybeDone = () => {
       if (end && ownDone && left === 0) finish(undefined);

@@ -12,16 +12,16 @@ import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { WebtreeError } from '../core/errors.js';
-import type { ManifestFile } from './manifest.js';
 import { HINT_DAMAGED, q } from './names.js';
 import type { Instruction } from './unpack-protocol.js';
+import { WrittenFiles } from './written-files.js';
 
 const FILE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 export class FileWriter {
   bytes = 0;
   entries = 0;
-  readonly files: ManifestFile[] = [];
+  readonly written = new WrittenFiles();
   private fd = -1;
   private rel = '';
   private mode = 0;
@@ -101,7 +101,7 @@ export class FileWriter {
   }
 
   private close(): void {
-    const sha256 = this.hash!.digest('hex');
+    const digest = this.hash!.digest();
     const fd = this.fd;
     this.fd = -1;
     try {
@@ -109,6 +109,6 @@ export class FileWriter {
     } finally {
       fs.closeSync(fd);
     }
-    this.files.push({ path: this.rel, size: this.size, sha256, mode: this.mode });
+    this.written.add(this.rel, this.size, this.mode, digest);
   }
 }

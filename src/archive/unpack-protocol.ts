@@ -7,7 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Limits } from '../site/types.js';
-import type { ManifestFile } from './manifest.js';
+import type { WrittenList } from './written-files.js';
 
 export interface UnpackRequest {
   archive: string;
@@ -86,7 +86,7 @@ export interface Check {
 /** A writer thread to the main thread. */
 export type FromWriter =
   | { kind: 'progress'; bytes: number; entries: number }
-  | { kind: 'done'; bytes: number; files: ManifestFile[] }
+  | { kind: 'done'; bytes: number; files: WrittenList }
   | { kind: 'error'; error: WorkerError };
 
 /** The main thread to a writer thread: stop now (close the open file, write nothing more), then exit. */

@@ -10,6 +10,8 @@
  * check; and the file's identity (device, inode, size, modification and change times) is compared
  * again right before the unpack reads it — any write, truncation or replacement since changes
  * the change time or the inode, and then the unpack hashes as usual and refuses a mismatch.
+ * (File times move in clock ticks of a few ms, so a rewrite of the same size within one tick
+ * would not show: the check is the second line; the first is that nobody else writes there.)
  * Only archives verified by this process count: a later command (a recovery, another install)
  * hashes again.
  */

@@ -41,7 +41,8 @@ main.on('message', (m: Go | Abort) => {
     try {
       if (b.kind === 'end') {
         w.finish();
-        main.postMessage({ kind: 'done', bytes: w.bytes, files: w.files } satisfies FromWriter);
+        const files = w.written.list();
+        main.postMessage({ kind: 'done', bytes: w.bytes, files } satisfies FromWriter, [files.digests]);
         port.close();
         return;
       }

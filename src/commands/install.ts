@@ -12,6 +12,7 @@ import { recordOf } from '../apply/executor.js';
 import { readProductState } from '../state/tree.js';
 import { reportPlan, runChange } from './tx.js';
 import { SHA256_RE } from '../release/file.js';
+import { cacheEntryDir } from '../fetch/cache.js';
 import { archiveSource, shownSource, type ArchiveSource } from '../release/source.js';
 import type { CommandCode } from './types.js';
 
@@ -80,6 +81,10 @@ export const installCommand: CommandCode = {
     // The fetch (undici, TLS) is loaded only when an archive is fetched or pinned: a plain install starts without it.
     const localArchive = async (pin: string) =>
       (await import('./apply.js')).localArchive(ctx, site, { archive: src, sha256: pin });
+    // A URL's archive lands in the cache under its sha256: the unpack's threads start now, so
+    // that their start-up overlaps the download (they read nothing before the unpack's go).
+    if (src.kind === 'url' && !installed && !skipFetch && !ctx.dryRun)
+      prestartUnpack(path.join(cacheEntryDir(site, pinned!), src.name), site.limits, d.layout);
     let archive: string;
     if (src.kind === 'url') archive = ctx.dryRun || skipFetch ? src.url : await localArchive(pinned!);
     else archive = pinned !== undefined && !skipFetch && !ctx.dryRun ? await localArchive(pinned) : src.path;
