@@ -4,7 +4,7 @@
  * array, never a shell string. Built on execa, as STYLE.md and issue 9 ask; no other module imports execa
  * or node:child_process (.dependency-cruiser.cjs: one-process-runner).
  */
-import { withRoot } from './privilege.js';
+import { withRoot, workingAs } from './privilege.js';
 
 export interface RunResult {
   /** The exit status; -1 when the program could not be started, was killed or timed out. */
@@ -34,7 +34,10 @@ export async function runProcess(file: string, args: string[], opts: RunOptions 
   // execa's loading is a good part of a short command's start-up (issue 15; docs/benchmarks.md).
   const { execa } = await import('execa');
   const io = opts.output === 'inherit' ? ({ stdout: 'inherit', stderr: 'inherit' } as const) : ({ all: true } as const);
-  const start = () => execa(file, args, { reject: false, stdin: 'ignore', env: opts.env, ...io });
+  // execa always chdirs the child into cwd (node:child_process did not): working as the service
+  // account, root's working directory (/root, ansible's) may be closed to it and the spawn fails.
+  const cwd = workingAs() ? '/' : undefined;
+  const start = () => execa(file, args, { reject: false, stdin: 'ignore', env: opts.env, cwd, ...io });
   // runuser needs root: during a drop (core/privilege.ts) only the spawn takes it back, which
   // execa does synchronously inside this call; the child has its own ids from then on.
   const r = await (file === 'runuser' ? withRoot(start) : start());

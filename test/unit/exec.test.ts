@@ -3,6 +3,9 @@
  * the environment it adds, a program that cannot start, and runuser from a process that works
  * as the service account (src/core/privilege.ts), where only the spawn may take root back.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProcess, testAsAccount } from '../../src/core/exec.js';
 import { dropToAccount, workingAs } from '../../src/core/privilege.js';
@@ -48,7 +51,10 @@ describe.runIf(process.getuid?.() === 0)('runuser while working as the service a
   it('runs as the account, and the process keeps the account ids afterwards', async () => {
     const owner = await resolveOwner('codemanager', 'sispi').catch(() => undefined);
     expect(owner, 'the service account codemanager is missing: .ci/run creates it').toBeDefined();
+    // From a working directory closed to the account, as root's /root is (ansible runs webtree there).
+    process.chdir(await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-exec-closed-')));
     dropToAccount({ user: 'codemanager', uid: owner!.uid, gid: owner!.gid });
+    expect(await runProcess('sync', ['-f', '/'])).toMatchObject({ exitCode: 0 });
     expect(workingAs()?.uid).toBe(owner!.uid);
     const r = await runProcess('runuser', ['-u', 'codemanager', '--', 'id', '-u']);
     expect(r).toMatchObject({ exitCode: 0, stdout: String(owner!.uid) });
