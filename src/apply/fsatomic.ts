@@ -143,8 +143,10 @@ export async function makeDirs(dir: string, mode: number): Promise<string | unde
     }
   }
   // Asked after the loop, so that a file put there meanwhile (or one that was there) is refused too.
-  const st = await fs.stat(dir).catch(() => null);
-  if (!st?.isDirectory()) throw notADirectory(path.resolve(dir), st ? '' : ' (a link to nothing)');
+  // A link into a place the account may not enter fails as the system says (EACCES, explained at the boundary).
+  // A link to nothing (or a path moved meanwhile) fails as stat says (ENOENT, which the executor names).
+  const st = await fs.stat(dir);
+  if (!st.isDirectory()) throw notADirectory(path.resolve(dir), '');
   return missing[0];
 }
 
