@@ -24,7 +24,7 @@ export default defineConfig({
       // only: every source file counts in their totals from the start, so more tests can only raise
       // them; branches and functions are counted in the files a test loads, and a test that loads
       // one more file can lower their share without anything having got worse.
-      thresholds: { statements: 60, lines: 60 },
+      thresholds: { statements: 68, lines: 68 },
     },
   },
 });
