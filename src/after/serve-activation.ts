@@ -15,7 +15,7 @@ import { Executor, recordOf } from '../apply/executor.js';
 import { pointerPath } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { errorText, WebtreeError } from '../core/errors.js';
-import { planGoBack } from '../plan/lifecycle.js';
+import { planGoBack, recordOp } from '../plan/lifecycle.js';
 import { escapeRe } from '../core/regex.js';
 import { emptyPlan, type Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
@@ -173,17 +173,14 @@ export async function serveActivation(
   if (change.from === undefined) {
     const executor = await executorFor(ctx, site);
     const pctx = await freshPlanContext(ctx, site);
-    const entry: HistoryEntry = {
-      id: pctx.id,
-      time: pctx.now,
-      ...pctx.who,
+    const record = recordOp(pctx, {
       action: 'health-check',
       product: d.name,
       version: bad,
       outcome: 'failed',
       message: `${why}; no earlier version to go back to`,
-    };
-    await executor.apply({ ...emptyPlan(`health-check ${d.name}`, why), ops: [{ kind: 'record', entry }] }, pctx.id);
+    });
+    await executor.apply({ ...emptyPlan(`health-check ${d.name}`, why), ops: [record] }, pctx.id);
     throw new WebtreeError(
       'EHEALTH',
       `${d.name} ${bad} does not answer, and there is no earlier version to go back to`,

@@ -13,7 +13,7 @@ import { errorText, isErrno, WebtreeError } from '../core/errors.js';
 import { interruptedNothingChanged } from '../core/interrupt.js';
 import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
-import type { PlanContext } from '../plan/lifecycle.js';
+import { historyEntry, type PlanContext } from '../plan/lifecycle.js';
 import type { Site } from '../site/types.js';
 import { readTree, type TreeState } from '../state/tree.js';
 
@@ -157,13 +157,7 @@ export async function runChange(
     } catch (err) {
       // A signal while planning (Ctrl-C also kills the planner's children, httpd -t say): nothing was written.
       if (!ctx.signal?.aborted) throw err;
-      await executor.noteInterrupted({
-        id: pctx.id,
-        time: pctx.now,
-        ...pctx.who,
-        action: label.split(' ')[0],
-        outcome: 'undone',
-      });
+      await executor.noteInterrupted(historyEntry(pctx, { action: label.split(' ')[0], outcome: 'undone' }));
       throw interruptedNothingChanged(ctx.signal, 'while the change was being planned');
     }
     reportNotes(ctx.reporter, p.notes);

@@ -12,7 +12,14 @@ import { pointerPath, versionPath, webLinkPath } from '../catalog/paths.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import type { HistoryEntry, TreeState } from './facts.js';
-import { activationOps, refuseBlockedLinks, refuseDamaged, stagedInstall, type PlanContext } from './lifecycle.js';
+import {
+  activationOps,
+  refuseBlockedLinks,
+  refuseDamaged,
+  stagedInstall,
+  recordOp,
+  type PlanContext,
+} from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 
 /** What apply does to one product: the contract of `apply --json` (DESIGN.md, docs/json.md). */
@@ -108,11 +115,9 @@ export function planApply(
   const records: Op[] = [];
   const temps: string[] = [];
   const notes: string[] = [];
-  const entry = (a: ProductAction, e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser' | 'outcome'>): Op => ({
-    // One entry per product, each with its own id: the history is read per product (rollback, release).
-    kind: 'record',
-    entry: { id: `${ctx.id}.${a.name}`, time: ctx.now, ...ctx.who, ...e, outcome: 'ok' },
-  });
+  // One entry per product, each with its own id: the history is read per product (rollback, release).
+  const entry = (a: ProductAction, e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser' | 'outcome'>): Op =>
+    recordOp(ctx, { ...e, outcome: 'ok' }, `${ctx.id}.${a.name}`);
   for (const a of changing) {
     const d = catalog.find((p) => p.name === a.name)!;
     const st = tree.products[a.name];
@@ -160,17 +165,7 @@ export function planApply(
   }
   const summary = `apply ${release}: ${changing.map(label).join(', ')}`;
   // The first record is the change as a whole: an undone or failed apply is recorded through it.
-  const whole: Op = {
-    kind: 'record',
-    entry: {
-      id: ctx.id,
-      time: ctx.now,
-      ...ctx.who,
-      action: 'apply',
-      message: changing.map(label).join(', '),
-      outcome: 'ok',
-    },
-  };
+  const whole = recordOp(ctx, { action: 'apply', message: changing.map(label).join(', '), outcome: 'ok' });
   const ops = [...pre, ...renames, ...live, whole, ...records];
   return { actions, plan: { command, summary, ops, commit: pre.length, temps, notes } };
 }
@@ -204,20 +199,20 @@ export function planApplyBack(
       for (const l of d.webLinks) ops.push({ kind: 'remove', path: webLinkPath(site, l) });
       ops.push({ kind: 'remove', path: pointerPath(site, d) });
     }
-    ops.push({
-      kind: 'record',
-      entry: {
-        id: `${ctx.id}.${c.product}`,
-        time: ctx.now,
-        ...ctx.who,
-        action: 'auto-rollback',
-        product: c.product,
-        from: c.to,
-        ...(c.from !== null ? { to: c.from, undo: true } : {}),
-        outcome: 'rolled-back',
-        message: `${why}; went back to ${c.from ?? 'no version'} with the rest of the release`,
-      },
-    });
+    ops.push(
+      recordOp(
+        ctx,
+        {
+          action: 'auto-rollback',
+          product: c.product,
+          from: c.to,
+          ...(c.from !== null ? { to: c.from, undo: true } : {}),
+          outcome: 'rolled-back',
+          message: `${why}; went back to ${c.from ?? 'no version'} with the rest of the release`,
+        },
+        `${ctx.id}.${c.product}`,
+      ),
+    );
   }
   const summary = `go back: ${changes.map((c) => `${c.product} ${c.to} -> ${c.from ?? '(none)'}`).join(', ')}`;
   return { command: 'apply (going back)', summary, ops, commit: 0, temps: [], notes: [], finish: true };

@@ -1,7 +1,7 @@
 /** prune --cache: the cached archives that no installed version needs. Pure. */
 import path from 'node:path';
 import type { TreeState } from './facts.js';
-import type { PlanContext } from './lifecycle.js';
+import { recordOp, type PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 
 /** A cached archive as the cache lists it. */
@@ -26,10 +26,7 @@ export function planPruneCache(cached: CachedArchive[], tree: TreeState, ctx: Pl
   const ops: Op[] = dirs.map((d) => ({ kind: 'remove', path: d }));
   const bytes = doomed.reduce((n, c) => n + c.bytes, 0);
   const message = `removed ${doomed.map((c) => c.name).join(', ')} (${bytes} bytes) from the cache`;
-  ops.push({
-    kind: 'record',
-    entry: { id: ctx.id, time: ctx.now, ...ctx.who, action: 'prune-cache', message, outcome: 'ok' },
-  });
+  ops.push(recordOp(ctx, { action: 'prune-cache', message, outcome: 'ok' }));
   return {
     command,
     summary: `remove ${doomed.length} cached archive(s) no installed version needs: ${doomed.map((c) => c.name).join(', ')}`,

@@ -31,16 +31,25 @@ export interface PlanContext {
   history: HistoryEntry[];
 }
 
-const entry = (
-  ctx: PlanContext,
-  e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser' | 'outcome'>,
-): HistoryEntry => ({
-  id: ctx.id,
-  time: ctx.now,
-  ...ctx.who,
-  ...e,
-  outcome: 'ok',
-});
+/**
+ * A history entry stamped with the change's id (or one derived from it), time and user: every
+ * planner's record is made here, the entry's own fields after the stamp in the order given.
+ */
+export const historyEntry = (
+  ctx: Pick<PlanContext, 'id' | 'now' | 'who'>,
+  e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser'>,
+  id: string = ctx.id,
+): HistoryEntry => ({ id, time: ctx.now, ...ctx.who, ...e });
+
+/** The op that records `historyEntry(ctx, e, id)` in the history. */
+export const recordOp = (
+  ctx: Pick<PlanContext, 'id' | 'now' | 'who'>,
+  e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser'>,
+  id?: string,
+): Op => ({ kind: 'record', entry: historyEntry(ctx, e, id) });
+
+const entry = (ctx: PlanContext, e: Omit<HistoryEntry, 'id' | 'time' | 'user' | 'sudoUser' | 'outcome'>) =>
+  historyEntry(ctx, { ...e, outcome: 'ok' });
 
 const notInstalled = (d: ProductDescriptor, v: string, st: ProductState) =>
   new WebtreeError('ENOTINSTALLED', `${d.name} ${v} is not installed`, {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { apacheLayout } from './apache-layout.js';
 import type { Site } from '../site/types.js';
-import type { PlanContext } from './lifecycle.js';
+import { recordOp, type PlanContext } from './lifecycle.js';
 import type { Op, Plan } from './ops.js';
 import { unifiedDiff } from './udiff.js';
 
@@ -154,17 +154,13 @@ export function planRender(site: Site, input: RenderInput, ctx: PlanContext): Re
       : `render ${changes.length} of ${input.files.length} files: ${names.join(', ')}`;
   if (changes.length) {
     const kept = conflicts.map((c) => path.basename(handEditedCopy(c.path, ctx.now)));
-    ops.push({
-      kind: 'record',
-      entry: {
-        id: ctx.id,
-        time: ctx.now,
-        ...ctx.who,
+    ops.push(
+      recordOp(ctx, {
         action: 'render',
         outcome: 'ok',
         message: `${changes.map((c) => `${c.kind} ${path.relative(site.paths.www, c.path)}`).join(', ')}${kept.length ? `; hand-edited copies kept: ${kept.join(', ')}` : ''}`,
-      },
-    });
+      }),
+    );
   }
   const notes = input.force
     ? conflicts.map(
@@ -210,17 +206,9 @@ export function planRevert(
       ? { kind: 'remove', path: renderedRecordPath(site) }
       : { kind: 'write-file', path: renderedRecordPath(site), content: renderedJson(recordedBefore), mode: 0o644 },
   );
-  ops.push({
-    kind: 'record',
-    entry: {
-      id: ctx.id,
-      time: ctx.now,
-      ...ctx.who,
-      action: 'render',
-      outcome: 'rolled-back',
-      message: `${reason}; the previous files are back`,
-    },
-  });
+  ops.push(
+    recordOp(ctx, { action: 'render', outcome: 'rolled-back', message: `${reason}; the previous files are back` }),
+  );
   return {
     command: 'render (revert)',
     summary: 'put the previous Apache files back',

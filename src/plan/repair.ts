@@ -14,7 +14,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import type { RepairFacts } from './facts.js';
-import type { PlanContext } from './lifecycle.js';
+import { recordOp, type PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath } from './switch-layout.js';
 
@@ -139,14 +139,7 @@ export function planRepair(
     command: 'repair',
     summary: `put every consumer back through ${link} -> ${facts.active} (${live.length} to repair)`,
     // The first live rename is the commit: before it nothing any reader opens has changed.
-    ops: [
-      ...prepare,
-      ...live,
-      {
-        kind: 'record',
-        entry: { id: ctx.id, time: ctx.now, ...ctx.who, action: 'repair', to: facts.active, outcome: 'ok', message },
-      },
-    ],
+    ops: [...prepare, ...live, recordOp(ctx, { action: 'repair', to: facts.active, outcome: 'ok', message })],
     commit: prepare.length,
     temps: [],
     notes: lines,

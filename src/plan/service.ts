@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { WebtreeError } from '../core/errors.js';
 import type { Op, Plan } from './ops.js';
-import type { PlanContext } from './lifecycle.js';
+import { recordOp, type PlanContext } from './lifecycle.js';
 
 export type ServiceKind = 'systemd' | 'sysv';
 
@@ -120,17 +120,7 @@ export function planInstallService(f: ServiceFacts, root: string, pctx: PlanCont
     return plan(command, `the ${f.kind} service is installed and enabled as rendered: nothing to do`, []);
   const dirs = f.missingDirs.map((d): Op => ({ kind: 'make-dir', path: d }));
   ops.unshift(...dirs);
-  ops.push({
-    kind: 'record',
-    entry: {
-      id: pctx.id,
-      time: pctx.now,
-      ...pctx.who,
-      action: 'install-service',
-      outcome: 'ok',
-      message: `${f.kind}: ${f.file.path}`,
-    },
-  });
+  ops.push(recordOp(pctx, { action: 'install-service', outcome: 'ok', message: `${f.kind}: ${f.file.path}` }));
   return plan(command, `install and enable the ${f.kind} service ${f.file.path}`, ops);
 }
 
@@ -150,16 +140,6 @@ export function planUninstallService(f: ServiceFacts, pctx: PlanContext): Plan {
   }
   if (ops.length === 0)
     return plan(command, `no ${f.kind} service of webtree's is installed: nothing to do`, [], notes);
-  ops.push({
-    kind: 'record',
-    entry: {
-      id: pctx.id,
-      time: pctx.now,
-      ...pctx.who,
-      action: 'uninstall-service',
-      outcome: 'ok',
-      message: `${f.kind}: ${f.file.path}`,
-    },
-  });
+  ops.push(recordOp(pctx, { action: 'uninstall-service', outcome: 'ok', message: `${f.kind}: ${f.file.path}` }));
   return plan(command, `disable and remove the ${f.kind} service ${f.file.path}`, ops, notes);
 }

@@ -8,7 +8,7 @@ import type { ProductDescriptor } from '../catalog/types.js';
 import { WebtreeError } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import type { HistoryEntry, SwitchFacts } from './facts.js';
-import type { PlanContext } from './lifecycle.js';
+import { historyEntry, type PlanContext } from './lifecycle.js';
 import { emptyPlan, type Op, type Plan } from './ops.js';
 import { activeLink, consumers, consumerTarget, serverSlotDir, slotPath } from './switch-layout.js';
 
@@ -38,21 +38,19 @@ export const switchEntry = (
   req: SwitchRequest,
   outcome: HistoryEntry['outcome'] = 'ok',
   message?: string,
-): HistoryEntry => ({
-  id: ctx.id,
-  time: ctx.now,
-  ...ctx.who,
-  action: 'switch-web',
-  ...(from ? { from } : {}),
-  to: req.server,
-  ...(req.undo ? { undo: true } : {}),
-  outcome,
-  message:
-    message ??
-    [req.undo ? `switched back: ${req.undo.reason}` : '', `checks: ${req.checks.join('; ') || 'none'}`]
-      .filter(Boolean)
-      .join('; '),
-});
+): HistoryEntry =>
+  historyEntry(ctx, {
+    action: 'switch-web',
+    ...(from ? { from } : {}),
+    to: req.server,
+    ...(req.undo ? { undo: true } : {}),
+    outcome,
+    message:
+      message ??
+      [req.undo ? `switched back: ${req.undo.reason}` : '', `checks: ${req.checks.join('; ') || 'none'}`]
+        .filter(Boolean)
+        .join('; '),
+  });
 
 /**
  * What refuses a switch to `server` before anything changes, from the files alone (no database):
@@ -159,16 +157,13 @@ export function planSwitch(
  * history says that the switch did not end well (the switch's own entry says ok: it happened).
  */
 export function planStayed(server: string, from: string, reason: string, ctx: PlanContext): Plan {
-  const entry: HistoryEntry = {
-    id: ctx.id,
-    time: ctx.now,
-    ...ctx.who,
+  const entry = historyEntry(ctx, {
     action: 'switch-web',
     from,
     to: server,
     outcome: 'failed',
     message: `stayed on ${server}: ${reason}`,
-  };
+  });
   return {
     command: `switch-web ${server}`,
     summary: `record that the web tools stay on ${server}`,

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { Op, Plan } from './ops.js';
-import type { PlanContext } from './lifecycle.js';
+import { recordOp, type PlanContext } from './lifecycle.js';
 
 export interface KeptVariant {
   path: string;
@@ -146,9 +146,6 @@ export function planRestore(
   }
   if (ops.length === 0) return { plan: finishPlan('variants restore', 'nothing to restore', []), lines };
   const message = lines.filter((l) => !l.startsWith(' ')).join('; ');
-  ops.push({
-    kind: 'record',
-    entry: { id: pctx.id, time: pctx.now, ...pctx.who, action: 'variants-restore', outcome: 'ok', message },
-  });
+  ops.push(recordOp(pctx, { action: 'variants-restore', outcome: 'ok', message }));
   return { plan: finishPlan('variants restore', 'restore the kept variants and the indirection', ops), lines };
 }
