@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runProcess } from '../core/exec.js';
+import { runProcess, startWaiting, type WaitingProcess } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
 import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
@@ -92,6 +92,9 @@ export class Executor {
     { files: ManifestFile[]; rewritten: Set<string>; archiveSha256: string }
   >();
 
+  /** The flush's process while it waits for the paths to flush (apply). */
+  private flusher?: WaitingProcess;
+
   constructor(private readonly opts: ExecutorOptions) {}
 
   private get state() {
@@ -129,6 +132,12 @@ export class Executor {
           // The flush can take seconds: a signal that came during it still finds nothing live.
           if (signal?.aborted) throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
         }
+        // The flush's process, started while the unpack's threads start up (this thread has
+        // nothing else to do then), not after it, when forking a process that has grown by the
+        // tree's records costs tens of milliseconds more. xargs runs `sync -f` on the paths
+        // syncTemps gives it, and nothing if it is given none (-r).
+        if (plan.ops[i].kind === 'extract' && i < plan.commit)
+          this.flusher ??= startWaiting('xargs', ['-0', '-r', 'sync', '-f', '--']);
         const undo = await this.run(plan.ops[i], id);
         if (i >= plan.commit && undo) undos.push(undo);
         // The journal must hold what recovery may need to re-run: the sha256 the unpack found.
@@ -162,6 +171,10 @@ export class Executor {
         });
       }
       throw err;
+    } finally {
+      // Not needed after all (a failure before the flush): it ends without running sync.
+      await this.flusher?.finish('');
+      this.flusher = undefined;
     }
     // The change is live from here on: nothing below may report it as not made. A journal that
     // cannot be rewritten (a full disk) still says phase 'ops' with every operation done, which
@@ -276,7 +289,11 @@ export class Executor {
     }
     if (byDevice.size === 0) return;
     this.opts.onOp?.(`flush ${[...byDevice.values()].join(', ')} (sync -f)`);
-    const r = await runProcess('sync', ['-f', ...byDevice.values()]);
+    const flusher = this.flusher;
+    this.flusher = undefined;
+    const r = flusher
+      ? await flusher.finish([...byDevice.values()].join('\0'))
+      : await runProcess('sync', ['-f', ...byDevice.values()]);
     if (this.opts.flushDelayMs) await new Promise((res) => setTimeout(res, this.opts.flushDelayMs));
     if (r.exitCode !== 0) {
       throw new WebtreeError(

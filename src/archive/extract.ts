@@ -3,7 +3,8 @@
  * each entry as it streams past, into a scratch directory beside dest that nothing serves. The
  * reading, checking and hashing run on a worker thread (unpack-worker.ts), the writing here, so
  * that on two cores the two halves overlap; the worker's instructions come in acknowledged
- * batches (about 12 MiB in flight: eight 1 MiB batches, and what one inflated piece adds).
+ * batches, each in one of a few 1 MiB slabs of shared memory that go back and forth by number
+ * (unpack-protocol.ts).
  *
  * Every header is checked (rules.ts) before a byte of its entry is written, and a refusal removes
  * the scratch directory, so dest is only ever empty or the whole, checked tree. Only regular files
@@ -285,6 +286,7 @@ function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ 
     const onAbort = () => finish(opts.signal!.reason);
     if (opts.signal?.aborted) return finish(opts.signal.reason);
     opts.signal?.addEventListener('abort', onAbort);
+    const slabs: Buffer[] = [];
     const onBatch = (b: ToWriter) => {
       if (done) return;
       try {
@@ -293,9 +295,10 @@ function write(team: Team, writer: FileWriter, opts: ExtractOptions): Promise<{ 
           ownDone = true;
           return maybeDone();
         }
-        writer.apply(b.ops, Buffer.from(b.data));
-        // Written: the buffer goes back to the reader to be filled again.
-        team.ownPort!.postMessage({ credit: 1, buffer: b.data } satisfies ToReader, [b.data]);
+        if (b.slab) slabs[b.slot] = Buffer.from(b.slab);
+        writer.apply(b.code, b.names, slabs[b.slot]);
+        // Written: the slab goes back to the reader to be filled again.
+        team.ownPort!.postMessage({ slot: b.slot } satisfies ToReader);
         report();
       } catch (err) {
         finish(err);

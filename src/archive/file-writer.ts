@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { WebtreeError } from '../core/errors.js';
 import { HINT_DAMAGED, q } from './names.js';
-import type { Instruction } from './unpack-protocol.js';
+import { CLOSE, OPEN, WRITE } from './unpack-protocol.js';
 import { WrittenFiles } from './written-files.js';
 
 const FILE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
@@ -26,7 +26,8 @@ export class FileWriter {
   private rel = '';
   private mode = 0;
   private size = 0;
-  private mtime?: Date;
+  /** Milliseconds since the epoch, NaN for none. */
+  private mtimeMs = NaN;
   private hash?: Hash;
   /** Files are created by this process's user: a chown to the same owner would be a call for nothing. */
   private readonly chown: boolean;
@@ -39,18 +40,25 @@ export class FileWriter {
     this.chown = owner !== undefined && (owner.uid !== process.geteuid?.() || owner.gid !== process.getegid?.());
   }
 
-  apply(ops: Instruction[], data: Buffer): void {
-    for (const op of ops) {
-      switch (op[0]) {
-        case 'f':
-          this.open(op[1], op[2], op[3]);
+  /** One batch: `code` and `names` as unpack-protocol.ts lays them out, `data` the batch's slab. */
+  apply(code: number[], names: string[], data: Buffer): void {
+    let name = 0;
+    for (let i = 0; i < code.length;) {
+      switch (code[i]) {
+        case OPEN:
+          this.open(names[name++], code[i + 1], code[i + 2]);
+          i += 3;
           break;
-        case 'w':
-          this.write(data.subarray(op[1], op[1] + op[2]));
+        case WRITE:
+          this.write(data, code[i + 1], code[i + 2]);
+          i += 3;
           break;
-        case 'c':
+        case CLOSE:
           this.close();
+          i += 1;
           break;
+        default:
+          throw new Error(`unpack: unknown instruction ${code[i]} at ${i}`);
       }
     }
   }
@@ -72,7 +80,7 @@ export class FileWriter {
     this.fd = -1;
   }
 
-  private open(rel: string, mode: number, mtimeMs: number | null): void {
+  private open(rel: string, mode: number, mtimeMs: number): void {
     this.fd = fs.openSync(join(this.root, rel), FILE_FLAGS, mode);
     this.rel = rel;
     if (this.chown) fs.fchownSync(this.fd, this.owner!.uid, this.owner!.gid);
@@ -81,23 +89,24 @@ export class FileWriter {
     if ((mode & this.umask) !== 0) fs.fchmodSync(this.fd, mode);
     this.mode = mode;
     this.size = 0;
-    this.mtime = mtimeMs === null ? undefined : new Date(mtimeMs);
+    this.mtimeMs = mtimeMs;
     this.hash = createHash('sha256');
     this.entries++;
   }
 
-  private write(data: Buffer): void {
+  private write(data: Buffer, offset: number, length: number): void {
+    const end = offset + length;
     try {
-      for (let off = 0; off < data.length;) off += fs.writeSync(this.fd, data, off);
+      for (let off = offset; off < end;) off += fs.writeSync(this.fd, data, off, end - off);
     } catch (err) {
       // A write names no file of its own: say which one the disk was full for.
       throw Object.assign(err as NodeJS.ErrnoException, {
         path: (err as NodeJS.ErrnoException).path ?? join(this.root, this.rel),
       });
     }
-    this.hash!.update(data);
-    this.size += data.length;
-    this.bytes += data.length;
+    this.hash!.update(data.subarray(offset, end));
+    this.size += length;
+    this.bytes += length;
   }
 
   private close(): void {
@@ -105,7 +114,12 @@ export class FileWriter {
     const fd = this.fd;
     this.fd = -1;
     try {
-      if (this.mtime) fs.futimesSync(fd, this.mtime, this.mtime);
+      if (!Number.isNaN(this.mtimeMs)) {
+        // Seconds, without a Date per file; but Node takes a negative number for "now", so a
+        // time before the epoch goes as a Date.
+        const t = this.mtimeMs >= 0 ? this.mtimeMs / 1000 : new Date(this.mtimeMs);
+        fs.futimesSync(fd, t, t);
+      }
     } finally {
       fs.closeSync(fd);
     }

@@ -30,13 +30,18 @@ export interface Go {
   hashArchive?: boolean;
 }
 
-export type Instruction =
-  /** Start a file: create it, empty, with this mode and mtime (ms since the epoch, before it too; null for none). */
-  | ['f', rel: string, mode: number, mtimeMs: number | null]
-  /** Append bytes [offset, offset + length) of the batch's data to the file being written. */
-  | ['w', offset: number, length: number]
-  /** The file is whole (the writer hashes what it wrote, on its own thread). */
-  | ['c'];
+/**
+ * A batch's instructions, flat: numbers in `code`, the files' names in `names` (one per OPEN, in
+ * order). Flat arrays cross a port as two objects; an array per instruction was 25,000 small
+ * objects per 120 MB archive to clone on one side and collect on the other.
+ *   OPEN mode mtimeMs   start a file: create it, empty, with this mode and mtime (ms since the
+ *                       epoch, before it too; NaN for none)
+ *   WRITE offset length append bytes [offset, offset + length) of the batch's slab
+ *   CLOSE               the file is whole (the writer hashes what it wrote, on its own thread)
+ */
+export const OPEN = 0;
+export const WRITE = 1;
+export const CLOSE = 2;
 
 export interface WorkerError {
   webtree: boolean;
@@ -52,14 +57,19 @@ export interface WorkerError {
 
 /** Reader to a writer, on the writer's port. */
 export type ToWriter =
-  | { kind: 'batch'; ops: Instruction[]; data: ArrayBuffer }
+  /**
+   * Carry out `code` with the bytes of slab `slot`. The slabs are shared memory, sent once each
+   * (`slab` on a slot's first batch) and handed back by slot number: a buffer transferred with
+   * every batch was a new 1 MiB ArrayBuffer on each side each time, which V8 counts as external
+   * memory and answers with full collections.
+   */
+  | { kind: 'batch'; slot: number; slab?: SharedArrayBuffer; code: number[]; names: string[] }
   /** The archive ended: every file sent is whole. */
   | { kind: 'end' };
 
-/** A writer to the reader, on its port: a credit for each batch written, and the buffer for reuse. */
+/** A writer to the reader, on its port: the slab of a batch written, free to be filled again. */
 export interface ToReader {
-  credit: number;
-  buffer?: ArrayBuffer;
+  slot: number;
 }
 
 /** Reader to the main thread. */

@@ -18,11 +18,13 @@ import { TarFraming, type EntryView } from './framing.js';
 import { EntryRules } from './rules.js';
 import { openArchive } from './source.js';
 import {
+  CLOSE,
+  OPEN,
+  WRITE,
   toWorkerError,
   type Check,
   type FromReader,
   type Go,
-  type Instruction,
   type ToReader,
   type ToWriter,
   type UnpackRequest,
@@ -43,29 +45,48 @@ const poke = () => {
 /** One writer as the reader sees it: its port, its credits, the batch being filled. */
 class Outlet {
   credits = CREDITS;
-  ops: Instruction[] = [];
-  buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  /** The batch being filled: its instructions (unpack-protocol.ts) and files' names. */
+  code: number[] = [];
+  names: string[] = [];
+  /** Shared slabs by slot (CREDITS in flight, one being filled, made as first needed), and their views. */
+  private readonly slabs: Buffer[] = [];
+  /** How many slabs the writer has been sent: a slot's first batch carries its slab. */
+  private known = 0;
+  private readonly free: number[] = [];
+  private slot = -1;
+  buf!: Buffer;
   used = 0;
-  /** Batch buffers the writer has handed back: reused, so that a big archive allocates a few, not hundreds. */
-  private readonly spare: ArrayBuffer[] = [];
 
   constructor(private readonly port: MessagePort) {
+    this.take();
     port.on('message', (m: ToReader) => {
-      this.credits += m.credit;
-      if (m.buffer && m.buffer.byteLength === BATCH_BYTES) this.spare.push(m.buffer);
+      this.credits++;
+      this.free.push(m.slot);
       poke();
     });
   }
 
   flush(): void {
-    if (this.ops.length === 0) return;
-    const data = this.buf.buffer;
-    this.port.postMessage({ kind: 'batch', ops: this.ops, data } satisfies ToWriter, [data]);
+    if (this.code.length === 0) return;
+    const first = this.slot === this.known;
+    if (first) this.known++;
+    const batch: ToWriter = { kind: 'batch', slot: this.slot, code: this.code, names: this.names };
+    if (first) batch.slab = this.buf.buffer as SharedArrayBuffer;
+    this.port.postMessage(batch);
     this.credits--;
-    this.ops = [];
-    const again = this.spare.pop();
-    this.buf = again ? Buffer.from(again) : Buffer.allocUnsafeSlow(BATCH_BYTES);
-    this.used = 0;
+    this.code = [];
+    this.names = [];
+    this.take();
+  }
+
+  /** Starts a file in the batch being filled (mtimeMs NaN for none). */
+  open(rel: string, mode: number, mtimeMs: number): void {
+    this.code.push(OPEN, mode, mtimeMs);
+    this.names.push(rel);
+  }
+
+  close(): void {
+    this.code.push(CLOSE);
   }
 
   send(piece: Buffer): void {
@@ -73,7 +94,7 @@ class Outlet {
       if (this.used === BATCH_BYTES) this.flush();
       const n = Math.min(BATCH_BYTES - this.used, piece.length - off);
       piece.copy(this.buf, this.used, off, off + n);
-      this.ops.push(['w', this.used, n]);
+      this.code.push(WRITE, this.used, n);
       this.used += n;
       off += n;
     }
@@ -82,6 +103,18 @@ class Outlet {
   end(): void {
     this.flush();
     this.port.postMessage({ kind: 'end' } satisfies ToWriter);
+  }
+
+  /** The next slab to fill: one the writer handed back, or a new one. */
+  private take(): void {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.slabs.length;
+      this.slabs.push(Buffer.from(new SharedArrayBuffer(BATCH_BYTES)));
+    }
+    this.slot = slot;
+    this.buf = this.slabs[slot];
+    this.used = 0;
   }
 }
 
@@ -164,16 +197,16 @@ async function run(go: Go): Promise<void> {
         // A pax mtime that is no number or out of a Date's range is an Invalid Date: none, as
         // node-tar makes of an unreadable header field (futimes would fail on it).
         const mtime = v.mtime?.getTime();
-        out.ops.push(['f', a.rel, a.mode, mtime !== undefined && Number.isFinite(mtime) ? mtime : null]);
+        out.open(a.rel, a.mode, mtime !== undefined && Number.isFinite(mtime) ? mtime : NaN);
         left = a.size;
-        if (left === 0) out.ops.push(['c']);
+        if (left === 0) out.close();
       },
       (piece) => {
         if (left === 0) return; // padding
         const data = piece.length > left ? piece.subarray(0, left) : piece;
         out.send(data);
         left -= data.length;
-        if (left === 0) out.ops.push(['c']);
+        if (left === 0) out.close();
       },
     );
     const archiveHash = go.hashArchive === false ? undefined : createHash('sha256');
@@ -186,7 +219,7 @@ async function run(go: Go): Promise<void> {
       framing.push(chunk);
       let sent = false;
       for (const o of outlets) {
-        if (o.used >= BATCH_BYTES / 2 || o.ops.length >= 4096) {
+        if (o.used >= BATCH_BYTES / 2 || o.names.length >= 4096) {
           o.flush();
           sent = true;
         }

@@ -1,7 +1,7 @@
 /**
  * An extra writer of the unpacking, on a thread of its own (extract.ts starts them with the
  * reader): it waits for the go, then writes the files the reader sends on its port, each batch
- * whole before the next, and hands back credits and buffers. At the end it sends the main thread
+ * whole before the next, and hands back each batch's slab. At the end it sends the main thread
  * the files with their hashes. An abort closes the open file and ends the thread; the main thread
  * removes the tree only once every writer has ended.
  */
@@ -36,6 +36,7 @@ main.on('message', (m: Go | Abort) => {
   const [port] = m.ports;
   writer = new FileWriter(m.root, m.owner, m.umask);
   const w = writer;
+  const slabs: Buffer[] = [];
   port.on('message', (b: ToWriter) => {
     if (stopped) return;
     try {
@@ -46,8 +47,9 @@ main.on('message', (m: Go | Abort) => {
         port.close();
         return;
       }
-      w.apply(b.ops, Buffer.from(b.data));
-      port.postMessage({ credit: 1, buffer: b.data } satisfies ToReader, [b.data]);
+      if (b.slab) slabs[b.slot] = Buffer.from(b.slab);
+      w.apply(b.code, b.names, slabs[b.slot]);
+      port.postMessage({ slot: b.slot } satisfies ToReader);
       main.postMessage({ kind: 'progress', bytes: w.bytes, entries: w.entries } satisfies FromWriter);
     } catch (err) {
       fail(err);

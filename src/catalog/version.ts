@@ -20,12 +20,31 @@ export function versionProblem(v: string): string | undefined {
 
 type Part = number | string;
 
+/**
+ * The runs of digits (as numbers) and of letters (lower case); anything else ("." "_" "-" "+")
+ * only separates them, and a "v" before a digit at the start is dropped. A scan by char code,
+ * not regular expressions: status splits every installed version of every product.
+ */
 function parts(v: string): Part[] {
-  const body = v.replace(/^v(?=\d)/i, '').replace(/_/g, '.');
   const out: Part[] = [];
-  for (const m of body.matchAll(/\d+|[A-Za-z]+/g)) out.push(/^\d/.test(m[0]) ? Number(m[0]) : m[0].toLowerCase());
+  const n = v.length;
+  let i = (v.charCodeAt(0) | 0x20) === 0x76 && isDigit(v.charCodeAt(1)) ? 1 : 0;
+  while (i < n) {
+    const c = v.charCodeAt(i);
+    const start = i;
+    if (isDigit(c)) {
+      while (i < n && isDigit(v.charCodeAt(i))) i++;
+      out.push(Number(v.slice(start, i)));
+    } else if (isLetter(c)) {
+      while (i < n && isLetter(v.charCodeAt(i))) i++;
+      out.push(v.slice(start, i).toLowerCase());
+    } else i++;
+  }
   return out;
 }
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 export function compareVersions(a: string, b: string): number {
   return compareParts(a, parts(a), b, parts(b));

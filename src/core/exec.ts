@@ -40,7 +40,54 @@ export async function runProcess(file: string, args: string[], opts: RunOptions 
   const start = () => execa(file, args, { reject: false, stdin: 'ignore', env: opts.env, cwd, ...io });
   // runuser needs root: during a drop (core/privilege.ts) only the spawn takes it back, which
   // execa does synchronously inside this call; the child has its own ids from then on.
-  const r = await (file === 'runuser' ? withRoot(start) : start());
+  return resultOf(await (file === 'runuser' ? withRoot(start) : start()));
+}
+
+/** A program started ahead of when it is needed, waiting for its input: see startWaiting. */
+export interface WaitingProcess {
+  /** Write `input` to its stdin, close it, and wait for the program to end. */
+  finish(input: string): Promise<RunResult>;
+}
+
+/**
+ * Start file with args now, its stdin a pipe that stays open until finish(): for a program whose
+ * start should not be paid for when its work is due (a fork of a big process costs tens of
+ * milliseconds). The caller must call finish on every path, with '' when it turns out not to be
+ * needed; until then the program keeps this process alive.
+ */
+export function startWaiting(file: string, args: string[], opts: RunOptions = {}): WaitingProcess {
+  const started = (async () => {
+    const { execa } = await import('execa');
+    const cwd = workingAs() ? '/' : undefined;
+    // In a box: the subprocess is itself a promise, which an async function would wait for.
+    return { child: execa(file, args, { reject: false, stdin: 'pipe', env: opts.env, cwd, all: true }) };
+  })();
+  // Marked as handled now: finish, when it comes, reports the failure as a result.
+  started.catch(() => undefined);
+  return {
+    async finish(input: string) {
+      let child;
+      try {
+        ({ child } = await started);
+      } catch (err) {
+        return { exitCode: -1, stdout: '', stderr: '', all: '', message: String(err) };
+      }
+      // A program that died early closed its end: its result says why, not an EPIPE here.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
+      return resultOf(await child);
+    },
+  };
+}
+
+function resultOf(r: {
+  exitCode?: number;
+  stdout?: unknown;
+  stderr?: unknown;
+  all?: unknown;
+  failed: boolean;
+  message?: unknown;
+}): RunResult {
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
     exitCode: r.exitCode ?? -1,

@@ -6,9 +6,8 @@
  * crash on `null`, or a stack trace. Parsing and the shape of each file stay with its owner:
  * this module only knows files, text and JSON.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import fs from 'node:fs/promises';
 import { isErrno, WebtreeError, type ErrorCode } from './errors.js';
 
 /** A state file that cannot be used as it is. `problem` is its own sentence part ("is empty"). */
@@ -52,27 +51,35 @@ export interface StateFileSpec {
 
 const DEFAULT_MAX = 256 * 1024 * 1024;
 
-/** A NUL byte, or bytes that are not UTF-8: nothing webtree writes. */
-function isBinary(buf: Buffer): boolean {
-  if (buf.includes(0)) return true;
+/**
+ * The text, or undefined for a NUL byte or bytes that are not UTF-8: nothing webtree writes.
+ * Decoded once (ignoreBOM keeps a BOM in the text, as Buffer's toString does).
+ */
+function utf8Text(buf: Buffer): string | undefined {
+  if (buf.includes(0)) return undefined;
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(buf);
-    return false;
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
   } catch {
-    return true;
+    return undefined;
   }
 }
 
 /**
  * The file's text, or undefined when it does not exist. Opened O_NONBLOCK (a FIFO opens at once
  * and is then refused by its type, never read), the type checked on the open descriptor (no race
- * between a stat and the open), the size bounded, empty and binary files refused.
+ * between a stat and the open), the size bounded, empty and binary files refused. The calls are
+ * the synchronous ones: each of these files is small and read once, and a read command waited on
+ * libuv's thread pool for nothing (issue 15).
  */
 export async function readStateText(file: string, spec: StateFileSpec): Promise<string | undefined> {
+  return readStateTextSync(file, spec);
+}
+
+export function readStateTextSync(file: string, spec: StateFileSpec): string | undefined {
   const bad = (problem: string) => new DamagedFileError(file, spec.what, problem, spec.fix, spec.code, spec.exitCode);
-  let fh: fs.FileHandle;
+  let fd: number;
   try {
-    fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     if (isErrno(err, 'ENOTDIR')) throw bad('cannot be reached: a part of its path is a file, not a directory');
@@ -85,24 +92,25 @@ export async function readStateText(file: string, spec: StateFileSpec): Promise<
     throw err;
   }
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) throw bad(`is ${kindOf(st)}, not a file`);
     const max = spec.maxBytes ?? DEFAULT_MAX;
     if (st.size > max) throw bad(`is ${st.size} bytes, more than any such file webtree writes (${max})`);
     if (st.size === 0) throw bad('is empty');
     let buf: Buffer;
     try {
-      buf = await fh.readFile();
+      buf = readFileSync(fd);
     } catch (err) {
       if (isErrno(err))
         throw bad(`cannot be read: ${err.code}${err.code === 'EIO' ? ' (a disk error: see dmesg)' : ''}`);
       throw err;
     }
     if (buf.length === 0) throw bad('is empty');
-    if (isBinary(buf)) throw bad('holds binary data, not text');
-    return buf.toString('utf8');
+    const text = utf8Text(buf);
+    if (text === undefined) throw bad('holds binary data, not text');
+    return text;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -158,8 +166,9 @@ export const isObj: FieldCheck = (v) => typeof v === 'object' && v !== null && !
 export function shapeProblem(v: unknown, fields: Record<string, FieldCheck>): string | undefined {
   if (!isObj(v)) return `holds ${jsonKind(v)} where an object belongs`;
   const o = v as Record<string, unknown>;
-  for (const [name, check] of Object.entries(fields)) {
-    if (check(o[name])) continue;
+  // for…in, not Object.entries: the history checks every line of the file with the same table.
+  for (const name in fields) {
+    if (fields[name](o[name])) continue;
     return o[name] === undefined
       ? `has no field "${name}"`
       : `has a field "${name}" of the wrong kind (${jsonKind(o[name])})`;

@@ -7,9 +7,44 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runProcess, testAsAccount } from '../../src/core/exec.js';
+import { runProcess, startWaiting, testAsAccount } from '../../src/core/exec.js';
 import { dropToAccount, workingAs } from '../../src/core/privilege.js';
 import { resolveOwner } from '../../src/apply/owner.js';
+
+describe('startWaiting (the flush started ahead of its paths)', () => {
+  it('runs with the input given at finish, not before', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webtree-wait-'));
+    const mark = path.join(dir, 'made');
+    const p = startWaiting('xargs', ['-0', '-r', 'touch', '--']);
+    // Started, but waiting on its stdin: nothing done yet.
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(fs.access(mark)).rejects.toThrow();
+    const r = await p.finish(mark);
+    expect(r.exitCode).toBe(0);
+    await fs.access(mark);
+    await fs.rm(dir, { recursive: true });
+  });
+
+  it("given '', xargs -r runs nothing and ends", async () => {
+    const r = await startWaiting('xargs', ['-0', '-r', 'false']).finish('');
+    expect(r).toMatchObject({ exitCode: 0, stdout: '' });
+  });
+
+  it("the program's failure is its result: exit status and stderr", async () => {
+    const r = await startWaiting('xargs', ['-0', '-r', 'sync', '-f', '--']).finish('/nonexistent/dir');
+    expect(r.exitCode).toBe(123);
+    expect(r.stderr).toMatch(/nonexistent/);
+  });
+
+  it('a program that ended before finish (or never started) gives its result, not an EPIPE', async () => {
+    const r = await startWaiting('/nonexistent/xargs', []).finish('x'.repeat(1 << 20));
+    expect(r.exitCode).toBe(-1);
+    expect(r.message).toMatch(/ENOENT/);
+    const early = startWaiting('true', []);
+    await new Promise((res) => setTimeout(res, 200));
+    expect((await early.finish('x'.repeat(1 << 20))).exitCode).toBe(0);
+  });
+});
 
 describe('runProcess', () => {
   it('the exit status and the output, without the final newline; stdout and stderr also interleaved', async () => {
