@@ -16,7 +16,7 @@ import { didYouMean } from './core/suggest.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 import { historySize, publishIfChanged } from './watch/after-change.js';
-import { splitCommand } from './command-name.js';
+import { splitCommand } from './core/command-name.js';
 
 /** The version in webtree's own package.json. */
 async function packageVersion(): Promise<string> {

@@ -6,7 +6,7 @@
  * dist/bundle/full.js and its chunks, which load a command's code only when it runs. Both are
  * built from src/cli.ts: the same main, the same messages.
  */
-import { splitCommand } from './command-name.js';
+import { splitCommand } from './core/command-name.js';
 import type { Streams } from './core/reporter.js';
 
 /** The commands read.js holds (scripts/bundle.mjs reads this list too). */
