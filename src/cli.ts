@@ -105,7 +105,7 @@ function stopOnSignals(streams: Streams): { signal: AbortSignal; dispose(): void
  * service account it names (src/core/privilege.ts), unless the command keeps root.
  */
 async function loadSiteAs(keepRoot: boolean, config: string | undefined, env: NodeJS.ProcessEnv): Promise<Site> {
-  const { loadSite, siteFilePath } = await import('./site/load.js');
+  const { loadSite, siteFilePath } = await import('./site/open.js');
   const site = await loadSite(siteFilePath(config, env));
   if (!keepRoot) await (await import('./apply/owner.js')).becomeServiceAccount(site.apache.user, site.apache.group);
   return site;

@@ -1,17 +1,20 @@
 /**
- * Hashing many files on several threads (verify of a version of 100,000 files): the files are
- * cut into jobs of about 4 MiB, taken in turn by the pool's threads and by this thread itself,
- * one job at a time, so that a thread that finishes early takes more. Fewer bytes than a job's
- * worth are hashed here at once: a thread costs more to start than they take to hash.
- * The pool's threads are started at the first large request and kept (unref'd) for the next.
+ * Checking many files on several threads (verify of a version of 100,000 files): the files are
+ * cut into jobs of about 4 MiB, and every thread, this one included, takes the next job from one
+ * shared counter (Atomics) until none is left: no thread waits for another to hand it work (a
+ * job handed over by message waited for this thread to finish its own), and a thread that
+ * finishes early takes more. Each pool thread is sent the request once and answers once, at the
+ * end. A request of one job is checked here alone: a thread costs more to start than it takes.
+ * The pool's threads are started at the first large request (or by warmHashPool) and kept
+ * (unref'd) for the next.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { hashFilesSync, type HashDone, type HashJob } from './hash-sync.js';
+import { takeJobs, type CheckRequest, type PoolAnswer } from './hash-sync.js';
 import { workerFile } from './worker-file.js';
 
-const JOB_BYTES = 4 * 1024 * 1024;
-const JOB_FILES = 256;
+export const JOB_BYTES = 4 * 1024 * 1024;
+export const JOB_FILES = 256;
 
 let pool: Worker[] | undefined;
 
@@ -35,56 +38,40 @@ function workers(n: number): Worker[] {
   return pool.slice(0, n);
 }
 
-/** The sha256 of each file (or the error code that stopped its read), in the order given. */
-export async function hashFiles(files: { path: string; size: number }[]): Promise<HashDone['results']> {
-  const jobs: HashJob[] = [];
-  let bytes = 0;
-  for (let i = 0, start = 0; i < files.length; i++) {
-    bytes += files[i].size;
-    if (bytes >= JOB_BYTES || i - start + 1 >= JOB_FILES || i === files.length - 1) {
-      jobs.push({ id: jobs.length, paths: files.slice(start, i + 1).map((f) => f.path) });
-      start = i + 1;
-      bytes = 0;
-    }
-  }
-  const threads = hashThreads();
-  if (jobs.length <= 1 || threads === 1) return jobs.flatMap((j) => hashFilesSync(j).results);
-  const results: HashDone['results'][] = new Array<HashDone['results']>(jobs.length);
-  let next = 0;
-  const take = () => (next < jobs.length ? jobs[next++] : undefined);
-  const helpers = workers(Math.min(threads - 1, jobs.length - 1)).map(
-    (w) =>
-      new Promise<void>((resolve, reject) => {
-        w.ref();
-        const give = () => {
-          const job = take();
-          if (!job) return finish();
-          w.postMessage(job);
-        };
-        const onMessage = (done: HashDone) => {
-          results[done.id] = done.results;
-          give();
-        };
-        const onError = (err: unknown) => {
-          finish();
-          reject(err);
-        };
-        const finish = () => {
-          w.off('message', onMessage);
-          w.off('error', onError);
-          w.unref();
-          resolve();
-        };
-        w.on('message', onMessage);
-        w.on('error', onError);
-        give();
-      }),
-  );
-  // This thread takes jobs too, letting the others' answers in between.
-  for (let job = take(); job; job = take()) {
-    results[job.id] = hashFilesSync(job).results;
-    await new Promise<void>((r) => setImmediate(r));
-  }
-  await Promise.all(helpers);
-  return results.flat();
+/** Starts the pool's threads now, so that they are up by the time the walk has made the jobs. */
+export function warmHashPool(): void {
+  if (hashThreads() > 1) workers(hashThreads() - 1);
+}
+
+function ask(w: Worker, req: CheckRequest): Promise<Record<number, string>> {
+  return new Promise<Record<number, string>>((resolve, reject) => {
+    w.ref();
+    const finish = () => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.unref();
+    };
+    const onMessage = (a: PoolAnswer) => {
+      finish();
+      if ('error' in a) reject(new Error(`a hashing thread failed: ${a.error}`));
+      else resolve(a.errors);
+    };
+    const onError = (err: unknown) => {
+      finish();
+      reject(err);
+    };
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.postMessage(req);
+  });
+}
+
+/** Checks every file of the request (its answers are written into it); the error codes by file. */
+export async function checkFiles(req: CheckRequest): Promise<Record<number, string>> {
+  const threads = Math.min(hashThreads(), req.ends.length);
+  if (threads <= 1) return takeJobs(req);
+  const helpers = workers(threads - 1).map((w) => ask(w, req));
+  const errors = takeJobs(req);
+  for (const e of await Promise.all(helpers)) Object.assign(errors, e);
+  return errors;
 }

@@ -6,11 +6,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstatSync, readdirSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { WebtreeError, isErrno } from '../core/errors.js';
-import { hashFiles } from './hash-pool.js';
+import { WebtreeError } from '../core/errors.js';
+import { TableBuilder, verifyTable, what, type ManifestTable } from './verify-files.js';
 
 export interface ManifestFile {
   /** Relative to the version directory, '/'-separated. */
@@ -32,15 +31,6 @@ export async function sha256File(path: string): Promise<string> {
   // 1 MiB reads: with the default 64 KiB, the thread pool's round trips cost more than the hashing.
   await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest('hex');
-}
-
-function what(st: Stats): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
 }
 
 /**
@@ -121,53 +111,12 @@ function notAFile(p: string, st: Stats): WebtreeError {
 
 /** Findings, one line each, naming the file and what differs; [] when dir matches m exactly. */
 export async function verifyManifest(dir: string, m: Manifest): Promise<string[]> {
-  try {
-    const st = await lstat(dir);
-    if (!st.isDirectory()) return [`${dir} is ${what(st)}, not a directory`];
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [`${dir} is missing`];
-    throw err;
-  }
-  const out: string[] = [];
-  const listed = new Map(m.files.map((f) => [f.path, f]));
-  const found = new Set<string>();
-  const entries: [string, Stats][] = [];
-  walkSync(dir, (p, st) => void entries.push([p, st]));
-  // The contents are hashed first, all at once on several threads (hash-pool.ts), then the
-  // findings are told in the walk's order.
-  const toHash = entries
-    .filter(([p, st]) => st.isFile() && listed.get(p)?.size === st.size)
-    .map(([p, st]) => ({ path: join(dir, p), size: st.size, rel: p }));
-  const hashes = new Map((await hashFiles(toHash)).map((r, i) => [toHash[i].rel, r]));
-  for (const [p, st] of entries) {
-    const f = listed.get(p);
-    if (st.isDirectory()) {
-      if (f) {
-        out.push(`${p}: is a directory, the manifest has a file`);
-        found.add(p);
-      }
-      continue;
-    }
-    if (!st.isFile()) {
-      out.push(`${p}: ${what(st)}, not a regular file`);
-      if (f) found.add(p);
-      continue;
-    }
-    if (!f) {
-      out.push(`${p}: extra file, not in the manifest`);
-      continue;
-    }
-    found.add(p);
-    const h = hashes.get(p);
-    if (st.size !== f.size) out.push(`${p}: size changed (${f.size} bytes in the manifest, ${st.size} now)`);
-    else if (h && 'error' in h) out.push(`${p}: cannot be read (${h.error})`);
-    else if (h?.sha256 !== f.sha256) out.push(`${p}: content changed (sha256 differs)`);
-    const mode = st.mode & 0o7777;
-    if (mode !== f.mode)
-      out.push(`${p}: mode changed (${f.mode.toString(8)} in the manifest, ${mode.toString(8)} now)`);
-  }
-  for (const f of m.files) {
-    if (!found.has(f.path)) out.push(`${f.path}: missing`);
-  }
-  return out;
+  return verifyTable(dir, tableOf(m));
+}
+
+/** A manifest's file list as verify's table (verify-files.ts). */
+export function tableOf(m: Manifest): ManifestTable {
+  const b = new TableBuilder();
+  for (const f of m.files) b.add(f.path, f.size, f.sha256, f.mode);
+  return b.table(m.archiveSha256);
 }

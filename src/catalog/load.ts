@@ -3,7 +3,6 @@ import path from 'node:path';
 import { WebtreeError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/package-root.js';
 import type { ProductDescriptor } from './types.js';
-import { descriptorFromText } from './validate.js';
 
 let cached: ProductDescriptor[] | undefined;
 
@@ -21,6 +20,8 @@ async function readDescriptor(file: string, cache: Record<string, CacheEntry>): 
   const st = await fs.stat(file);
   const c = cache[path.basename(file)];
   if (c && c.size === st.size && c.mtimeMs === st.mtimeMs && typeof c.descriptor === 'object') return c.descriptor;
+  // The checker (and the yaml package) loaded only when a descriptor changed since the build.
+  const { descriptorFromText } = await import('./validate.js');
   return descriptorFromText(file, await fs.readFile(file, 'utf8'));
 }
 

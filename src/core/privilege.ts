@@ -13,7 +13,7 @@
  * around a synchronous call, so no tree operation in flight runs in it. Signals and ptrace from
  * the account stay refused: the kernel compares them with the real and saved ids.
  */
-import { currentIdentity } from './identity.js';
+import { currentIdentity, dbEntry } from './identity.js';
 
 export interface Dropped {
   user: string;
@@ -27,6 +27,24 @@ let rootGroups: number[] = [];
 
 /** The account this root process works as, or undefined when it works as itself. */
 export const workingAs = (): Dropped | undefined => dropped;
+
+let asLogin: Promise<boolean> | undefined;
+
+/**
+ * Does this process work as `user` with the very ids `runuser -u user` would give it: that
+ * uid, /etc/passwd's primary group, and the groups /etc/group lists it in (the drop takes those)?
+ * Then whatever this process opens, the account can open, and asking again through runuser
+ * would only repeat the answer. False outside a drop, or when the site's group is not the
+ * account's primary one.
+ */
+export function workingAsLogin(user: string): Promise<boolean> {
+  const d = dropped;
+  if (d?.user !== user) return Promise.resolve(false);
+  asLogin ??= dbEntry('/etc/passwd', user).then(
+    (f) => f !== undefined && Number(f[2]) === d.uid && Number(f[3]) === d.gid,
+  );
+  return asLogin;
+}
 
 /** Take the account's ids as the effective ones (root only; anyone else is already who they are). */
 export function dropToAccount(

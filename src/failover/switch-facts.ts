@@ -5,7 +5,7 @@
 import { activeKind as readActiveKind, activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import { testAsAccount } from '../core/exec.js';
-import { workingAs } from '../core/privilege.js';
+import { workingAs, workingAsLogin } from '../core/privilege.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull, readLinkOrNull } from '../state/fs-read.js';
 import { consumers, serverSlotDir, slotPath, type Consumer } from '../plan/switch-layout.js';
@@ -42,7 +42,8 @@ export async function variantProblem(file: string, account?: string): Promise<st
     if (!st.isFile()) return 'not a regular file';
     const fh = await fs.open(file, 'r'); // access(2) says yes to root for anything: really open it
     await fh.close();
-    if (account !== undefined && !(await testAsAccount(account, ['-r', file]))) {
+    // Opened as the account itself (core/privilege.ts), the open above already was its answer.
+    if (account !== undefined && !(await workingAsLogin(account)) && !(await testAsAccount(account, ['-r', file]))) {
       return `not readable by ${account}, the account the apps run as`;
     }
     return 'ok';

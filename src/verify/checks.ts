@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { verifyManifest, type Manifest } from '../archive/manifest.js';
+import { verifyTable, type ManifestTable } from '../archive/verify-files.js';
 import {
   manifestPath,
   moveAsideCommand,
@@ -16,7 +16,8 @@ import {
 } from '../catalog/paths.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { lstatOrNull } from '../state/fs-read.js';
-import { manifestSpec, readManifestFile } from '../state/manifest-file.js';
+import { manifestSpec } from '../state/manifest-file.js';
+import { readManifestTable } from '../state/manifest-table.js';
 import { isDamaged } from '../core/state-file.js';
 import { verifyState } from './state-checks.js';
 import type { Finding } from './finding.js';
@@ -88,17 +89,16 @@ async function checkProduct(out: Finding[], site: Site, d: ProductDescriptor, tr
     out.push({ what, problem: `${st.versions.length} version(s) installed but none is active` });
   for (const v of st.versions) {
     const file = manifestPath(site, d, v);
-    let m: Manifest | undefined;
+    let m: ManifestTable | undefined;
     try {
-      m = await readManifestFile(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
+      m = await readManifestTable(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
     } catch (err) {
       if (!isDamaged(err)) throw err;
       out.push({ what: `${d.name} ${v}`, problem: `${err.message} (${err.hint})` });
       continue;
     }
     if (m)
-      for (const p of await verifyManifest(versionPath(site, d, v), m))
-        out.push({ what: `${d.name} ${v}`, problem: p });
+      for (const p of await verifyTable(versionPath(site, d, v), m)) out.push({ what: `${d.name} ${v}`, problem: p });
   }
   for (const v of st.unmanaged)
     out.push({
