@@ -42,6 +42,8 @@ const result = await build({
     path.join(src, 'archive', 'unpack-worker.ts'),
     path.join(src, 'archive', 'write-worker.ts'),
     path.join(src, 'archive', 'hash-worker.ts'),
+    // bin/webtree.js loads it beside cli.js to start an install's reader thread early.
+    path.join(src, 'archive', 'warm.ts'),
     ...commands,
   ],
   absWorkingDir: root,
