@@ -4,7 +4,7 @@
  * lives in that layer (src/plan/facts.ts holds the facts the planners read).
  *
  * Top to bottom; a folder may import only folders on a lower line, never its own line's others:
- *   cli.ts, demo/
+ *   cli.ts, launch.ts (the bundle's front door), demo/
  *   commands/
  *   after/          the checks after a change, and what a change and its checks share
  *   verify/         its failover findings use failover's reading of the variants
@@ -19,7 +19,7 @@
  *   core/
  */
 const LAYERS = [
-  ['cli.ts', 'demo'],
+  ['cli.ts', 'launch.ts', 'demo'],
   ['commands'],
   ['watch'],
   ['after'],

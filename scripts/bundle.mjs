@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // Part of `npm run build`: the CLI as a few files instead of about a hundred modules, into
 // dist/bundle/ (bin/webtree.js runs it). Node resolves, reads and compiles each ES module on its
-// own; one file per command and a few shared chunks cut `webtree status`'s start-up by tens of
-// milliseconds (docs/benchmarks.md). Each command stays its own entry, loaded only when it runs, and
-// the heavy libraries (pg, ejs, tar, undici) stay in node_modules, loaded only by the commands that
-// need them; the small ones every command needs (yaml) are bundled. execa, the one process runner's
-// (src/core/exec.ts), is bundled too, into a chunk of its own that only its dynamic import loads:
-// from node_modules its hundred-odd files cost a changing command ~0.18 s of CPU, bundled ~0.07 s. The unpacking's threads are
-// entries of their own. dist/bundle/meta.json maps every output file to its sources
-// (test/cli/startup.test.ts reads it to tell which modules a command loaded).
+// own, so the fewer files a command loads the sooner it starts (docs/benchmarks.md). Three outputs:
+// - cli.js, the front door (src/launch.ts): sends status, list and history to read.js and every
+//   other command to full.js;
+// - read.js: src/cli.ts with all the read commands need, in one file (built below);
+// - full.js: src/cli.ts with one file per command and shared chunks: each command its own entry,
+//   loaded only when it runs. The heavy libraries (pg, ejs, tar, undici) stay in node_modules,
+//   loaded only by the commands that need them; yaml is bundled (into a chunk that only the site
+//   file's full reader and the catalog's checker load). execa, the one process runner's
+//   (src/core/exec.ts), is bundled too, into a chunk of its own that only its dynamic import loads:
+//   from node_modules its hundred-odd files cost a changing command ~0.18 s of CPU, bundled ~0.07 s.
+// The unpacking's threads are entries of their own. dist/bundle/meta.json maps every output file to
+// its sources (test/cli/startup.test.ts reads it to tell which modules a command loaded).
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,9 +32,13 @@ const commands = fs
 const final = out;
 const tmp = `${final}.tmp-${process.pid}`;
 fs.rmSync(tmp, { recursive: true, force: true });
+// Bundled CommonJS (yaml's node build) calls require() for Node's own modules.
+const banner = {
+  js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);",
+};
 const result = await build({
   entryPoints: [
-    path.join(src, 'cli.ts'),
+    { in: path.join(src, 'cli.ts'), out: 'full' },
     path.join(src, 'archive', 'unpack-worker.ts'),
     path.join(src, 'archive', 'write-worker.ts'),
     path.join(src, 'archive', 'hash-worker.ts'),
@@ -45,21 +53,75 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external: ['pg', 'ejs', 'tar', 'undici'],
-  // Bundled CommonJS (yaml's node build) calls require() for Node's own modules.
-  banner: {
-    js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);",
-  },
+  banner,
   define: { WEBTREE_BUNDLE: 'true' },
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
 });
+// The read commands' own file (src/launch.ts sends them there): src/cli.ts again, bundled whole
+// into one file without splitting, except what only the other commands import when they run: the
+// other commands (the registry's imports) and the status page's publishing after a change
+// (watch/after-change.ts). Each of those is here a module that says it is missing (launch.ts never
+// sends those commands here). execa and nodemailer, imported only when a process runs or mail is
+// sent, stay in node_modules.
+const { READ_COMMANDS } = await import(path.join(root, 'dist', 'launch.js'));
+const readKeeps = new Set([...READ_COMMANDS, 'read-recovery']);
+const notInRead = (importer, p) =>
+  importer.endsWith(path.join('commands', 'registry.ts'))
+    ? !readKeeps.has(p.slice(2, -3))
+    : importer.endsWith(path.join('watch', 'after-change.ts')) && p === './publish.js';
+const read = await build({
+  entryPoints: [path.join(src, 'cli.ts')],
+  absWorkingDir: root,
+  outfile: path.join(tmp, 'read.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['pg', 'ejs', 'tar', 'undici', 'execa', 'nodemailer'],
+  banner,
+  define: { WEBTREE_BUNDLE: 'true' },
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'other-commands',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (a) =>
+          a.kind === 'dynamic-import' && notInRead(a.importer, a.path)
+            ? { path: a.path.slice(2, -3), namespace: 'not-in-read' }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'not-in-read' }, (a) => ({
+          contents: `throw new Error(${JSON.stringify(`webtree: ${a.path} is not in dist/bundle/read.js (src/launch.ts sends only ${READ_COMMANDS.join(', ')} there)`)});`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});
+// The front door bin/webtree.js imports: a few lines that pick read.js or full.js.
+const launch = await build({
+  entryPoints: [path.join(src, 'launch.ts')],
+  absWorkingDir: root,
+  outfile: path.join(tmp, 'cli.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+});
 const meta = {};
-for (const [file, o] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith('.map')) continue;
-  meta[path.relative(tmp, path.join(root, file))] = Object.keys(o.inputs);
-}
+for (const r of [result, read, launch])
+  for (const [file, o] of Object.entries(r.metafile.outputs)) {
+    if (file.endsWith('.map')) continue;
+    meta[path.relative(tmp, path.join(root, file))] = Object.keys(o.inputs);
+  }
 fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta));
 const old = `${final}.old-${process.pid}`;
 if (fs.existsSync(final)) fs.renameSync(final, old);

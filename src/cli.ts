@@ -16,20 +16,7 @@ import { didYouMean } from './core/suggest.js';
 import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 import { historySize, publishIfChanged } from './watch/after-change.js';
-
-/** The command's name: the first word that is not an option or an option's value. */
-function splitCommand(argv: string[]): { name?: string; rest: string[] } {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--config') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('-')) continue;
-    return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
-  }
-  return { rest: argv };
-}
+import { splitCommand } from './core/command-name.js';
 
 /** The version in webtree's own package.json. */
 async function packageVersion(): Promise<string> {
