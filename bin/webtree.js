@@ -3,7 +3,9 @@
 import { main } from '../dist/bundle/cli.js';
 
 // An install starts its unpacking's reader thread now, on the other core, while this one loads
-// the CLI (src/archive/warm.ts). The command is the first word that is no option (--config takes one).
+// the CLI (src/archive/warm.ts). The command is the first word that is no option (--config takes
+// one), guessed here without the CLI's parser (src/core/command-name.ts, not loaded yet): a wrong
+// guess costs a thread's start-up and nothing else (the thread waits for work and ends at exit).
 const args = process.argv.slice(2);
 const verb = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '--config');
 if (verb === 'install' && !args.some((a) => a === '--dry-run' || a === '--help' || a === '-h'))
