@@ -32,7 +32,26 @@ const commands = fs
 const final = out;
 const tmp = `${final}.tmp-${process.pid}`;
 fs.rmSync(tmp, { recursive: true, force: true });
-// Bundled CommonJS (yaml's node build) calls require() for Node's own modules.
+/**
+ * node:fs through require(), not as an ES module: Node makes an ES module of a built-in by reading
+ * every export, and fs's ReadStream and WriteStream getters then load the whole streams machinery
+ * (some 6 ms of every start-up; issue 15). The bundler reads the named imports off the object.
+ */
+const fsByRequire = {
+  name: 'fs-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?fs$/ }, (a) =>
+      a.namespace === 'fs-by-require'
+        ? { path: 'node:fs', external: true }
+        : { path: 'fs', namespace: 'fs-by-require' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'fs-by-require' }, () => ({
+      contents: "module.exports = require('node:fs');",
+      loader: 'js',
+    }));
+  },
+};
+// Bundled CommonJS (yaml's node build, node:fs above) calls require() for Node's own modules.
 const banner = {
   js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);",
 };
@@ -42,6 +61,8 @@ const result = await build({
     path.join(src, 'archive', 'unpack-worker.ts'),
     path.join(src, 'archive', 'write-worker.ts'),
     path.join(src, 'archive', 'hash-worker.ts'),
+    // bin/webtree.js loads it beside cli.js to start an install's reader thread early.
+    path.join(src, 'archive', 'warm.ts'),
     ...commands,
   ],
   absWorkingDir: root,
@@ -55,6 +76,7 @@ const result = await build({
   external: ['pg', 'ejs', 'tar', 'undici'],
   banner,
   define: { WEBTREE_BUNDLE: 'true' },
+  plugins: [fsByRequire],
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   metafile: true,
@@ -87,6 +109,7 @@ const read = await build({
   metafile: true,
   logLevel: 'warning',
   plugins: [
+    fsByRequire,
     {
       name: 'other-commands',
       setup(b) {

@@ -25,6 +25,7 @@ import { WebtreeError, type ErrorCode } from '../core/errors.js';
 import type { Limits } from '../site/types.js';
 import { strip } from './check-tree.js';
 import { FileWriter } from './file-writer.js';
+import { newReader, takeWarmReader, dropWarmReader } from './warm.js';
 import { workerFile } from './worker-file.js';
 import type { ManifestFile } from './manifest.js';
 import { filesOf, type WrittenList } from './written-files.js';
@@ -34,6 +35,7 @@ import type {
   FromReader,
   FromWriter,
   Go,
+  Request,
   ToReader,
   ToWriter,
   UnpackRequest,
@@ -168,15 +170,9 @@ interface Team {
 }
 type Heard = FromReader | (FromWriter & { writer: number }) | { kind: 'crash'; err: unknown };
 
-/**
- * The reader's young generation kept small: what it allocates per entry dies at once, and with
- * V8's default (tens of MB) the dead inflated pieces and headers piled up between collections:
- * 35 MB more peak memory at 1 GiB, for no CPU saved (docs/benchmarks.md, issue 15).
- */
-const READER_LIMITS = { maxYoungGenerationSizeMb: 4 };
-
 function startTeam(req: UnpackRequest): Team {
-  const reader = new Worker(READER, { workerData: req, resourceLimits: READER_LIMITS });
+  const reader = takeWarmReader() ?? newReader();
+  reader.postMessage({ kind: 'request', req } satisfies Request);
   const t: Team = { reader, writers: [], queue: [] };
   const hear = (h: Heard) => (t.listener ? t.listener(h) : t.queue.push(h));
   const crashed = (what: string) => (code: number) =>
@@ -236,7 +232,10 @@ export function prestartUnpack(archive: string, limits: Limits, layout: 'single-
 export async function discardPrestarted(): Promise<void> {
   const all = [...prestarted.values()];
   prestarted.clear();
-  await Promise.all(all.flatMap((t) => [t.reader.terminate(), ...t.writers.map((w) => w.worker.terminate())]));
+  await Promise.all([
+    dropWarmReader(),
+    ...all.flatMap((t) => [t.reader.terminate(), ...t.writers.map((w) => w.worker.terminate())]),
+  ]);
 }
 
 function takePrestarted(archive: string, opts: ExtractOptions): Team | undefined {
@@ -248,7 +247,6 @@ function takePrestarted(archive: string, opts: ExtractOptions): Team | undefined
   return t;
 }
 
-const READER = workerFile('unpack-worker');
 const WRITER = workerFile('write-worker');
 
 type End = Extract<FromReader, { kind: 'end' }>;

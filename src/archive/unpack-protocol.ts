@@ -17,6 +17,12 @@ export interface UnpackRequest {
   writers: number;
 }
 
+/** What to read: the reader's first message (it may have been started before it was known, archive/warm.ts). */
+export interface Request {
+  kind: 'request';
+  req: UnpackRequest;
+}
+
 /** Where to unpack, sent when the unpack starts: a reader started ahead reads nothing before it. */
 export interface Go {
   kind: 'go';

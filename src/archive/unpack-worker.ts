@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { WebtreeError } from '../core/errors.js';
 import { checkTree } from './check-tree.js';
 import { TarFraming, type EntryView } from './framing.js';
@@ -25,6 +25,7 @@ import {
   type Check,
   type FromReader,
   type Go,
+  type Request,
   type ToReader,
   type ToWriter,
   type UnpackRequest,
@@ -35,7 +36,8 @@ const BATCH_BYTES = 1024 * 1024;
 const CREDITS = 6;
 
 const main = parentPort!;
-const req = workerData as UnpackRequest;
+/** What to read: the first message (the thread may start before it is known, warm.ts). */
+let req: UnpackRequest;
 let wake: (() => void) | undefined;
 const poke = () => {
   wake?.();
@@ -268,8 +270,11 @@ async function run(go: Go): Promise<void> {
   }
 }
 
-main.once('message', (go: Go) => {
-  run(go).catch((err: unknown) => {
-    main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
+main.once('message', (r: Request) => {
+  req = r.req;
+  main.once('message', (go: Go) => {
+    run(go).catch((err: unknown) => {
+      main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { WebtreeError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/package-root.js';
@@ -15,14 +15,18 @@ const CACHE = path.join(PACKAGE_ROOT, 'dist', 'catalog-cache.json');
 
 type CacheEntry = { size: number; mtimeMs: number; descriptor: ProductDescriptor };
 
-/** A descriptor, from the build's cache while its file is unchanged, else read and checked. */
+/**
+ * A descriptor, from the build's cache while its file is unchanged, else read and checked. The
+ * catalog is read with the synchronous calls: a dozen small files, each asynchronous call a round
+ * trip through libuv's thread pool at every command's start (issue 15).
+ */
 async function readDescriptor(file: string, cache: Record<string, CacheEntry>): Promise<ProductDescriptor> {
-  const st = await fs.stat(file);
+  const st = statSync(file);
   const c = cache[path.basename(file)];
   if (c && c.size === st.size && c.mtimeMs === st.mtimeMs && typeof c.descriptor === 'object') return c.descriptor;
   // The checker (and the yaml package) loaded only when a descriptor changed since the build.
   const { descriptorFromText } = await import('./validate.js');
-  return descriptorFromText(file, await fs.readFile(file, 'utf8'));
+  return descriptorFromText(file, readFileSync(file, 'utf8'));
 }
 
 /** The catalog, in the order of DESIGN.md's table. */
@@ -32,14 +36,16 @@ export async function loadCatalog(
 ): Promise<ProductDescriptor[]> {
   if (cached && dir === PRODUCTS) return cached;
   const order = ['TV', 'ConstantsDB', 'AV', 'QE', 'EXPO', 'ChartDirector', 'dbiapp_pylib', 'wsgi_py', 'ECL'];
-  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   // A cache that is missing or torn is no error: the files are parsed.
-  const cache = cacheFile
-    ? ((await fs
-        .readFile(cacheFile, 'utf8')
-        .then((t): unknown => JSON.parse(t))
-        .catch(() => ({}))) as Record<string, CacheEntry>)
-    : {};
+  let cache: Record<string, CacheEntry> = {};
+  try {
+    if (cacheFile) cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, CacheEntry>;
+  } catch {
+    cache = {};
+  }
   const out: ProductDescriptor[] = [];
   for (const f of files) out.push(await readDescriptor(path.join(dir, f), cache));
   out.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));

@@ -2,7 +2,7 @@
  * Who runs this process: its uid and user name (the uid itself when the passwd database has no
  * name for it). One answer for the history, the error messages and Apache's control.
  */
-import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface Identity {
@@ -31,7 +31,13 @@ export function currentIdentity(): Identity {
 
 /** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
 export async function dbEntry(file: string, value: string, key = 0): Promise<string[] | undefined> {
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  // Synchronous: read at every start as root, before the privilege drop (a pool round trip each).
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    text = '';
+  }
   return text
     .split('\n')
     .map((l) => l.split(':'))
