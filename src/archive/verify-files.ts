@@ -141,7 +141,7 @@ function walk(dir: string, t: ManifestTable, listed: Map<string, number>): Walke
       } else if (i === undefined) note(`${p}: extra file, not in the manifest`);
       else {
         w.found[i] = 1;
-        w.slots.push(p);
+        w.slots.push(t.paths[i]); // the table's own string (the same text): p is dropped at once
         w.index.push(i);
       }
     }
