@@ -65,7 +65,11 @@ describe('what a command loads', () => {
     const r = await loads(['install', path.join(sb.dir, 'tv-9.9.tar.gz')]);
     expect(r.exitCode).toBe(2);
     expect(r.modules.some((m) => m.endsWith('/src/commands/install.ts'))).toBe(true);
-    expect(r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'))).toEqual([]);
+    // tar is the one exception: bin/webtree.js starts the unpacking's reader thread before the CLI
+    // loads (src/archive/warm.ts), and that thread decodes tar headers with node-tar; whether its
+    // loads are seen before this install exits depends on how far the thread got.
+    const heavy = r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'));
+    expect(heavy.filter((m) => !/\/node_modules\/tar\//.test(m))).toEqual([]);
   });
 
   it('the hook sees heavy libraries when a command needs them (render --diff loads ejs)', async () => {
