@@ -310,7 +310,10 @@ export class Executor {
   private async removeTemps(plan: Plan): Promise<void> {
     for (const t of plan.temps) {
       for (const p of [t, rawDir(t), scratchFor(t), scratchFor(rawDir(t))])
-        await fs.rm(p, { recursive: true, force: true });
+        // A removal that fails (the tree moved under it, a full disk) must not take the place
+        // of the error being reported: what is left has a temporary's name, which the next
+        // command sweeps (sweepLeftovers).
+        await fs.rm(p, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

@@ -136,7 +136,16 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     // code and path, for the command line to name.
     writer?.abandon();
     await stopWriters(team);
-    fs.rmSync(scratch, { recursive: true, force: true });
+    // The reader makes the directories: stopped too before the tree goes, or a mkdir of its
+    // landing during the removal failed it with ENOTEMPTY, in place of the error that stopped us
+    // (seen once in test/security/root-as-account.test.ts's race).
+    await team.reader.terminate();
+    try {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    } catch {
+      // The error that stopped the unpack is the one to report; the executor removes the scratch
+      // directory again with the temporaries, and the next command sweeps what is left.
+    }
     throw err;
   } finally {
     team.ownPort?.close();
