@@ -22,25 +22,10 @@ import { loadSite } from '../../src/site/load.js';
 import { SETTINGS } from '../../src/site/schema.js';
 import { siteYaml } from '../../src/site/write.js';
 import { runCli } from '../helpers/cli.js';
+import { FUZZ_CASES, FUZZ_SEED, prng, type Rng } from '../helpers/prng.js';
 
-const SEED = Number(process.env.WEBTREE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
-const CASES = Number(process.env.WEBTREE_FUZZ_CASES ?? 3000);
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)); // inclusive
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  return { next, int, pick, chance: (p: number) => next() < p };
-}
-type Rng = ReturnType<typeof prng>;
+const SEED = FUZZ_SEED;
+const CASES = FUZZ_CASES;
 
 const ODD_STRINGS = [
   '',

@@ -16,24 +16,10 @@ import { loadSite, readSite } from '../../src/site/load.js';
 import { DEFAULT_SERVERS } from '../../src/site/schema.js';
 import { parseSimpleYaml } from '../../src/site/simple-yaml.js';
 import { siteYaml, type SiteValues } from '../../src/site/write.js';
+import { FUZZ_CASES, FUZZ_SEED, prng } from '../helpers/prng.js';
 
-const SEED = Number(process.env.WEBTREE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
-const CASES = Number(process.env.WEBTREE_FUZZ_CASES ?? 3000);
-
-/** mulberry32, as test/unit/fuzz.test.ts. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  return { int, pick, chance: (p: number) => next() < p };
-}
+const SEED = FUZZ_SEED;
+const CASES = FUZZ_CASES;
 
 /** The yaml package's reading, as site/read-yaml.ts asks for it; undefined when it reports an error. */
 function yamlValue(text: string): unknown {
