@@ -95,41 +95,20 @@ export function checkSite(parsed: unknown, file: string, lineOf: KeyLine): { sit
         problems.push({ key: `${sec}.${k}`, line: where(`${sec}.${k}`), message: `unknown key "${sec}.${k}"` });
     }
   }
-  const eups = get('apache.eups');
-  if (eups !== undefined && eups !== null) {
-    if (typeof eups !== 'object' || Array.isArray(eups))
-      problems.push({
-        key: 'apache.eups',
-        line: where('apache.eups'),
-        message: 'must be a mapping with setups and products',
-      });
-    else
-      for (const k of Object.keys(eups))
-        if (k !== 'setups' && k !== 'products')
-          problems.push({
-            key: `apache.eups.${k}`,
-            line: where(`apache.eups.${k}`),
-            message: `unknown key "apache.eups.${k}"`,
-          });
-  }
-
-  const mail = get('watch.mail');
-  if (mail !== undefined && mail !== null) {
-    if (typeof mail !== 'object' || Array.isArray(mail))
-      problems.push({
-        key: 'watch.mail',
-        line: where('watch.mail'),
-        message: 'must be a mapping with to, from and smtp',
-      });
-    else
-      for (const k of Object.keys(mail))
-        if (!['to', 'from', 'smtp'].includes(k))
-          problems.push({
-            key: `watch.mail.${k}`,
-            line: where(`watch.mail.${k}`),
-            message: `unknown key "watch.mail.${k}"`,
-          });
-  }
+  // The two nested mappings: only their own keys, each unknown one named with its line.
+  const closedMapping = (key: string, allowed: string[], shape: string) => {
+    const v = get(key);
+    if (v === undefined || v === null) return;
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      problems.push({ key, line: where(key), message: `must be a mapping with ${shape}` });
+      return;
+    }
+    for (const k of Object.keys(v))
+      if (!allowed.includes(k))
+        problems.push({ key: `${key}.${k}`, line: where(`${key}.${k}`), message: `unknown key "${key}.${k}"` });
+  };
+  closedMapping('apache.eups', ['setups', 'products'], 'setups and products');
+  closedMapping('watch.mail', ['to', 'from', 'smtp'], 'to, from and smtp');
   const probes = readProbes(get(PROBES_KEY), where, problems);
 
   const values = new Map<string, unknown>();
