@@ -55,7 +55,19 @@ const fsByRequire = {
 const banner = {
   js: "import { createRequire as __webtreeRequire } from 'node:module'; const require = __webtreeRequire(import.meta.url);",
 };
+// What all three builds share: ES modules for Node 20 from the sources under root, with maps and a metafile.
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+};
 const result = await build({
+  ...common,
   entryPoints: [
     { in: path.join(src, 'cli.ts'), out: 'full' },
     path.join(src, 'archive', 'unpack-worker.ts'),
@@ -65,22 +77,14 @@ const result = await build({
     path.join(src, 'archive', 'warm.ts'),
     ...commands,
   ],
-  absWorkingDir: root,
   outbase: src,
   outdir: tmp,
-  bundle: true,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   external: ['pg', 'ejs', 'tar', 'undici'],
   banner,
   define: { WEBTREE_BUNDLE: 'true' },
   plugins: [fsByRequire],
   chunkNames: 'chunks/[name]-[hash]',
-  sourcemap: 'linked',
-  metafile: true,
-  logLevel: 'warning',
 });
 // The read commands' own file (src/launch.ts sends them there): src/cli.ts again, bundled whole
 // into one file without splitting, except what only the other commands import when they run: the
@@ -95,19 +99,12 @@ const notInRead = (importer, p) =>
     ? !readKeeps.has(p.slice(2, -3))
     : importer.endsWith(path.join('watch', 'after-change.ts')) && p === './publish.js';
 const read = await build({
+  ...common,
   entryPoints: [path.join(src, 'cli.ts')],
-  absWorkingDir: root,
   outfile: path.join(tmp, 'read.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   external: ['pg', 'ejs', 'tar', 'undici', 'execa', 'nodemailer'],
   banner,
   define: { WEBTREE_BUNDLE: 'true' },
-  sourcemap: 'linked',
-  metafile: true,
-  logLevel: 'warning',
   plugins: [
     fsByRequire,
     {
@@ -128,16 +125,9 @@ const read = await build({
 });
 // The front door bin/webtree.js imports: a few lines that pick read.js or full.js.
 const launch = await build({
+  ...common,
   entryPoints: [path.join(src, 'launch.ts')],
-  absWorkingDir: root,
   outfile: path.join(tmp, 'cli.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  metafile: true,
-  logLevel: 'warning',
 });
 const meta = {};
 for (const r of [result, read, launch])
