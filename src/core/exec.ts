@@ -34,10 +34,7 @@ export async function runProcess(file: string, args: string[], opts: RunOptions 
   // execa's loading is a good part of a short command's start-up (issue 15; docs/benchmarks.md).
   const { execa } = await import('execa');
   const io = opts.output === 'inherit' ? ({ stdout: 'inherit', stderr: 'inherit' } as const) : ({ all: true } as const);
-  // execa always chdirs the child into cwd (node:child_process did not): working as the service
-  // account, root's working directory (/root, ansible's) may be closed to it and the spawn fails.
-  const cwd = workingAs() ? '/' : undefined;
-  const start = () => execa(file, args, { reject: false, stdin: 'ignore', env: opts.env, cwd, ...io });
+  const start = () => execa(file, args, { ...childOptions(opts), stdin: 'ignore', ...io });
   // runuser needs root: during a drop (core/privilege.ts) only the spawn takes it back, which
   // execa does synchronously inside this call; the child has its own ids from then on.
   return resultOf(await (file === 'runuser' ? withRoot(start) : start()));
@@ -58,9 +55,8 @@ export interface WaitingProcess {
 export function startWaiting(file: string, args: string[], opts: RunOptions = {}): WaitingProcess {
   const started = (async () => {
     const { execa } = await import('execa');
-    const cwd = workingAs() ? '/' : undefined;
     // In a box: the subprocess is itself a promise, which an async function would wait for.
-    return { child: execa(file, args, { reject: false, stdin: 'pipe', env: opts.env, cwd, all: true }) };
+    return { child: execa(file, args, { ...childOptions(opts), stdin: 'pipe', all: true }) };
   })();
   // Marked as handled now: finish, when it comes, reports the failure as a result.
   started.catch(() => undefined);
@@ -78,6 +74,13 @@ export function startWaiting(file: string, args: string[], opts: RunOptions = {}
       return resultOf(await child);
     },
   };
+}
+
+/** What every child gets: no rejection (the result says how it ended), the added env, its cwd. */
+function childOptions(opts: RunOptions) {
+  // execa always chdirs the child into cwd (node:child_process did not): working as the service
+  // account, root's working directory (/root, ansible's) may be closed to it and the spawn fails.
+  return { reject: false, env: opts.env, cwd: workingAs() ? '/' : undefined } as const;
 }
 
 function resultOf(r: {
