@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, type Dispatcher } from './undici.js';
 import { WebtreeError } from '../core/errors.js';
 import { withRoot } from '../core/privilege.js';
 import type { Site } from '../site/types.js';
