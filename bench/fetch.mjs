@@ -33,6 +33,24 @@ const { values, mb, files, rounds, log } = benchOptions(4, { before: { type: 'st
 const beforeCli = values.before && path.join(path.resolve(values.before), 'bin', 'webtree.js');
 if (beforeCli && !fs.existsSync(beforeCli))
   throw new Error(`--before: ${beforeCli} does not exist (build that checkout first)`);
+/**
+ * CPU seconds (user + system) of this process's children that have ended, from /proc/self/stat:
+ * a side's delta is the CPU it used, its threads and waited-for children included (the server,
+ * still running, is not in it). On a loaded host the wall time swings with the other load; the
+ * CPU a side needs does not, so both are reported.
+ */
+const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+const childCpu = () => {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / TICK; // cutime, cstime (fields 16, 17)
+};
+/** Runs fn, its wall time pushed onto walls and its children's CPU time onto cpus. */
+const measure = (walls, cpus, fn) => {
+  const c0 = childCpu();
+  walls.push(timed(fn));
+  cpus.push(childCpu() - c0);
+};
 const load = () =>
   os
     .loadavg()
@@ -107,6 +125,7 @@ try {
   const shell = [],
     webtree = [],
     before = [];
+  const cpu = { shell: [], webtree: [], before: [] };
   const loads = [];
   log(`load average at the start: ${load()}`);
   for (let r = 0; r < rounds; r++) {
@@ -119,35 +138,29 @@ try {
     if (beforeCli) fs.linkSync(master, path.join(served, beforeName));
     const sides = [
       () =>
-        shell.push(
-          timed(() => {
-            const file = path.join(downloads, name);
-            run('curl', ['-sSf', '--cacert', p('ca.pem'), '-o', file, url]);
-            const check = spawnSync('sha256sum', ['-c', '-'], {
-              cwd: downloads,
-              input: `${sha}  ${name}\n`,
-              encoding: 'utf8',
-            });
-            if (check.status !== 0) throw new Error(`sha256sum -c: ${check.stdout}${check.stderr}`);
-            run('bash', [shellInstall, file, shellDir, version]);
-          }),
-        ),
+        measure(shell, cpu.shell, () => {
+          const file = path.join(downloads, name);
+          run('curl', ['-sSf', '--cacert', p('ca.pem'), '-o', file, url]);
+          const check = spawnSync('sha256sum', ['-c', '-'], {
+            cwd: downloads,
+            input: `${sha}  ${name}\n`,
+            encoding: 'utf8',
+          });
+          if (check.status !== 0) throw new Error(`sha256sum -c: ${check.stdout}${check.stderr}`);
+          run('bash', [shellInstall, file, shellDir, version]);
+        }),
       () =>
-        webtree.push(
-          timed(() =>
-            run(process.execPath, [cli, 'install', url, '--sha256', sha], { ...env, NODE_EXTRA_CA_CERTS: p('ca.pem') }),
-          ),
+        measure(webtree, cpu.webtree, () =>
+          run(process.execPath, [cli, 'install', url, '--sha256', sha], { ...env, NODE_EXTRA_CA_CERTS: p('ca.pem') }),
         ),
     ];
     if (beforeCli)
       sides.push(() =>
-        before.push(
-          timed(() =>
-            run(process.execPath, [beforeCli, 'install', `https://127.0.0.1:${port}/${beforeName}`, '--sha256', sha], {
-              ...env,
-              NODE_EXTRA_CA_CERTS: p('ca.pem'),
-            }),
-          ),
+        measure(before, cpu.before, () =>
+          run(process.execPath, [beforeCli, 'install', `https://127.0.0.1:${port}/${beforeName}`, '--sha256', sha], {
+            ...env,
+            NODE_EXTRA_CA_CERTS: p('ca.pem'),
+          }),
         ),
       );
     // Each side goes first in turn (two sides: alternating).
@@ -160,6 +173,7 @@ try {
     log(
       `round ${r + 1}: curl + sha256sum + shell ${ms(shell.at(-1))}, webtree install URL ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}` +
         (beforeCli ? `; --before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : '') +
+        `; CPU ${ms(cpu.shell.at(-1))} / ${ms(cpu.webtree.at(-1))}${beforeCli ? ` / ${ms(cpu.before.at(-1))}` : ''}` +
         `; load ${load()}`,
     );
   }
@@ -179,6 +193,12 @@ try {
     ratio: median(webtree.map((w, i) => w / shell[i])),
     shellS: shell,
     webtreeS: webtree,
+    // CPU (user + system) of each side's processes and threads, seconds; the server's is not in it.
+    cpuShellMedianS: median(cpu.shell),
+    cpuWebtreeMedianS: median(cpu.webtree),
+    cpuRatio: median(cpu.webtree.map((w, i) => w / cpu.shell[i])),
+    cpuShellS: cpu.shell,
+    cpuWebtreeS: cpu.webtree,
     loadEachRound: loads,
     loadAtEnd: os.loadavg(),
   };
@@ -188,6 +208,9 @@ try {
       medianS: median(before),
       ratio: median(before.map((b, i) => b / shell[i])),
       s: before,
+      cpuMedianS: median(cpu.before),
+      cpuRatio: median(cpu.before.map((b, i) => b / cpu.shell[i])),
+      cpuS: cpu.before,
     };
   }
   // For bench/run.mjs's table of every figure.
@@ -211,6 +234,12 @@ try {
       log(
         `--before ${values.before}: median ${ms(result.before.medianS)}, ratio ${result.before.ratio.toFixed(2)}x (same rounds)`,
       );
+    log(
+      `CPU (user + system): shell median ${ms(result.cpuShellMedianS)}, webtree ${ms(result.cpuWebtreeMedianS)} (ratio ${result.cpuRatio.toFixed(2)}x)` +
+        (result.before
+          ? `, --before ${ms(result.before.cpuMedianS)} (ratio ${result.before.cpuRatio.toFixed(2)}x)`
+          : ''),
+    );
     log(`load average at the end: ${load()}`);
   }
 } finally {

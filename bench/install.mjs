@@ -35,6 +35,8 @@ import {
   shellInstall,
   shellProductDir,
   timed,
+  webtreeEnv,
+  caCost,
 } from './lib/install-setup.mjs';
 
 const { values, mb, files, rounds, log } = benchOptions(12, { before: { type: 'string' } });
@@ -60,15 +62,12 @@ try {
   let beforeEnv;
   if (values.before) {
     const p2 = path.join(root, 'site-before');
-    run(process.execPath, [
-      path.join(values.before, 'bin', 'webtree.js'),
-      'init',
-      '--prefix',
-      p2,
-      '--listen',
-      '127.0.0.1:18081',
-    ]);
-    beforeEnv = { ...process.env, WEBTREE_CONFIG: path.join(p2, 'webtree.yaml') };
+    run(
+      process.execPath,
+      [path.join(values.before, 'bin', 'webtree.js'), 'init', '--prefix', p2, '--listen', '127.0.0.1:18081'],
+      webtreeEnv(),
+    );
+    beforeEnv = webtreeEnv({ WEBTREE_CONFIG: path.join(p2, 'webtree.yaml') });
   }
   // Every round's archive is the same file under a new version's name, while its top directory
   // says tv-1.0: --force takes the name's version (the check compares names only).
@@ -127,7 +126,7 @@ try {
     parts[name] = median(xs);
   };
   await part('node start (node -e 0)', () => void run(process.execPath, ['-e', '0']));
-  await part('webtree start (webtree --help)', () => void run(process.execPath, [cli, '--help']));
+  await part('webtree start (webtree --help)', () => void run(process.execPath, [cli, '--help'], env));
   await part('sha256 of the archive', async () => {
     const h = createHash('sha256');
     await pipeline(fs.createReadStream(master, { highWaterMark: 1 << 20 }), h);
@@ -173,6 +172,7 @@ try {
     return s;
   });
 
+  const ca = caCost();
   const fsType = run('stat', ['-f', '-c', '%T', root]).trim();
   const onTmpfs = fsType === 'tmpfs';
   const target = onTmpfs ? 0.8 : 1.0;
@@ -202,6 +202,7 @@ try {
     shellS: shell,
     webtreeS: webtree,
     partsS: parts,
+    ...(ca ? { removedNodeExtraCaCerts: ca.file, caCostS: ca.seconds } : {}),
   };
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
@@ -218,6 +219,10 @@ try {
       `ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (${result.ratioRange.map((x) => x.toFixed(2)).join('–')}); ratio of the medians ${result.ratioOfMedians.toFixed(2)}x`,
     );
     log(`target on ${fsType}: ≤ ${target.toFixed(1)}x: ${result.met ? 'met' : 'NOT met'}`);
+    if (ca)
+      log(
+        `webtree ran without this environment's NODE_EXTRA_CA_CERTS=${ca.file} (no TLS in an install from a file); with it, every start costs ${ms(ca.seconds)} more (node -e 0, median of 7 pairs)`,
+      );
     log('\nwhere the time goes (each part alone, median of 3):');
     for (const [k, v] of Object.entries(parts)) log(`  ${k.padEnd(42)} ${ms(v)}`);
   }

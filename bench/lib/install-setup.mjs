@@ -53,15 +53,41 @@ export function run(cmd, args, env = process.env, quiet = false) {
   return r.stdout;
 }
 
+/**
+ * The environment webtree runs in here: this one, less NODE_EXTRA_CA_CERTS. An install from a
+ * file makes no TLS connection, but Node reads and parses the file that variable names at every
+ * start, before any of webtree's code runs: where it names the system's whole bundle (as on the
+ * machines these figures come from, /etc/ssl/certs/ca-certificates.crt) that is some 55 ms of
+ * every start, which a web host without the variable does not pay. Each bench prints what it
+ * removed and what a bare `node -e 0` costs with it (caCost). bench/fetch.mjs gives its own CA.
+ */
+export function webtreeEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** What NODE_EXTRA_CA_CERTS costs a bare `node -e 0` (median of `rounds` alternated pairs, s), or undefined when unset. */
+export function caCost(rounds = 7) {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return undefined;
+  const d = [];
+  for (let i = 0; i < rounds; i++) {
+    const withIt = timed(() => run(process.execPath, ['-e', '0']));
+    const without = timed(() => run(process.execPath, ['-e', '0'], webtreeEnv()));
+    d.push(withIt - without);
+  }
+  return { file: process.env.NODE_EXTRA_CA_CERTS, seconds: median(d) };
+}
+
 /** A sandbox site as `webtree init` makes it (as root, owned by the service account if it exists). */
 export function makeSite(root) {
   // mkdtemp makes the directory 0700: run as root, init hands the tree to the service account,
   // which must reach it (the tests' sandboxes do the same).
   fs.chmodSync(root, 0o755);
   const prefix = path.join(root, 'site');
-  run(process.execPath, [cli, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18080']);
+  run(process.execPath, [cli, 'init', '--prefix', prefix, '--listen', '127.0.0.1:18080'], webtreeEnv());
   const config = path.join(prefix, 'webtree.yaml');
-  return { prefix, config, env: { ...process.env, WEBTREE_CONFIG: config } };
+  return { prefix, config, env: webtreeEnv({ WEBTREE_CONFIG: config }) };
 }
 
 /**

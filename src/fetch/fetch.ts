@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from './undici.js';
 import { errorText, WebtreeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Site } from '../site/types.js';

@@ -191,6 +191,15 @@ describe('install URL --sha256 from a real HTTPS server', () => {
       () => sb.run(['install', `${srv.base}/ok/${n}`, '--sha256', sums[n], '--version', '7'], { HOME: sb.dir }),
       /certificate is not trusted/,
     );
+    // Node only warns when it cannot read NODE_EXTRA_CA_CERTS at start-up; the fetch says it.
+    await refused(
+      () =>
+        sb.run(
+          ['install', `${srv.base}/ok/${n}`, '--sha256', sums[n], '--version', '7'],
+          env({ NODE_EXTRA_CA_CERTS: path.join(sb.dir, 'no-such-ca.pem') }),
+        ),
+      /cannot read the CA certificates of NODE_EXTRA_CA_CERTS/,
+    );
     const conf = await fs.readFile(sb.config, 'utf8');
     // The CA from the site file instead of the environment, and a cap under the archive's size.
     await fs.writeFile(
