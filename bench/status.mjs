@@ -17,7 +17,14 @@
 // CLI finds as its package root.
 // Target (issue 15): status at most 40 ms over node -e 0 at 8 x 200 versions.
 //
+// --before DIR: another built checkout of webtree (its bin/webtree.js), timed as more sides in the
+// same alternated rounds on the same sites, for before/after figures measured under the same load;
+// its status, list and history outputs are compared with this checkout's, byte for byte.
+// CPU time (user + system of the child, from /usr/bin/time when it is there) is printed beside
+// the wall time: on a shared machine it moves less with the load.
+//
 // Usage: npm run build && node bench/status.mjs [--rounds 20] [--scale-rounds 5] [--no-scale] [--keep] [--json]
+//          [--before DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,8 +44,12 @@ const { values } = parseArgs({
     'no-scale': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    before: { type: 'string' },
   },
 });
+const BEFORE = values.before && path.join(path.resolve(values.before), 'bin', 'webtree.js');
+// The child's own CPU time, when the machine has GNU time (it prints it last on stderr).
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const TARGET_MS = 40;
 const log = values.json ? () => {} : (...a) => console.log(...a);
 const rounds = Number(values.rounds);
@@ -161,29 +172,61 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** A side's command; `findings`: exit 1 (verify found something) is an answer too. */
+/** A side's command; `findings`: exit 1 (verify found something) is an answer too. Wall ms, and CPU ms if known. */
 function timeMs(argv) {
+  const cmd = argv.filter((a) => a !== FINDINGS_OK);
+  const full = TIME ? [TIME, '-f', 'CPU %U %S', ...cmd] : cmd;
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.filter((a) => a !== FINDINGS_OK).slice(1), { stdio: 'ignore' });
+  const r = spawnSync(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  // GNU time says 'Command exited with non-zero status N' and exits with N itself.
   if (r.status !== 0 && !(r.status === 1 && argv.includes(FINDINGS_OK)))
-    throw new Error(`${argv.join(' ')} exited ${r.status}`);
+    throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const m = /CPU (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr);
+  cpuOf.set(ms, m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN);
   return ms;
 }
+/** The CPU ms of a wall figure timeMs returned (kept aside so that every caller of timeMs stays as it was). */
+const cpuOf = new Map();
 
 const FINDINGS_OK = '<findings are an answer>';
 
-function timeSides(sides, rounds) {
+function timeSides(sides, rounds, cpu = {}) {
   const names = Object.keys(sides);
   const times = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) cpu[n] = [];
   for (const n of names) timeMs(sides[n]); // warm the page cache once
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(r + k) % names.length];
-      times[n].push(timeMs(sides[n]));
+      const ms = timeMs(sides[n]);
+      times[n].push(ms);
+      cpu[n].push(cpuOf.get(ms));
+      cpuOf.clear();
     }
   }
   return times;
+}
+
+/** The read commands' outputs of this checkout against the checkout before: the names of those that differ. */
+function compareOutputs(configs) {
+  const differ = [];
+  for (const config of configs)
+    for (const cmd of [
+      ['status'],
+      ['status', '--json'],
+      ['list'],
+      ['list', '--json'],
+      ['history'],
+      ['history', '--json'],
+    ]) {
+      const a = webtree(config, cmd);
+      const b = webtree(config, cmd, BEFORE);
+      // The JSON of status carries the time it was taken at; everything else must match byte for byte.
+      const strip = (t) => t.replace(/"(now|at|checkedAt|generatedAt)":\s*"[^"]*"/g, '"$1":"-"');
+      if (cmd[1] === '--json' ? strip(a) !== strip(b) : a !== b) differ.push(`${cmd.join(' ')} (${config})`);
+    }
+  return differ;
 }
 
 const result = {};
@@ -199,10 +242,26 @@ try {
     'node -e 0': [process.execPath, '-e', '0'],
     'status, 8 x 20 versions': [process.execPath, BIN, '--config', small.config, 'status'],
     'status, 8 x 200 versions': [process.execPath, BIN, '--config', big.config, 'status'],
+    ...(BEFORE
+      ? {
+          'before: status, 8 x 20': [process.execPath, BEFORE, '--config', small.config, 'status'],
+          'before: status, 8 x 200': [process.execPath, BEFORE, '--config', big.config, 'status'],
+        }
+      : {}),
   };
   const names = Object.keys(sides);
+  if (BEFORE) {
+    const differ = compareOutputs([small.config, big.config]);
+    log(
+      differ.length
+        ? `outputs that differ from ${values.before}'s: ${differ.join(', ')}`
+        : `status, list and history (plain and --json) on both sites: the same bytes as ${values.before}'s`,
+    );
+    result.sameOutputs = differ.length === 0;
+  }
   const loadBefore = os.loadavg()[0];
-  const times = timeSides(sides, rounds);
+  const cpu = {};
+  const times = timeSides(sides, rounds, cpu);
   const med = Object.fromEntries(names.map((n) => [n, median(times[n])]));
   // Per round, each status minus the node -e 0 of the same round: what the load did to both cancels.
   const over = (n) => median(times[n].map((t, i) => t - times['node -e 0'][i]));
@@ -211,6 +270,29 @@ try {
     log(
       `  ${n.padEnd(28)} ${med[n].toFixed(1).padStart(7)}   (min ${Math.min(...times[n]).toFixed(1)}, max ${Math.max(...times[n]).toFixed(1)})`,
     );
+  // GNU time prints CPU seconds with two decimals: a median of 10 ms steps is a step too, the mean is finer.
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const overCpu = (n) => mean(cpu[n].map((t, i) => t - cpu['node -e 0'][i]));
+  if (TIME)
+    log(
+      `CPU (user + system) means: ${names.map((n) => `${n} ${mean(cpu[n]).toFixed(0)}`).join(', ')} ms; over node -e 0: ${names
+        .slice(1)
+        .map((n) => `${n} ${overCpu(n).toFixed(0)}`)
+        .join(', ')} ms`,
+    );
+  if (BEFORE) {
+    const b200 = over('before: status, 8 x 200');
+    log(
+      `before (${values.before}), over node -e 0 in the same rounds: ${over('before: status, 8 x 20').toFixed(1)} ms at 20 versions, ${b200.toFixed(1)} ms at 200 versions`,
+    );
+    result.before = {
+      dir: values.before,
+      over20Ms: over('before: status, 8 x 20'),
+      over200Ms: b200,
+      status200Ms: med['before: status, 8 x 200'],
+      ...(TIME ? { cpuOver200Ms: overCpu('before: status, 8 x 200') } : {}),
+    };
+  }
   const over20 = over(names[1]);
   const over200 = over(names[2]);
   result.status = {
@@ -222,6 +304,7 @@ try {
     targetMs: TARGET_MS,
     met: over200 <= TARGET_MS,
     rounds,
+    ...(TIME ? { cpuOver20Ms: overCpu(names[1]), cpuOver200Ms: overCpu(names[2]) } : {}),
   };
   log(
     `\noverhead over node -e 0 (median of the rounds' differences): ${over20.toFixed(1)} ms at 20 versions, ${over200.toFixed(1)} ms at 200 versions`,

@@ -2,9 +2,10 @@
 // Part of `npm run build`: the CLI as a few files instead of about a hundred modules, into
 // dist/bundle/ (bin/webtree.js runs it). Node resolves, reads and compiles each ES module on its
 // own, so the fewer files a command loads the sooner it starts (docs/benchmarks.md). Three outputs:
-// - cli.js, the front door (src/launch.ts): sends status, list and history to read.js and every
+// - cli.cjs, the front door (src/launch.ts): sends status, list and history to read.cjs and every
 //   other command to full.js;
-// - read.js: src/cli.ts with all the read commands need, in one file (built below);
+// - read.cjs: src/cli.ts with all the read commands need, in one CommonJS file (built below), and
+//   read.cjs.cache, V8's compiled code of it (scripts/code-cache.mjs; src/core/code-cache.ts);
 // - full.js: src/cli.ts with one file per command and shared chunks: each command its own entry,
 //   loaded only when it runs. The heavy libraries (pg, ejs, tar) stay in node_modules, loaded
 //   only by the commands that need them; the parts of undici a download uses are bundled, into a
@@ -13,10 +14,14 @@
 //   file's full reader and the catalog's checker load). execa, the one process runner's
 //   (src/core/exec.ts), is bundled too, into a chunk of its own that only its dynamic import loads:
 //   from node_modules its hundred-odd files cost a changing command ~0.18 s of CPU, bundled ~0.07 s.
+// The front door and the read commands are CommonJS: require costs less than Node's ES module
+// loader, and only a script compiled through node:vm can use a code cache on Node 20.
 // The unpacking's threads are entries of their own. dist/bundle/meta.json maps every output file to
 // its sources (test/cli/startup.test.ts reads it to tell which modules a command loaded).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -100,15 +105,46 @@ const notInRead = (importer, p) =>
   importer.endsWith(path.join('commands', 'registry.ts'))
     ? !readKeeps.has(p.slice(2, -3))
     : importer.endsWith(path.join('watch', 'after-change.ts')) && p === './publish.js';
-const read = await build({
+// The CommonJS builds: import.meta.url (the package root is found from it) is the file's own URL.
+const cjs = {
   ...common,
+  format: 'cjs',
+  banner: { js: "const __webtreeUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { WEBTREE_BUNDLE: 'true', 'import.meta.url': '__webtreeUrl' },
+};
+/**
+ * yaml in read.cjs as a module that requires the package (node_modules/yaml, CommonJS) when one
+ * of its exports is first used: the site file's fast reader (src/site/simple-yaml.ts) leaves it
+ * to yaml only for what it does not read itself, and a status that parsed yaml's 262 kB on every
+ * start to use it almost never paid ~10 ms of compiling for it.
+ */
+const yamlNames = Object.keys(createRequire(import.meta.url)('yaml')).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
+const yamlOnUse = {
+  name: 'yaml-on-use',
+  setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, (a) =>
+      a.namespace === 'yaml-on-use' ? { path: 'yaml', external: true } : { path: 'yaml', namespace: 'yaml-on-use' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'yaml-on-use' }, () => ({
+      contents:
+        'let lib;\n' +
+        yamlNames
+          .map(
+            (n) =>
+              `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => (lib ??= require('yaml')).${n} });`,
+          )
+          .join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+const read = await build({
+  ...cjs,
   entryPoints: [path.join(src, 'cli.ts')],
-  outfile: path.join(tmp, 'read.js'),
+  outfile: path.join(tmp, 'read.cjs'),
   external: ['pg', 'ejs', 'tar', 'undici', 'execa', 'nodemailer'],
-  banner,
-  define: { WEBTREE_BUNDLE: 'true' },
   plugins: [
-    fsByRequire,
+    yamlOnUse,
     {
       name: 'other-commands',
       setup(b) {
@@ -118,18 +154,22 @@ const read = await build({
             : undefined,
         );
         b.onLoad({ filter: /.*/, namespace: 'not-in-read' }, (a) => ({
-          contents: `throw new Error(${JSON.stringify(`webtree: ${a.path} is not in dist/bundle/read.js (src/launch.ts sends only ${READ_COMMANDS.join(', ')} there)`)});`,
+          contents: `throw new Error(${JSON.stringify(`webtree: ${a.path} is not in dist/bundle/read.cjs (src/launch.ts sends only ${READ_COMMANDS.join(', ')} there)`)});`,
           loader: 'js',
         }));
       },
     },
   ],
 });
-// The front door bin/webtree.js imports: a few lines that pick read.js or full.js.
+// The front door bin/webtree.js requires: a few lines that pick read.cjs or full.js.
 const launch = await build({
-  ...common,
+  ...cjs,
   entryPoints: [path.join(src, 'launch.ts')],
-  outfile: path.join(tmp, 'cli.js'),
+  outfile: path.join(tmp, 'cli.cjs'),
+});
+// read.cjs's compiled code, made by the Node that builds (npm install's prepare): another Node's V8 refuses it.
+execFileSync(process.execPath, [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, 'read.cjs')], {
+  stdio: 'inherit',
 });
 const meta = {};
 for (const r of [result, read, launch])

@@ -1,23 +1,38 @@
 /**
- * The bundled CLI's front door (scripts/bundle.mjs builds it as dist/bundle/cli.js, what
- * bin/webtree.js imports). The read commands run from dist/bundle/read.js, one file holding all
- * they need: Node resolves, reads and compiles each ES module on its own, and the full CLI's
- * shared chunks cost `status` some thirty files. Every other command runs from the full CLI,
- * dist/bundle/full.js and its chunks, which load a command's code only when it runs. Both are
- * built from src/cli.ts: the same main, the same messages.
+ * The bundled CLI's front door (scripts/bundle.mjs builds it as dist/bundle/cli.cjs, what
+ * bin/webtree.js requires). The read commands run from dist/bundle/read.cjs, one CommonJS file
+ * holding all they need, compiled from the V8 code cache the build made beside it
+ * (core/code-cache.ts): Node's ES module loader costs more per file than require, and a file it
+ * loads cannot come from a code cache on Node 20. Every other command runs from the full CLI,
+ * dist/bundle/full.js and its ES module chunks, which load a command's code only when it runs.
+ * Both are built from src/cli.ts: the same main, the same messages.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireCached } from './core/code-cache.js';
 import { splitCommand } from './core/command-name.js';
 import type { Streams } from './core/reporter.js';
 
-/** The commands read.js holds (scripts/bundle.mjs reads this list too). */
+/** The commands read.cjs holds (scripts/bundle.mjs reads this list too). */
 export const READ_COMMANDS = ['status', 'list', 'history'];
 
 type Main = (argv: string[], streams?: Streams, env?: NodeJS.ProcessEnv) => Promise<number>;
 
 export async function main(argv: string[], streams?: Streams, env?: NodeJS.ProcessEnv): Promise<number> {
   const { name } = splitCommand(argv);
+  if (name !== undefined && READ_COMMANDS.includes(name)) {
+    // Beside this file in dist/bundle/ (the CommonJS build defines import.meta.url).
+    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'read.cjs');
+    const { exports, cache } = requireCached(file);
+    // --debug says whether the code cache served (a rejected one costs the compile, nothing else).
+    if (argv.includes('--debug'))
+      (streams?.err ?? ((s: string) => process.stderr.write(s)))(
+        `${`${Math.round(performance.now())} ms`.padStart(10)}  read.cjs loaded, code cache ${cache}\n`,
+      );
+    return (exports as { main: Main }).main(argv, streams, env);
+  }
   // Relative to this file in dist/bundle/ (the bundler leaves an import of a variable as it is).
-  const file = name !== undefined && READ_COMMANDS.includes(name) ? './read.js' : './full.js';
+  const file = './full.js';
   const cli = (await import(file)) as { main: Main };
   return cli.main(argv, streams, env);
 }

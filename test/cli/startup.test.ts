@@ -44,7 +44,7 @@ describe('what a command loads', () => {
   it('status: no heavy library, no executor, no other command', async () => {
     const r = await loads(['status']);
     expect(r.exitCode).toBe(0);
-    expect(r.files.some((f) => f.endsWith('/dist/bundle/cli.js'))).toBe(true);
+    expect(r.files.some((f) => f.endsWith('/dist/bundle/cli.cjs'))).toBe(true);
     expect(r.modules.some((m) => m.endsWith('/src/commands/status.ts'))).toBe(true);
     expect(r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'))).toEqual([]);
     expect(

@@ -36,7 +36,7 @@ export function ensureBuilt(): void {
   }
   try {
     // The bundle (what bin/webtree.js runs) is made last: it is as new as the whole build.
-    const out = statSync(path.join(ROOT, 'dist', 'bundle', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    const out = statSync(path.join(ROOT, 'dist', 'bundle', 'cli.cjs'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (newest(path.join(ROOT, 'src')) > out) {
       execaSync('npx', ['tsc', '-p', ROOT], { cwd: ROOT });
       execaSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle.mjs')], { cwd: ROOT });

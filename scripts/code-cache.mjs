@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Part of `npm run build` (scripts/bundle.mjs runs it on dist/bundle/read.cjs): V8's compiled code
+// of a CommonJS file, written beside it as FILE.cache for src/core/code-cache.ts to compile from
+// (its format and check are there). Compiled as Node's require compiles it (its module wrapper),
+// and its top level run here, in a process of its own, so that the cache also holds the functions
+// that run at every load. Readable by everyone: the commands may run as the service account. V8
+// accepts the cache only from the same V8 version and flags, and compiles from the source otherwise.
+import fs from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+import zlib from 'node:zlib';
+import { cacheFileBytes, cacheFileOf } from '../dist/core/code-cache.js';
+
+const file = path.resolve(process.argv[2]);
+const out = cacheFileOf(file);
+fs.rmSync(out, { force: true });
+if (!vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER || typeof zlib.crc32 !== 'function') {
+  // The CLI then requires the file as it is (src/core/code-cache.ts): the same, compiled at each start.
+  console.log(`code-cache: Node ${process.version} cannot use a code cache here (needs 20.15 or later); none made`);
+  process.exit(0);
+}
+const source = fs.readFileSync(file);
+const script = new vm.Script(Module.wrap(source.toString('utf8')), {
+  filename: file,
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file));
+fs.writeFileSync(out, cacheFileBytes(source, script.createCachedData()), { mode: 0o644 });
+fs.chmodSync(out, 0o644);
