@@ -113,25 +113,28 @@ const cjs = {
   define: { WEBTREE_BUNDLE: 'true', 'import.meta.url': '__webtreeUrl' },
 };
 /**
- * yaml in read.cjs as a module that requires the package (node_modules/yaml, CommonJS) when one
- * of its exports is first used: the site file's fast reader (src/site/simple-yaml.ts) leaves it
- * to yaml only for what it does not read itself, and a status that parsed yaml's 262 kB on every
- * start to use it almost never paid ~10 ms of compiling for it.
+ * Modules read.cjs requires only when one of their exports is first used, each through a module
+ * of getters: yaml (node_modules/yaml, CommonJS), which the site file's fast reader
+ * (src/site/simple-yaml.ts) leaves a file to only for what it does not read itself (a status that
+ * parsed its 262 kB at every start almost never used it: ~10 ms of compiling), and
+ * node:fs/promises, whose loading brings fs/dir, the watchers and readline (the read commands read
+ * with the synchronous calls; a few modules still import it for their other functions).
  */
-const yamlNames = Object.keys(createRequire(import.meta.url)('yaml')).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
-const yamlOnUse = {
-  name: 'yaml-on-use',
+const onUse = {
+  name: 'on-use',
   setup(b) {
-    b.onResolve({ filter: /^yaml$/ }, (a) =>
-      a.namespace === 'yaml-on-use' ? { path: 'yaml', external: true } : { path: 'yaml', namespace: 'yaml-on-use' },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'yaml-on-use' }, () => ({
+    b.onResolve({ filter: /^(yaml|(node:)?fs\/promises)$/ }, (a) => {
+      const id = a.path === 'yaml' ? 'yaml' : 'node:fs/promises';
+      return a.namespace === 'on-use' ? { path: id, external: true } : { path: id, namespace: 'on-use' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'on-use' }, (a) => ({
       contents:
         'let lib;\n' +
-        yamlNames
+        Object.keys(createRequire(import.meta.url)(a.path))
+          .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default')
           .map(
             (n) =>
-              `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => (lib ??= require('yaml')).${n} });`,
+              `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => (lib ??= require(${JSON.stringify(a.path)})).${n} });`,
           )
           .join('\n'),
       loader: 'js',
@@ -144,7 +147,7 @@ const read = await build({
   outfile: path.join(tmp, 'read.cjs'),
   external: ['pg', 'ejs', 'tar', 'undici', 'execa', 'nodemailer'],
   plugins: [
-    yamlOnUse,
+    onUse,
     {
       name: 'other-commands',
       setup(b) {
@@ -168,9 +171,13 @@ const launch = await build({
   outfile: path.join(tmp, 'cli.cjs'),
 });
 // read.cjs's compiled code, made by the Node that builds (npm install's prepare): another Node's V8 refuses it.
-execFileSync(process.execPath, [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, 'read.cjs')], {
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, 'read.cjs'), path.join(final, 'read.cjs')],
+  {
+    stdio: 'inherit',
+  },
+);
 const meta = {};
 for (const r of [result, read, launch])
   for (const [file, o] of Object.entries(r.metafile.outputs)) {

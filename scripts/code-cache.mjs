@@ -5,6 +5,9 @@
 // and its top level run here, in a process of its own, so that the cache also holds the functions
 // that run at every load. Readable by everyone: the commands may run as the service account. V8
 // accepts the cache only from the same V8 version and flags, and compiles from the source otherwise.
+// Usage: node scripts/code-cache.mjs FILE [NAME]: NAME is the path the file will have when it runs
+// (the build writes into a directory it renames at the end): V8 keeps the script's name from the
+// cache, and stack traces (--debug) would name the build's temporary directory.
 import fs from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import path from 'node:path';
@@ -13,6 +16,7 @@ import zlib from 'node:zlib';
 import { cacheFileBytes, cacheFileOf } from '../dist/core/code-cache.js';
 
 const file = path.resolve(process.argv[2]);
+const name = path.resolve(process.argv[3] ?? file);
 const out = cacheFileOf(file);
 fs.rmSync(out, { force: true });
 if (!vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER || typeof zlib.crc32 !== 'function') {
@@ -22,10 +26,10 @@ if (!vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER || typeof zlib.crc32 !== 'fun
 }
 const source = fs.readFileSync(file);
 const script = new vm.Script(Module.wrap(source.toString('utf8')), {
-  filename: file,
+  filename: name,
   importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
 const mod = { exports: {} };
-script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file));
+script.runInThisContext()(mod.exports, createRequire(name), mod, name, path.dirname(name));
 fs.writeFileSync(out, cacheFileBytes(source, script.createCachedData()), { mode: 0o644 });
 fs.chmodSync(out, 0o644);

@@ -3,13 +3,27 @@
  * trusted when /proc/<pid>/cmdline carries "-d <ServerRoot>" (runApache.sh starts httpd that
  * way): a pid file left by a dead server may name a pid that now belongs to another program.
  */
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+
+/**
+ * A small file's text, or `fallback` when it cannot be read: the pid file and /proc/<pid>/cmdline
+ * that status reads are read with the synchronous call (their asynchronous reads loaded
+ * node:fs/promises, and with it fs/dir, the watchers and readline, into every status; issue 15).
+ */
+function readSmall<T>(file: string, fallback: T): string | T {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The pid a pid file holds: undefined when there is no file, NaN when it holds no number. */
 export async function readPidFile(file: string): Promise<number | undefined> {
-  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  const text = readSmall(file, undefined);
   if (text === undefined) return undefined;
   return /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
 }
@@ -17,7 +31,7 @@ export async function readPidFile(file: string): Promise<number | undefined> {
 /** An httpd of this ServerRoot (master, worker or mod_wsgi daemon). False for zombies: their cmdline is empty. */
 export async function isOurHttpd(pid: number, serverRoot: string): Promise<boolean> {
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const raw = readSmall(`/proc/${pid}/cmdline`, '');
   // mod_wsgi's display-name overwrites argv[0] only, so "-d <root>" survives in its daemons.
   const args = raw.split('\0');
   return args.some((arg, i) => arg === '-d' && args[i + 1] === serverRoot);

@@ -3,6 +3,7 @@
  * its run and log dirs and the account can run webtree itself later. Names are looked up in
  * /etc/passwd and /etc/group (Node has no getpwnam); NSS-only accounts fall back to `id`.
  */
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { runProcess } from '../core/exec.js';
 import { WebtreeError } from '../core/errors.js';
@@ -49,9 +50,19 @@ export async function ownerForThisProcess(user: string, group: string): Promise<
   return process.geteuid?.() === 0 ? resolveOwner(user, group) : undefined;
 }
 
-/** Every group /etc/group lists the user in, besides its primary one. */
+/**
+ * Every group /etc/group lists the user in, besides its primary one. Read with the synchronous
+ * call, as the passwd and group look-ups are: every read command run as root drops here, and the
+ * asynchronous read alone loaded node:fs/promises (and with it fs/dir, the watchers and readline)
+ * into status, list and history (issue 15).
+ */
 async function memberOf(user: string): Promise<number[]> {
-  const text = await fs.readFile('/etc/group', 'utf8').catch(() => '');
+  let text = '';
+  try {
+    text = readFileSync('/etc/group', 'utf8');
+  } catch {
+    // No /etc/group: no supplementary groups, as before.
+  }
   return text
     .split('\n')
     .map((l) => l.split(':'))

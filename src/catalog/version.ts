@@ -78,9 +78,59 @@ function compareParts(a: string, pa: Part[], b: string, pb: Part[]): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Each version split once, not once per comparison: status sorts hundreds of versions per product. */
-export const sortVersions = (vs: Iterable<string>): string[] =>
-  [...vs]
+/**
+ * A string whose order (by UTF-16 code units, as Array.prototype.sort's default compares) is
+ * compareParts's order, or undefined where it cannot be: a pre-release word anywhere (its rank
+ * and the letters' order are no single order) or a number past 15 digits (compareParts compares
+ * it as a double). Each run becomes a segment: a number "\x03", its digit count, its digits
+ * without leading zeros; letters "\x01", the lower-case letters, "\x02"; the end "\x00" and the raw
+ * text (the tie-break). The end sorts before letters, letters before numbers, as compareParts
+ * ranks a missing run, a letter run and a number run at one place.
+ */
+function sortKey(v: string): string | undefined {
+  let key = '';
+  const n = v.length;
+  let i = (v.charCodeAt(0) | 0x20) === 0x76 && isDigit(v.charCodeAt(1)) ? 1 : 0;
+  while (i < n) {
+    const c = v.charCodeAt(i);
+    if (isDigit(c)) {
+      while (i < n - 1 && v.charCodeAt(i) === 0x30 && isDigit(v.charCodeAt(i + 1))) i++;
+      const start = i;
+      while (i < n && isDigit(v.charCodeAt(i))) i++;
+      if (i - start > 15) return undefined;
+      key += `\x03${String.fromCharCode(0x30 + i - start)}${v.slice(start, i)}`;
+    } else if (isLetter(c)) {
+      const start = i;
+      while (i < n && isLetter(v.charCodeAt(i))) i++;
+      const word = v.slice(start, i).toLowerCase();
+      if (PRE.includes(word)) return undefined;
+      key += `\x01${word}\x02`;
+    } else i++;
+  }
+  return `${key}\x00${v}`;
+}
+
+/**
+ * Sorted by compareVersions. With no pre-release word and no long number among them (every
+ * version status has met), by sortKey's strings and the built-in comparison, which costs a
+ * tenth of calling compareParts from JavaScript ~1,600 times per 200 versions (status at 8 x 200
+ * versions spent ~10 ms here; issue 15); otherwise each version split once and compared by
+ * compareParts. Both give the same order (test/unit/version.test.ts holds them side by side).
+ */
+export function sortVersions(vs: Iterable<string>): string[] {
+  const all = [...vs];
+  const keys: string[] = [];
+  for (const v of all) {
+    const k = sortKey(v);
+    if (k === undefined) return sortByParts(all);
+    keys.push(k);
+  }
+  return keys.sort().map((k) => k.slice(k.lastIndexOf('\x00') + 1));
+}
+
+/** The general order: each version split once, not once per comparison. */
+export const sortByParts = (vs: string[]): string[] =>
+  vs
     .map((v) => ({ v, p: parts(v) }))
     .sort((x, y) => compareParts(x.v, x.p, y.v, y.p))
     .map((x) => x.v);

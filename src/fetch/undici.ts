@@ -7,6 +7,8 @@
  * test/fetch, not an operator.
  */
 import type * as Undici from 'undici';
+// First: it says how V8 compiles llhttp, which undici does as it loads.
+import './liftoff.js';
 import AgentFile from 'undici/lib/dispatcher/agent.js';
 import DispatcherFile from 'undici/lib/dispatcher/dispatcher.js';
 import ProxyAgentFile from 'undici/lib/dispatcher/proxy-agent.js';

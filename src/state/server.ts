@@ -1,16 +1,20 @@
-import { lstatOrNull, readLinkOrNull } from './fs-read.js';
+import { lstatOrNullSync, readLinkOrNullSync } from './fs-read.js';
 import { activeLink } from '../plan/switch-layout.js';
 import type { ActiveKind } from '../plan/facts.js';
 import type { Site } from '../site/types.js';
 
-/** The database server the tree points at: the target of <switch>/active. */
+/**
+ * The database server the tree points at: the target of <switch>/active. One link read with the
+ * synchronous calls, as the tree's reads are (state/tree.ts): its asynchronous read was the one
+ * that loaded node:fs/promises into every status (issue 15).
+ */
 export async function activeServer(site: Site): Promise<string | null> {
-  return readLinkOrNull(activeLink(site));
+  return readLinkOrNullSync(activeLink(site));
 }
 
 /** What <switch>/active is on disk (the facts' ActiveKind). */
 export async function activeKind(site: Site): Promise<ActiveKind> {
-  const st = await lstatOrNull(activeLink(site));
+  const st = lstatOrNullSync(activeLink(site));
   if (!st) return 'missing';
   if (st.isSymbolicLink()) return 'link';
   return st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';

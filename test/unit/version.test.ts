@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, sortVersions, versionProblem } from '../../src/catalog/version.js';
+import { compareVersions, sortByParts, sortVersions, versionProblem } from '../../src/catalog/version.js';
+import { FUZZ_CASES, FUZZ_SEED, prng } from '../helpers/prng.js';
 
 describe('version order', () => {
   const table: [string, '<' | '=' | '>', string][] = [
@@ -59,5 +60,35 @@ describe('version order', () => {
   });
   it.each([['3.3a'], ['v1_4a'], ['5.0.2'], ['1.5d'], ['2026-11-28']])('accepts %j', (v) => {
     expect(versionProblem(v)).toBeUndefined();
+  });
+
+  // sortVersions sorts by string keys where it can (no pre-release word, no number past 15
+  // digits); the keys must give compareParts's order exactly, or status would list otherwise.
+  it(`sorts by its keys as by compareVersions, on seeded random versions (seed ${FUZZ_SEED})`, () => {
+    const r = prng(FUZZ_SEED);
+    const run = () =>
+      r.chance(0.3)
+        ? r.pick(['a', 'b', 'B', 'z', 'ab', 'rcx', 'Alpha2', 'devx', 'x', 'post', 'p'])
+        : r.pick(['0', '00', '1', '01', '2', '9', '10', '010', '123', '999999999999999', '1000000000000000']);
+    const version = (pre: boolean) => {
+      let v = r.chance(0.1) ? r.pick(['v', 'V']) : '';
+      const n = r.int(1, 5);
+      for (let i = 0; i < n; i++) {
+        v += i && r.chance(0.6) ? r.pick(['.', '_', '-', '+', '']) : '';
+        v += pre && r.chance(0.1) ? r.pick(['rc', 'beta', 'dev', 'RC', 'alpha', 'pre']) : run();
+      }
+      return /\d/.test(v) ? v : `${v}1`;
+    };
+    for (let c = 0; c < FUZZ_CASES / 30; c++) {
+      const pre = c % 3 === 0;
+      const vs = Array.from({ length: r.int(2, 60) }, () => version(pre));
+      expect(sortVersions(vs), vs.join(' ')).toEqual(sortByParts(vs));
+      // And both agree with compareVersions pair by pair (the order is a total one without pre-release words).
+      if (!pre) {
+        const sorted = sortVersions(vs);
+        for (let i = 1; i < sorted.length; i++)
+          expect(compareVersions(sorted[i - 1], sorted[i]), `${sorted[i - 1]} ${sorted[i]}`).toBeLessThanOrEqual(0);
+      }
+    }
   });
 });
