@@ -76,7 +76,9 @@ function name(r: Rng, max: number): string {
 
 /** A header as node-tar writes it (POSIX ustar), or turned into GNU's layout. */
 function generated(r: Rng): Buffer {
-  const type = r.chance(0.8) ? r.pick(['File', 'Directory']) : r.pick(['SymbolicLink', 'Link', 'FIFO', 'OldFile']);
+  const type = r.chance(0.8)
+    ? r.pick(['File', 'Directory'] as const)
+    : r.pick(['SymbolicLink', 'Link', 'FIFO', 'OldFile'] as const);
   const h = new Header({
     path: name(r, r.chance(0.2) ? 240 : 90) + (type === 'Directory' && r.chance(0.5) ? '/' : ''),
     mode: r.pick([0o644, 0o755, 0o600, 0o4755, 0o1777, 0, 0o100644]),
