@@ -208,6 +208,10 @@ try {
       medianS: median(before),
       ratio: median(before.map((b, i) => b / shell[i])),
       s: before,
+      // This build against the other one round by round: at a high load the medians of each side
+      // move with the load; the pairs, run back to back, move together.
+      webtreeOverBefore: median(webtree.map((w, i) => w / before[i])),
+      cpuWebtreeOverBefore: median(cpu.webtree.map((w, i) => w / cpu.before[i])),
       cpuMedianS: median(cpu.before),
       cpuRatio: median(cpu.before.map((b, i) => b / cpu.shell[i])),
       cpuS: cpu.before,
@@ -240,6 +244,10 @@ try {
           ? `, --before ${ms(result.before.cpuMedianS)} (ratio ${result.before.cpuRatio.toFixed(2)}x)`
           : ''),
     );
+    if (result.before)
+      log(
+        `this build / --before, median of the rounds' pairs: wall ${result.before.webtreeOverBefore.toFixed(2)}x, CPU ${result.before.cpuWebtreeOverBefore.toFixed(2)}x`,
+      );
     log(`load average at the end: ${load()}`);
   }
 } finally {
