@@ -7,22 +7,21 @@
  * bound whatever follows the marker, silently skips entries of unknown types, and keeps parsing
  * after a strict-mode error. Here each of those is a refusal, at the header that causes it.
  * Entries go to onEntry as their header completes, their bytes (padding included) to onBody.
+ * A plain header (ustar.ts) is read without node-tar, which is loaded only for the first header
+ * that is not plain: an archive of plain headers never loads it.
  */
-import { Header, Pax, ReadEntry } from 'tar';
+import { createRequire } from 'node:module';
+import type * as Tar from 'tar';
+import type { Header, Pax } from 'tar';
 import type { Limits } from '../site/types.js';
 import { HINT_DAMAGED, q, refuseArchive } from './names.js';
+import { plainHeader, type EntryView } from './ustar.js';
 
-/** One entry as node-tar's ReadEntry will present it, plus the body length the stream carries. */
-export interface EntryView {
-  path: string;
-  type: string;
-  typeflag: string;
-  size: number;
-  bodySize: number;
-  mode?: number;
-  linkpath?: string;
-  mtime?: Date;
-}
+/** node-tar's CommonJS build, loaded (synchronously, within a header's reading) the first time it is needed. */
+let tar: typeof Tar | undefined;
+const nodeTar = (): typeof Tar => (tar ??= createRequire(import.meta.url)('tar') as typeof Tar);
+
+export type { EntryView } from './ustar.js';
 
 /** node-tar ignores (instead of applying) longer extended headers; we refuse them. */
 export const MAX_META_BYTES = 1024 * 1024;
@@ -151,6 +150,14 @@ export class TarFraming {
       // GNU tar stops at the first zero block and node-tar reads on: two readers, two archives.
       throw refuseArchive(this.archive, `has a lone zero block before ${where}`);
     }
+    const plain = this.ex === undefined && this.gex === undefined ? plainHeader(block) : undefined;
+    if (plain) {
+      this.headers++;
+      if (plain.typeflag === '5' && !rawSizeIsZero(block)) throw this.dirWithData(plain.path);
+      this.entry(plain);
+      return;
+    }
+    const { Header, ReadEntry } = nodeTar();
     let h: Header;
     try {
       h = new Header(Buffer.from(block), 0, this.ex, this.gex);
@@ -167,9 +174,7 @@ export class TarFraming {
     if (!h.path) throw refuseArchive(this.archive, `has an entry with an empty name (${where})`);
     // node-tar reads a directory's data as the next header while GNU tar skips it: whatever is
     // hidden there would be seen by one reader and not the other.
-    if (h.typeKey === '5' && !rawSizeIsZero(block)) {
-      throw refuseArchive(this.archive, `has a directory entry ${q(h.path)} that carries data (a non-zero size)`);
-    }
+    if (h.typeKey === '5' && !rawSizeIsZero(block)) throw this.dirWithData(h.path);
     const entry = new ReadEntry(h, this.ex, this.gex);
     const size = entry.remain;
     if (entry.meta) {
@@ -195,8 +200,7 @@ export class TarFraming {
       return;
     }
     this.ex = undefined;
-    this.last = entry.path;
-    this.onEntry({
+    this.entry({
       path: entry.path,
       type: entry.type,
       typeflag: h.typeKey,
@@ -206,9 +210,19 @@ export class TarFraming {
       linkpath: entry.linkpath,
       mtime: entry.mtime,
     });
-    this.fileBytes += size;
-    this.bodyLeft = 512 * Math.ceil(size / 512);
+  }
+
+  /** A file system entry's header, read: the entry goes out, its body follows. */
+  private entry(view: EntryView): void {
+    this.last = view.path;
+    this.onEntry(view);
+    this.fileBytes += view.bodySize;
+    this.bodyLeft = 512 * Math.ceil(view.bodySize / 512);
     if (this.bodyLeft > 0) this.state = 'body';
+  }
+
+  private dirWithData(path: string): Error {
+    return refuseArchive(this.archive, `has a directory entry ${q(path)} that carries data (a non-zero size)`);
   }
 
   /** Applies an extended header exactly as node-tar's Parser does (parse.js, EMITMETA). */
@@ -216,6 +230,7 @@ export class TarFraming {
     const meta = Buffer.concat(this.metaParts).subarray(0, this.metaSize).toString('utf8');
     this.metaParts = [];
     this.state = 'header';
+    const { Pax } = nodeTar();
     if (this.metaType === 'ExtendedHeader') this.ex = Pax.parse(meta, this.ex, false);
     else if (this.metaType === 'GlobalExtendedHeader') this.gex = Pax.parse(meta, this.gex, true);
     else {

@@ -11,9 +11,8 @@ import { serveAfter } from '../after/serve-activation.js';
 import { recordOf } from '../apply/executor.js';
 import { readProductState } from '../state/tree.js';
 import { reportPlan, runChange } from './tx.js';
-import { SHA256_RE } from '../release/file.js';
 import { cacheEntryDir } from '../fetch/cache.js';
-import { archiveSource, shownSource, type ArchiveSource } from '../release/source.js';
+import { archiveSource, SHA256_RE, shownSource, type ArchiveSource } from '../release/source.js';
 import type { CommandCode } from './types.js';
 
 async function requireFile(p: string, what: string): Promise<void> {

@@ -9,7 +9,7 @@ import { identifyArchive } from '../catalog/archive-name.js';
 import type { ProductDescriptor } from '../catalog/types.js';
 import { versionProblem } from '../catalog/version.js';
 import { WebtreeError } from '../core/errors.js';
-import { archiveSource, type ArchiveSource } from './source.js';
+import { archiveSource, SHA256_RE, type ArchiveSource } from './source.js';
 
 export interface ReleaseEntry {
   /** The catalog's name (the file may spell it in any case). */
@@ -31,7 +31,6 @@ export interface ReleaseProblem {
 }
 
 const ENTRY_KEYS = ['version', 'archive', 'sha256', 'license'];
-export const SHA256_RE = /^[0-9a-fA-F]{64}$/;
 
 const lineOfNode = (lc: LineCounter, node: unknown): number | undefined => {
   const range = (node as { range?: [number, number, number] } | null)?.range;

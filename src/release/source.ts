@@ -11,6 +11,12 @@ export type ArchiveSource =
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/**
+ * A sha256 as a release file or `install --sha256` gives it. Here, not in file.ts: install
+ * imports it, and file.ts brings the YAML parser (some 60 ms of an install's start-up).
+ */
+export const SHA256_RE = /^[0-9a-fA-F]{64}$/;
+
 /** The source `text` names, or why it cannot be one (a sentence for the error). */
 export function archiveSource(text: string): ArchiveSource | string {
   if (CONTROL.test(text)) return 'must not hold a newline or control character';

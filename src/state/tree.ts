@@ -55,6 +55,16 @@ function readDirOrEmpty(dir: string): Dirent[] {
   }
 }
 
+/** The names in a directory, none when it does not exist: no Dirent per entry where the type is not needed. */
+function namesOrNone(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
 /**
  * How much of the manifests to read. 'read' parses each one (its archive sha256; a corrupt one
  * makes the version unmanaged), for planners and verify. 'list' only lists the manifest
@@ -70,10 +80,7 @@ export async function readProductState(
 ): Promise<ProductState> {
   const dir = productDir(site, d);
   const entries = readDirOrEmpty(dir);
-  const listed =
-    manifests === 'list'
-      ? new Set(readDirOrEmpty(path.dirname(manifestPath(site, d, 'x'))).map((e) => e.name))
-      : undefined;
+  const listed = manifests === 'list' ? new Set(namesOrNone(path.dirname(manifestPath(site, d, 'x')))) : undefined;
   const versions: string[] = [];
   const unmanaged: string[] = [];
   const leftovers: string[] = [];
