@@ -125,7 +125,7 @@ try {
     }
     parts[name] = median(xs);
   };
-  await part('node start (node -e 0)', () => void run(process.execPath, ['-e', '0']));
+  await part('node start (node -e 0)', () => void run(process.execPath, ['-e', '0'], env));
   await part('webtree start (webtree --help)', () => void run(process.execPath, [cli, '--help'], env));
   await part('sha256 of the archive', async () => {
     const h = createHash('sha256');
