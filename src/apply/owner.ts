@@ -3,11 +3,10 @@
  * its run and log dirs and the account can run webtree itself later. Names are looked up in
  * /etc/passwd and /etc/group (Node has no getpwnam); NSS-only accounts fall back to `id`.
  */
-import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { runProcess } from '../core/exec.js';
 import { WebtreeError } from '../core/errors.js';
-import { dbEntry } from '../core/identity.js';
+import { dbEntry, dbLines } from '../core/identity.js';
 import { dropToAccount } from '../core/privilege.js';
 
 export interface Owner {
@@ -50,22 +49,9 @@ export async function ownerForThisProcess(user: string, group: string): Promise<
   return process.geteuid?.() === 0 ? resolveOwner(user, group) : undefined;
 }
 
-/**
- * Every group /etc/group lists the user in, besides its primary one. Read with the synchronous
- * call, as the passwd and group look-ups are: every read command run as root drops here, and the
- * asynchronous read alone loaded node:fs/promises (and with it fs/dir, the watchers and readline)
- * into status, list and history (issue 15).
- */
+/** Every group /etc/group lists the user in, besides its primary one. */
 async function memberOf(user: string): Promise<number[]> {
-  let text = '';
-  try {
-    text = readFileSync('/etc/group', 'utf8');
-  } catch {
-    // No /etc/group: no supplementary groups, as before.
-  }
-  return text
-    .split('\n')
-    .map((l) => l.split(':'))
+  return dbLines('/etc/group')
     .filter((f) => f.length > 3 && f[3].split(',').includes(user))
     .map((f) => Number(f[2]));
 }

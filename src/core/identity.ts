@@ -29,17 +29,21 @@ export function currentIdentity(): Identity {
   return invoker;
 }
 
-/** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
-export async function dbEntry(file: string, value: string, key = 0): Promise<string[] | undefined> {
-  // Synchronous: read at every start as root, before the privilege drop (a pool round trip each).
+/**
+ * The lines of /etc/passwd or /etc/group, split into fields; none when the file cannot be read.
+ * Synchronous: read at every start as root, before the privilege drop (a pool round trip each).
+ */
+export function dbLines(file: string): string[][] {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    text = '';
+    // No such database: no entries.
   }
-  return text
-    .split('\n')
-    .map((l) => l.split(':'))
-    .find((f) => f.length > key && f[key] === value);
+  return text.split('\n').map((l) => l.split(':'));
+}
+
+/** The fields of the line of /etc/passwd or /etc/group whose field `key` equals `value`. */
+export async function dbEntry(file: string, value: string, key = 0): Promise<string[] | undefined> {
+  return dbLines(file).find((f) => f.length > key && f[key] === value);
 }
