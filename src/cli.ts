@@ -17,6 +17,7 @@ import { commandUsage, GLOBAL, mainUsage } from './commands/usage.js';
 import type { Site } from './site/types.js';
 import { historySize, publishIfChanged } from './watch/after-change.js';
 import { splitCommand } from './core/command-name.js';
+import { debugLine } from './core/debug-line.js';
 
 /** The version in webtree's own package.json. */
 async function packageVersion(): Promise<string> {
@@ -177,10 +178,7 @@ export async function main(
     const run = await command.load();
     // Start-up as an operator can see it: from the process's start until the command's own code
     // is loaded and its first operation begins (bench/status.mjs measures the same from outside).
-    if (debug)
-      streams.err(
-        `${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: started (node, the CLI and the command's code loaded)\n`,
-      );
+    if (debug) streams.err(`${debugLine(`${command.name}: started (node, the CLI and the command's code loaded)`)}\n`);
     let site: Promise<Site> | undefined;
     let historyBefore = 0;
     // Only a command that will change the tree takes the signals over.
@@ -211,7 +209,7 @@ export async function main(
         if (s) await publishIfChanged(s, historyBefore, reporter);
       }
     });
-    if (debug) streams.err(`${`${Math.round(performance.now())} ms`.padStart(10)}  ${command.name}: done\n`);
+    if (debug) streams.err(`${debugLine(`${command.name}: done`)}\n`);
     if (stop?.signal.aborted && !code) {
       const sig = signalName(stop.signal);
       streams.err(`webtree: interrupted by ${sig} after the command had done its work; nothing is left half-done\n`);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { requireCached } from './core/code-cache.js';
 import { splitCommand } from './core/command-name.js';
 import type { Streams } from './core/reporter.js';
+import { debugLine } from './core/debug-line.js';
 
 /** The commands read.cjs holds (scripts/bundle.mjs reads this list too). */
 export const READ_COMMANDS = ['status', 'list', 'history'];
@@ -27,7 +28,7 @@ export async function main(argv: string[], streams?: Streams, env?: NodeJS.Proce
     // --debug says whether the code cache served (a rejected one costs the compile, nothing else).
     if (argv.includes('--debug'))
       (streams?.err ?? ((s: string) => process.stderr.write(s)))(
-        `${`${Math.round(performance.now())} ms`.padStart(10)}  read.cjs loaded, code cache ${cache}\n`,
+        `${debugLine(`read.cjs loaded, code cache ${cache}`)}\n`,
       );
     return (exports as { main: Main }).main(argv, streams, env);
   }

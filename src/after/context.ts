@@ -15,6 +15,7 @@ import type { Plan } from '../plan/ops.js';
 import type { Site } from '../site/types.js';
 import { readHistory, whoAmI } from '../state/history.js';
 import { historyFile } from '../state/tree.js';
+import { debugLine } from '../core/debug-line.js';
 
 export interface CommandContext {
   positionals: string[];
@@ -105,9 +106,7 @@ export async function executorFor(
     // giveToAccount false: what root puts under /etc (install-service) stays root's.
     owner: giveToAccount ? await ownerForThisProcess(site.apache.user, site.apache.group) : undefined,
     // With the time since the process started: where a slow command spends it.
-    onOp: ctx.debug
-      ? (l) => ctx.reporter.note(`  ${`${Math.round(performance.now())} ms`.padStart(8)}  ${l}`)
-      : undefined,
+    onOp: ctx.debug ? (l) => ctx.reporter.note(debugLine(l)) : undefined,
     opDelayMs: Number(ctx.env.WEBTREE_TEST_OP_DELAY_MS ?? 0) || undefined,
     flushDelayMs: Number(ctx.env.WEBTREE_TEST_FLUSH_DELAY_MS ?? 0) || undefined,
     // A bar while unpacking, on a terminal only (the reporter decides).

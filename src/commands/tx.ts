@@ -16,6 +16,7 @@ import { describeOp, type Plan } from '../plan/ops.js';
 import { historyEntry, type PlanContext } from '../plan/lifecycle.js';
 import type { Site } from '../site/types.js';
 import { readTree, type TreeState } from '../state/tree.js';
+import { debugLine } from '../core/debug-line.js';
 
 // What every changing command imports from here, though it lives below (the checks after a change share it).
 export { executorFor, freshPlanContext, goBack, newApplyId, planContext, reportNotes } from '../after/context.js';
@@ -190,10 +191,7 @@ export async function lockAndRecover(
 ): Promise<{ lock: Lock; executor: Executor; recovered?: Recovered }> {
   const executor = await executorFor(ctx, site, true);
   const onWait = ctx.debug
-    ? (h: LockHolder) =>
-        ctx.reporter.note(
-          `  ${`${Math.round(performance.now())} ms`.padStart(8)}  waiting for the lock held by ${describeHolder(h)}`,
-        )
+    ? (h: LockHolder) => ctx.reporter.note(debugLine(`waiting for the lock held by ${describeHolder(h)}`))
     : undefined;
   const lock = await acquireLock(site.paths.state, label, waitMs, ctx.signal, onWait);
   if (lock.recoveredFrom)
