@@ -27,24 +27,13 @@ import {
   shellProductDir,
   timed,
 } from './lib/install-setup.mjs';
+import { childCpu } from './lib/cpu.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values, mb, files, rounds, log } = benchOptions(4, { before: { type: 'string' } });
 const beforeCli = values.before && path.join(path.resolve(values.before), 'bin', 'webtree.js');
 if (beforeCli && !fs.existsSync(beforeCli))
   throw new Error(`--before: ${beforeCli} does not exist (build that checkout first)`);
-/**
- * CPU seconds (user + system) of this process's children that have ended, from /proc/self/stat:
- * a side's delta is the CPU it used, its threads and waited-for children included (the server,
- * still running, is not in it). On a loaded host the wall time swings with the other load; the
- * CPU a side needs does not, so both are reported.
- */
-const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
-const childCpu = () => {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / TICK; // cutime, cstime (fields 16, 17)
-};
 /** Runs fn, its wall time pushed onto walls and its children's CPU time onto cpus. */
 const measure = (walls, cpus, fn) => {
   const c0 = childCpu();

@@ -20,7 +20,7 @@
 // --before DIR: another built checkout of webtree (its bin/webtree.js), timed as more sides in the
 // same alternated rounds on the same sites, for before/after figures measured under the same load;
 // its status, list and history outputs are compared with this checkout's, byte for byte.
-// CPU time (user + system of the child, from /usr/bin/time when it is there) is printed beside
+// CPU time (user + system of the child, from /proc/self/stat: bench/lib/cpu.mjs) is printed beside
 // the wall time: on a shared machine it moves less with the load.
 //
 // Usage: npm run build && node bench/status.mjs [--rounds 20] [--scale-rounds 5] [--no-scale] [--keep] [--json]
@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FIRST_VERSIONS, writeSampleArchive } from '../dist/demo/samples.js';
+import { childCpu } from './lib/cpu.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'webtree.js');
@@ -48,8 +49,6 @@ const { values } = parseArgs({
   },
 });
 const BEFORE = values.before && path.join(path.resolve(values.before), 'bin', 'webtree.js');
-// The child's own CPU time, when the machine has GNU time (it prints it last on stderr).
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const TARGET_MS = 40;
 const log = values.json ? () => {} : (...a) => console.log(...a);
 const rounds = Number(values.rounds);
@@ -172,22 +171,17 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** A side's command; `findings`: exit 1 (verify found something) is an answer too. Wall ms, and CPU ms if known. */
+/** A side's command; `findings`: exit 1 (verify found something) is an answer too. Its wall and CPU ms. */
 function timeMs(argv) {
   const cmd = argv.filter((a) => a !== FINDINGS_OK);
-  const full = TIME ? [TIME, '-f', 'CPU %U %S', ...cmd] : cmd;
+  const c0 = childCpu();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  // GNU time says 'Command exited with non-zero status N' and exits with N itself.
   if (r.status !== 0 && !(r.status === 1 && argv.includes(FINDINGS_OK)))
     throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const m = /CPU (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr);
-  cpuOf.set(ms, m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN);
-  return ms;
+  return { ms, cpuMs: (childCpu() - c0) * 1000 };
 }
-/** The CPU ms of a wall figure timeMs returned (kept aside so that every caller of timeMs stays as it was). */
-const cpuOf = new Map();
 
 const FINDINGS_OK = '<findings are an answer>';
 
@@ -199,10 +193,9 @@ function timeSides(sides, rounds, cpu = {}) {
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(r + k) % names.length];
-      const ms = timeMs(sides[n]);
+      const { ms, cpuMs } = timeMs(sides[n]);
       times[n].push(ms);
-      cpu[n].push(cpuOf.get(ms));
-      cpuOf.clear();
+      cpu[n].push(cpuMs);
     }
   }
   return times;
@@ -270,16 +263,15 @@ try {
     log(
       `  ${n.padEnd(28)} ${med[n].toFixed(1).padStart(7)}   (min ${Math.min(...times[n]).toFixed(1)}, max ${Math.max(...times[n]).toFixed(1)})`,
     );
-  // GNU time prints CPU seconds with two decimals: a median of 10 ms steps is a step too, the mean is finer.
+  // CPU time comes in 10 ms clock ticks: a median of such steps is a step too, the mean is finer.
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const overCpu = (n) => mean(cpu[n].map((t, i) => t - cpu['node -e 0'][i]));
-  if (TIME)
-    log(
-      `CPU (user + system) means: ${names.map((n) => `${n} ${mean(cpu[n]).toFixed(0)}`).join(', ')} ms; over node -e 0: ${names
-        .slice(1)
-        .map((n) => `${n} ${overCpu(n).toFixed(0)}`)
-        .join(', ')} ms`,
-    );
+  log(
+    `CPU (user + system) means: ${names.map((n) => `${n} ${mean(cpu[n]).toFixed(0)}`).join(', ')} ms; over node -e 0: ${names
+      .slice(1)
+      .map((n) => `${n} ${overCpu(n).toFixed(0)}`)
+      .join(', ')} ms`,
+  );
   if (BEFORE) {
     const b200 = over('before: status, 8 x 200');
     log(
@@ -290,7 +282,7 @@ try {
       over20Ms: over('before: status, 8 x 20'),
       over200Ms: b200,
       status200Ms: med['before: status, 8 x 200'],
-      ...(TIME ? { cpuOver200Ms: overCpu('before: status, 8 x 200') } : {}),
+      cpuOver200Ms: overCpu('before: status, 8 x 200'),
     };
   }
   const over20 = over(names[1]);
@@ -304,7 +296,8 @@ try {
     targetMs: TARGET_MS,
     met: over200 <= TARGET_MS,
     rounds,
-    ...(TIME ? { cpuOver20Ms: overCpu(names[1]), cpuOver200Ms: overCpu(names[2]) } : {}),
+    cpuOver20Ms: overCpu(names[1]),
+    cpuOver200Ms: overCpu(names[2]),
   };
   log(
     `\noverhead over node -e 0 (median of the rounds' differences): ${over20.toFixed(1)} ms at 20 versions, ${over200.toFixed(1)} ms at 200 versions`,
