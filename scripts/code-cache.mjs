@@ -9,11 +9,11 @@
 // (the build writes into a directory it renames at the end): V8 keeps the script's name from the
 // cache, and stack traces (--debug) would name the build's temporary directory.
 import fs from 'node:fs';
-import { createRequire, Module } from 'node:module';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
-import { cacheFileBytes, cacheFileOf } from '../dist/core/code-cache.js';
+import { cacheFileBytes, cacheFileOf, compileWrapped, runWrapped } from '../dist/core/code-cache.js';
 
 const file = path.resolve(process.argv[2]);
 const name = path.resolve(process.argv[3] ?? file);
@@ -25,11 +25,7 @@ if (!vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER || typeof zlib.crc32 !== 'fun
   process.exit(0);
 }
 const source = fs.readFileSync(file);
-const script = new vm.Script(Module.wrap(source.toString('utf8')), {
-  filename: name,
-  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
-const mod = { exports: {} };
-script.runInThisContext()(mod.exports, createRequire(name), mod, name, path.dirname(name));
+const script = compileWrapped(source.toString('utf8'), name);
+runWrapped(script, { exports: {} }, createRequire(name), name);
 fs.writeFileSync(out, cacheFileBytes(source, script.createCachedData()), { mode: 0o644 });
 fs.chmodSync(out, 0o644);

@@ -72,6 +72,25 @@ type ModuleStatics = {
 /** The cache file of a built file: beside it, with .cache added. */
 export const cacheFileOf = (file: string) => `${file}.cache`;
 
+/**
+ * A CommonJS file's source compiled as Node's require compiles it (its module wrapper, its file
+ * name, dynamic imports through the main loader), from `cachedData` when given and V8 takes it.
+ * scripts/code-cache.mjs compiles the same way to make the cache, or V8 would refuse it.
+ */
+export function compileWrapped(source: string, filename: string, cachedData?: Buffer): vm.Script {
+  return new vm.Script((Module as unknown as ModuleStatics).wrap(source), {
+    filename,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+}
+
+/** Runs a compiled module's top level with its exports, require, module, file and directory. */
+export function runWrapped(script: vm.Script, mod: { exports: unknown }, req: NodeJS.Require, file: string): void {
+  const wrapper = script.runInThisContext() as (...a: unknown[]) => void;
+  wrapper.call(mod.exports, mod.exports, req, mod, file, path.dirname(file));
+}
+
 /** require(file), compiled from its code cache when V8 accepts it. */
 export function requireCached(file: string): { exports: unknown; cache: CacheUse } {
   const req = createRequire(file);
@@ -89,15 +108,14 @@ export function requireCached(file: string): { exports: unknown; cache: CacheUse
   const source = bytes.toString('utf8');
   const cachedData = cacheBytes && codeIn(cacheBytes, bytes);
   const M = Module as unknown as ModuleClass & ModuleStatics;
-  const script = new vm.Script(M.wrap(source), { filename: file, cachedData, importModuleDynamically: loader });
+  const script = compileWrapped(source, file, cachedData);
   const mod = new M(file);
   mod.filename = file;
   mod.paths = M._nodeModulePaths(path.dirname(file));
   // In the require cache as require would leave it: a later require of the file gets this module.
   req.cache[file] = mod as unknown as NodeJS.Module;
   try {
-    const wrapper = script.runInThisContext() as (...a: unknown[]) => void;
-    wrapper.call(mod.exports, mod.exports, req, mod, file, path.dirname(file));
+    runWrapped(script, mod, req, file);
   } catch (err) {
     delete req.cache[file];
     throw err;
