@@ -1,10 +1,17 @@
 /**
  * The one process runner: every child process webtree starts (sync -f, id, getent, systemctl,
  * getcap, httpd -t, runApache.sh, the demo's CLI steps) goes through runProcess(), with an argument
- * array, never a shell string. Built on execa, as STYLE.md and issue 9 ask; no other module imports execa
- * or node:child_process (.dependency-cruiser.cjs: one-process-runner).
+ * array, never a shell string. Built on execa, as STYLE.md and issue 9 ask, but for the flush's
+ * waiting process (startWaiting: node:child_process, for its start-up); no other module imports
+ * execa or node:child_process (.dependency-cruiser.cjs: one-process-runner).
  */
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { errorText } from './errors.js';
 import { withRoot, workingAs } from './privilege.js';
+
+/** node:child_process when first needed: most commands start no process, and loading it costs their start-up. */
+const childProcess = () => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 export interface RunResult {
   /** The exit status; -1 when the program could not be started, was killed or timed out. */
@@ -51,29 +58,65 @@ export interface WaitingProcess {
  * start should not be paid for when its work is due (a fork of a big process costs tens of
  * milliseconds). The caller must call finish on every path, with '' when it turns out not to be
  * needed; until then the program keeps this process alive.
+ *
+ * Started by node:child_process itself, not execa: this is the flush's `xargs sync -f` of every
+ * install and apply, started as the unpack begins on the thread that writes the files, and
+ * execa's loading and spawn took 70-95 ms of that thread's CPU there against 12-16 ms for
+ * spawn alone (docs/benchmarks.md, issue 15, session 6). The result is the one runProcess gives.
  */
 export function startWaiting(file: string, args: string[], opts: RunOptions = {}): WaitingProcess {
-  const started = (async () => {
-    const { execa } = await import('execa');
-    // In a box: the subprocess is itself a promise, which an async function would wait for.
-    return { child: execa(file, args, { ...childOptions(opts), stdin: 'pipe', all: true }) };
-  })();
-  // Marked as handled now: finish, when it comes, reports the failure as a result.
-  started.catch(() => undefined);
+  const ended = waitFor(file, args, opts);
   return {
     async finish(input: string) {
-      let child;
-      try {
-        ({ child } = await started);
-      } catch (err) {
-        return { exitCode: -1, stdout: '', stderr: '', all: '', message: String(err) };
-      }
+      const { child, result } = ended;
       // A program that died early closed its end: its result says why, not an EPIPE here.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(input);
-      return resultOf(await child);
+      child?.stdin?.on('error', () => undefined);
+      child?.stdin?.end(input);
+      return result;
     },
   };
+}
+
+/** Spawn file with piped stdio; its result once it has ended and its output is all read. */
+function waitFor(file: string, args: string[], opts: RunOptions): { child?: ChildProcess; result: Promise<RunResult> } {
+  const command = [file, ...args].join(' ');
+  const failed = (why: string): RunResult => ({ exitCode: -1, stdout: '', stderr: '', all: '', message: why });
+  let child: ChildProcess;
+  try {
+    child = childProcess().spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.env === undefined ? undefined : { ...process.env, ...opts.env },
+      ...(workingAs() ? { cwd: '/' } : {}),
+    });
+  } catch (err) {
+    return { result: Promise.resolve(failed(`Command failed: ${command}\n${errorText(err)}`)) };
+  }
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const all: Buffer[] = [];
+  child.stdout!.on('data', (b: Buffer) => (out.push(b), all.push(b)));
+  child.stderr!.on('data', (b: Buffer) => (err.push(b), all.push(b)));
+  // Without the final newline, as execa gives it (runProcess's results).
+  const text = (bs: Buffer[]) =>
+    Buffer.concat(bs)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  const result = new Promise<RunResult>((resolve) => {
+    // 'error' alone when it never started; 'close' once it ended and its pipes are drained.
+    child.once('error', (e) =>
+      resolve(
+        failed(`Command failed with ${(e as NodeJS.ErrnoException).code ?? 'an error'}: ${command}\n${e.message}`),
+      ),
+    );
+    child.once('close', (code, signal) => {
+      const r = { stdout: text(out), stderr: text(err), all: text(all) };
+      if (code === 0) resolve({ exitCode: 0, ...r, message: '' });
+      else if (code !== null)
+        resolve({ exitCode: code, ...r, message: `Command failed with exit code ${code}: ${command}` });
+      else resolve({ exitCode: -1, ...r, message: `Command was killed with ${signal ?? 'a signal'}: ${command}` });
+    });
+  });
+  return { child, result };
 }
 
 /** What every child gets: no rejection (the result says how it ended), the added env, its cwd. */
