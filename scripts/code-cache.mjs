@@ -12,16 +12,15 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
-import zlib from 'node:zlib';
 import { cacheFileBytes, cacheFileOf, compileWrapped, runWrapped } from '../dist/core/code-cache.js';
 
 const file = path.resolve(process.argv[2]);
 const name = path.resolve(process.argv[3] ?? file);
 const out = cacheFileOf(file);
 fs.rmSync(out, { force: true });
-if (!vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER || typeof zlib.crc32 !== 'function') {
+if (!vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER) {
   // The CLI then requires the file as it is (src/core/code-cache.ts): the same, compiled at each start.
-  console.log(`code-cache: Node ${process.version} cannot use a code cache here (needs 20.15 or later); none made`);
+  console.log(`code-cache: Node ${process.version} cannot use a code cache here (needs 20.12 or later); none made`);
   process.exit(0);
 }
 const source = fs.readFileSync(file);

@@ -10,7 +10,7 @@ export const listCommand: CommandCode = {
     let catalog = (await ctx.catalog()).filter((d) => d.installable);
     if (ctx.positionals[0]) catalog = [findVersionedProduct(await ctx.catalog(), ctx.positionals[0])];
     await reportPending(ctx, site);
-    const tree = await readTree(site, catalog, 'list', true);
+    const tree = await readTree(site, catalog, 'list', true, 'pointer');
     for (const d of tree.damage ?? []) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
     const rows = productRows(catalog, tree);
     ctx.reporter.result({ products: rows }, () =>

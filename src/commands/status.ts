@@ -11,7 +11,7 @@ export const statusCommand: CommandCode = {
     const catalog = (await ctx.catalog()).filter((d) => d.installable);
     // Reads change nothing: a pending change is reported (and in --json), the tree shown as it is.
     const pending = await reportPending(ctx, site);
-    const tree = await readTree(site, catalog, 'list', true);
+    const tree = await readTree(site, catalog, 'list', true, 'pointer');
     for (const d of tree.damage ?? []) ctx.reporter.warn(`${d.message} (shown without it: ${d.hint})`);
     const products = productRows(catalog, tree);
     const server = await activeServer(site);

@@ -7,53 +7,51 @@
  * compiles from the source whenever it refuses it (another Node, other V8 flags, a source of
  * another length): the cache only ever makes it faster. V8 does not check the compiled code itself
  * (a damaged cache file made it stop with "Fatal error ... unreachable code"), nor the source
- * beyond its length: the file starts with a CRC-32 of the source and the code, checked here
- * first (zlib's, native: ~0.1 ms for both; a hash in JavaScript cost 2-4 ms of a cold start).
+ * beyond its length: the file holds a copy of the source it was made from and the code twice, and
+ * all three are compared here byte for byte first (memcmp: a hash would need zlib, whose loading
+ * with the stream modules behind it cost a status ~3 ms, or JavaScript, 10-20 ms of a cold start).
  * Nothing is written at run time (the package may be read-only, and the command may run as the
  * service account).
  */
 import { readFileSync } from 'node:fs';
-import type Zlib from 'node:zlib';
 import { createRequire, Module } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
 /**
- * What happened to the cache: 'accepted', 'rejected' by V8, 'damaged' (its check failed: not
- * given to V8), 'missing', or 'unused' (this Node has no importModuleDynamically for vm or no zlib.crc32).
+ * What happened to the cache: 'accepted', 'rejected' by V8, 'damaged' (its copies differ: not
+ * given to V8), 'missing', or 'unused' (this Node has no importModuleDynamically for vm).
  */
 export type CacheUse = 'accepted' | 'rejected' | 'damaged' | 'missing' | 'unused';
 
-/** The cache file's first bytes: these four, then the CRC-32 (little-endian) of the source and then of the code. */
-export const CACHE_MAGIC = 'WTC1';
-
 /**
- * zlib's crc32 (Node 20.15 and later), required when a read command starts: zlib is no module
- * the other commands should load at start-up.
+ * The cache file: these four bytes, the source's length and the code's (32-bit little-endian),
+ * the source, the code, and the code again. A file damaged anywhere (a byte changed, cut short)
+ * no longer holds two equal copies of the code, or the source it was made from.
  */
-const crc32 = (): typeof Zlib.crc32 | undefined =>
-  (createRequire(import.meta.url)('node:zlib') as Partial<typeof Zlib>).crc32;
+export const CACHE_MAGIC = 'WTC2';
+const HEAD = 12;
 
-/** The check of a cache file: the CRC-32 of the source's bytes, continued over V8's code. */
-export function cacheCheck(source: Buffer, code: Buffer): number {
-  const crc = crc32();
-  if (!crc) throw new Error(`zlib.crc32 is missing from Node ${process.version}`);
-  return crc(code, crc(source));
-}
-
-/** The cache file's bytes for a source and V8's code of it. */
 export function cacheFileBytes(source: Buffer, code: Buffer): Buffer {
-  const head = Buffer.alloc(8);
+  const head = Buffer.alloc(HEAD);
   head.write(CACHE_MAGIC, 0, 'latin1');
-  head.writeUInt32LE(cacheCheck(source, code), 4);
-  return Buffer.concat([head, code]);
+  head.writeUInt32LE(source.length, 4);
+  head.writeUInt32LE(code.length, 8);
+  return Buffer.concat([head, source, code, code]);
 }
 
-/** V8's code in a cache file's bytes, if they are whole and made for this source. */
+/** V8's code from a cache file made for this source, or undefined when the file's copies disagree. */
 function codeIn(file: Buffer, source: Buffer): Buffer | undefined {
-  if (file.length <= 8 || file.toString('latin1', 0, 4) !== CACHE_MAGIC) return undefined;
-  const code = file.subarray(8);
-  return cacheCheck(source, code) === file.readUInt32LE(4) ? code : undefined;
+  if (file.length < HEAD || file.toString('latin1', 0, 4) !== CACHE_MAGIC) return undefined;
+  const sourceLength = file.readUInt32LE(4);
+  const codeLength = file.readUInt32LE(8);
+  if (sourceLength !== source.length || codeLength === 0 || file.length !== HEAD + sourceLength + 2 * codeLength)
+    return undefined;
+  const code = file.subarray(HEAD + sourceLength, HEAD + sourceLength + codeLength);
+  return source.equals(file.subarray(HEAD, HEAD + sourceLength)) &&
+    code.equals(file.subarray(HEAD + sourceLength + codeLength))
+    ? code
+    : undefined;
 }
 
 /** The parts of node:module's Module this needs (its typings omit the constructor's use here). */
@@ -96,8 +94,7 @@ export function requireCached(file: string): { exports: unknown; cache: CacheUse
   const req = createRequire(file);
   // Dynamic import() inside a vm.Script needs this (Node 20.12 and later); without it, the plain require.
   const loader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (loader === undefined || crc32() === undefined || req.cache[file])
-    return { exports: req(file) as unknown, cache: 'unused' };
+  if (loader === undefined || req.cache[file]) return { exports: req(file) as unknown, cache: 'unused' };
   let cacheBytes: Buffer | undefined;
   try {
     cacheBytes = readFileSync(cacheFileOf(file));

@@ -4,6 +4,8 @@
  * parseable. Colour and progress bars only on a terminal, never under --json, and no colour
  * when NO_COLOR is set (https://no-color.org).
  */
+import { writeSync } from 'node:fs';
+import { isErrno } from './errors.js';
 import { createProgress, NO_PROGRESS, type Progress } from './progress.js';
 
 export type { Progress, ProgressUpdate } from './progress.js';
@@ -39,8 +41,40 @@ export interface Streams {
   readonly errColumns?: number;
 }
 
+/**
+ * stdout written with write(2) on descriptor 1 while that works. Making process.stdout (a stream
+ * over the pipe, file or terminal, with the modules behind it) cost `status` 3-6 ms of its start
+ * for the one write it does at its end (issue 15); on Linux that stream writes synchronously as
+ * well, so the order of the output is the same. A descriptor another process made non-blocking
+ * and that is full (EAGAIN) sends the rest, and all after it, through process.stdout, which waits.
+ * A reader that went away (EPIPE: `webtree history | head`) ends the output quietly: the command
+ * still finishes and exits as it would have, instead of dying on an unhandled stream error.
+ */
+let outTo: 'fd' | 'stream' | 'gone' = 'fd';
+function writeOut(s: string): void {
+  if (outTo === 'gone') return;
+  const b = Buffer.from(s);
+  let done = 0;
+  if (outTo === 'fd')
+    try {
+      while (done < b.length) done += writeSync(1, b, done);
+      return;
+    } catch (err) {
+      if (isErrno(err, 'EPIPE')) {
+        outTo = 'gone';
+        return;
+      }
+      outTo = 'stream';
+      process.stdout.on('error', (e) => {
+        if (!isErrno(e, 'EPIPE')) throw e;
+        outTo = 'gone';
+      });
+    }
+  process.stdout.write(b.subarray(done));
+}
+
 export const processStreams: Streams = {
-  out: (s) => process.stdout.write(s),
+  out: writeOut,
   err: (s) => process.stderr.write(s),
   get errIsTTY() {
     return process.stderr.isTTY === true;

@@ -7,7 +7,7 @@
  * this module only knows files, text and JSON.
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { isErrno, WebtreeError, type ErrorCode } from './errors.js';
 
@@ -75,7 +75,34 @@ export async function readStateText(file: string, spec: StateFileSpec): Promise<
 }
 
 export function readStateTextSync(file: string, spec: StateFileSpec): string | undefined {
-  const bad = (problem: string) => new DamagedFileError(file, spec.what, problem, spec.fix, spec.code, spec.exitCode);
+  const bad = damageOf(file, spec);
+  const fd = openState(file, spec);
+  if (fd === undefined) return undefined;
+  try {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(fd);
+    } catch (err) {
+      throw readFailure(err, bad);
+    }
+    if (buf.length === 0) throw bad('is empty');
+    const text = utf8Text(buf);
+    if (text === undefined) throw bad('holds binary data, not text');
+    return text;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const damageOf = (file: string, spec: StateFileSpec) => (problem: string) =>
+  new DamagedFileError(file, spec.what, problem, spec.fix, spec.code, spec.exitCode);
+
+const readFailure = (err: unknown, bad: (problem: string) => DamagedFileError) =>
+  isErrno(err) ? bad(`cannot be read: ${err.code}${err.code === 'EIO' ? ' (a disk error: see dmesg)' : ''}`) : err;
+
+/** The file open for reading and checked to be a regular, non-empty file within its bound; undefined when missing. */
+function openState(file: string, spec: StateFileSpec): number | undefined {
+  const bad = damageOf(file, spec);
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -96,18 +123,74 @@ export function readStateTextSync(file: string, spec: StateFileSpec): string | u
     const max = spec.maxBytes ?? DEFAULT_MAX;
     if (st.size > max) throw bad(`is ${st.size} bytes, more than any such file webtree writes (${max})`);
     if (st.size === 0) throw bad('is empty');
-    let buf: Buffer;
-    try {
-      buf = readFileSync(fd);
-    } catch (err) {
-      if (isErrno(err))
-        throw bad(`cannot be read: ${err.code}${err.code === 'EIO' ? ' (a disk error: see dmesg)' : ''}`);
-      throw err;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** One line of a file read by eachStateLineSync: bytes [start, end) of buf, without the newline. */
+export type LineVisitor = (buf: Buffer, start: number, end: number, line: number, last: boolean) => void;
+
+const BLOCK = 64 * 1024;
+
+/**
+ * The file readStateTextSync reads, with the same checks and the same errors, given line by line
+ * as bytes of one reused block instead of as one string. A 500 kB history read whole made two
+ * fresh 500 kB areas (the buffer and its string), and first touching fresh memory cost ~2 ms per
+ * 500 kB on these machines: a third of what status spent on the history (issue 15). A block is
+ * checked (no NUL, UTF-8) up to its last newline, which no UTF-8 sequence contains, so a line is
+ * never cut between blocks. `last`: the file's final line, with no newline after it. A binary
+ * block found after earlier lines were given still throws: the caller's answer is discarded.
+ * Returns false when the file does not exist.
+ */
+export function eachStateLineSync(file: string, spec: StateFileSpec, visit: LineVisitor): boolean {
+  const bad = damageOf(file, spec);
+  const fd = openState(file, spec);
+  if (fd === undefined) return false;
+  const max = spec.maxBytes ?? DEFAULT_MAX;
+  try {
+    let buf = Buffer.allocUnsafeSlow(BLOCK);
+    let held = 0; // bytes of an unfinished line kept at the start of buf
+    let total = 0;
+    let line = 0;
+    for (;;) {
+      if (held === buf.length) {
+        const bigger = Buffer.allocUnsafeSlow(buf.length * 2); // a line longer than the block
+        buf.copy(bigger, 0, 0, held);
+        buf = bigger;
+      }
+      let n: number;
+      try {
+        n = readSync(fd, buf, held, buf.length - held, null);
+      } catch (err) {
+        throw readFailure(err, bad);
+      }
+      total += n;
+      if (total > max) throw bad(`is more than ${max} bytes, more than any such file webtree writes`);
+      const filled = held + n;
+      if (filled === 0) break;
+      const cut = n === 0 ? filled : buf.lastIndexOf(0x0a, filled - 1) + 1;
+      if (cut === 0) {
+        held = filled; // no newline yet: read on
+        continue;
+      }
+      const whole = buf.subarray(0, cut);
+      if (whole.includes(0) || !isUtf8(whole)) throw bad('holds binary data, not text');
+      let at = 0;
+      while (at < cut) {
+        const nl = whole.indexOf(0x0a, at);
+        const end = nl === -1 ? cut : nl;
+        visit(buf, at, end, ++line, nl === -1);
+        at = end + 1;
+      }
+      if (n === 0) break;
+      buf.copy(buf, 0, cut, filled);
+      held = filled - cut;
     }
-    if (buf.length === 0) throw bad('is empty');
-    const text = utf8Text(buf);
-    if (text === undefined) throw bad('holds binary data, not text');
-    return text;
+    if (total === 0) throw bad('is empty');
+    return true;
   } finally {
     closeSync(fd);
   }

@@ -24,7 +24,7 @@ import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { lstatOrNullSync, readLinkOrNullSync } from './fs-read.js';
-import { historyLineError, readHistory, readHistoryLines } from './history.js';
+import { historyLineError, readHistory, readHistoryLines, type HistoryLines } from './history.js';
 import type { DamageNote, ProductState, TreeState } from '../plan/facts.js';
 
 // The types live beside the planners that read them; this reader keeps offering them.
@@ -154,20 +154,22 @@ export async function readProductState(
 /**
  * The tree as the planners need it. `lenient` (the read commands): a damaged history is noted in
  * `damage` and its whole entries kept, so that they still show what they can; otherwise (every
- * changing command) it throws the DamagedFileError that names the file and the fix.
+ * changing command) it throws the DamagedFileError that names the file and the fix. `history`
+ * 'pointer' (status and list, lenient only): only the entries that move a pointer (HistoryLines).
  */
 export async function readTree(
   site: Site,
   catalog: ProductDescriptor[],
   manifests: ManifestRead = 'read',
   lenient = false,
+  history: HistoryLines = 'all',
 ): Promise<TreeState> {
   const products: Record<string, ProductState> = {};
   for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d, manifests);
   const file = historyFile(site);
   if (!lenient) return { products, history: await readHistory(file), damage: [] };
   try {
-    const r = await readHistoryLines(file);
+    const r = await readHistoryLines(file, history);
     return {
       products,
       history: r.entries,

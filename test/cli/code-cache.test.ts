@@ -9,7 +9,6 @@
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { SERVICE_USER } from '../helpers/service-account.js';
@@ -48,14 +47,18 @@ async function status(bin = path.join(pkg, 'bin', 'webtree.js'), argv0: string[]
   };
 }
 
-/** The cache file as code-cache.ts writes it: WTC1, the CRC-32 of source then code, the code. */
-function withCheck(code: Buffer): Buffer {
-  const source = fs.readFileSync(path.join(pkg, 'dist', 'bundle', 'read.cjs'));
-  const head = Buffer.alloc(8);
-  head.write('WTC1', 0, 'latin1');
-  head.writeUInt32LE(zlib.crc32(code, zlib.crc32(source)), 4);
-  return Buffer.concat([head, code]);
+/** The cache file as code-cache.ts writes it: WTC2, the lengths, the source, the code twice. */
+function cacheOf(code: Buffer, source = fs.readFileSync(path.join(pkg, 'dist', 'bundle', 'read.cjs'))): Buffer {
+  const head = Buffer.alloc(12);
+  head.write('WTC2', 0, 'latin1');
+  head.writeUInt32LE(source.length, 4);
+  head.writeUInt32LE(code.length, 8);
+  return Buffer.concat([head, source, code, code]);
 }
+
+/** V8's code in the cache the build made. */
+const codeOf = (file: Buffer) =>
+  file.subarray(12 + file.readUInt32LE(4), 12 + file.readUInt32LE(4) + file.readUInt32LE(8));
 
 describe('the read commands from dist/bundle/read.cjs and its code cache', () => {
   it('the cache the build made is taken by this Node, in the tree and in a copy', async () => {
@@ -69,9 +72,27 @@ describe('the read commands from dist/bundle/read.cjs and its code cache', () =>
   });
 
   it('a damaged cache (bytes changed, cut short, garbage) is not given to V8: status runs from the source', async () => {
+    expect(good.equals(cacheOf(codeOf(good)))).toBe(true); // the layout written above is the build's
     const flipped = Buffer.from(good);
     for (let i = 64; i < flipped.length; i += 997) flipped[i] ^= 0xff;
-    for (const bytes of [flipped, good.subarray(0, good.length >> 1), Buffer.from('garbage\n')]) {
+    // One byte changed in only one place: the source's copy, the code, the code's copy.
+    const source = fs.readFileSync(path.join(pkg, 'dist', 'bundle', 'read.cjs'));
+    const code = codeOf(good);
+    const one = (b: Buffer, at: number) => (b[at] ^= 0x01);
+    const inSource = Buffer.from(source);
+    one(inSource, inSource.length >> 1);
+    const inCode = Buffer.from(code);
+    one(inCode, inCode.length >> 1);
+    const damaged = [
+      flipped,
+      Buffer.concat([cacheOf(code, inSource).subarray(0, 12 + source.length), code, code]),
+      Buffer.concat([good.subarray(0, 12 + source.length), inCode, code]),
+      Buffer.concat([good.subarray(0, 12 + source.length), code, inCode]),
+      good.subarray(0, good.length >> 1),
+      good.subarray(0, good.length - 1),
+      Buffer.from('garbage\n'),
+    ];
+    for (const bytes of damaged) {
       fs.writeFileSync(cacheFile, bytes);
       const r = await status();
       expect(r.exitCode, r.stderr).toBe(0);
@@ -81,9 +102,9 @@ describe('the read commands from dist/bundle/read.cjs and its code cache', () =>
   });
 
   it('a cache V8 refuses (made by another V8) is compiled around, and list and history run too', async () => {
-    const code = Buffer.from(good.subarray(8));
+    const code = Buffer.from(codeOf(good));
     code[4] ^= 0xff; // V8's version hash, in the header of its code cache
-    fs.writeFileSync(cacheFile, withCheck(code));
+    fs.writeFileSync(cacheFile, cacheOf(code));
     const r = await status();
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.cache).toBe('rejected');
