@@ -31,6 +31,7 @@ import type { ManifestFile } from './manifest.js';
 import { filesOf, type WrittenList } from './written-files.js';
 import type {
   Abort,
+  Ahead,
   Check,
   FromReader,
   FromWriter,
@@ -89,7 +90,7 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
   let top: string | undefined;
   const team =
     takePrestarted(archive, opts) ??
-    startTeam({ archive, limits: opts.limits, layout: opts.layout, writers: writerCount() });
+    startTeam({ archive, limits: opts.limits, layout: opts.layout, writers: writerCount(), readAhead: true });
   try {
     fs.mkdirSync(scratch, { mode: 0o700 });
     if (opts.owner) fs.lchownSync(scratch, opts.owner.uid, opts.owner.gid);
@@ -220,17 +221,29 @@ async function stopWriters(team: Team): Promise<void> {
 }
 
 const prestarted = new Map<string, Team>();
-const keyOf = (req: Omit<UnpackRequest, 'writers'>) => JSON.stringify([req.archive, req.limits, req.layout]);
+const keyOf = (req: Omit<UnpackRequest, 'writers' | 'readAhead'>) =>
+  JSON.stringify([req.archive, req.limits, req.layout]);
 
 /**
  * Start the unpacking's threads before the change is planned (install does, once it knows the
- * archive is new): their start-up overlaps the lock and the planning. They read and write nothing
- * before the go; the unpack of the same archive takes them over, and discardPrestarted ends them
- * if none comes.
+ * archive is new): their start-up overlaps the lock and the planning. With `readAhead` (the
+ * archive is whole: not a download still under way) the reader reads, checks and frames its
+ * start meanwhile; nothing is made or written before the go (unpack-worker.ts). The unpack of the
+ * same archive takes them over, and discardPrestarted ends them if none comes. Asked again with
+ * `readAhead` (the download is done), threads started without it begin reading.
  */
-export function prestartUnpack(archive: string, limits: Limits, layout: 'single-top' | 'any'): void {
-  const req: UnpackRequest = { archive, limits, layout, writers: writerCount() };
-  if (prestarted.has(keyOf(req))) return;
+export function prestartUnpack(
+  archive: string,
+  limits: Limits,
+  layout: 'single-top' | 'any',
+  readAhead: boolean,
+): void {
+  const req: UnpackRequest = { archive, limits, layout, writers: writerCount(), readAhead };
+  const known = prestarted.get(keyOf(req));
+  if (known) {
+    if (readAhead) known.reader.postMessage({ kind: 'ahead' } satisfies Ahead);
+    return;
+  }
   const t = startTeam(req);
   // Never what keeps the process alive: a plan that needs no unpacking just exits.
   t.reader.unref();

@@ -15,6 +15,16 @@ export interface UnpackRequest {
   layout: 'single-top' | 'any';
   /** How many writers the reader feeds (ports arrive with the go). */
   writers: number;
+  /**
+   * The archive is whole and may be read now, ahead of the go (unpack-worker.ts): read, checked
+   * and framed, with nothing made or written before the go.
+   */
+  readAhead?: boolean;
+}
+
+/** The archive is whole now (it was being downloaded when the reader was asked): read ahead. */
+export interface Ahead {
+  kind: 'ahead';
 }
 
 /** What to read: the reader's first message (it may have been started before it was known, archive/warm.ts). */
@@ -23,7 +33,7 @@ export interface Request {
   req: UnpackRequest;
 }
 
-/** Where to unpack, sent when the unpack starts: a reader started ahead reads nothing before it. */
+/** Where to unpack, sent when the unpack starts: nothing is made or written before it (a reader may have read ahead). */
 export interface Go {
   kind: 'go';
   root: string;

@@ -7,6 +7,13 @@
  * (a directory of thousands of files would otherwise leave the others idle); directories are
  * made here, before any file in them is sent, so that no writer waits on another. A refusal is sent as an error before any instruction of the
  * refused entry, and nothing is written before the go.
+ *
+ * Asked to read ahead (the archive is whole and the unpack will most likely follow: install
+ * asks while it takes the lock and plans), it reads, inflates, hashes, frames and checks from the
+ * request on, while the main thread is still busy with the plan: the directories it would make
+ * and the batches it would send wait here (at most its credits' worth of slabs) until the go,
+ * which makes the directories first and then sends the batches in order. Without that, the
+ * writer sat idle some 40 ms after the go while the first batch was read and inflated.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +29,7 @@ import {
   OPEN,
   WRITE,
   toWorkerError,
+  type Ahead,
   type Check,
   type FromReader,
   type Go,
@@ -59,13 +67,29 @@ class Outlet {
   buf!: Buffer;
   used = 0;
 
-  constructor(private readonly port: MessagePort) {
+  private port?: MessagePort;
+  /** What was sent before the go, in order: posted when the port arrives. */
+  private held: ToWriter[] = [];
+
+  constructor() {
     this.take();
+  }
+
+  /** The go: the writer's port; what waited for it goes first. */
+  attach(port: MessagePort): void {
     port.on('message', (m: ToReader) => {
       this.credits++;
       this.free.push(m.slot);
       poke();
     });
+    for (const m of this.held) port.postMessage(m);
+    this.held = [];
+    this.port = port;
+  }
+
+  private post(m: ToWriter): void {
+    if (this.port) this.port.postMessage(m);
+    else this.held.push(m);
   }
 
   flush(): void {
@@ -74,7 +98,7 @@ class Outlet {
     if (first) this.known++;
     const batch: ToWriter = { kind: 'batch', slot: this.slot, code: this.code, names: this.names };
     if (first) batch.slab = this.buf.buffer as SharedArrayBuffer;
-    this.port.postMessage(batch);
+    this.post(batch);
     this.credits--;
     this.code = [];
     this.names = [];
@@ -104,7 +128,7 @@ class Outlet {
 
   end(): void {
     this.flush();
-    this.port.postMessage({ kind: 'end' } satisfies ToWriter);
+    this.post({ kind: 'end' });
   }
 
   /** The next slab to fill: one the writer handed back, or a new one. */
@@ -127,13 +151,20 @@ class Dirs {
   /** Which writer a directory's files go to while it keeps up. */
   private readonly writerOf = new Map<string, number>();
   private next = 0;
+  private go?: Go;
+  /** What was to be done before the go, in order: [rel, mode, made already (a chmod)]. */
+  private held: [string, number, boolean][] = [];
 
-  constructor(private readonly go: Go) {}
+  /** The go: the directories decided before it are made now, in the archive's order. */
+  attach(go: Go): void {
+    this.go = go;
+    for (const [rel, mode, chmod] of this.held) this.make(rel, mode, chmod);
+    this.held = [];
+  }
 
   dir(rel: string, mode: number): void {
     this.parents(rel);
-    if (this.made.has(rel)) fs.chmodSync(join(this.go.root, rel), mode);
-    else this.mkdir(rel, mode);
+    this.act(rel, mode, this.made.has(rel));
   }
 
   /** Make the file's directory if the archive only implies it; the writer to send the file to. */
@@ -158,17 +189,26 @@ class Dirs {
     const dir = dirname(rel);
     if (dir === '.' || this.made.has(dir)) return;
     this.parents(dir);
-    this.mkdir(dir, 0o755);
+    this.act(dir, 0o755, false);
   }
 
-  private mkdir(rel: string, mode: number): void {
-    const p = join(this.go.root, rel);
-    const { owner } = this.go;
+  /** Make rel (or chmod it, made already) now, or at the go; either way it counts as made from here on. */
+  private act(rel: string, mode: number, chmod: boolean): void {
+    if (this.go) this.make(rel, mode, chmod);
+    else this.held.push([rel, mode, chmod]);
+    if (!chmod) {
+      this.made.add(rel);
+      this.count++;
+    }
+  }
+
+  private make(rel: string, mode: number, chmod: boolean): void {
+    const p = join(this.go!.root, rel);
+    if (chmod) return fs.chmodSync(p, mode);
+    const { owner } = this.go!;
     fs.mkdirSync(p, { mode: 0o700 });
     if (owner) fs.lchownSync(p, owner.uid, owner.gid);
     fs.chmodSync(p, mode);
-    this.made.add(rel);
-    this.count++;
   }
 }
 
@@ -176,12 +216,30 @@ class Dirs {
 let read = 0;
 let size = 0;
 
-async function run(go: Go): Promise<void> {
+/** The go, once it came; what waits for it (the reading's part of it, once the reading has begun). */
+let go: Go | undefined;
+let onGo: ((g: Go) => void) | undefined;
+/** The reading failed (its error is sent): the go, if it comes after, does nothing. */
+let failed = false;
+/** The check's handler, once the archive is read (the main thread asks once every writer is done). */
+let onCheck: ((c: Check) => void) | undefined;
+
+async function run(): Promise<void> {
   const src = await openArchive(req.archive);
   size = src.size;
   try {
-    const outlets = go.ports.map((p) => new Outlet(p));
-    const dirs = new Dirs(go);
+    const outlets = Array.from({ length: req.writers }, () => new Outlet());
+    const dirs = new Dirs();
+    // Hashed from the first byte: whether the hash is wanted is said with the go.
+    let archiveHash = createHash('sha256') as ReturnType<typeof createHash> | undefined;
+    const attach = (g: Go) => {
+      // Directories first: a writer may be sent a file in one as soon as it has its port.
+      dirs.attach(g);
+      outlets.forEach((o, i) => o.attach(g.ports[i]));
+      if (g.hashArchive === false) archiveHash = undefined;
+    };
+    if (go) attach(go);
+    else onGo = attach;
     const rules = new EntryRules(req.limits, src.size);
     let left = 0;
     let out: Outlet = outlets[0];
@@ -211,7 +269,6 @@ async function run(go: Go): Promise<void> {
         if (left === 0) out.close();
       },
     );
-    const archiveHash = go.hashArchive === false ? undefined : createHash('sha256');
     const report = () => main.postMessage({ kind: 'read', read, size } satisfies FromReader);
     report();
     for await (const chunk of src.chunks((raw) => {
@@ -228,7 +285,8 @@ async function run(go: Go): Promise<void> {
       }
       if (sent) report();
       // The writer taking the current file must have room; the others were flushed at most once
-      // more since they last had some, which bounds what is in flight.
+      // more since they last had some, which bounds what is in flight (before the go too: no
+      // credit comes back before it).
       while (out.credits <= 0) await new Promise<void>((r) => (wake = r));
     }
     framing.end();
@@ -237,6 +295,8 @@ async function run(go: Go): Promise<void> {
     for (const o of outlets) o.end();
     rules.dropFolds();
     const entries = rules.size - (top === undefined ? 0 : 1);
+    // The end waits for the go, if it has not come: the hash may not be wanted.
+    const g = go ?? (await new Promise<Go>((r) => (onGo = (x) => (attach(x), r(x)))));
     const end: FromReader = {
       kind: 'end',
       archiveSha256: archiveHash?.digest('hex') ?? '',
@@ -247,11 +307,11 @@ async function run(go: Go): Promise<void> {
       name: src.name,
     };
     // The listing stays here: the main thread asks for the check once every writer is done.
-    main.once('message', (c: Check) => {
+    onCheck = (c: Check) => {
       try {
         // The unstripped listing against the scratch directory: the top directory is one of its entries.
         checkTree(
-          go.root,
+          g.root,
           { entries: rules.size, bytes: rules.bytes, kindAt: (p) => rules.kindAt(p), paths: () => rules.paths() },
           src.name,
           c.bytesWritten,
@@ -263,18 +323,38 @@ async function run(go: Go): Promise<void> {
           error: toWorkerError(err, err instanceof WebtreeError),
         } satisfies FromReader);
       }
-    });
+    };
     main.postMessage(end);
   } finally {
     await src.close();
   }
 }
 
-main.once('message', (r: Request) => {
-  req = r.req;
-  main.once('message', (go: Go) => {
-    run(go).catch((err: unknown) => {
-      main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
-    });
+let started = false;
+function start(): void {
+  if (started) return;
+  started = true;
+  run().catch((err: unknown) => {
+    failed = true;
+    main.postMessage({ kind: 'error', error: toWorkerError(err, err instanceof WebtreeError) } satisfies FromReader);
   });
+}
+
+main.on('message', (m: Request | Ahead | Go | Check) => {
+  switch (m.kind) {
+    case 'request':
+      req = m.req;
+      if (req.readAhead) start();
+      return;
+    case 'ahead':
+      return start();
+    case 'go':
+      if (failed) return;
+      go = m;
+      onGo?.(m);
+      onGo = undefined;
+      return start();
+    case 'check':
+      return onCheck?.(m);
+  }
 });

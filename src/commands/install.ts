@@ -81,9 +81,9 @@ export const installCommand: CommandCode = {
     const localArchive = async (pin: string) =>
       (await import('./apply.js')).localArchive(ctx, site, { archive: src, sha256: pin });
     // A URL's archive lands in the cache under its sha256: the unpack's threads start now, so
-    // that their start-up overlaps the download (they read nothing before the unpack's go).
+    // that their start-up overlaps the download (they read nothing until it is done, below).
     if (src.kind === 'url' && !installed && !skipFetch && !ctx.dryRun)
-      prestartUnpack(path.join(cacheEntryDir(site, pinned!), src.name), site.limits, d.layout);
+      prestartUnpack(path.join(cacheEntryDir(site, pinned!), src.name), site.limits, d.layout, false);
     let archive: string;
     if (src.kind === 'url') archive = ctx.dryRun || skipFetch ? src.url : await localArchive(pinned!);
     else archive = pinned !== undefined && !skipFetch && !ctx.dryRun ? await localArchive(pinned) : src.path;
@@ -91,8 +91,9 @@ export const installCommand: CommandCode = {
     // another is refused); otherwise the unpacking hashes the archive as it reads it.
     const sha256 = pinned ?? (installed ? await sha256File(archive) : undefined);
     // A new version will be unpacked: start reading the archive while the lock is taken and the
-    // change planned (it writes nothing; it is dropped if the plan needs no unpacking).
-    if (!installed && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout);
+    // change planned (it makes and writes nothing before the unpack's go; it is dropped if the
+    // plan needs no unpacking). The archive is whole here: a download has ended.
+    if (!installed && !ctx.dryRun) prestartUnpack(archive, site.limits, d.layout, true);
     const activate = ctx.options['no-activate'] !== true;
     // The archive's own top directory must not name another product or version, unless --force.
     const expectTop =
