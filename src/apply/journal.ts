@@ -72,7 +72,10 @@ const JOURNAL_FIELDS: Record<string, FieldCheck> = {
  */
 export const journalSpec = (stateDir: string): StateFileSpec => ({
   what: 'the intent journal',
-  fix: `an interrupted change may be half done and its plan cannot be read: run \`webtree verify\` to see the tree as it is, move the journal aside (${moveAsideCommand(journalFile(stateDir), stateDir)}), then mend what verify names (\`webtree activate PRODUCT VERSION\` re-points a product, \`webtree render\` rewrites the Apache files)`,
+  // Made only when an error says it: its dated name was the first Date of every status (~1 ms).
+  get fix() {
+    return `an interrupted change may be half done and its plan cannot be read: run \`webtree verify\` to see the tree as it is, move the journal aside (${moveAsideCommand(journalFile(stateDir), stateDir)}), then mend what verify names (\`webtree activate PRODUCT VERSION\` re-points a product, \`webtree render\` rewrites the Apache files)`;
+  },
 });
 
 /**

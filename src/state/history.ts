@@ -52,7 +52,10 @@ export function historySpec(file: string): StateFileSpec {
   const state = path.dirname(file);
   return {
     what: "webtree's history",
-    fix: `move it aside (${moveAsideCommand(file, state)}); webtree starts a new history, and rollback and prune then know only what happens after`,
+    // Made only when an error says it: its dated name was the first Date of every status (~1 ms).
+    get fix() {
+      return `move it aside (${moveAsideCommand(file, state)}); webtree starts a new history, and rollback and prune then know only what happens after`;
+    },
   };
 }
 

@@ -90,7 +90,11 @@ export async function readProductState(
   // without path.join's normalising walk: hundreds of versions per product, several paths each.
   const inDir = dir.endsWith('/') ? dir : `${dir}/`;
   const pointerAt = pointerPath(site, d);
-  for (const e of entries) {
+  // The pointer's name when it lives in this directory: compared by name, no path made per entry.
+  const pointerName = pointerAt.startsWith(inDir) ? pointerAt.slice(inDir.length) : undefined;
+  // An index, not for-of: each step of an iterator made an object (~0.1 MB of garbage per status).
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
     const name = e.name;
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) {
       leftovers.push(inDir + name);
@@ -98,7 +102,7 @@ export async function readProductState(
     }
     // A real directory where the pointer belongs is no version (TV's `current` matches "{v}"):
     // it is reported as a blocked pointer instead.
-    if (inDir + name === pointerAt) continue;
+    if (name === pointerName) continue;
     const v = versionFromDirName(d, name);
     // The entry's type as readdir gives it (no lstat per version): a link named like a version is not one.
     if (v === undefined || !e.isDirectory()) continue;
