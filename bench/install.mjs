@@ -23,6 +23,7 @@ import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { extractArchive } from '../dist/archive/extract.js';
+import { childCpu } from './lib/cpu.mjs';
 import {
   benchOptions,
   cli,
@@ -74,18 +75,27 @@ try {
   const shell = [],
     webtree = [],
     before = [];
+  // Each side's CPU (user + system of the command and its threads and children) beside its wall
+  // time: on a shared host the wall time moves with the other load, the CPU much less.
+  const cpu = { shell: [], webtree: [], before: [] };
+  const timedCpu = (cpus, fn) => {
+    const c0 = childCpu();
+    const t = timed(fn);
+    cpus.push(childCpu() - c0);
+    return t;
+  };
   for (let r = 0; r < rounds; r++) {
     const version = `1.${r + 1}`;
     const archive = path.join(root, `tv-${version}.tar.gz`);
     fs.linkSync(master, archive);
     const sides = [
-      () => shell.push(timed(() => run('bash', [shellInstall, archive, shellDir, version]))),
-      () => webtree.push(timed(() => run(process.execPath, [cli, 'install', archive, '--force'], env))),
+      () => shell.push(timedCpu(cpu.shell, () => run('bash', [shellInstall, archive, shellDir, version]))),
+      () => webtree.push(timedCpu(cpu.webtree, () => run(process.execPath, [cli, 'install', archive, '--force'], env))),
     ];
     if (beforeEnv)
       sides.push(() =>
         before.push(
-          timed(() =>
+          timedCpu(cpu.before, () =>
             run(
               process.execPath,
               [path.join(values.before, 'bin', 'webtree.js'), 'install', archive, '--force'],
@@ -101,7 +111,8 @@ try {
       side();
     }
     log(
-      `round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}${beforeEnv ? `; before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : ''}`,
+      `round ${r + 1}: shell ${ms(shell.at(-1))}, webtree ${ms(webtree.at(-1))}, ratio ${(webtree.at(-1) / shell.at(-1)).toFixed(2)}${beforeEnv ? `; before ${ms(before.at(-1))}, ratio ${(before.at(-1) / shell.at(-1)).toFixed(2)}` : ''}` +
+        `; CPU ${ms(cpu.shell.at(-1))} / ${ms(cpu.webtree.at(-1))}${beforeEnv ? ` / ${ms(cpu.before.at(-1))}` : ''}`,
     );
   }
   const status = JSON.parse(run(process.execPath, [cli, 'status', '--json'], env));
@@ -201,6 +212,12 @@ try {
       : {}),
     shellS: shell,
     webtreeS: webtree,
+    cpuMedianS: {
+      shell: median(cpu.shell),
+      webtree: median(cpu.webtree),
+      ...(beforeEnv ? { before: median(cpu.before) } : {}),
+    },
+    cpuS: cpu,
     partsS: parts,
     ...(ca ? { removedNodeExtraCaCerts: ca.file, caCostS: ca.seconds } : {}),
   };
@@ -219,6 +236,9 @@ try {
       `ratio webtree/shell: ${result.ratio.toFixed(2)}x, median of the rounds' ratios (${result.ratioRange.map((x) => x.toFixed(2)).join('–')}); ratio of the medians ${result.ratioOfMedians.toFixed(2)}x`,
     );
     log(`target on ${fsType}: ≤ ${target.toFixed(1)}x: ${result.met ? 'met' : 'NOT met'}`);
+    log(
+      `CPU (user + system), medians: shell ${ms(result.cpuMedianS.shell)}, webtree ${ms(result.cpuMedianS.webtree)}${beforeEnv ? `, before ${ms(result.cpuMedianS.before)}` : ''}`,
+    );
     if (ca)
       log(
         `webtree ran without this environment's NODE_EXTRA_CA_CERTS=${ca.file} (no TLS in an install from a file); with it, every start costs ${ms(ca.seconds)} more (node -e 0, median of 7 pairs)`,
