@@ -48,7 +48,8 @@ export interface Streams {
  * well, so the order of the output is the same. A descriptor another process made non-blocking
  * and that is full (EAGAIN) sends the rest, and all after it, through process.stdout, which waits.
  * A reader that went away (EPIPE: `webtree history | head`) ends the output quietly: the command
- * still finishes and exits as it would have, instead of dying on an unhandled stream error.
+ * still finishes and exits as it would have. Any other failure (a full disk, an I/O error) is said
+ * once on stderr and the command, which still runs to its end, exits 1: never a stack trace.
  */
 let outTo: 'fd' | 'stream' | 'gone' = 'fd';
 function writeOut(s: string): void {
@@ -60,17 +61,29 @@ function writeOut(s: string): void {
       while (done < b.length) done += writeSync(1, b, done);
       return;
     } catch (err) {
-      if (isErrno(err, 'EPIPE')) {
-        outTo = 'gone';
-        return;
-      }
+      if (!isErrno(err, 'EAGAIN')) return outputLost(err);
       outTo = 'stream';
-      process.stdout.on('error', (e) => {
-        if (!isErrno(e, 'EPIPE')) throw e;
-        outTo = 'gone';
-      });
+      process.stdout.on('error', outputLost);
     }
   process.stdout.write(b.subarray(done));
+}
+
+function outputLost(err: unknown): void {
+  if (outTo === 'gone') return;
+  outTo = 'gone';
+  if (isErrno(err, 'EPIPE')) return;
+  const code = isErrno(err) ? err.code : String(err);
+  try {
+    writeSync(
+      2,
+      `webtree: the output could not be written to stdout (${code}); the command ran to its end\n  hint: ${code === 'ENOSPC' ? 'free space where stdout goes, or' : 'check where stdout goes, or'} send it elsewhere\n`,
+    );
+  } catch {
+    // stderr is gone too: the exit status says it
+  }
+  process.on('exit', (exit) => {
+    if (!exit) process.exitCode = 1;
+  });
 }
 
 export const processStreams: Streams = {

@@ -130,7 +130,10 @@ function openState(file: string, spec: StateFileSpec): number | undefined {
   return fd;
 }
 
-/** One line of a file read by eachStateLineSync: bytes [start, end) of buf, without the newline. */
+/**
+ * One line of a file read by eachStateLineSync: bytes [start, end) of buf, without the newline.
+ * buf is the block's whole lines only, a new view for each block (nothing past them to search).
+ */
 export type LineVisitor = (buf: Buffer, start: number, end: number, line: number, last: boolean) => void;
 
 const BLOCK = 64 * 1024;
@@ -182,7 +185,7 @@ export function eachStateLineSync(file: string, spec: StateFileSpec, visit: Line
       while (at < cut) {
         const nl = whole.indexOf(0x0a, at);
         const end = nl === -1 ? cut : nl;
-        visit(buf, at, end, ++line, nl === -1);
+        visit(whole, at, end, ++line, nl === -1);
         at = end + 1;
       }
       if (n === 0) break;

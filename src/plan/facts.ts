@@ -67,6 +67,11 @@ export interface ProductState {
 export interface TreeState {
   products: Record<string, ProductState>;
   history: HistoryEntry[];
+  /**
+   * 'pointer': `history` holds only the entries that can move a pointer (status and list read no
+   * more: src/state/history.ts), enough for previousVersion and nothing else; unset: every entry.
+   */
+  historyRead?: 'pointer';
   /** Damaged state files a lenient read went past (the history, its lines); empty for a strict read. */
   damage?: DamageNote[];
 }

@@ -128,26 +128,25 @@ const ESCAPE = Buffer.from('\\u');
 /**
  * The 'pointer' reading of each line's bytes: a line framed `{ … }` with neither `"to"` nor an
  * escape in it is passed over; any other is decoded and taken as 'all' takes it. Each search
- * runs from a line's start to the next match in the block and is reused until a line passes it,
- * so the block is searched once, not once per line.
+ * runs from a line's start to the next match in the block (eachStateLineSync gives each block as
+ * a view of its whole lines) and is reused until a line passes it: one search per block and key,
+ * not one per line.
  */
 function pointerLines(out: HistoryRead): LineVisitor {
   let block: Buffer | undefined;
-  let from = -1;
   let to = -1;
   let esc = -1;
   const next = (buf: Buffer, key: Buffer, at: number, found: number) =>
     found === -1 || found >= at ? found : buf.indexOf(key, at);
   return (buf, start, end, n, last) => {
-    if (buf !== block || start <= from) {
-      block = buf; // a new block (lines of one block only move forward)
+    if (buf !== block) {
+      block = buf;
       to = buf.indexOf(TO_KEY, start);
       esc = buf.indexOf(ESCAPE, start);
     } else {
       to = next(buf, TO_KEY, start, to);
       esc = next(buf, ESCAPE, start, esc);
     }
-    from = start;
     const framed = end > start && buf[start] === 0x7b && buf[end - 1] === 0x7d;
     const plain = (to === -1 || to >= end) && (esc === -1 || esc >= end);
     if (framed && plain) return;

@@ -177,6 +177,7 @@ export async function readTree(
     return {
       products,
       history: r.entries,
+      ...(history === 'pointer' ? { historyRead: history } : {}),
       damage: r.problems.length ? [damageNote(historyLineError(file, r.problems))] : [],
     };
   } catch (err) {

@@ -84,6 +84,32 @@ describe("the history's 'pointer' reading", () => {
     expect(problems).toBeGreaterThan(0);
   });
 
+  it(`does so across 64 kB blocks and past a line longer than a block (seed ${FUZZ_SEED})`, async () => {
+    const r = prng(FUZZ_SEED ^ 0x5eed);
+    const file = path.join(dir, 'long.jsonl');
+    let withTo = 0;
+    for (let c = 0; c < Math.max(12, FUZZ_CASES / 250); c++) {
+      const lines: string[] = [];
+      let size = 0;
+      const want = r.int(66_000, 300_000);
+      for (let i = 0; size < want; i++) {
+        let l = line(r, i);
+        // Now and then a line longer than a block, with its "to" (or its damage) at either end.
+        if (r.chance(0.004)) l = JSON.stringify({ ...entry(r, i), message: 'm'.repeat(r.int(65_000, 140_000)) });
+        lines.push(l);
+        size += l.length + 1;
+      }
+      fs.writeFileSync(file, lines.join(r.chance(0.2) ? '\r\n' : '\n') + (r.chance(0.7) ? '\n' : ''));
+      const all = await readHistoryLines(file, 'all');
+      const pointer = await readHistoryLines(file, 'pointer');
+      const moving = (es: typeof all.entries) => es.filter((e) => e.to !== undefined);
+      expect(moving(pointer.entries), `case ${c}`).toEqual(moving(all.entries));
+      for (const p of pointer.problems) expect(all.problems, `case ${c}`).toContainEqual(p);
+      withTo += moving(all.entries).length;
+    }
+    expect(withTo).toBeGreaterThan(0);
+  });
+
   it('passes over a framed line without a "to": a damage inside it is left to verify', async () => {
     const file = path.join(dir, 'framed.jsonl');
     const ok = JSON.stringify({ time: 't', user: 'u', action: 'activate', product: 'TV', to: '3.4', outcome: 'ok' });
