@@ -199,10 +199,13 @@ export function validateDescriptor(file: string, raw: unknown): ProductDescripto
     ),
     probe: r.probe,
   };
-  if (!d.versionDir.includes('{v}'))
-    bad(file, 'versionDir', `must contain {v} (got ${shown(d.versionDir)})`, 'write it as versionDir: "{v}"');
-  if (!d.pointer.target.includes('{v}'))
-    bad(file, 'pointer.target', `must contain {v} (got ${shown(d.pointer.target)})`, 'write it as target: "{v}"');
+  // Exactly once: a name is read back by the text around its one {v} (catalog/paths.ts), and a
+  // second {v} would be written but never read ("{v}-{v}x" writes 3.4-3.4x, reads 3.4- as 3.4).
+  const once = (p: string) => p.split('{v}').length === 2;
+  if (!once(d.versionDir))
+    bad(file, 'versionDir', `must contain {v} once (got ${shown(d.versionDir)})`, 'write it as versionDir: "{v}"');
+  if (!once(d.pointer.target))
+    bad(file, 'pointer.target', `must contain {v} once (got ${shown(d.pointer.target)})`, 'write it as target: "{v}"');
   return d;
 }
 

@@ -117,7 +117,12 @@ describe('validateDescriptor', () => {
     [
       'a pointer without {v}',
       { ...tv, pointer: { name: 'current', target: 'x' } },
-      '"pointer.target" must contain {v}',
+      '"pointer.target" must contain {v} once',
+    ],
+    [
+      'a version directory with {v} twice',
+      { ...tv, versionDir: '{v}-{v}x' },
+      '"versionDir" must contain {v} once (got "{v}-{v}x")',
     ],
   ])('%s is refused', (_, raw, words) => expect(refusal(raw).message).toContain(words));
 
