@@ -2,9 +2,9 @@
  * The parts of undici a download uses, loaded by their own files. undici's index.js loads all it
  * has (fetch, WebSocket, EventSource, mocks, caches, interceptors): ~165 ms of CPU before the
  * first byte of every fetch, against ~60 for these from node_modules and ~45 bundled into the
- * fetch's chunk (scripts/bundle.mjs; docs/benchmarks.md, "Fetch"). The paths are undici 6's
- * (package-lock.json pins the version): a release that moves them fails the build and
- * test/fetch, not an operator.
+ * fetch's chunk (scripts/bundle.mjs; docs/benchmarks.md, "Fetch"). The paths are undici 6.21.3's,
+ * and package.json names that version exactly (no range: `npm install` of another 6.x could move
+ * them); a version that moves them fails the build and test/fetch, not an operator.
  */
 import type * as Undici from 'undici';
 // First: it says how V8 compiles llhttp, which undici does as it loads.
