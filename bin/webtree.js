@@ -10,8 +10,13 @@ const { main } = require('../dist/bundle/cli.cjs');
 // guess costs a thread's start-up and nothing else (the thread waits for work and ends at exit).
 const args = process.argv.slice(2);
 const verb = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '--config');
+// CommonJS, required: an ES module would start Node's ES module loader, which an install no longer needs.
 if (verb === 'install' && !args.some((a) => a === '--dry-run' || a === '--help' || a === '-h'))
-  import('../dist/bundle/archive/warm.js').then((m) => m.warmReader()).catch(() => undefined);
+  try {
+    require('../dist/bundle/archive/warm.cjs').warmReader();
+  } catch {
+    // The install starts its own reader, and says why if it cannot.
+  }
 
 main(args).then((code) => {
   process.exitCode = code;
