@@ -20,6 +20,7 @@
 // its sources (test/cli/startup.test.ts reads it to tell which modules a command loaded).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -73,6 +74,9 @@ const common = {
   metafile: true,
   logLevel: 'warning',
 };
+// New at every build: the listing memo a status writes is read only by the build that wrote it
+// (src/state/listing-memo.ts), whatever the version number says.
+const WEBTREE_BUILD = JSON.stringify(randomUUID());
 const result = await build({
   ...common,
   entryPoints: [{ in: path.join(src, 'cli.ts'), out: 'full' }, ...commands],
@@ -81,7 +85,7 @@ const result = await build({
   splitting: true,
   external: ['pg', 'ejs', 'tar'],
   banner,
-  define: { WEBTREE_BUNDLE: 'true' },
+  define: { WEBTREE_BUNDLE: 'true', WEBTREE_BUILD },
   plugins: [fsByRequire],
   chunkNames: 'chunks/[name]-[hash]',
 });
@@ -97,7 +101,7 @@ const cjs = {
   ...common,
   format: 'cjs',
   banner: { js: "const __webtreeUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { WEBTREE_BUNDLE: 'true', 'import.meta.url': '__webtreeUrl' },
+  define: { WEBTREE_BUNDLE: 'true', WEBTREE_BUILD, 'import.meta.url': '__webtreeUrl' },
 };
 /**
  * Modules read.cjs requires only when one of their exports is first used, each through a module
