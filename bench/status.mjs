@@ -6,7 +6,9 @@
 // Builds two sandbox sites, each with the 8 installable products: one with 20 versions of each,
 // one with 200. Each product's first version is installed by the CLI from a real archive; the
 // other versions are copies of that version directory and its manifest under other names, with
-// an `install --no-activate` entry each in the history, as 199 more installs would leave them.
+// an `install --no-activate` entry each in the history, as 199 more installs would leave them;
+// TV's last one is such an install, for real, last: as on a site, a change was the last to touch
+// the tree, and it wrote the listing memo status reads (src/state/listing-memo.ts).
 // Then times, N rounds, the order rotating every round so that a noisy machine hits every side:
 //   node -e 0      node bin/webtree.js --config <20-site> status      … --config <200-site> status
 // and prints the medians, the overhead over `node -e 0` and the growth from 20 to 200 versions.
@@ -146,7 +148,8 @@ async function buildSite(name, versions, pkg = { bin: BIN, root: ROOT, names: []
         .reverse()
         .find((l) => JSON.parse(l).product === product),
     );
-    for (let i = 1; i < versions; i++) {
+    // TV's last version is installed for real below, after the others.
+    for (let i = 1; i < (product === 'TV' ? versions - 1 : versions); i++) {
       // Older than the first version in webtree's order (0.x < anything the samples use), so current stays the newest.
       const v = `0.${i}`;
       copyTree(versionDir(first), versionDir(v));
@@ -158,6 +161,9 @@ async function buildSite(name, versions, pkg = { bin: BIN, root: ROOT, names: []
     }
   }
   fs.appendFileSync(history, added.join('\n') + '\n');
+  // The last version by a real install, as a site gets its versions: every change ends by writing
+  // the listing memo status reads while the directories stay as they are (src/state/listing-memo.ts).
+  if (versions > 1) run(['install', await writeSampleArchive(archives, 'TV', `0.${versions - 1}`), '--no-activate']);
   const st = JSON.parse(run(['status', '--json']));
   const counts = st.products.map((p) => p.versions.length);
   if (counts.length !== products.length || counts.some((c) => c !== versions))

@@ -20,6 +20,7 @@
 // its sources (test/cli/startup.test.ts reads it to tell which modules a command loaded).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -73,23 +74,18 @@ const common = {
   metafile: true,
   logLevel: 'warning',
 };
+// New at every build: the listing memo a status writes is read only by the build that wrote it
+// (src/state/listing-memo.ts), whatever the version number says.
+const WEBTREE_BUILD = JSON.stringify(randomUUID());
 const result = await build({
   ...common,
-  entryPoints: [
-    { in: path.join(src, 'cli.ts'), out: 'full' },
-    path.join(src, 'archive', 'unpack-worker.ts'),
-    path.join(src, 'archive', 'write-worker.ts'),
-    path.join(src, 'archive', 'hash-worker.ts'),
-    // bin/webtree.js loads it beside cli.js to start an install's reader thread early.
-    path.join(src, 'archive', 'warm.ts'),
-    ...commands,
-  ],
+  entryPoints: [{ in: path.join(src, 'cli.ts'), out: 'full' }, ...commands],
   outbase: src,
   outdir: tmp,
   splitting: true,
   external: ['pg', 'ejs', 'tar'],
   banner,
-  define: { WEBTREE_BUNDLE: 'true' },
+  define: { WEBTREE_BUNDLE: 'true', WEBTREE_BUILD },
   plugins: [fsByRequire],
   chunkNames: 'chunks/[name]-[hash]',
 });
@@ -99,18 +95,13 @@ const result = await build({
 // (watch/after-change.ts). Each of those is here a module that says it is missing (launch.ts never
 // sends those commands here). execa and nodemailer, imported only when a process runs or mail is
 // sent, stay in node_modules.
-const { READ_COMMANDS } = await import(path.join(root, 'dist', 'launch.js'));
-const readKeeps = new Set([...READ_COMMANDS, 'read-recovery']);
-const notInRead = (importer, p) =>
-  importer.endsWith(path.join('commands', 'registry.ts'))
-    ? !readKeeps.has(p.slice(2, -3))
-    : importer.endsWith(path.join('watch', 'after-change.ts')) && p === './publish.js';
+const { READ_COMMANDS, INSTALL_COMMANDS } = await import(path.join(root, 'dist', 'launch.js'));
 // The CommonJS builds: import.meta.url (the package root is found from it) is the file's own URL.
 const cjs = {
   ...common,
   format: 'cjs',
   banner: { js: "const __webtreeUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { WEBTREE_BUNDLE: 'true', 'import.meta.url': '__webtreeUrl' },
+  define: { WEBTREE_BUNDLE: 'true', WEBTREE_BUILD, 'import.meta.url': '__webtreeUrl' },
 };
 /**
  * Modules read.cjs requires only when one of their exports is first used, each through a module
@@ -141,6 +132,33 @@ const onUse = {
     }));
   },
 };
+/**
+ * src/cli.ts as one CommonJS file for a few commands (src/launch.ts sends only those there): the
+ * other commands (the registry's imports) are modules that say they are missing, and so is
+ * whatever `leaveOut(importer, path)` names.
+ */
+const onlyCommands = (file, keeps, leaveOut = () => false) => ({
+  name: 'other-commands',
+  setup(b) {
+    const list = keeps.filter((c) => c !== 'read-recovery').join(', ');
+    b.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (a) =>
+      a.kind === 'dynamic-import' &&
+      ((a.importer.endsWith(path.join('commands', 'registry.ts')) && !keeps.includes(a.path.slice(2, -3))) ||
+        leaveOut(a.importer, a.path))
+        ? { path: a.path.slice(2, -3), namespace: 'not-in-file' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'not-in-file' }, (a) => ({
+      contents: `throw new Error(${JSON.stringify(`webtree: ${a.path} is not in dist/bundle/${file} (src/launch.ts sends only ${list} there)`)});`,
+      loader: 'js',
+    }));
+  },
+});
+// The read commands' own file (src/launch.ts sends them there): src/cli.ts again, bundled whole
+// into one file without splitting, except what only the other commands import when they run: the
+// other commands (the registry's imports) and the status page's publishing after a change
+// (watch/after-change.ts). execa and nodemailer, imported only when a process runs or mail is
+// sent, stay in node_modules.
 const read = await build({
   ...cjs,
   entryPoints: [path.join(src, 'cli.ts')],
@@ -148,20 +166,72 @@ const read = await build({
   external: ['pg', 'ejs', 'tar', 'undici', 'execa', 'nodemailer'],
   plugins: [
     onUse,
+    onlyCommands(
+      'read.cjs',
+      [...READ_COMMANDS, 'read-recovery'],
+      (importer, p) => importer.endsWith(path.join('watch', 'after-change.ts')) && p === './publish.js',
+    ),
+  ],
+});
+/**
+ * The changing commands that unpack (install, apply) get a file of their own for the same reason,
+ * with their own code cache (read.cjs does not grow: status would read it at every start). All
+ * they run is in it, the fetch's parts of undici included, except the heavy libraries left in
+ * node_modules (pg, ejs, tar) and execa and nodemailer, which their dynamic import takes from
+ * full.js's chunks of them (ES modules: their own code, nothing of webtree's, so no second copy
+ * of a module with state): bundled here, their ~0.7 MB would be read at every install.
+ */
+const chunkOf = (pkg) => {
+  const out = Object.entries(result.metafile.outputs).find(
+    ([, o]) => o.entryPoint && new RegExp(`node_modules/${pkg}/`).test(o.entryPoint),
+  );
+  if (!out) throw new Error(`bundle: no chunk of ${pkg} in full.js's build`);
+  return `./${path.relative(tmp, path.join(root, out[0]))}`;
+};
+const lazyLibs = { execa: chunkOf('execa'), nodemailer: chunkOf('nodemailer') };
+/**
+ * The parts of undici a fetch uses (src/fetch/undici.ts, ~0.4 MB) are a file of their own,
+ * undici.cjs, with its own code cache, required when a fetch first needs them: an install of a
+ * local archive never reads them. undici.ts holds no state of webtree's, so being outside
+ * install.cjs costs nothing but the require.
+ */
+const undiciFile = {
+  name: 'undici-file',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/undici\.js$/ }, (a) =>
+      a.importer.startsWith(path.join(src, 'fetch') + path.sep)
+        ? { path: 'undici', namespace: 'undici-file' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'undici-file' }, () => ({
+      contents:
+        "const { requireCached } = require('./code-cache.ts');\n" +
+        "module.exports = requireCached(require('node:path').join(__dirname, 'undici.cjs')).exports;",
+      resolveDir: path.join(src, 'core'),
+      loader: 'js',
+    }));
+  },
+};
+const undici = await build({
+  ...cjs,
+  entryPoints: [path.join(src, 'fetch', 'undici.ts')],
+  outfile: path.join(tmp, 'undici.cjs'),
+});
+const install = await build({
+  ...cjs,
+  entryPoints: [path.join(src, 'cli.ts')],
+  outfile: path.join(tmp, 'install.cjs'),
+  external: ['pg', 'ejs', 'tar'],
+  plugins: [
+    onUse,
     {
-      name: 'other-commands',
+      name: 'lazy-libs',
       setup(b) {
-        b.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (a) =>
-          a.kind === 'dynamic-import' && notInRead(a.importer, a.path)
-            ? { path: a.path.slice(2, -3), namespace: 'not-in-read' }
-            : undefined,
-        );
-        b.onLoad({ filter: /.*/, namespace: 'not-in-read' }, (a) => ({
-          contents: `throw new Error(${JSON.stringify(`webtree: ${a.path} is not in dist/bundle/read.cjs (src/launch.ts sends only ${READ_COMMANDS.join(', ')} there)`)});`,
-          loader: 'js',
-        }));
+        b.onResolve({ filter: /^(execa|nodemailer)$/ }, (a) => ({ path: lazyLibs[a.path], external: true }));
       },
     },
+    undiciFile,
+    onlyCommands('install.cjs', INSTALL_COMMANDS),
   ],
 });
 // The front door bin/webtree.js requires: a few lines that pick read.cjs or full.js.
@@ -170,20 +240,60 @@ const launch = await build({
   entryPoints: [path.join(src, 'launch.ts')],
   outfile: path.join(tmp, 'cli.cjs'),
 });
-// read.cjs's compiled code, made by the Node that builds (npm install's prepare): another Node's V8 refuses it.
-execFileSync(
-  process.execPath,
-  [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, 'read.cjs'), path.join(final, 'read.cjs')],
-  {
-    stdio: 'inherit',
-  },
+// The unpacking's threads, and warm.cjs, which bin/webtree.js requires to start an install's
+// reader early: CommonJS files, one each. A thread started from a CommonJS file skips Node's ES
+// module loader (~10 ms of the reader's start-up CPU); their own code compiles in ~1 ms, so they
+// have no code cache (measured: none was faster). Node's own start of a thread is most of the rest.
+const threads = await build({
+  ...cjs,
+  entryPoints: ['unpack-worker', 'write-worker', 'hash-worker', 'warm'].map((n) =>
+    path.join(src, 'archive', `${n}.ts`),
+  ),
+  outdir: path.join(tmp, 'archive'),
+  outExtension: { '.js': '.cjs' },
+  external: ['tar'],
+});
+/**
+ * A file compiled from a V8 code cache cannot call import() on Node 20: V8 brings the script's
+ * dynamic import callback back from the cache as the build process's, which this process does
+ * not know ("A dynamic import callback was not specified"). So their import() calls (a built-in
+ * or a library loaded when first needed, execa's chunk) go through import.cjs, a plain CommonJS
+ * file beside them that Node compiles itself: its import() resolves from dist/bundle/, as theirs did.
+ */
+const IMPORTER = 'import.cjs';
+fs.writeFileSync(
+  path.join(tmp, IMPORTER),
+  "'use strict';\n// See scripts/bundle.mjs: the import() of the files compiled from a code cache.\nmodule.exports = (specifier) => import(specifier);\n",
 );
+const importsViaFile = (file) => {
+  // esbuild prints a string of code in double quotes (undici's comments have import('…') in single ones).
+  const out = fs.readFileSync(file, 'utf8').replace(/(?<![\w$.])import\((?=")/g, `require("./${IMPORTER}")(`);
+  if (/(?<![\w$.])import\(\s*[^"'\s]/.test(out))
+    throw new Error(`bundle: ${file} calls import() on a variable, which fails from a code cache on Node 20`);
+  fs.writeFileSync(file, out);
+};
+// The files' compiled code, made by the Node that builds (npm install's prepare): another Node's V8 refuses it.
+// read.cjs's cache holds what its top level runs (an eager one was no faster: docs/benchmarks.md).
+const caches = {
+  'read.cjs': [],
+  'install.cjs': process.env.WEBTREE_CACHE_LAZY ? [] : ['--eager'],
+  'undici.cjs': ['--eager'],
+};
+for (const [f, flags] of Object.entries(caches)) {
+  importsViaFile(path.join(tmp, f));
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, f), path.join(final, f), ...flags],
+    { stdio: 'inherit' },
+  );
+}
 const meta = {};
-for (const r of [result, read, launch])
+for (const r of [result, read, install, undici, threads, launch])
   for (const [file, o] of Object.entries(r.metafile.outputs)) {
     if (file.endsWith('.map')) continue;
     meta[path.relative(tmp, path.join(root, file))] = Object.keys(o.inputs);
   }
+meta[IMPORTER] = ['scripts/bundle.mjs'];
 fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta));
 const old = `${final}.old-${process.pid}`;
 if (fs.existsSync(final)) fs.renameSync(final, old);

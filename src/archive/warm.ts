@@ -16,7 +16,14 @@ import { workerFile } from './worker-file.js';
 const READER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 const READER = workerFile('unpack-worker');
 
-let warm: { worker: Worker; exited: boolean } | undefined;
+type Warm = { worker: Worker; exited: boolean };
+/**
+ * The thread is kept where every copy of this module sees it: bin/webtree.js starts it from
+ * dist/bundle/archive/warm.cjs, and the install that takes it runs from dist/bundle/install.cjs,
+ * which holds a copy of this module of its own (scripts/bundle.mjs).
+ */
+const KEY = Symbol.for('webtree.warmReader');
+const slot = globalThis as typeof globalThis & { [KEY]?: Warm };
 
 /** A new reader thread, waiting for its request (unpack-protocol.ts). */
 export function newReader(): Worker {
@@ -24,19 +31,19 @@ export function newReader(): Worker {
 }
 
 export function warmReader(): void {
-  if (warm) return;
+  if (slot[KEY]) return;
   const w = { worker: newReader(), exited: false };
   w.worker.unref();
   // A thread that could not start is not used: the unpack starts one of its own and hears why.
   w.worker.on('error', () => undefined);
   w.worker.on('exit', () => (w.exited = true));
-  warm = w;
+  slot[KEY] = w;
 }
 
 /** The thread warmReader started, if it is still there to be used (once). */
 export function takeWarmReader(): Worker | undefined {
-  const w = warm;
-  warm = undefined;
+  const w = slot[KEY];
+  slot[KEY] = undefined;
   if (!w || w.exited) return undefined;
   w.worker.removeAllListeners();
   w.worker.ref();
@@ -45,7 +52,7 @@ export function takeWarmReader(): Worker | undefined {
 
 /** Ends the thread warmReader started if nothing took it. */
 export async function dropWarmReader(): Promise<void> {
-  const w = warm;
-  warm = undefined;
+  const w = slot[KEY];
+  slot[KEY] = undefined;
   if (w && !w.exited) await w.worker.terminate();
 }

@@ -17,5 +17,9 @@ const HERE =
       ? join(PACKAGE_ROOT, 'dist', 'archive')
       : dirname(fileURLToPath(import.meta.url));
 
-/** The built file of src/archive/NAME.ts. */
-export const workerFile = (name: string) => join(HERE, `${name}.js`);
+/**
+ * The built file of src/archive/NAME.ts: in the bundle a CommonJS file (a thread that starts from
+ * one skips Node's ES module loader: ~10 ms of the reader's start-up CPU, docs/benchmarks.md).
+ */
+export const workerFile = (name: string) =>
+  join(HERE, `${name}${typeof WEBTREE_BUNDLE !== 'undefined' ? '.cjs' : '.js'}`);

@@ -15,7 +15,7 @@ import type { Reporter } from '../core/reporter.js';
 import { describeOp, type Plan } from '../plan/ops.js';
 import { historyEntry, type PlanContext } from '../plan/lifecycle.js';
 import type { Site } from '../site/types.js';
-import { readTree, type TreeState } from '../state/tree.js';
+import { keepListings, readTree, type TreeState } from '../state/tree.js';
 import { debugLine } from '../core/debug-line.js';
 
 // What every changing command imports from here, though it lives below (the checks after a change share it).
@@ -172,6 +172,8 @@ export async function runChange(
         await executor.clearJournal();
       }
     }
+    // Still under the lock: the listing memo status reads (state/listing-memo.ts).
+    if (p.ops.length > 0) await keepListings(site, catalog).catch(() => undefined);
     return p;
   } finally {
     await lock.release();

@@ -26,6 +26,7 @@ import type { Site } from '../site/types.js';
 import { lstatOrNullSync, readLinkOrNullSync } from './fs-read.js';
 import { historyLineError, readHistory, readHistoryLines, type HistoryLines } from './history.js';
 import type { DamageNote, ProductState, TreeState } from '../plan/facts.js';
+import { openListingMemo, type Listing, type ListingMemo } from './listing-memo.js';
 
 // The types live beside the planners that read them; this reader keeps offering them.
 export type { DamageNote, ProductState, TreeState };
@@ -69,61 +70,103 @@ function namesOrNone(dir: string): string[] {
  * How much of the manifests to read. 'read' parses each one (its archive sha256; a corrupt one
  * makes the version unmanaged), for planners and verify. 'list' only lists the manifest
  * directory: status and list then cost one readdir per product, whatever the number of versions
- * and files (sha256 stays empty; verify finds a corrupt manifest).
+ * and files (sha256 stays empty; verify finds a corrupt manifest), or none while the product's
+ * directories are as the listing memo recorded them (listing-memo.ts).
  */
 export type ManifestRead = 'read' | 'list';
+
+/**
+ * The version an entry of a product directory is, or undefined; a leftover of an interrupted
+ * change is added to `leftovers` (its path).
+ */
+function versionEntry(
+  d: ProductDescriptor,
+  e: Dirent,
+  inDir: string,
+  pointerName: string | undefined,
+  leftovers: string[],
+): string | undefined {
+  const name = e.name;
+  if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) {
+    leftovers.push(inDir + name);
+    return undefined;
+  }
+  // A real directory where the pointer belongs is no version (TV's `current` matches "{v}"):
+  // it is reported as a blocked pointer instead.
+  if (name === pointerName) return undefined;
+  const v = versionFromDirName(d, name);
+  // The entry's type as readdir gives it (no lstat per version): a link named like a version is not one.
+  return v === undefined || !e.isDirectory() ? undefined : v;
+}
+
+/** 'list': the versions with a manifest in the manifest directory's listing, and those without. */
+function listByManifests(
+  d: ProductDescriptor,
+  dir: string,
+  inDir: string,
+  pointerName: string | undefined,
+  manifestDir: string,
+): Listing {
+  const entries = readDirOrEmpty(dir);
+  const listed = new Set(namesOrNone(manifestDir));
+  const versions: string[] = [];
+  const unmanaged: string[] = [];
+  const leftovers: string[] = [];
+  // An index, not for-of: each step of an iterator made an object (~0.1 MB of garbage per status).
+  for (let i = 0; i < entries.length; i++) {
+    const v = versionEntry(d, entries[i], inDir, pointerName, leftovers);
+    if (v === undefined) continue;
+    // manifestPath's file name (a version has no "/").
+    if (listed.has(`${v}.json`)) versions.push(v);
+    else unmanaged.push(v);
+  }
+  return { versions: sortVersions(versions), unmanaged: sortVersions(unmanaged), leftovers };
+}
 
 export async function readProductState(
   site: Site,
   d: ProductDescriptor,
   manifests: ManifestRead = 'read',
+  memo?: ListingMemo,
 ): Promise<ProductState> {
   const dir = productDir(site, d);
-  const entries = readDirOrEmpty(dir);
-  const listed = manifests === 'list' ? new Set(namesOrNone(path.dirname(manifestPath(site, d, 'x')))) : undefined;
-  const versions: string[] = [];
-  const unmanaged: string[] = [];
-  const leftovers: string[] = [];
-  const sha256: Record<string, string> = {};
-  const damaged: DamageNote[] = [];
   // An entry's path as path.join(dir, name) makes it (dir is normalised, a name has no "/"), built
   // without path.join's normalising walk: hundreds of versions per product, several paths each.
   const inDir = dir.endsWith('/') ? dir : `${dir}/`;
   const pointerAt = pointerPath(site, d);
   // The pointer's name when it lives in this directory: compared by name, no path made per entry.
   const pointerName = pointerAt.startsWith(inDir) ? pointerAt.slice(inDir.length) : undefined;
-  // An index, not for-of: each step of an iterator made an object (~0.1 MB of garbage per status).
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
-    const name = e.name;
-    if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) {
-      leftovers.push(inDir + name);
-      continue;
-    }
-    // A real directory where the pointer belongs is no version (TV's `current` matches "{v}"):
-    // it is reported as a blocked pointer instead.
-    if (name === pointerName) continue;
-    const v = versionFromDirName(d, name);
-    // The entry's type as readdir gives it (no lstat per version): a link named like a version is not one.
-    if (v === undefined || !e.isDirectory()) continue;
-    if (listed) {
-      // manifestPath's file name (a version has no "/").
-      if (listed.has(`${v}.json`)) versions.push(v);
-      else unmanaged.push(v);
-      continue;
-    }
-    const file = manifestPath(site, d, v);
-    try {
-      const sha = await peekArchiveSha256(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
-      if (sha === undefined) unmanaged.push(v);
-      else {
-        sha256[v] = sha;
-        versions.push(v);
+  const sha256: Record<string, string> = {};
+  const damaged: DamageNote[] = [];
+  let listing: Listing;
+  if (manifests === 'list') {
+    const manifestDir = path.dirname(manifestPath(site, d, 'x'));
+    // The memo looks at both directories before they are listed (listing-memo.ts says why).
+    const found = memo?.find(d.name, [dir, manifestDir], `${d.versionDir}\n${pointerName ?? ''}`);
+    listing = found?.listing ?? listByManifests(d, dir, inDir, pointerName, manifestDir);
+    if (!found?.listing) found?.keep(listing);
+  } else {
+    const versions: string[] = [];
+    const unmanaged: string[] = [];
+    const leftovers: string[] = [];
+    const entries = readDirOrEmpty(dir);
+    for (let i = 0; i < entries.length; i++) {
+      const v = versionEntry(d, entries[i], inDir, pointerName, leftovers);
+      if (v === undefined) continue;
+      const file = manifestPath(site, d, v);
+      try {
+        const sha = await peekArchiveSha256(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
+        if (sha === undefined) unmanaged.push(v);
+        else {
+          sha256[v] = sha;
+          versions.push(v);
+        }
+      } catch (err) {
+        if (!isDamaged(err)) throw err;
+        damaged.push(damageNote(err, v));
       }
-    } catch (err) {
-      if (!isDamaged(err)) throw err;
-      damaged.push(damageNote(err, v));
     }
+    listing = { versions: sortVersions(versions), unmanaged: sortVersions(unmanaged), leftovers };
   }
   const pointer = readLinkOrNullSync(pointerAt) ?? undefined;
   const current = pointer === undefined ? undefined : versionFromPointer(d, pointer);
@@ -142,13 +185,13 @@ export async function readProductState(
   }
   return {
     name: d.name,
-    versions: sortVersions(versions),
+    versions: listing.versions,
     sha256,
     current,
     pointer,
-    unmanaged: sortVersions(unmanaged),
+    unmanaged: listing.unmanaged,
     damaged,
-    leftovers,
+    leftovers: listing.leftovers,
     licensed,
     blockedLinks,
     webLinkTargets,
@@ -169,7 +212,10 @@ export async function readTree(
   history: HistoryLines = 'all',
 ): Promise<TreeState> {
   const products: Record<string, ProductState> = {};
-  for (const d of catalog.filter((p) => p.installable)) products[d.name] = await readProductState(site, d, manifests);
+  // Read only: the memo is written by changes (keepListings).
+  const memo = manifests === 'list' ? openListingMemo(site.paths.state) : undefined;
+  for (const d of catalog.filter((p) => p.installable))
+    products[d.name] = await readProductState(site, d, manifests, memo);
   const file = historyFile(site);
   if (!lenient) return { products, history: await readHistory(file), damage: [] };
   try {
@@ -184,4 +230,16 @@ export async function readTree(
     if (!isDamaged(err)) throw err;
     return { products, history: [], damage: [damageNote(err)] };
   }
+}
+
+/**
+ * The end of a change, under its lock: every installable product's listing into the listing
+ * memo (listing-memo.ts), listed again only where the directories moved since the memo was
+ * written. Best effort: a failure here leaves status to list the directories itself.
+ */
+export async function keepListings(site: Site, catalog: ProductDescriptor[]): Promise<void> {
+  const memo = openListingMemo(site.paths.state);
+  if (memo === undefined) return;
+  for (const d of catalog) if (d.installable) await readProductState(site, d, 'list', memo);
+  memo.save();
 }

@@ -46,6 +46,10 @@ describe('what a command loads', () => {
     const r = await loads(['status']);
     expect(r.exitCode).toBe(0);
     expect(r.files.some((f) => f.endsWith('/dist/bundle/cli.cjs'))).toBe(true);
+    // From read.cjs alone: not install's own file (install.cjs), nor the full CLI.
+    expect(r.files.filter((f) => /\/dist\/bundle\/(read|install|undici)\.cjs$|full\.js$/.test(f))).toEqual([
+      path.join(BUNDLE, 'read.cjs'),
+    ]);
     expect(r.modules.some((m) => m.endsWith('/src/commands/status.ts'))).toBe(true);
     expect(r.modules.filter((m) => HEAVY.test(m) || m.startsWith('unmapped'))).toEqual([]);
     expect(
@@ -66,6 +70,10 @@ describe('what a command loads', () => {
     const r = await loads(['install', path.join(sb.dir, 'tv-9.9.tar.gz')]);
     expect(r.exitCode).toBe(2);
     expect(r.modules.some((m) => m.endsWith('/src/commands/install.ts'))).toBe(true);
+    // From install.cjs and the reader's warm.cjs: no ES module of the bundle, nor the fetch's undici.cjs.
+    expect(r.files.filter((f) => f.startsWith(BUNDLE + '/') && !/(install|cli|archive\/warm)\.cjs$/.test(f))).toEqual(
+      [],
+    );
     // Not even tar: the reader thread bin/webtree.js starts early (src/archive/warm.ts) decodes
     // plain headers itself (src/archive/ustar.ts) and loads node-tar only for another kind. Nor
     // yaml: the site file is read by the fast reader, the catalog from its cache, and install

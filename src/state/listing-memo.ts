@@ -1,0 +1,140 @@
+/**
+ * A memo of each product's listing for status and list (issue 15): which entries of the product
+ * directory are versions with a manifest, which are versions without one, which are leftovers,
+ * kept in <state>/listing.json beside what the two directories it was read from (the product's
+ * and its manifests') looked like then. While both look the same, status takes the listing from
+ * the memo: two stat calls instead of listing, parsing and sorting every version (at 8 products
+ * x 200 versions, most of a status's own time).
+ *
+ * Written only by a change, at its end, under the lock (commands/tx.ts, keepListings in
+ * state/tree.ts): no other webtree process changes a product directory meanwhile, and status,
+ * list and every other read write nothing. "Look the same": device, inode, modification and
+ * change times, link count and size of each directory. Adding, removing or renaming an entry
+ * changes its directory's times, and a change time cannot be set back (only the clock can); a
+ * change by hand after the memo was written is therefore seen at once, unless it falls in the same
+ * tick of the file system's clock as the memo's listing (a few milliseconds) and leaves the link
+ * count and size as they were: then status shows the listing as it was until the next change.
+ * Whatever else goes wrong (no memo, a torn or foreign one, another build of webtree, a state
+ * directory that cannot be written) costs the listing, never an error: the memo is never the truth
+ * of the tree (verify, and every change, list the directories themselves).
+ *
+ * Written whole under a temporary name and renamed, so a reader sees the old memo or the new one.
+ */
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Set by scripts/bundle.mjs, new at every build: a memo made by other code is not read. */
+declare const WEBTREE_BUILD: string | undefined;
+export const BUILD: string | undefined = typeof WEBTREE_BUILD !== 'undefined' ? WEBTREE_BUILD : undefined;
+
+/** A product's listing as readProductState makes it in 'list' mode (sorted). */
+export interface Listing {
+  versions: string[];
+  unmanaged: string[];
+  leftovers: string[];
+}
+
+interface Entry extends Listing {
+  key: string;
+}
+
+const FORMAT = 1;
+
+export interface Found {
+  /** The memo's listing, when the directories are as it recorded them. */
+  listing?: Listing;
+  /** Keeps the listing just read, for save (read AFTER find: find looked at the directories first). */
+  keep(l: Listing): void;
+}
+
+export interface ListingMemo {
+  /** `config`: what else the listing depends on (the descriptor's names), as one string. */
+  find(product: string, dirs: string[], config: string): Found;
+  /** Writes the memo when a listing was kept; best effort, quiet. */
+  save(): void;
+}
+
+export const listingMemoFile = (state: string) => path.join(state, 'listing.json');
+
+/** The memo of the state directory `state`, read when first asked. Undefined outside the built CLI (no BUILD) unless a build is given. */
+export function openListingMemo(state: string, build: string | undefined = BUILD): ListingMemo | undefined {
+  if (build === undefined) return undefined;
+  const file = listingMemoFile(state);
+  let recorded: Record<string, unknown> | undefined;
+  const kept: Record<string, Entry> = {};
+  let dirty = false;
+  const entries = (): Record<string, unknown> => (recorded ??= readMemo(file, build));
+  return {
+    find(product, dirs, config) {
+      let key: string | undefined = `${build}\n${config}`;
+      for (let i = 0; i < dirs.length && key !== undefined; i++) {
+        const k = dirKey(dirs[i]);
+        key = k === undefined ? undefined : `${key}\n${dirs[i]}\n${k}`;
+      }
+      const e = key === undefined ? undefined : entries()[product];
+      const listing = e !== undefined && isEntry(e) && e.key === key ? e : undefined;
+      return {
+        listing: listing && { versions: listing.versions, unmanaged: listing.unmanaged, leftovers: listing.leftovers },
+        keep(l) {
+          if (key === undefined || listing) return;
+          kept[product] = { key, versions: l.versions, unmanaged: l.unmanaged, leftovers: l.leftovers };
+          dirty = true;
+        },
+      };
+    },
+    save() {
+      if (!dirty) return;
+      dirty = false;
+      // One name, not one per process: only a change writes, under the lock, and a kill leaves one file at most.
+      const tmp = `${file}.tmp`;
+      try {
+        writeFileSync(tmp, JSON.stringify({ format: FORMAT, build, products: { ...entries(), ...kept } }), {
+          mode: 0o644,
+        });
+        renameSync(tmp, file);
+      } catch {
+        // A state directory that cannot be written (a full disk): status lists the directories.
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // never made
+        }
+      }
+    },
+  };
+}
+
+/** A directory as it looks now, '-' when it is not there; undefined when it cannot be looked at. */
+function dirKey(dir: string): string | undefined {
+  let st;
+  try {
+    st = statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (st === undefined) return '-';
+  return `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.nlink}:${st.size}`;
+}
+
+function readMemo(file: string, build: string): Record<string, unknown> {
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; build?: unknown; products?: unknown };
+    if (m.format === FORMAT && m.build === build && typeof m.products === 'object' && m.products !== null)
+      return m.products as Record<string, unknown>;
+  } catch {
+    // missing, unreadable or torn: no memo
+  }
+  return {};
+}
+
+const strings = (a: unknown): a is string[] => {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return false;
+  return true;
+};
+
+function isEntry(e: unknown): e is Entry {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Record<string, unknown>;
+  return typeof x.key === 'string' && strings(x.versions) && strings(x.unmanaged) && strings(x.leftovers);
+}
