@@ -7,16 +7,20 @@
  * x 200 versions, most of a status's own time).
  *
  * Written only by a change, at its end, under the lock (commands/tx.ts, keepListings in
- * state/tree.ts): no other webtree process changes a product directory meanwhile, and status,
- * list and every other read write nothing. "Look the same": device, inode, modification and
- * change times, link count and size of each directory. Adding, removing or renaming an entry
- * changes its directory's times, and a change time cannot be set back (only the clock can); a
- * change by hand after the memo was written is therefore seen at once, unless it falls in the same
- * tick of the file system's clock as the memo's listing (a few milliseconds) and leaves the link
- * count and size as they were: then status shows the listing as it was until the next change.
+ * state/tree.ts), which lists every product afresh: no other webtree process changes a product
+ * directory meanwhile, and status, list and every other read open the memo read-only. "Look the
+ * same": device, inode, modification and change times, link count and size of each directory.
+ * Adding, removing or renaming an entry changes its directory's times, and a change time cannot
+ * be set back (only the clock can). The change waits until its own last write to the directories
+ * is TICK_MS old before it lists them, so that a change by hand made after the listing falls in a
+ * later tick of the clock the file system stamps times with, and so moves the change time: it is
+ * seen at once. Not so where a file system's times are coarser than TICK_MS (ext4 with 128-byte
+ * inodes and ext3: a second; FAT: two) or come from another host's clock (NFS): there a change by
+ * hand within that tick of the memo's listing that leaves the link count and size as they were
+ * (a rename of a version, a manifest renamed) is not seen until the next change lists again.
  * Whatever else goes wrong (no memo, a torn or foreign one, another build of webtree, a state
  * directory that cannot be written) costs the listing, never an error: the memo is never the truth
- * of the tree (verify, and every change, list the directories themselves).
+ * of the tree (verify, and every change's plan, list the directories themselves).
  *
  * Written whole under a temporary name and renamed, so a reader sees the old memo or the new one.
  */
@@ -39,25 +43,35 @@ interface Entry extends Listing {
 }
 
 const FORMAT = 1;
+/** Longer than a tick of the kernel's coarse clock, which stamps file times (1-10 ms). */
+export const TICK_MS = 20;
 
 export interface Found {
-  /** The memo's listing, when the directories are as it recorded them. */
+  /** The memo's listing, when the directories are as it recorded them (read mode only). */
   listing?: Listing;
-  /** Keeps the listing just read, for save (read AFTER find: find looked at the directories first). */
+  /** Keeps the listing just read, for save (write mode; read AFTER find: find looked at the directories first). */
   keep(l: Listing): void;
 }
 
 export interface ListingMemo {
   /** `config`: what else the listing depends on (the descriptor's names), as one string. */
   find(product: string, dirs: string[], config: string): Found;
-  /** Writes the memo when a listing was kept; best effort, quiet. */
+  /** Writes the memo when a listing was kept (write mode); best effort, quiet. */
   save(): void;
 }
 
 export const listingMemoFile = (state: string) => path.join(state, 'listing.json');
 
-/** The memo of the state directory `state`, read when first asked. Undefined outside the built CLI (no BUILD) unless a build is given. */
-export function openListingMemo(state: string, build: string | undefined = BUILD): ListingMemo | undefined {
+/**
+ * The memo of the state directory `state`. 'read' (status, list): gives recorded listings back,
+ * never writes. 'write' (a change's end, under the lock): gives nothing back, keeps what is
+ * listed, and save writes it. Undefined outside the built CLI (no BUILD) unless a build is given.
+ */
+export function openListingMemo(
+  state: string,
+  mode: 'read' | 'write',
+  build: string | undefined = BUILD,
+): ListingMemo | undefined {
   if (build === undefined) return undefined;
   const file = listingMemoFile(state);
   let recorded: Record<string, unknown> | undefined;
@@ -71,12 +85,12 @@ export function openListingMemo(state: string, build: string | undefined = BUILD
         const k = dirKey(dirs[i]);
         key = k === undefined ? undefined : `${key}\n${dirs[i]}\n${k}`;
       }
-      const e = key === undefined ? undefined : entries()[product];
+      const e = key === undefined || mode === 'write' ? undefined : entries()[product];
       const listing = e !== undefined && isEntry(e) && e.key === key ? e : undefined;
       return {
         listing: listing && { versions: listing.versions, unmanaged: listing.unmanaged, leftovers: listing.leftovers },
         keep(l) {
-          if (key === undefined || listing) return;
+          if (key === undefined || mode === 'read') return;
           kept[product] = { key, versions: l.versions, unmanaged: l.unmanaged, leftovers: l.leftovers };
           dirty = true;
         },
@@ -102,6 +116,16 @@ export function openListingMemo(state: string, build: string | undefined = BUILD
       }
     },
   };
+}
+
+/** How long to wait before listing `dirs` so that their last change is TICK_MS old (listing-memo's header). */
+export function tickWait(dirs: string[], now = Date.now()): number {
+  let wait = 0;
+  for (const dir of dirs) {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (st !== undefined) wait = Math.max(wait, TICK_MS - (now - Math.max(st.ctimeMs, st.mtimeMs)));
+  }
+  return Math.min(wait, TICK_MS);
 }
 
 /** A directory as it looks now, '-' when it is not there; undefined when it cannot be looked at. */

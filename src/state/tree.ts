@@ -26,7 +26,8 @@ import type { Site } from '../site/types.js';
 import { lstatOrNullSync, readLinkOrNullSync } from './fs-read.js';
 import { historyLineError, readHistory, readHistoryLines, type HistoryLines } from './history.js';
 import type { DamageNote, ProductState, TreeState } from '../plan/facts.js';
-import { openListingMemo, type Listing, type ListingMemo } from './listing-memo.js';
+import { openListingMemo, tickWait, type Listing, type ListingMemo } from './listing-memo.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // The types live beside the planners that read them; this reader keeps offering them.
 export type { DamageNote, ProductState, TreeState };
@@ -140,7 +141,7 @@ export async function readProductState(
   const damaged: DamageNote[] = [];
   let listing: Listing;
   if (manifests === 'list') {
-    const manifestDir = path.dirname(manifestPath(site, d, 'x'));
+    const manifestDir = manifestDirOf(site, d);
     // The memo looks at both directories before they are listed (listing-memo.ts says why).
     const found = memo?.find(d.name, [dir, manifestDir], `${d.versionDir}\n${pointerName ?? ''}`);
     listing = found?.listing ?? listByManifests(d, dir, inDir, pointerName, manifestDir);
@@ -213,7 +214,7 @@ export async function readTree(
 ): Promise<TreeState> {
   const products: Record<string, ProductState> = {};
   // Read only: the memo is written by changes (keepListings).
-  const memo = manifests === 'list' ? openListingMemo(site.paths.state) : undefined;
+  const memo = manifests === 'list' ? openListingMemo(site.paths.state, 'read') : undefined;
   for (const d of catalog.filter((p) => p.installable))
     products[d.name] = await readProductState(site, d, manifests, memo);
   const file = historyFile(site);
@@ -233,13 +234,20 @@ export async function readTree(
 }
 
 /**
- * The end of a change, under its lock: every installable product's listing into the listing
- * memo (listing-memo.ts), listed again only where the directories moved since the memo was
- * written. Best effort: a failure here leaves status to list the directories itself.
+ * The end of a change, under its lock: every installable product listed afresh into the listing
+ * memo (listing-memo.ts), once the change's own last write to those directories is a tick of the
+ * file system's clock old (at most TICK_MS of waiting). Best effort: a failure here leaves status
+ * to list the directories itself.
  */
 export async function keepListings(site: Site, catalog: ProductDescriptor[]): Promise<void> {
-  const memo = openListingMemo(site.paths.state);
+  const memo = openListingMemo(site.paths.state, 'write');
   if (memo === undefined) return;
-  for (const d of catalog) if (d.installable) await readProductState(site, d, 'list', memo);
+  const installable = catalog.filter((d) => d.installable);
+  const wait = tickWait(installable.flatMap((d) => [productDir(site, d), manifestDirOf(site, d)]));
+  if (wait > 0) await sleep(wait);
+  for (const d of installable) await readProductState(site, d, 'list', memo);
   memo.save();
 }
+
+/** Where a product's manifests are (manifestPath's directory). */
+const manifestDirOf = (site: Site, d: ProductDescriptor) => path.dirname(manifestPath(site, d, 'x'));

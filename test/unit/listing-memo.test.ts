@@ -1,13 +1,19 @@
 /**
  * The listing memo (src/state/listing-memo.ts): a listing is given back only while both
  * directories look as they did when it was kept, never to another build or for other names; a
- * torn memo or one that cannot be written is no error.
+ * read never writes it; a torn memo or one that cannot be written is no error. Then the memo as
+ * readProductState uses it: a planted listing is what status would show while nothing moved, and
+ * the directories are listed again once the descriptor's names or the products root change.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listingMemoFile, openListingMemo, type Listing } from '../../src/state/listing-memo.js';
+import { findProduct, loadCatalog } from '../../src/catalog/load.js';
+import { manifestPath, productDir, versionPath } from '../../src/catalog/paths.js';
+import { listingMemoFile, openListingMemo, tickWait, TICK_MS, type Listing } from '../../src/state/listing-memo.js';
+import { readProductState } from '../../src/state/tree.js';
+import { sandboxSite } from '../helpers/site.js';
 
 let dir: string;
 let product: string;
@@ -25,15 +31,17 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Keeps L for TV as a status would, then opens the memo again as the next status. */
+/** Keeps L for TV as a change's end does, then opens the memo as the next status. */
 function keepAndReopen(build = 'b1', config = 'cfg') {
-  const m = openListingMemo(state, 'b1')!;
+  const m = openListingMemo(state, 'write', 'b1')!;
   const f = m.find('TV', [product, manifests], 'cfg');
   expect(f.listing).toBeUndefined();
   f.keep(L);
   m.save();
-  return openListingMemo(state, build)!.find('TV', [product, manifests], config);
+  return openListingMemo(state, 'read', build)!.find('TV', [product, manifests], config);
 }
+const reread = (config = 'cfg', dirs = [product, manifests]) =>
+  openListingMemo(state, 'read', 'b1')!.find('TV', dirs, config).listing;
 
 describe('listing memo', () => {
   it('gives the kept listing back while both directories are unchanged', () => {
@@ -42,20 +50,17 @@ describe('listing memo', () => {
   });
 
   it('is off outside the built CLI (no build)', () => {
-    expect(openListingMemo(state, undefined)).toBeUndefined();
+    expect(openListingMemo(state, 'read', undefined)).toBeUndefined();
   });
 
-  it('writes nothing when nothing was kept, or only what it gave back', () => {
-    const m = openListingMemo(state, 'b1')!;
-    m.find('TV', [product, manifests], 'cfg');
-    m.save();
+  it('a read never writes; a change lists afresh, whatever the memo holds', () => {
+    const r = openListingMemo(state, 'read', 'b1')!;
+    r.find('TV', [product, manifests], 'cfg').keep(L);
+    r.save();
     expect(fs.existsSync(listingMemoFile(state))).toBe(false);
     keepAndReopen();
-    const before = fs.statSync(listingMemoFile(state));
-    const again = openListingMemo(state, 'b1')!;
-    again.find('TV', [product, manifests], 'cfg').keep(L);
-    again.save();
-    expect(fs.statSync(listingMemoFile(state)).ino).toBe(before.ino);
+    const w = openListingMemo(state, 'write', 'b1')!.find('TV', [product, manifests], 'cfg');
+    expect(w.listing).toBeUndefined();
   });
 
   it('lists again after an entry is added, even with the modification time set back', () => {
@@ -64,23 +69,25 @@ describe('listing memo', () => {
     fs.mkdirSync(path.join(product, '3.6'));
     fs.utimesSync(product, before.atimeMs / 1000, before.mtimeMs / 1000);
     expect(Math.abs(fs.statSync(product).mtimeMs - before.mtimeMs)).toBeLessThan(1);
-    expect(openListingMemo(state, 'b1')!.find('TV', [product, manifests], 'cfg').listing).toBeUndefined();
+    expect(reread()).toBeUndefined();
   });
 
   it('lists again after a manifest is added, and after a directory is removed', () => {
     keepAndReopen();
     fs.writeFileSync(path.join(manifests, '3.5.json'), '{}');
-    expect(openListingMemo(state, 'b1')!.find('TV', [product, manifests], 'cfg').listing).toBeUndefined();
+    expect(reread()).toBeUndefined();
     keepAndReopen();
     fs.rmSync(manifests, { recursive: true });
-    expect(openListingMemo(state, 'b1')!.find('TV', [product, manifests], 'cfg').listing).toBeUndefined();
+    expect(reread()).toBeUndefined();
   });
 
-  it("is not read by another build, nor for another descriptor's names", () => {
+  it("is not read by another build, nor for another descriptor's names or other directories", () => {
     expect(keepAndReopen('b2').listing).toBeUndefined();
-    const m = openListingMemo(state, 'b1')!;
-    expect(m.find('TV', [product, manifests], 'cfg').listing).toEqual(L);
-    expect(m.find('TV', [product, manifests], 'other').listing).toBeUndefined();
+    expect(reread()).toEqual(L);
+    expect(reread('other')).toBeUndefined();
+    const link = path.join(dir, 'TV-link');
+    fs.symlinkSync(product, link);
+    expect(reread('cfg', [link, manifests])).toBeUndefined();
   });
 
   it('a torn or foreign memo is no memo, and is written whole again', () => {
@@ -91,19 +98,15 @@ describe('listing memo', () => {
     ]) {
       fs.mkdirSync(state, { recursive: true });
       fs.writeFileSync(listingMemoFile(state), text);
-      const m = openListingMemo(state, 'b1')!;
-      const f = m.find('TV', [product, manifests], 'cfg');
-      expect(f.listing).toBeUndefined();
-      f.keep(L);
-      m.save();
-      expect(openListingMemo(state, 'b1')!.find('TV', [product, manifests], 'cfg').listing).toEqual(L);
+      expect(reread()).toBeUndefined();
+      expect(keepAndReopen().listing).toEqual(L);
     }
   });
 
   it('a memo that cannot be written is no error and leaves nothing', () => {
     // The state directory is a file here: every write fails (ENOTDIR), as a read-only one would.
     fs.writeFileSync(path.join(dir, 'flat'), '');
-    const m = openListingMemo(path.join(dir, 'flat'), 'b1')!;
+    const m = openListingMemo(path.join(dir, 'flat'), 'write', 'b1')!;
     m.find('TV', [product, manifests], 'cfg').keep(L);
     expect(() => m.save()).not.toThrow();
     expect(fs.readdirSync(dir).sort()).toEqual(['TV', 'flat', 'state']);
@@ -113,11 +116,56 @@ describe('listing memo', () => {
     keepAndReopen();
     const other = path.join(dir, 'AV');
     fs.mkdirSync(other);
-    const m = openListingMemo(state, 'b1')!;
+    const m = openListingMemo(state, 'write', 'b1')!;
     m.find('AV', [other, manifests], 'cfg').keep({ versions: ['1.1'], unmanaged: [], leftovers: [] });
     m.save();
-    const again = openListingMemo(state, 'b1')!;
+    const again = openListingMemo(state, 'read', 'b1')!;
     expect(again.find('TV', [product, manifests], 'cfg').listing).toEqual(L);
     expect(again.find('AV', [other, manifests], 'cfg').listing?.versions).toEqual(['1.1']);
+  });
+
+  it('waits until the last change to the directories is a tick old, at most TICK_MS', () => {
+    const now = Date.now();
+    fs.mkdirSync(path.join(product, '3.7'));
+    expect(tickWait([product, manifests])).toBeGreaterThan(0);
+    expect(tickWait([product, manifests])).toBeLessThanOrEqual(TICK_MS);
+    expect(tickWait([product, manifests], now + 10 * TICK_MS)).toBe(0);
+    expect(tickWait([path.join(dir, 'none')])).toBe(0);
+  });
+});
+
+describe('readProductState with the memo', () => {
+  it("takes a matching entry's listing, and lists when the descriptor's names or the root move", async () => {
+    const site = sandboxSite(path.join(dir, 'site'));
+    const tv = findProduct(await loadCatalog(), 'TV');
+    for (const v of ['3.3a', '3.4']) {
+      fs.mkdirSync(versionPath(site, tv, v), { recursive: true });
+      fs.mkdirSync(path.dirname(manifestPath(site, tv, v)), { recursive: true });
+      fs.writeFileSync(manifestPath(site, tv, v), '{}');
+    }
+    const write = openListingMemo(site.paths.state, 'write', 'b1')!;
+    expect((await readProductState(site, tv, 'list', write)).versions).toEqual(['3.3a', '3.4']);
+    write.save();
+    // A sentinel in the memo, its key kept: what status shows is the memo's while nothing moved.
+    const file = listingMemoFile(site.paths.state);
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    m.products.TV.versions = ['9.9'];
+    fs.writeFileSync(file, JSON.stringify(m));
+    const read = () => openListingMemo(site.paths.state, 'read', 'b1')!;
+    expect((await readProductState(site, tv, 'list', read())).versions).toEqual(['9.9']);
+    // Without a memo ('read' mode, every change's plan): the directories.
+    expect((await readProductState(site, tv, 'read')).versions).toEqual([]);
+    expect((await readProductState(site, tv, 'list')).versions).toEqual(['3.3a', '3.4']);
+    // The descriptor's version directories or pointer named otherwise: listed again.
+    const renamed = { ...tv, versionDir: 'tv-{v}' };
+    expect((await readProductState(site, renamed, 'list', read())).versions).toEqual([]);
+    const pointer = { ...tv, pointer: { ...tv.pointer, name: 'live' } };
+    expect((await readProductState(site, pointer, 'list', read())).versions).toEqual(['3.3a', '3.4']);
+    // The same products directory reached through another path (a link to it): listed again.
+    const alias = path.join(dir, 'alias');
+    fs.symlinkSync(site.paths.products, alias);
+    const moved = { ...site, paths: { ...site.paths, products: alias } };
+    expect(productDir(moved, tv)).not.toBe(productDir(site, tv));
+    expect((await readProductState(moved, tv, 'list', read())).versions).toEqual(['3.3a', '3.4']);
   });
 });
