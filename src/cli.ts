@@ -99,6 +99,9 @@ async function loadSiteAs(keepRoot: boolean, config: string | undefined, env: No
   return site;
 }
 
+/** The writer of descriptors 1 and 2, for the front door (src/launch.ts) to write by it too. */
+export { processStreams };
+
 export async function main(
   argv: string[],
   streams: Streams = processStreams,

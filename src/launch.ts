@@ -38,12 +38,12 @@ export async function main(argv: string[], streams?: Streams, env?: NodeJS.Proce
     // Beside this file in dist/bundle/ (the CommonJS build defines import.meta.url).
     const file = path.join(path.dirname(fileURLToPath(import.meta.url)), own);
     const { exports, cache } = requireCached(file);
-    // --debug says whether the code cache served (a rejected one costs the compile, nothing else).
+    const cli = exports as { main: Main; processStreams: Streams };
+    // --debug says whether the code cache served (a rejected one costs the compile, nothing else);
+    // by the CLI's own writer, which a closed or full stderr does not stop (src/core/reporter.ts).
     if (argv.includes('--debug'))
-      (streams?.err ?? ((s: string) => process.stderr.write(s)))(
-        `${debugLine(`${own} loaded, code cache ${cache}`)}\n`,
-      );
-    return (exports as { main: Main }).main(argv, streams, env);
+      (streams ?? cli.processStreams).err(`${debugLine(`${own} loaded, code cache ${cache}`)}\n`);
+    return cli.main(argv, streams, env);
   }
   // Relative to this file in dist/bundle/ (the bundler leaves an import of a variable as it is).
   const file = './full.js';

@@ -5,6 +5,7 @@
  * when NO_COLOR is set (https://no-color.org).
  */
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { isErrno } from './errors.js';
 import { createProgress, NO_PROGRESS, type Progress } from './progress.js';
 
@@ -42,58 +43,68 @@ export interface Streams {
 }
 
 /**
- * stdout written with write(2) on descriptor 1 while that works. Making process.stdout (a stream
- * over the pipe, file or terminal, with the modules behind it) cost `status` 3-6 ms of its start
- * for the one write it does at its end (issue 15); on Linux that stream writes synchronously as
- * well, so the order of the output is the same. A descriptor another process made non-blocking
- * and that is full (EAGAIN) sends the rest, and all after it, through process.stdout, which waits.
- * A reader that went away (EPIPE: `webtree history | head`) ends the output quietly: the command
- * still finishes and exits as it would have. Any other failure (a full disk, an I/O error) is said
- * once on stderr and the command, which still runs to its end, exits 1: never a stack trace.
+ * stdout and stderr written with write(2) on descriptors 1 and 2 while that works. Making
+ * process.stdout (a stream over the pipe, file or terminal, with the modules behind it) cost
+ * `status` 3-6 ms of its start for the one write it does at its end (issue 15); on Linux those
+ * streams write synchronously as well, so the order of the output is the same. A descriptor
+ * another process made non-blocking and that is full (EAGAIN) sends the rest, and all after it,
+ * through the process's stream, which waits. A reader that went away (EPIPE: `webtree history |
+ * head`, or `2>&1 | head` under --debug) ends that output quietly: the command, a change in flight
+ * too, runs to its end and exits as it would have. Any other failure of stdout (a full disk) is
+ * said once on stderr and the command exits 1; of stderr, there is nowhere left to say it.
  */
-let outTo: 'fd' | 'stream' | 'gone' = 'fd';
-function writeOut(s: string): void {
-  if (outTo === 'gone') return;
-  const b = Buffer.from(s);
-  let done = 0;
-  if (outTo === 'fd')
-    try {
-      while (done < b.length) done += writeSync(1, b, done);
-      return;
-    } catch (err) {
-      if (!isErrno(err, 'EAGAIN')) return outputLost(err);
-      outTo = 'stream';
-      process.stdout.on('error', outputLost);
-    }
-  process.stdout.write(b.subarray(done));
+function fdWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream, lost: (err: unknown) => void): (s: string) => void {
+  let to: 'fd' | 'stream' | 'gone' = 'fd';
+  const gone = (err: unknown) => {
+    if (to === 'gone') return;
+    to = 'gone';
+    lost(err);
+  };
+  return (s) => {
+    if (to === 'gone') return;
+    const b = Buffer.from(s);
+    let done = 0;
+    if (to === 'fd')
+      try {
+        while (done < b.length) done += writeSync(fd, b, done);
+        return;
+      } catch (err) {
+        if (!isErrno(err, 'EAGAIN')) return gone(err);
+        to = 'stream';
+        stream().on('error', gone);
+      }
+    stream().write(b.subarray(done));
+  };
 }
 
 function outputLost(err: unknown): void {
-  if (outTo === 'gone') return;
-  outTo = 'gone';
   if (isErrno(err, 'EPIPE')) return;
   const code = isErrno(err) ? err.code : String(err);
-  try {
-    writeSync(
-      2,
-      `webtree: the output could not be written to stdout (${code}); the command ran to its end\n  hint: ${code === 'ENOSPC' ? 'free space where stdout goes, or' : 'check where stdout goes, or'} send it elsewhere\n`,
-    );
-  } catch {
-    // stderr is gone too: the exit status says it
-  }
+  writeErr(
+    `webtree: the output could not be written to stdout (${code}); the command ran to its end\n  hint: ${code === 'ENOSPC' ? 'free space where stdout goes, or' : 'check where stdout goes, or'} send it elsewhere\n`,
+  );
   process.on('exit', (exit) => {
     if (!exit) process.exitCode = 1;
   });
 }
 
+const writeErr = fdWriter(
+  2,
+  () => process.stderr,
+  () => undefined,
+);
+const writeOut = fdWriter(1, () => process.stdout, outputLost);
+
 export const processStreams: Streams = {
   out: writeOut,
-  err: (s) => process.stderr.write(s),
+  err: writeErr,
+  // Asked of the descriptor: making process.stderr to ask it would, on a pipe, set O_NONBLOCK on
+  // the pipe (libuv's open of a pipe does), for every process that shares it.
   get errIsTTY() {
-    return process.stderr.isTTY === true;
+    return isatty(2);
   },
   get errColumns() {
-    return process.stderr.columns;
+    return isatty(2) ? process.stderr.columns : undefined;
   },
 };
 

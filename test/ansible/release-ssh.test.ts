@@ -73,7 +73,7 @@ describe.skipIf(missing)('release.yml: every web host to one release file over S
       const rec = recap(r.stdout);
       for (const h of ['web1', 'web2']) {
         expect(rec[h], h).toMatchObject({ changed: 1, failed: 0, unreachable: 0 });
-        expect(await current(h)).toEqual({ TV: '3.3a', ConstantsDB: '1.5d' });
+        expect(await current(h), r.stdout + r.stderr).toEqual({ TV: '3.3a', ConstantsDB: '1.5d' });
       }
       // serial: 1 runs the play once per host, in inventory order.
       expect([...r.stdout.matchAll(/^PLAY \[Every web host to one release\]/gm)]).toHaveLength(2);
@@ -100,7 +100,7 @@ describe.skipIf(missing)('release.yml: every web host to one release file over S
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
       for (const h of ['web1', 'web2']) {
         expect(recap(r.stdout)[h], h).toMatchObject({ changed: 1, failed: 0 });
-        expect(await current(h)).toEqual({ TV: '3.3a', ConstantsDB: '1.5d' });
+        expect(await current(h), r.stdout + r.stderr).toEqual({ TV: '3.3a', ConstantsDB: '1.5d' });
       }
       expect(await sites()).toEqual(before);
       // One diff per host: TV moves, ConstantsDB stays.
@@ -127,17 +127,20 @@ describe.skipIf(missing)('release.yml: every web host to one release file over S
       const web3 = await snapshot(fleet.host('web3').site);
       const r = await fleet.playbook(PLAYBOOK);
       await fleet.writeInventory();
-      expect(r.exitCode, r.stdout).toBe(2);
-      expect(await current('web1')).toEqual({ TV: '3.4', ConstantsDB: '1.5d' });
-      expect(await current('web2')).toEqual({ TV: '3.3a', ConstantsDB: '1.5d' });
-      expect(await current('web3')).toEqual({});
-      expect(await snapshot(fleet.host('web3').site)).toEqual(web3);
+      // The play's whole output (each failed task carries webtree's own stdout and stderr) with
+      // every assertion on where the hosts ended: a host that failed says why.
+      const said = `ansible-playbook exited ${r.exitCode}\n${r.stdout}\n${r.stderr}`;
+      expect(r.exitCode, said).toBe(2);
+      expect(await current('web1'), said).toEqual({ TV: '3.4', ConstantsDB: '1.5d' });
+      expect(await current('web2'), said).toEqual({ TV: '3.3a', ConstantsDB: '1.5d' });
+      expect(await current('web3'), said).toEqual({});
+      expect(await snapshot(fleet.host('web3').site), said).toEqual(web3);
       expect(r.stdout).not.toMatch(/\[web3\]/);
       expect(r.stdout).toContain('NO MORE HOSTS LEFT');
       const rec = recap(r.stdout);
-      expect(rec.web1).toMatchObject({ changed: 1, failed: 0 });
-      expect(rec.web2).toMatchObject({ failed: 1 });
-      expect(rec.web3).toBeUndefined();
+      expect(rec.web1, said).toMatchObject({ changed: 1, failed: 0 });
+      expect(rec.web2, said).toMatchObject({ failed: 1 });
+      expect(rec.web3, said).toBeUndefined();
       // Ansible's failure is webtree's own: the same message, code and hint as webtree apply --json says.
       const failure = fatals(r.stdout).web2;
       const direct = await runCli(['--config', fleet.host('web2').config, 'apply', releases.bad, '--json']);
