@@ -20,12 +20,4 @@ if (verb === 'install' && !args.some((a) => a === '--dry-run' || a === '--help' 
 
 main(args).then((code) => {
   process.exitCode = code;
-  // The command is done. When nothing is left on the event loop (no child, worker, timer, socket
-  // or unwritten output) the process ends here, as process.exit does: the 'exit' listeners run
-  // and the exit status is the same, but Node's teardown of a heap about to vanish (freeing its
-  // pages, joining V8's threads: ~3-5 ms of every command) is skipped. setImmediate: after every
-  // promise still settling. Anything still open: the loop runs on and ends the usual way.
-  setImmediate(() => {
-    if (process.getActiveResourcesInfo().length === 0 && process.listenerCount('beforeExit') === 0) process.exit();
-  });
 });
