@@ -95,12 +95,17 @@ describe('adopt --dry-run predicts what adopt does', () => {
     expect(r.code, r.stderr).toBe(0);
     const after = await snapshot(t.dir, t.state);
     const history = path.join(t.state, 'history.jsonl');
-    // Beside the plan: the history (compared below), the kept copies the note announced, and the status page
-    // with its state, which every changing command refreshes from the history (docs/watching.md).
+    // Beside the plan: the history (compared below), the kept copies the note announced, the status page
+    // with its state, which every changing command refreshes from the history (docs/watching.md), and
+    // the listing memo every change writes at its end (src/state/listing-memo.ts).
     const page = path.join(t.dir, 'www', 'html', 'webtree');
     const under = (p: string, d: string) => p === d || p.startsWith(d + path.sep);
     const beside = (p: string) =>
-      p === history || under(p, kept) || under(p, page) || p === path.join(t.state, 'watch.json');
+      p === history ||
+      under(p, kept) ||
+      under(p, page) ||
+      p === path.join(t.state, 'watch.json') ||
+      p === path.join(t.state, 'listing.json');
     // Exactly the paths the dry run named changed, each to what it said; the rest of the tree is as it was.
     expect(changed(before, after).filter((p) => !beside(p))).toEqual([...predicted.keys()].sort());
     for (const [p, ok] of predicted) expect(ok(after.get(p)), `${p}: ${after.get(p)}`).toBe(true);
