@@ -3,9 +3,10 @@
  * bin/webtree.js requires). The read commands run from dist/bundle/read.cjs, one CommonJS file
  * holding all they need, compiled from the V8 code cache the build made beside it
  * (core/code-cache.ts): Node's ES module loader costs more per file than require, and a file it
- * loads cannot come from a code cache on Node 20. install and apply run so from install.cjs. Every other command runs from the full CLI,
- * dist/bundle/full.js and its ES module chunks, which load a command's code only when it runs.
- * Both are built from src/cli.ts: the same main, the same messages.
+ * loads cannot come from a code cache on Node 20. install and apply run so from install.cjs.
+ * Every other command runs from the full CLI, dist/bundle/full.js and its ES module chunks, which
+ * load a command's code only when it runs. All three are built from src/cli.ts: the same main, the
+ * same messages.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -48,8 +48,10 @@ export const pointerTarget = (d: ProductDescriptor, v: string) => withV(d.pointe
 export const webLinkPath = (site: Site, l: WebLink) => path.join(site.paths.html, l.path);
 /** Absolute, as the guide's links are: html/ and the products root may sit on different mounts. */
 export const webLinkTarget = (site: Site, d: ProductDescriptor, l: WebLink) => path.join(productDir(site, d), l.target);
+/** Where a product's manifests are: one `<version>.json` each. */
+export const manifestDir = (site: Site, d: ProductDescriptor) => path.join(site.paths.state, 'manifests', d.name);
 export const manifestPath = (site: Site, d: ProductDescriptor, v: string) =>
-  path.join(site.paths.state, 'manifests', d.name, `${v}.json`);
+  path.join(manifestDir(site, d), `${v}.json`);
 export const stagingPath = (site: Site, d: ProductDescriptor, v: string, id: string) =>
   path.join(productDir(site, d), `${STAGING_PREFIX}${versionName(d, v)}-${id}`);
 

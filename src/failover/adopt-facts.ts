@@ -8,7 +8,7 @@ import { activeServer } from '../state/server.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  manifestPath,
+  manifestDir,
   pointerPath,
   pointerTarget,
   productDir,
@@ -77,7 +77,7 @@ export async function readAdoptFacts(site: Site, catalog: ProductDescriptor[], t
         ...(await pathFacts(webLinkPath(site, l))),
         expectedReal: await realOrNull(webLinkTarget(site, d, l)),
       };
-    const manifestsDir = (await lstatOrNull(path.dirname(manifestPath(site, d, 'x'))))?.isDirectory() ?? false;
+    const manifestsDir = (await lstatOrNull(manifestDir(site, d)))?.isDirectory() ?? false;
     const unrecordable: Record<string, string> = {};
     for (const v of st.unmanaged) {
       const why = firstNotAFile(versionPath(site, d, v));

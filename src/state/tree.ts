@@ -9,6 +9,7 @@ import { isDamaged, type DamagedFileError } from '../core/state-file.js';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
+  manifestDir,
   manifestPath,
   pointerPath,
   productDir,
@@ -124,12 +125,8 @@ function listByManifests(
   return { versions: sortVersions(versions), unmanaged: sortVersions(unmanaged), leftovers };
 }
 
-export async function readProductState(
-  site: Site,
-  d: ProductDescriptor,
-  manifests: ManifestRead = 'read',
-  memo?: ListingMemo,
-): Promise<ProductState> {
+/** A product directory's names as a listing compares them: the directory with its "/", the pointer's name in it. */
+function dirNames(site: Site, d: ProductDescriptor) {
   const dir = productDir(site, d);
   // An entry's path as path.join(dir, name) makes it (dir is normalised, a name has no "/"), built
   // without path.join's normalising walk: hundreds of versions per product, several paths each.
@@ -137,16 +134,36 @@ export async function readProductState(
   const pointerAt = pointerPath(site, d);
   // The pointer's name when it lives in this directory: compared by name, no path made per entry.
   const pointerName = pointerAt.startsWith(inDir) ? pointerAt.slice(inDir.length) : undefined;
+  return { dir, inDir, pointerAt, pointerName };
+}
+
+/**
+ * 'list': the product's listing, from the memo while both directories are as it recorded them
+ * (read mode), else listed, and kept when the memo is written (write mode: a change's end).
+ */
+function productListing(site: Site, d: ProductDescriptor, memo?: ListingMemo): Listing {
+  const { dir, inDir, pointerName } = dirNames(site, d);
+  const manifests = manifestDir(site, d);
+  // The memo looks at both directories before they are listed (listing-memo.ts says why).
+  const found = memo?.find(d.name, [dir, manifests], `${d.versionDir}\n${pointerName ?? ''}`);
+  if (found?.listing) return found.listing;
+  const listing = listByManifests(d, dir, inDir, pointerName, manifests);
+  found?.keep(listing);
+  return listing;
+}
+
+export async function readProductState(
+  site: Site,
+  d: ProductDescriptor,
+  manifests: ManifestRead = 'read',
+  memo?: ListingMemo,
+): Promise<ProductState> {
+  const { dir, inDir, pointerAt, pointerName } = dirNames(site, d);
   const sha256: Record<string, string> = {};
   const damaged: DamageNote[] = [];
   let listing: Listing;
-  if (manifests === 'list') {
-    const manifestDir = manifestDirOf(site, d);
-    // The memo looks at both directories before they are listed (listing-memo.ts says why).
-    const found = memo?.find(d.name, [dir, manifestDir], `${d.versionDir}\n${pointerName ?? ''}`);
-    listing = found?.listing ?? listByManifests(d, dir, inDir, pointerName, manifestDir);
-    if (!found?.listing) found?.keep(listing);
-  } else {
+  if (manifests === 'list') listing = productListing(site, d, memo);
+  else {
     const versions: string[] = [];
     const unmanaged: string[] = [];
     const leftovers: string[] = [];
@@ -243,11 +260,9 @@ export async function keepListings(site: Site, catalog: ProductDescriptor[]): Pr
   const memo = openListingMemo(site.paths.state, 'write');
   if (memo === undefined) return;
   const installable = catalog.filter((d) => d.installable);
-  const wait = tickWait(installable.flatMap((d) => [productDir(site, d), manifestDirOf(site, d)]));
+  const wait = tickWait(installable.flatMap((d) => [productDir(site, d), manifestDir(site, d)]));
   if (wait > 0) await sleep(wait);
-  for (const d of installable) await readProductState(site, d, 'list', memo);
+  // The listings alone: the pointer, licence and web links readProductState also reads are not memoised.
+  for (const d of installable) productListing(site, d, memo);
   memo.save();
 }
-
-/** Where a product's manifests are (manifestPath's directory). */
-const manifestDirOf = (site: Site, d: ProductDescriptor) => path.dirname(manifestPath(site, d, 'x'));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readLockFile, lockFile } from '../apply/lock.js';
 import { readRenderedRecord } from '../apache/render-io.js';
 import {
-  manifestPath,
+  manifestDir,
   moveAsideCommand,
   pointerPath,
   productDir,
@@ -94,7 +94,7 @@ async function checkProductDirs(
     for (const dmg of st.damaged ?? [])
       out.push({ what: `${d.name} ${dmg.version}`, problem: `${dmg.message} (${dmg.hint})` });
     // A manifest whose version directory is gone: installed on paper only.
-    const mdir = path.dirname(manifestPath(site, d, 'x'));
+    const mdir = manifestDir(site, d);
     for (const name of await fs.readdir(mdir).catch(() => [] as string[])) {
       if (!name.endsWith('.json')) continue;
       const v = name.slice(0, -'.json'.length);

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
+import { BIN, copyPackage, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { SERVICE_USER } from '../helpers/service-account.js';
 
 let sb: Sandbox;
@@ -21,12 +21,7 @@ let expected: string;
 
 beforeAll(async () => {
   sb = await makeSandbox();
-  // A copy of the package, as bench/status.mjs makes one: its own dist/, the same node_modules.
-  pkg = path.join(sb.dir, 'pkg');
-  for (const d of ['bin', 'dist', 'products', 'conf-templates'])
-    fs.cpSync(path.join(ROOT, d), path.join(pkg, d), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
+  pkg = copyPackage(path.join(sb.dir, 'pkg'));
   cacheFile = path.join(pkg, 'dist', 'bundle', 'read.cjs.cache');
   good = fs.readFileSync(cacheFile);
   const r = await sb.run(['status']);

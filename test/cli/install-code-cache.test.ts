@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
-import { makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
+import { copyPackage, makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 
 let sb: Sandbox;
 let pkg: string;
@@ -23,12 +23,7 @@ const bundle = () => path.join(pkg, 'dist', 'bundle');
 
 beforeAll(async () => {
   sb = await makeSandbox();
-  // A copy of the package, as test/cli/code-cache.test.ts makes one: its own dist/, the same node_modules.
-  pkg = path.join(sb.dir, 'pkg');
-  for (const d of ['bin', 'dist', 'products', 'conf-templates'])
-    fs.cpSync(path.join(ROOT, d), path.join(pkg, d), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
+  pkg = copyPackage(path.join(sb.dir, 'pkg'));
   archives = path.join(sb.dir, 'archives');
   fs.mkdirSync(archives);
 }, 120_000);

@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, rmdirSync, statSync, symlinkSync } from 'node:fs';
 import { execa, execaSync, type ResultPromise } from 'execa';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -115,4 +115,17 @@ export async function makeSandbox(initArgs: string[] = [], opts: { listen?: stri
   ]);
   if (r.exitCode !== 0) throw new Error(`init failed: ${r.stderr}`);
   return sb;
+}
+
+/**
+ * A copy of the package under `into` (its own bin/, dist/, products/, templates; the same
+ * node_modules), for tests that damage its build. Times kept: dist/catalog-cache.json is used only
+ * while each descriptor's mtime is as the build saw it, and a copy with new mtimes parses them all.
+ */
+export function copyPackage(into: string): string {
+  for (const d of ['bin', 'dist', 'products', 'conf-templates'])
+    cpSync(path.join(ROOT, d), path.join(into, d), { recursive: true, preserveTimestamps: true });
+  copyFileSync(path.join(ROOT, 'package.json'), path.join(into, 'package.json'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(into, 'node_modules'));
+  return into;
 }
