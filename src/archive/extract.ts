@@ -167,7 +167,11 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     throw err;
   } finally {
     team.ownPort?.close();
-    await Promise.all([team.reader.terminate(), ...team.writers.map((w) => w.worker.terminate())]);
+    const ended = Promise.all([team.reader.terminate(), ...team.writers.map((w) => w.worker.terminate())]);
+    // Waited for before the entries are made (the reader's listing gone first), or after a
+    // failure; given to onWritten, there are none to make: the threads end while the caller goes on.
+    if (result === undefined || !opts.onWritten) await ended;
+    else ended.catch(() => undefined);
   }
   // The manifest's entries, made once the reader (and its listing) is gone; none when onWritten had them.
   if (!opts.onWritten) result.files = filesOf(written, (p) => strip(p, top));
