@@ -68,30 +68,32 @@ export function filesOf(lists: WrittenList[], rename: (path: string) => string):
 /**
  * The same entries as filesOf, sorted by path (plain code-unit order, as a manifest lists them),
  * each made as it is taken and kept by no one here: a manifest written from them as they come
- * never holds an object per file (100,000 at 1 GiB). The lists are left as they are.
+ * never holds an object per file (100,000 at 1 GiB), nor a copy of a path. Sorted by the paths as
+ * written: `rename` may only take off a prefix every path has (the archive's top directory),
+ * which keeps their order. The lists are left as they are.
  */
 export function* sortedFiles(lists: WrittenList[], rename: (path: string) => string): Generator<ManifestFile> {
-  const names: string[] = [];
-  const from: WrittenList[] = [];
-  const at: number[] = [];
-  for (const l of lists) {
-    for (let i = 0; i < l.paths.length; i++) {
-      names.push(rename(l.paths[i]));
-      from.push(l);
-      at.push(i);
-    }
-  }
-  const order = new Uint32Array(names.length);
+  const paths = lists.length === 1 ? lists[0].paths : lists.flatMap((l) => l.paths);
+  const order = new Uint32Array(paths.length);
   for (let k = 0; k < order.length; k++) order[k] = k;
-  order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
-  const digests = new Map(lists.map((l) => [l, Buffer.from(l.digests)]));
+  order.sort((a, b) => (paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0));
+  // Where each list's files begin in `paths`.
+  const starts: number[] = [];
+  let n = 0;
+  for (const l of lists) {
+    starts.push(n);
+    n += l.paths.length;
+  }
+  const digests = lists.map((l) => Buffer.from(l.digests));
   for (const k of order) {
-    const l = from[k];
-    const i = at[k];
+    let w = lists.length - 1;
+    while (starts[w] > k) w--;
+    const l = lists[w];
+    const i = k - starts[w];
     yield {
-      path: names[k],
+      path: rename(paths[k]),
       size: l.sizes[i],
-      sha256: digests.get(l)!.toString('hex', i * DIGEST, (i + 1) * DIGEST),
+      sha256: digests[w].toString('hex', i * DIGEST, (i + 1) * DIGEST),
       mode: l.modes[i],
     };
   }
