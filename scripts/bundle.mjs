@@ -109,13 +109,16 @@ const cjs = {
  * (src/site/simple-yaml.ts) leaves a file to only for what it does not read itself (a status that
  * parsed its 262 kB at every start almost never used it: ~10 ms of compiling), and
  * node:fs/promises, whose loading brings fs/dir, the watchers and readline (the read commands read
- * with the synchronous calls; a few modules still import it for their other functions).
+ * with the synchronous calls; a few modules still import it for their other functions), node:tty,
+ * which brings node:net and every stream module (status asks isatty only to paint a warning: at
+ * 8 x 200 versions its loading was some 4 ms of status's start), and node:os (identity's user
+ * name, the lock's host name: needed by a change, or as root at the drop to the service account).
  */
 const onUse = {
   name: 'on-use',
   setup(b) {
-    b.onResolve({ filter: /^(yaml|(node:)?fs\/promises)$/ }, (a) => {
-      const id = a.path === 'yaml' ? 'yaml' : 'node:fs/promises';
+    b.onResolve({ filter: /^(yaml|(node:)?(fs\/promises|tty|os))$/ }, (a) => {
+      const id = a.path === 'yaml' ? 'yaml' : a.path.startsWith('node:') ? a.path : `node:${a.path}`;
       return a.namespace === 'on-use' ? { path: id, external: true } : { path: id, namespace: 'on-use' };
     });
     b.onLoad({ filter: /.*/, namespace: 'on-use' }, (a) => ({
