@@ -276,11 +276,12 @@ const importsViaFile = (file) => {
   fs.writeFileSync(file, out);
 };
 // The files' compiled code, made by the Node that builds (npm install's prepare): another Node's V8 refuses it.
-// read.cjs's cache holds what its top level runs (an eager one was no faster: docs/benchmarks.md);
+// read.cjs's cache holds what its top level and status, list and history run on a throw-away site
+// (--warm; an eager one, every function, was no faster than the top level's alone: docs/benchmarks.md);
 // install.cjs's every function (less main-thread CPU than its top level's alone; WEBTREE_CACHE_LAZY=1
 // at build makes that one instead, to measure the two again), and undici.cjs's (its top level sets a V8 flag).
 const caches = {
-  'read.cjs': [],
+  'read.cjs': ['--warm'],
   'install.cjs': process.env.WEBTREE_CACHE_LAZY ? [] : ['--eager'],
   'undici.cjs': ['--eager'],
 };
