@@ -5,7 +5,7 @@
 // and its top level run here, in a process of its own, so that the cache also holds the functions
 // that run at every load. Readable by everyone: the commands may run as the service account. V8
 // accepts the cache only from the same V8 version and flags, and compiles from the source otherwise.
-// Usage: node scripts/code-cache.mjs FILE [NAME] [--eager]: NAME is the path the file will have when
+// Usage: node scripts/code-cache.mjs FILE [NAME] [--eager | --warm]: NAME is the path the file will have when
 // it runs (the build writes into a directory it renames at the end): V8 keeps the script's name
 // from the cache, and stack traces (--debug) would name the build's temporary directory.
 // --warm: after its top level, the file's main runs the read commands (status, list, history) on a
