@@ -285,8 +285,30 @@ const caches = {
   'install.cjs': process.env.WEBTREE_CACHE_LAZY ? [] : ['--eager'],
   'undici.cjs': ['--eager'],
 };
+/**
+ * One ES module view of each CommonJS module, not one per importer: esbuild wraps a module's
+ * require() in __toESM at every module that imports its default (14 of read.cjs's modules import
+ * node:path, 14 node:fs/promises), each a new object with a getter per export. The view is a
+ * read-only copy, so importers can share it. A bundle without the helper is left as it is.
+ */
+const sharedEsmViews = (file) => {
+  const text = fs.readFileSync(file, 'utf8');
+  const helper = 'var __toESM = (mod, isNodeMode, target) => (';
+  if (!text.includes(helper)) return;
+  fs.writeFileSync(
+    file,
+    text.replace(
+      helper,
+      'var __esmViews = new WeakMap();\n' +
+        'var __toESM = (mod, isNodeMode) => { if (mod == null || typeof mod !== "object" && typeof mod !== "function") return __toESMEach(mod, isNodeMode); ' +
+        'const key = isNodeMode ? 1 : 0; let v = __esmViews.get(mod); if (!v) __esmViews.set(mod, v = []); return v[key] ??= __toESMEach(mod, isNodeMode); };\n' +
+        'var __toESMEach = (mod, isNodeMode, target) => (',
+    ),
+  );
+};
 for (const [f, flags] of Object.entries(caches)) {
   importsViaFile(path.join(tmp, f));
+  if (f === 'read.cjs') sharedEsmViews(path.join(tmp, f));
   execFileSync(
     process.execPath,
     [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, f), path.join(final, f), ...flags],
