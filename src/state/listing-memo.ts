@@ -23,9 +23,20 @@
  * of the tree (verify, and every change's plan, list the directories themselves).
  *
  * Written whole under a temporary name and renamed, so a reader sees the old memo or the new one.
+ *
+ * The same file keeps the history's 'pointer' reading (state/history.ts: the few entries that can
+ * move a pointer, and the damaged lines), made by the same change after the same wait, beside what
+ * history.jsonl looked like then (device, inode, times, size). status and list take it while the
+ * file still looks so, instead of reading every line of it (at 8 x 200 versions, some 1,600
+ * lines; ~2 ms). The history only grows by appends, which move its size and times; an edit by
+ * hand moves its change time, and `sed -i` or an editor that saves by rename its inode: seen at
+ * once, with the same limit as above on file systems with coarse times. Any other program that
+ * appends (a command that writes history without a change's end, or webtree of another build)
+ * makes it look otherwise: the lines are read again until the next change.
  */
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { HistoryRead } from './history.js';
 
 /** Set by scripts/bundle.mjs, new at every build: a memo made by other code is not read. */
 declare const WEBTREE_BUILD: string | undefined;
@@ -53,9 +64,19 @@ export interface Found {
   keep(l: Listing): void;
 }
 
+/** The history's pointer reading, as Found is a listing. */
+export interface HistoryFound {
+  /** The memo's reading, when the history file is as it recorded it (read mode only). */
+  read?: HistoryRead;
+  /** Keeps the reading just made, for save (write mode; read AFTER history(): it looked at the file first). */
+  keep(r: HistoryRead): void;
+}
+
 export interface ListingMemo {
   /** `config`: what else the listing depends on (the descriptor's names), as one string. */
   find(product: string, dirs: string[], config: string): Found;
+  /** history.jsonl's 'pointer' reading; `valid` says whether a recorded one has the right shape. */
+  history(file: string, valid: (r: unknown) => r is HistoryRead): HistoryFound;
   /** Writes the memo when a listing was kept (write mode); best effort, quiet. */
   save(): void;
 }
@@ -74,10 +95,12 @@ export function openListingMemo(
 ): ListingMemo | undefined {
   if (build === undefined) return undefined;
   const file = listingMemoFile(state);
-  let recorded: Record<string, unknown> | undefined;
+  let recorded: Recorded | undefined;
   const kept: Record<string, Entry> = {};
+  let keptHistory: HistoryEntryOfMemo | undefined;
   let dirty = false;
-  const entries = (): Record<string, unknown> => (recorded ??= readMemo(file, build));
+  const memo = (): Recorded => (recorded ??= readMemo(file, build));
+  const entries = (): Record<string, unknown> => memo().products;
   return {
     find(product, dirs, config) {
       let key: string | undefined = `${build}\n${config}`;
@@ -96,15 +119,32 @@ export function openListingMemo(
         },
       };
     },
+    history(historyFile, valid) {
+      const k = dirKey(historyFile);
+      const key = k === undefined ? undefined : `${build}\n${historyFile}\n${k}`;
+      const h = key === undefined || mode === 'write' ? undefined : memo().history;
+      const read =
+        h !== undefined && h.key === key && valid({ entries: h.entries, problems: h.problems })
+          ? { entries: h.entries as HistoryRead['entries'], problems: h.problems as HistoryRead['problems'] }
+          : undefined;
+      return {
+        read,
+        keep(r) {
+          if (key === undefined || mode === 'read') return;
+          keptHistory = { key, entries: r.entries, problems: r.problems };
+          dirty = true;
+        },
+      };
+    },
     save() {
       if (!dirty) return;
       dirty = false;
       // One name, not one per process: only a change writes, under the lock, and a kill leaves one file at most.
       const tmp = `${file}.tmp`;
       try {
-        writeFileSync(tmp, JSON.stringify({ format: FORMAT, build, products: { ...entries(), ...kept } }), {
-          mode: 0o644,
-        });
+        // The history's reading only as this change kept it: an older one describes an older file.
+        const whole = { format: FORMAT, build, products: { ...entries(), ...kept }, history: keptHistory };
+        writeFileSync(tmp, JSON.stringify(whole), { mode: 0o644 });
         renameSync(tmp, file);
       } catch {
         // A state directory that cannot be written (a full disk): status lists the directories.
@@ -140,15 +180,38 @@ function dirKey(dir: string): string | undefined {
   return `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.nlink}:${st.size}`;
 }
 
-function readMemo(file: string, build: string): Record<string, unknown> {
+/** The history's reading in the memo, beside the key of the file it was read from. */
+interface HistoryEntryOfMemo {
+  key: string;
+  entries: unknown;
+  problems: unknown;
+}
+
+interface Recorded {
+  products: Record<string, unknown>;
+  history?: HistoryEntryOfMemo;
+}
+
+function readMemo(file: string, build: string): Recorded {
   try {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; build?: unknown; products?: unknown };
-    if (m.format === FORMAT && m.build === build && typeof m.products === 'object' && m.products !== null)
-      return m.products as Record<string, unknown>;
+    const m = JSON.parse(readFileSync(file, 'utf8')) as {
+      format?: unknown;
+      build?: unknown;
+      products?: unknown;
+      history?: unknown;
+    };
+    if (m.format === FORMAT && m.build === build && typeof m.products === 'object' && m.products !== null) {
+      const h = m.history as Partial<HistoryEntryOfMemo> | undefined;
+      return {
+        products: m.products as Record<string, unknown>,
+        history:
+          typeof h === 'object' && h !== null && typeof h.key === 'string' ? (h as HistoryEntryOfMemo) : undefined,
+      };
+    }
   } catch {
     // missing, unreadable or torn: no memo
   }
-  return {};
+  return { products: {} };
 }
 
 const strings = (a: unknown): a is string[] => {

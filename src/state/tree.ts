@@ -25,7 +25,7 @@ import { sortVersions } from '../catalog/version.js';
 import { isErrno } from '../core/errors.js';
 import type { Site } from '../site/types.js';
 import { lstatOrNullSync, readLinkOrNullSync } from './fs-read.js';
-import { historyLineError, readHistory, readHistoryLines, type HistoryLines } from './history.js';
+import { historyLineError, isHistoryRead, readHistory, readHistoryLines, type HistoryLines } from './history.js';
 import type { DamageNote, ProductState, TreeState } from '../plan/facts.js';
 import { openListingMemo, tickWait, type Listing, type ListingMemo } from './listing-memo.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -239,7 +239,10 @@ export async function readTree(
   const file = historyFile(site);
   if (!lenient) return { products, history: await readHistory(file), damage: [] };
   try {
-    const r = await readHistoryLines(file, history);
+    // The pointer reading a change kept, while history.jsonl is as it was then (listing-memo.ts).
+    const r =
+      (history === 'pointer' ? memo?.history(file, isHistoryRead).read : undefined) ??
+      (await readHistoryLines(file, history));
     return {
       products,
       history: r.entries,
@@ -254,17 +257,26 @@ export async function readTree(
 
 /**
  * The end of a change, under its lock: every installable product listed afresh into the listing
- * memo (listing-memo.ts), once the change's own last write to those directories is a tick of the
- * file system's clock old (at most TICK_MS of waiting). Best effort: a failure here leaves status
- * to list the directories itself.
+ * memo (listing-memo.ts), and the history's pointer reading with them, once the change's own last
+ * write to those directories and to history.jsonl is a tick of the file system's clock old (at
+ * most TICK_MS of waiting). Best effort: a failure here leaves status to list the directories and
+ * read the history itself.
  */
 export async function keepListings(site: Site, catalog: ProductDescriptor[]): Promise<void> {
   const memo = openListingMemo(site.paths.state, 'write');
   if (memo === undefined) return;
   const installable = catalog.filter((d) => d.installable);
-  const wait = tickWait(installable.flatMap((d) => [productDir(site, d), manifestDir(site, d)]));
+  const file = historyFile(site);
+  const wait = tickWait([...installable.flatMap((d) => [productDir(site, d), manifestDir(site, d)]), file]);
   if (wait > 0) await sleep(wait);
   // The listings alone: the pointer, licence and web links readProductState also reads are not memoised.
   for (const d of installable) productListing(site, d, memo);
+  // Looked at before it is read (history() stats it): an append after the look makes the memo's key old, never its reading.
+  const kept = memo.history(file, isHistoryRead);
+  try {
+    kept.keep(await readHistoryLines(file, 'pointer'));
+  } catch {
+    // A damaged file: not kept, so status reads it, and says what is wrong with it.
+  }
   memo.save();
 }

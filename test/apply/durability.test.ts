@@ -15,7 +15,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
-import { BIN, ensureBuilt, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { ensureBuilt, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 function hasStrace(): boolean {
   try {
@@ -89,22 +89,7 @@ describe.runIf(run)('durability: the syncs a real install makes, in order (strac
     const log = path.join(sb.dir, 'strace.log');
     const r = await execa(
       'strace',
-      [
-        '-f',
-        '--seccomp-bpf',
-        '-y',
-        '-qq',
-        '-e',
-        `trace=${CALLS}`,
-        '-o',
-        log,
-        process.execPath,
-        BIN,
-        '--config',
-        sb.config,
-        'install',
-        archive,
-      ],
+      ['-f', '--seccomp-bpf', '-y', '-qq', '-e', `trace=${CALLS}`, '-o', log, ...sb.argv(['install', archive])],
       {
         reject: false,
         stdin: 'ignore',

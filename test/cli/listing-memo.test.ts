@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
 
-type Status = { products: { name: string; current: string | null; versions: string[] }[] };
+type Status = { products: { name: string; current: string | null; previous: string | null; versions: string[] }[] };
 let sb: Sandbox;
 let memo: string;
 let tvDir: string;
@@ -28,6 +28,27 @@ beforeAll(async () => {
 afterAll(() => sb?.cleanup());
 
 describe('the listing memo through the CLI', () => {
+  it("holds the history's pointer reading: status takes it, the same; an edit by hand is seen at once", async () => {
+    const history = path.join(sb.dir, 'site', 'www', 'state', 'history.jsonl');
+    const kept = fs.readFileSync(memo, 'utf8');
+    expect(JSON.parse(kept).history.entries.map((e: { to?: string }) => e.to)).toEqual(['3.3a', '3.4']);
+    const withMemo = await sb.json<Status>(['status']);
+    expect(tv(withMemo).previous).toBe('3.3a');
+    fs.rmSync(memo);
+    expect(await sb.json<Status>(['status'])).toEqual(withMemo);
+    // A sentinel in the memo, its key kept: while history.jsonl is as it was, its reading is the memo's.
+    const planted = JSON.parse(kept);
+    planted.history.entries = [];
+    fs.writeFileSync(memo, JSON.stringify(planted));
+    expect(tv(await sb.json<Status>(['status'])).previous).toBe(null);
+    // The same bytes written again by hand, the modification time set back: read again at once.
+    const before = fs.statSync(history);
+    fs.writeFileSync(history, fs.readFileSync(history));
+    fs.utimesSync(history, before.atimeMs / 1000, before.mtimeMs / 1000);
+    expect(await sb.json<Status>(['status'])).toEqual(withMemo);
+    fs.writeFileSync(memo, kept);
+  }, 60_000);
+
   it('a change writes it; status reads it and says what the directories say; reads write nothing', async () => {
     expect(memoOf('TV').versions).toEqual(['3.3a', '3.4']);
     const withMemo = await sb.json<Status>(['status']);

@@ -1,6 +1,7 @@
 /**
  * Startup stays light: status and help load no command but their own, and none of the heavy
- * libraries (pg, ejs, tar, execa, undici) or the executor; install loads none of those libraries, nor
+ * libraries (pg, ejs, tar, execa, undici) or the executor, and status none of Node's stream
+ * modules; install loads none of those libraries, nor
  * the YAML parser. Recorded by a module-resolve hook in the
  * real CLI, which runs the bundle (scripts/bundle.mjs): each bundle file loaded stands for the
  * sources dist/bundle/meta.json says it holds. Timing itself is measured by bench/status.mjs,
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 
 const HOOK = path.join(ROOT, 'test', 'fixtures', 'record-loads.mjs');
+const BUILTINS = path.join(ROOT, 'test', 'fixtures', 'record-builtins.cjs');
 const HEAVY = /\/node_modules\/(pg|ejs|tar|execa|undici)\//;
 
 let sb: Sandbox;
@@ -55,6 +57,19 @@ describe('what a command loads', () => {
     expect(
       r.modules.filter((m) => /\/src\/(apply\/executor|archive\/|commands\/(tx|install|render|switch-web))/.test(m)),
     ).toEqual([]);
+  });
+
+  it("status: none of Node's terminal, network or stream modules (node:tty brings all three)", async () => {
+    const r = await execa(process.execPath, ['--require', BUILTINS, BIN, '--config', sb.config, 'status'], {
+      reject: false,
+    });
+    expect(r.exitCode).toBe(0);
+    const builtins = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('BUILTIN '))
+      .map((l) => l.slice(8));
+    expect(builtins).toContain('vm'); // the hook saw the front door's code cache load
+    expect(builtins.filter((m) => /^(tty|net|stream)$/.test(m))).toEqual([]);
   });
 
   it('help: the registry only', async () => {

@@ -137,13 +137,7 @@ describe('stdout', () => {
         '--stderr',
         // TV 3.4 is current (the test above): "install TV 3.3a and activate it (was 3.4): done".
         'install TV 3.3a and activate it',
-        process.execPath,
-        BIN,
-        '--config',
-        sb.config,
-        'install',
-        archive,
-        '--debug',
+        ...sb.argv(['install', archive, '--debug']),
       ],
       { reject: false, timeout: 120_000 },
     );

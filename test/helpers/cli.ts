@@ -57,6 +57,8 @@ export interface Sandbox {
   dir: string;
   config: string;
   run(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  /** The command line of `webtree --config CONFIG ARGS` (node first), for tests that run it under another program (strace, unshare). */
+  argv(args: string[]): string[];
   spawn(args: string[], env?: Record<string, string>): ResultPromise;
   json<T = any>(args: string[]): Promise<T>;
   cleanup(): Promise<void>;
@@ -92,8 +94,9 @@ export async function makeSandbox(initArgs: string[] = [], opts: { listen?: stri
     dir,
     config,
     run: (args, env) => runCli(['--config', config, ...args], env),
+    argv: (args) => [process.execPath, BIN, '--config', config, ...args],
     spawn: (args, env = {}) =>
-      execa(process.execPath, [BIN, '--config', config, ...args], {
+      execa(process.execPath, sb.argv(args).slice(1), {
         reject: false,
         env: { WEBTREE_LOCK_WAIT: '5', ...env },
       }),

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { ensureServiceAccount } from '../helpers/service-account.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -63,18 +63,7 @@ describe.runIf(isRoot)('apache install-service|uninstall-service (root, a tempor
     // The service account may not: refused before anything is read or written.
     const asAccount = await execa(
       'runuser',
-      [
-        '-u',
-        'codemanager',
-        '--',
-        process.execPath,
-        BIN,
-        '--config',
-        sb.config,
-        'apache',
-        'install-service',
-        '--systemd',
-      ],
+      ['-u', 'codemanager', '--', ...sb.argv(['apache', 'install-service', '--systemd'])],
       { reject: false, env },
     );
     expect(asAccount.exitCode).toBe(1);

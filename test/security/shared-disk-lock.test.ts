@@ -36,19 +36,7 @@ describe.skipIf(!isRoot)('the lock on a disk shared between hosts', () => {
     // The other host: its own hostname, holding the lock for a minute while it "plans".
     const other = execa(
       'unshare',
-      [
-        '--uts',
-        '--',
-        'sh',
-        '-c',
-        'hostname webtree-other && exec "$0" "$@"',
-        process.execPath,
-        BIN,
-        '--config',
-        sb.config,
-        'install',
-        archive,
-      ],
+      ['--uts', '--', 'sh', '-c', 'hostname webtree-other && exec "$0" "$@"', ...sb.argv(['install', archive])],
       {
         reject: false,
         env: { WEBTREE_TEST_PAUSE_MS: '60000' },

@@ -3,7 +3,9 @@
  * directories look as they did when it was kept, never to another build or for other names; a
  * read never writes it; a torn memo or one that cannot be written is no error. Then the memo as
  * readProductState uses it: a planted listing is what status would show while nothing moved, and
- * the directories are listed again once the descriptor's names or the products root change.
+ * the directories are listed again once the descriptor's names or the products root change. And
+ * the history's pointer reading kept in the same file: given back only while history.jsonl looks
+ * as it did, never after an append, an edit in place (its time set back too) or a rename over it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +14,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProduct, loadCatalog } from '../../src/catalog/load.js';
 import { manifestPath, productDir, versionPath } from '../../src/catalog/paths.js';
 import { listingMemoFile, openListingMemo, tickWait, TICK_MS, type Listing } from '../../src/state/listing-memo.js';
+import { isHistoryRead, type HistoryRead } from '../../src/state/history.js';
 import { readProductState } from '../../src/state/tree.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sandboxSite } from '../helpers/site.js';
 
 let dir: string;
@@ -167,5 +171,91 @@ describe('readProductState with the memo', () => {
     const moved = { ...site, paths: { ...site.paths, products: alias } };
     expect(productDir(moved, tv)).not.toBe(productDir(site, tv));
     expect((await readProductState(moved, tv, 'list', read())).versions).toEqual(['3.3a', '3.4']);
+  });
+});
+
+describe("the history's pointer reading in the memo", () => {
+  const R: HistoryRead = {
+    entries: [
+      {
+        id: 'h1',
+        time: '2026-01-01T00:00:00Z',
+        user: 'u',
+        action: 'activate',
+        product: 'TV',
+        to: '3.4',
+        outcome: 'ok',
+      },
+    ],
+    problems: [{ line: 3, problem: 'is not a JSON object (truncated or damaged)' }],
+  };
+  let history: string;
+  beforeEach(async () => {
+    history = path.join(state, 'history.jsonl');
+    fs.writeFileSync(history, '{"action":"init"}\n');
+    // As keepListings does: the file's last write a tick old before it is looked at.
+    await sleep(tickWait([history]));
+  });
+
+  /** Keeps R as a change's end does; the reading the next status would take. */
+  function keepHistory(build = 'b1') {
+    const w = openListingMemo(state, 'write', 'b1')!;
+    const h = w.history(history, isHistoryRead);
+    expect(h.read).toBeUndefined();
+    h.keep(R);
+    w.save();
+    return openListingMemo(state, 'read', build)!.history(history, isHistoryRead).read;
+  }
+  const rereadHistory = () => openListingMemo(state, 'read', 'b1')!.history(history, isHistoryRead).read;
+
+  it('gives the kept reading back while the file is unchanged, beside the listings; a read writes nothing', () => {
+    expect(keepHistory()).toEqual(R);
+    expect(rereadHistory()).toEqual(R);
+    const r = openListingMemo(state, 'read', 'b1')!;
+    r.history(history, isHistoryRead).keep({ entries: [], problems: [] });
+    r.save();
+    expect(rereadHistory()).toEqual(R);
+    // A change that keeps a listing and no reading of the history (a damaged file) drops the old one.
+    const w = openListingMemo(state, 'write', 'b1')!;
+    w.find('TV', [product, manifests], 'cfg').keep(L);
+    w.save();
+    expect(rereadHistory()).toBeUndefined();
+  });
+
+  it('reads the file again after an append, an edit in place of the same size, or a rename over it', () => {
+    keepHistory();
+    fs.appendFileSync(history, '{"action":"x"}\n');
+    expect(rereadHistory()).toBeUndefined();
+
+    keepHistory();
+    const before = fs.statSync(history);
+    fs.writeFileSync(history, fs.readFileSync(history, 'utf8').replace('init', 'tini'));
+    fs.utimesSync(history, before.atimeMs / 1000, before.mtimeMs / 1000);
+    expect(fs.statSync(history).size).toBe(before.size);
+    expect(rereadHistory()).toBeUndefined();
+
+    keepHistory();
+    fs.writeFileSync(`${history}.new`, fs.readFileSync(history));
+    fs.renameSync(`${history}.new`, history);
+    expect(rereadHistory()).toBeUndefined();
+  });
+
+  it('another build, a torn memo or a reading of the wrong shape is no reading', () => {
+    expect(keepHistory('b2')).toBeUndefined();
+    const file = listingMemoFile(state);
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    for (const bad of [
+      { ...m.history, entries: [{ action: 'activate' }] },
+      { ...m.history, problems: [{ line: '3' }] },
+      { ...m.history, entries: {} },
+      { key: m.history.key },
+    ]) {
+      fs.writeFileSync(file, JSON.stringify({ ...m, history: bad }));
+      expect(rereadHistory()).toBeUndefined();
+    }
+    fs.writeFileSync(file, JSON.stringify(m).slice(0, -20));
+    expect(rereadHistory()).toBeUndefined();
+    fs.writeFileSync(file, JSON.stringify(m));
+    expect(rereadHistory()).toEqual(R);
   });
 });
