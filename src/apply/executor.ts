@@ -363,7 +363,15 @@ export class Executor {
     const waiting = this.flusher;
     this.flusher = undefined;
     return (async () => {
-      const byDevice = await this.tempDevices(plan);
+      let byDevice: Map<number, string>;
+      try {
+        byDevice = await this.tempDevices(plan);
+      } catch (err) {
+        // The waiting flusher is this one's now: ended here, or its xargs waits on its input
+        // for ever and keeps the command from exiting (apply's end no longer sees it).
+        await waiting?.finish('');
+        throw err;
+      }
       const paths = [...byDevice.values()];
       if (paths.length) this.opts.onOp?.(`flush ${paths.join(', ')} (sync -f)`);
       // xargs runs nothing when given no path (-r).

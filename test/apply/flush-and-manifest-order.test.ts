@@ -135,6 +135,23 @@ describe('the manifest written while the unpack makes its last check', () => {
     expect(lines.filter((l) => l.startsWith('record manifest'))).toHaveLength(1);
   });
 
+  it('a temporary that cannot be looked at fails the change and leaves no flusher waiting', async () => {
+    const { plan } = await installPlan(['product/*.wsgi']);
+    const file = path.join(dir, 'a-file');
+    await fs.writeFile(file, '');
+    // lstat says ENOTDIR: not "not there".
+    const failing: Plan = { ...plan, temps: [...plan.temps, path.join(file, 'x')] };
+    await expect(new Executor({ site }).apply(failing, 'e4')).rejects.toThrow(/ENOTDIR/);
+    const children = (await fs.readdir('/proc')).filter((n) => /^\d+$/.test(n));
+    const waiting: string[] = [];
+    for (const pid of children) {
+      const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+      if (m && Number(m[2]) === process.pid && m[1] === 'xargs') waiting.push(pid);
+    }
+    expect(waiting, 'an xargs of this process still waits for the paths to flush').toEqual([]);
+  });
+
   it('is removed with the tree when a check after it refuses the version', async () => {
     const { manifest, plan } = await installPlan(['product/missing.wsgi']);
     await expect(new Executor({ site }).apply(plan, 'e2')).rejects.toThrow(/missing\.wsgi/);
