@@ -66,6 +66,20 @@ describe('the plan of an install, as the executor reads it', () => {
     expect(earlyManifests(p).size).toBe(0);
   });
 
+  it('ChartDirector without a licence: flushed after its added __init__.py, the manifest written at its turn', () => {
+    const p = planInstall(
+      site,
+      by.ChartDirector,
+      state('ChartDirector'),
+      { archive: '/a/ChartDirector-5.0.2.tar.gz', version: '5.0.2', activate: true },
+      ctx,
+    );
+    const add = p.ops.findIndex((o) => o.kind === 'add-file');
+    expect(p.ops.slice(add + 1, p.commit).map((o) => o.kind)).toEqual(['check-version', 'write-manifest']);
+    expect(flushStart(p)).toBe(add + 1);
+    expect(earlyManifests(p).size).toBe(0);
+  });
+
   it('a plan with nothing before its commit but checks flushes at the commit, as before', () => {
     const p: Plan = {
       command: 't',
@@ -133,6 +147,36 @@ describe('the manifest written while the unpack makes its last check', () => {
     expect(at(/^flush /)).toBeLessThan(at(/^rename /));
     // Said once: the step at its turn has nothing left to do.
     expect(lines.filter((l) => l.startsWith('record manifest'))).toHaveLength(1);
+  });
+
+  it('two unpacks in one plan (apply): the flush starts only once the second tree is whole', async () => {
+    const one = await installPlan(['product/*.wsgi']);
+    const archive = await writeSampleArchive(dir, 'TV', '4', { 'product/c.txt': 'c' });
+    const staging = path.join(dir, 'dbwebtools', 'tv', '.webtree-staging-4-x');
+    const manifest = path.join(site.paths.state, 'manifests', 'TV', '4.json');
+    const [extract, check, write, rename] = one.plan.ops;
+    const plan: Plan = {
+      ...one.plan,
+      commit: 6,
+      temps: [...one.plan.temps, staging, manifest],
+      ops: [
+        extract,
+        check,
+        write,
+        { kind: 'extract', archive, dest: staging, layout: 'single-top' },
+        { kind: 'check-version', dir: staging, product: 'TV', requires: ['product/*.wsgi'] },
+        { kind: 'write-manifest', dir: staging, to: manifest, product: 'TV', version: '4' },
+        rename,
+        { kind: 'rename', from: staging, to: path.join(dir, 'dbwebtools', 'tv', '4') },
+      ],
+    };
+    const lines: string[] = [];
+    await new Executor({ site, onOp: (l) => lines.push(l) }).apply(plan, 'e3');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    // The first tree exists once the second unpack starts: a flush started then would run beside it.
+    expect(at(/^record manifest of TV 4 .*while the unpacked tree is checked/)).toBeGreaterThan(at(/^unpack .*4/));
+    expect(at(/^flush /)).toBeGreaterThan(at(/^record manifest of TV 4 /));
+    expect(lines.filter((l) => l.startsWith('flush '))).toHaveLength(1);
   });
 
   it('a temporary that cannot be looked at fails the change and leaves no flusher waiting', async () => {
