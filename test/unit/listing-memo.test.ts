@@ -257,6 +257,7 @@ describe("the history's pointer reading in the memo", () => {
     for (const bad of [
       { ...m.history, entries: [{ action: 'activate' }] },
       { ...m.history, problems: [{ line: '3' }] },
+      { ...m.history, problems: [{ line: 0, problem: 'is not a JSON object (truncated or damaged)' }] },
       { ...m.history, entries: {} },
       { key: m.history.key },
     ]) {
