@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runProcess, startWaiting, type WaitingProcess } from '../core/exec.js';
+import { startWaiting, type RunResult, type WaitingProcess } from '../core/exec.js';
 import { extractArchive, scratchFor, type ExtractProgress } from '../archive/extract.js';
 import { verifiedUnchanged } from '../archive/verified.js';
 import { buildManifest, manifestOfUnpacked, type ManifestFile } from '../archive/manifest.js';
@@ -78,6 +78,47 @@ function vanished(err: unknown, op: Op | undefined): unknown {
   );
 }
 
+/**
+ * Operations that write nothing (check-version) or make what they write durable themselves
+ * (write-manifest: writeFileAtomic fsyncs the file, its owner given first, and its directory).
+ */
+const DURABLE_ALONE: ReadonlySet<Op['kind']> = new Set(['check-version', 'write-manifest']);
+
+/**
+ * Where the flush before the commit can start: after the last operation before the commit that
+ * leaves its writes to the flush (the unpack, a file copied into the tree). Past the commit when
+ * there is none before it.
+ */
+export function flushStart(plan: Plan): number {
+  let k = plan.commit;
+  while (k > 0 && DURABLE_ALONE.has(plan.ops[k - 1].kind)) k--;
+  return k;
+}
+
+/**
+ * The manifests that can be written as soon as their extract's files are (extractArchive's
+ * onWritten), by the extracted directory: those whose write-manifest follows the extract with
+ * only checks between (nothing rewrites a file of the tree meanwhile), before the commit.
+ */
+export function earlyManifests(plan: Plan): Map<string, Extract<Op, { kind: 'write-manifest' }>> {
+  const out = new Map<string, Extract<Op, { kind: 'write-manifest' }>>();
+  plan.ops.forEach((op, i) => {
+    if (op.kind !== 'extract' || i >= plan.commit) return;
+    let j = i + 1;
+    while (j < plan.commit && plan.ops[j].kind === 'check-version') j++;
+    const next = plan.ops[j];
+    if (j < plan.commit && next.kind === 'write-manifest' && next.dir === op.dest) out.set(op.dest, next);
+  });
+  return out;
+}
+
+/** The files below `under` (a directory and its "/"), renamed relative to it. */
+function* filesUnder(files: Iterable<ManifestFile>, under: string): Generator<ManifestFile> {
+  for (const f of files) if (f.path.startsWith(under)) yield { ...f, path: f.path.slice(under.length) };
+}
+
+const NOTHING_FLUSHED: RunResult = { exitCode: 0, stdout: '', stderr: '', all: '', message: '' };
+
 export const trashFor = (p: string, id: string) =>
   path.join(path.dirname(p), `${TRASH_PREFIX}${path.basename(p)}-${id}`);
 
@@ -94,6 +135,16 @@ export class Executor {
 
   /** The flush's process while it waits for the paths to flush (apply). */
   private flusher?: WaitingProcess;
+
+  /**
+   * The manifest of each extract's tree that is written while the unpack makes its last check
+   * (earlyManifests), by the tree's directory; the write-manifest operation then has nothing to do.
+   */
+  private readonly manifestFirst = new Map<string, Extract<Op, { kind: 'write-manifest' }>>();
+  private readonly manifestWritten = new Set<string>();
+
+  /** The flush under way, started ahead of the commit (startFlush), with the file systems it flushes. */
+  private flushing?: Promise<{ r: RunResult; devices: Set<number>; paths: string[] }>;
 
   constructor(private readonly opts: ExecutorOptions) {}
 
@@ -121,12 +172,23 @@ export class Executor {
     // A plan that goes back after a failed check is always finished: stopping it would leave the failure live.
     const signal = plan.finish ? undefined : this.opts.signal;
     let i = 0;
+    const flushFrom = flushStart(plan);
+    this.manifestFirst.clear();
+    this.manifestWritten.clear();
+    for (const [dir, op] of earlyManifests(plan)) this.manifestFirst.set(dir, op);
     try {
       for (; i < plan.ops.length; i++) {
         if (this.opts.opDelayMs) await new Promise((r) => setTimeout(r, this.opts.opDelayMs));
         // Up to and including the commit operation's turn nothing is live: stop here, put back below.
         if (signal?.aborted && i <= plan.commit)
           throw interruptedNothingChanged(signal, `before ${describeOp(plan.ops[i])}`);
+        // The flush runs while the last steps before the commit do (the check, the manifest):
+        // they write nothing or make what they write durable themselves.
+        if (i === flushFrom && i < plan.commit) {
+          this.flushing = this.startFlush(plan);
+          // Its failure is reported at the commit (syncTemps), not as an unhandled rejection meanwhile.
+          this.flushing.catch(() => undefined);
+        }
         if (i === plan.commit && plan.commit > 0) {
           await this.syncTemps(plan);
           // The flush can take seconds: a signal that came during it still finds nothing live.
@@ -175,6 +237,9 @@ export class Executor {
       // Not needed after all (a failure before the flush): it ends without running sync.
       await this.flusher?.finish('');
       this.flusher = undefined;
+      // A flush started ahead of a commit that failed is waited for: no process is left behind.
+      await this.flushing?.catch(() => undefined);
+      this.flushing = undefined;
     }
     // The change is live from here on: nothing below may report it as not made. A journal that
     // cannot be rewritten (a full disk) still says phase 'ops' with every operation done, which
@@ -279,26 +344,52 @@ export class Executor {
     }
   }
 
-  /** Make what the pre-commit steps wrote durable before the rename makes it live. */
-  private async syncTemps(plan: Plan): Promise<void> {
-    // One path per file system: syncfs flushes the whole file system, once is enough.
+  /** One temporary per file system the plan's temporaries are on now: syncfs flushes a whole file system. */
+  private async tempDevices(plan: Plan): Promise<Map<number, string>> {
     const byDevice = new Map<number, string>();
-    for (const t of plan.temps) {
-      const st = await lstatOrNull(t);
+    const sts = await Promise.all(plan.temps.map(lstatOrNull));
+    plan.temps.forEach((t, i) => {
+      const st = sts[i];
       if (st && !byDevice.has(st.dev)) byDevice.set(st.dev, t);
-    }
-    if (byDevice.size === 0) return;
-    this.opts.onOp?.(`flush ${[...byDevice.values()].join(', ')} (sync -f)`);
-    const flusher = this.flusher;
+    });
+    return byDevice;
+  }
+
+  /**
+   * Flush the file systems of the temporaries there are now (`sync -f`): through the waiting
+   * flusher, taken at once (apply's end finishes only one still waiting), or a new one.
+   */
+  private startFlush(plan: Plan): Promise<{ r: RunResult; devices: Set<number>; paths: string[] }> {
+    const waiting = this.flusher;
     this.flusher = undefined;
-    const r = flusher
-      ? await flusher.finish([...byDevice.values()].join('\0'))
-      : await runProcess('sync', ['-f', ...byDevice.values()]);
+    return (async () => {
+      const byDevice = await this.tempDevices(plan);
+      const paths = [...byDevice.values()];
+      if (paths.length) this.opts.onOp?.(`flush ${paths.join(', ')} (sync -f)`);
+      // xargs runs nothing when given no path (-r).
+      const flusher = waiting ?? (paths.length ? startWaiting('xargs', ['-0', '-r', 'sync', '-f', '--']) : undefined);
+      const r = (await flusher?.finish(paths.join('\0'))) ?? NOTHING_FLUSHED;
+      return { r, devices: new Set(byDevice.keys()), paths };
+    })();
+  }
+
+  /**
+   * Make what the pre-commit steps wrote durable before the rename makes it live: the flush
+   * started ahead (apply), then a flush of any file system a temporary is on that it did not
+   * cover (a manifest written since on another file system than the tree).
+   */
+  private async syncTemps(plan: Plan): Promise<void> {
+    const early = this.flushing;
+    this.flushing = undefined;
+    const done = early ? [await early] : [];
+    const left = [...(await this.tempDevices(plan))].filter(([dev]) => !done.some((d) => d.devices.has(dev)));
+    if (left.length) done.push(await this.startFlush({ ...plan, temps: left.map(([, t]) => t) }));
     if (this.opts.flushDelayMs) await new Promise((res) => setTimeout(res, this.opts.flushDelayMs));
-    if (r.exitCode !== 0) {
+    for (const { r, paths } of done) {
+      if (r.exitCode === 0) continue;
       throw new WebtreeError(
         'EIO',
-        `could not flush ${[...byDevice.values()].join(', ')} to disk before making it live: ${r.stderr.trim() || `sync exited ${r.exitCode}`}`,
+        `could not flush ${paths.join(', ')} to disk before making it live: ${r.stderr.trim() || `sync exited ${r.exitCode}`}`,
         {
           hint: 'nothing was changed; check the disk (dmesg) and run the command again',
         },
@@ -337,12 +428,17 @@ export class Executor {
       paths.state,
       this.opts.site.ecl.dir,
     ]);
-    for (const top of [paths.products, paths.switch, paths.html, path.join(paths.state, 'variants')]) {
-      for (const e of await fs.readdir(top, { withFileTypes: true }).catch(() => []))
-        if (e.isDirectory()) dirs.add(path.join(top, e.name));
-    }
-    for (const dir of dirs) {
-      for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    // Every listing at once (the start of every change: some thirty directories, each a round trip
+    // of libuv's pool when listed one after another); the removals, seldom any, one at a time.
+    const tops = [paths.products, paths.switch, paths.html, path.join(paths.state, 'variants')];
+    const subdirs = await Promise.all(tops.map((top) => fs.readdir(top, { withFileTypes: true }).catch(() => [])));
+    tops.forEach((top, i) => {
+      for (const e of subdirs[i]) if (e.isDirectory()) dirs.add(path.join(top, e.name));
+    });
+    const all = [...dirs];
+    const listed = await Promise.all(all.map((dir) => fs.readdir(dir).catch(() => [] as string[])));
+    for (const [i, dir] of all.entries()) {
+      for (const name of listed[i]) {
         const reserveTemp = dir === paths.state && /^reserve\.\d+\.tmp$/.test(name); // a reserve cut short
         if (
           name.startsWith(STAGING_PREFIX) ||
@@ -354,6 +450,26 @@ export class Executor {
           await fs.rm(path.join(dir, name), { recursive: true, force: true });
       }
     }
+  }
+
+  /**
+   * An extract's manifest, from the files as the unpack gives them (sorted, under the unpacked
+   * root; `content`: only that directory of it is installed), written while the unpack makes its
+   * last check. The same file as write-manifest writes after it.
+   */
+  private async writeManifest(
+    op: Extract<Op, { kind: 'write-manifest' }>,
+    w: { archiveSha256: string; files: Iterable<ManifestFile> },
+    content?: string,
+  ): Promise<void> {
+    this.opts.onOp?.(`${describeOp(op)} (while the unpacked tree is checked)`);
+    const under = content === undefined ? undefined : `${content}/`;
+    // Sorted still: every path kept has the same prefix, which is taken off.
+    const files = under === undefined ? w.files : filesUnder(w.files, under);
+    const m = { archiveSha256: op.archiveSha256 ?? w.archiveSha256, files };
+    await writeFileAtomic(op.to, manifestPieces(op.product, op.version, m), 0o644, this.opts.owner);
+    await this.own(op.to);
+    this.manifestWritten.add(op.to);
   }
 
   /** A file rewritten after its extract: its hash from the unpacking no longer holds. */
@@ -403,6 +519,8 @@ export class Executor {
 
   /** Run one operation; return how to reverse it once it is live. `again` is set when recovery re-runs it. */
   private async run(op: Op, id: string, again = false): Promise<Undo | undefined> {
+    // Written already, while its unpack made its last check (writeManifest said so then).
+    if (op.kind === 'write-manifest' && this.manifestWritten.has(op.to)) return undefined;
     this.opts.onOp?.(describeOp(op));
     switch (op.kind) {
       case 'make-dir': {
@@ -417,6 +535,7 @@ export class Executor {
         await fs.mkdir(raw, { mode: 0o755 });
         await this.own(raw);
         const bar = this.opts.progress?.(`unpacking ${path.basename(op.archive)}`);
+        const early = this.manifestFirst.get(op.dest);
         let result;
         try {
           result = await extractArchive(op.archive, raw, {
@@ -427,6 +546,7 @@ export class Executor {
             // An archive this process just fetched and checked, unchanged since: not hashed again.
             knownSha256: op.sha256 !== undefined && verifiedUnchanged(op.archive, op.sha256),
             signal: this.opts.signal,
+            ...(early ? { onWritten: (w) => this.writeManifest(early, w, op.content) } : {}),
             onProgress:
               bar &&
               ((p: ExtractProgress) =>
@@ -515,7 +635,8 @@ export class Executor {
             { hint: 'this is a fault in webtree; report it' },
           );
         const m = u ? await manifestOfUnpacked(op.dir, sha, u.files, u.rewritten) : await buildManifest(op.dir, sha);
-        await writeFileAtomic(op.to, manifestPieces(op.product, op.version, m), 0o644);
+        // Its owner given before its fsync: the flush before the commit may have begun already.
+        await writeFileAtomic(op.to, manifestPieces(op.product, op.version, m), 0o644, this.opts.owner);
         await this.own(op.to);
         return undefined;
       }

@@ -5,6 +5,7 @@
  * another process, told apart by its start time) is recovered without a human.
  */
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { explainErrno } from '../core/errno.js';
@@ -25,9 +26,14 @@ import {
   type StateFileSpec,
 } from '../core/state-file.js';
 
-/** Random hex from Web Crypto, loaded when first used: importing node:crypto cost every command that only reads the lock (status) milliseconds of start-up. */
+/**
+ * Random hex from node:crypto, loaded when first used: importing it cost every command that only
+ * reads the lock (status) milliseconds of start-up. A command that takes the lock has it loaded
+ * already (its apply id, the unpack's hashes); Web Crypto, used here before, loaded a module tree
+ * of its own for it (1-4 ms of an install's time before its unpack; docs/benchmarks.md, session 8).
+ */
 const randomHex = (bytes: number): string =>
-  Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
+  (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
 
 export interface LockHolder {
   /** The host the holder runs on: on a shared disk a pid means nothing elsewhere. Older locks lack it. */

@@ -158,18 +158,23 @@ export function preflightError(plan: Plan, refusals: Refusal[], me: Account, sit
 export async function preflight(plan: Plan, site: Site): Promise<void> {
   if (plan.ops.length === 0) return;
   // Several needs can land on one existing directory: check it once, name every reason.
+  // The look-ups are independent: made together, not one round trip of libuv's pool after another
+  // (an install's plan has a dozen of them, before its unpack; docs/benchmarks.md, session 8).
+  const needs = accessNeeds(plan, site.paths.state);
+  const found = await Promise.all(needs.map(existingDir));
   const whys = new Map<string, string[]>();
-  for (const need of accessNeeds(plan, site.paths.state)) {
-    const dir = await existingDir(need);
-    if (dir === undefined) continue;
+  needs.forEach((need, i) => {
+    const dir = found[i];
+    if (dir === undefined) return;
     const w = whys.get(dir) ?? [];
     if (!w.includes(need.why)) w.push(need.why);
     whys.set(dir, w);
-  }
+  });
+  const checked = await Promise.all([...whys.keys()].map(check));
   const refusals: Refusal[] = [];
-  for (const [dir, why] of whys) {
-    const r = await check(dir);
+  [...whys.values()].forEach((why, i) => {
+    const r = checked[i];
     if (r) refusals.push({ ...r, why });
-  }
+  });
   if (refusals.length) throw preflightError(plan, refusals, await currentAccount(), site);
 }

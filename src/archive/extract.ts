@@ -28,7 +28,7 @@ import { FileWriter } from './file-writer.js';
 import { newReader, takeWarmReader, dropWarmReader } from './warm.js';
 import { workerFile } from './worker-file.js';
 import type { ManifestFile } from './manifest.js';
-import { filesOf, type WrittenList } from './written-files.js';
+import { filesOf, sortedFiles, type WrittenList } from './written-files.js';
 import type {
   Abort,
   Ahead,
@@ -75,6 +75,14 @@ export interface ExtractOptions {
   knownSha256?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: ExtractProgress) => void;
+  /**
+   * Told, once every file is written, the archive's sha256 and the files (under dest, sorted by
+   * path, each made as it is taken): called while the reader makes its last check of the tree on
+   * its own thread, when this one would only wait, so that the caller writes the manifest then.
+   * The unpack ends when both have; a failure of either fails it. The result's `files` is then
+   * left empty (they were given here).
+   */
+  onWritten?: (w: { archiveSha256: string; files: Iterable<ManifestFile> }) => Promise<void>;
 }
 
 /** Where the tree is unpacked before it is moved onto dest; swept with dest's leftovers. */
@@ -119,10 +127,19 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
         },
       );
     }
-    await check(
+    const checked = check(
       team,
       files.reduce((n, l) => l.sizes.reduce((m, size) => m + size, n), 0),
     );
+    const given = opts.onWritten?.({
+      archiveSha256: end.archiveSha256,
+      files: sortedFiles(files, (p) => strip(p, end.top)),
+    });
+    // Both ended before either's failure is reported: a manifest still being written must not
+    // outlive the removal of the temporaries that follows a failure.
+    const [c, g] = await Promise.allSettled([checked, given]);
+    if (c.status === 'rejected') throw c.reason;
+    if (g.status === 'rejected') throw g.reason;
     const root = end.top === undefined ? scratch : join(scratch, end.top);
     // dest is an empty directory: rename replaces it in one step.
     fs.renameSync(root, dest);
@@ -150,10 +167,14 @@ export async function extractArchive(archive: string, dest: string, opts: Extrac
     throw err;
   } finally {
     team.ownPort?.close();
-    await Promise.all([team.reader.terminate(), ...team.writers.map((w) => w.worker.terminate())]);
+    const ended = Promise.all([team.reader.terminate(), ...team.writers.map((w) => w.worker.terminate())]);
+    // Waited for before the entries are made (the reader's listing gone first), or after a
+    // failure; given to onWritten, there are none to make: the threads end while the caller goes on.
+    if (result === undefined || !opts.onWritten) await ended;
+    else ended.catch(() => undefined);
   }
-  // The manifest's entries, made once the reader (and its listing) is gone.
-  result.files = filesOf(written, (p) => strip(p, top));
+  // The manifest's entries, made once the reader (and its listing) is gone; none when onWritten had them.
+  if (!opts.onWritten) result.files = filesOf(written, (p) => strip(p, top));
   return result;
 }
 

@@ -3,8 +3,7 @@
  * archive's sha256. Its writer and its reader stay together here (the reader relies on the
  * writer's key order), and light: status loads this, not the archive code.
  */
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isErrno } from '../core/errors.js';
 import { moveAsideCommand } from '../core/attic.js';
 import {
@@ -19,7 +18,7 @@ import {
   type FieldCheck,
   type StateFileSpec,
 } from '../core/state-file.js';
-import type { Manifest } from '../archive/manifest.js';
+import type { Manifest, ManifestFile } from '../archive/manifest.js';
 
 /**
  * A manifest file's text. The archive's sha256 comes before the file list, so that
@@ -40,15 +39,17 @@ const PIECE = 64 * 1024;
 export function* manifestPieces(
   product: string,
   version: string,
-  m: Manifest,
+  /** The files in their order (sorted by path): an array, or entries made as they are taken. */
+  m: { archiveSha256: string; files: Iterable<ManifestFile> },
   installedAt = new Date().toISOString(),
 ): Generator<string> {
   const head = JSON.stringify({ product, version, installedAt, archiveSha256: m.archiveSha256, files: [] });
   // The head without its closing "]}": the files follow, then those two characters.
   let piece = head.slice(0, -2);
-  for (let i = 0; i < m.files.length; i++) {
-    const f = m.files[i];
-    piece += (i === 0 ? '' : ',') + JSON.stringify({ path: f.path, size: f.size, sha256: f.sha256, mode: f.mode });
+  let first = true;
+  for (const f of m.files) {
+    piece += (first ? '' : ',') + JSON.stringify({ path: f.path, size: f.size, sha256: f.sha256, mode: f.mode });
+    first = false;
     if (piece.length >= PIECE) {
       yield piece;
       piece = '';
@@ -75,7 +76,11 @@ const MANIFEST_FIELDS: Record<string, FieldCheck> = {
 export function manifestSpec(file: string, stateDir: string, what: string): StateFileSpec {
   return {
     what: `the manifest of ${what}`,
-    fix: `move it aside (${moveAsideCommand(file, stateDir)}), then \`webtree adopt\` records the version's files as they are now (\`webtree verify\` first shows whether they were changed)`,
+    // Made only when an error says it: a plan reads the manifest of every version, and the dated
+    // name of each (moveAsideCommand) was most of that reading's time (docs/benchmarks.md, session 8).
+    get fix() {
+      return `move it aside (${moveAsideCommand(file, stateDir)}), then \`webtree adopt\` records the version's files as they are now (\`webtree verify\` first shows whether they were changed)`;
+    },
   };
 }
 
@@ -95,29 +100,40 @@ const HEAD =
  * DamagedFileError naming the file and the fix.
  */
 export async function peekArchiveSha256(file: string, spec: StateFileSpec): Promise<string | undefined> {
+  const sha = peekArchiveSha256Sync(file, spec);
+  if (sha !== undefined) return sha ?? undefined;
+  return (await readManifestFile(file, spec))?.archiveSha256;
+}
+
+/**
+ * peekArchiveSha256's look at the head and the tail, made with the synchronous calls: the sha256,
+ * null when there is no manifest, undefined when the whole file is to be read and checked (the
+ * async reader). A plan reads the manifest of every installed version of every product: one after
+ * another through libuv's pool, each costing five round trips, they were a good part of an install's
+ * time before its unpack (hundreds of versions; docs/benchmarks.md, session 8).
+ */
+export function peekArchiveSha256Sync(file: string, spec: StateFileSpec): string | null | undefined {
   const bad = (problem: string) => new DamagedFileError(file, spec.what, problem, spec.fix);
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
+    if (isErrno(err, 'ENOENT')) return null;
     // The whole reader names every other failure (permission, a loop) in the same words.
-    return (await readManifestFile(file, spec))?.archiveSha256;
+    return undefined;
   }
-  let headText: string;
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) throw bad(`is ${kindOf(st)}, not a file`);
     if (st.size === 0) throw bad('is empty');
     const head = Buffer.alloc(Math.min(1024, st.size));
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const bytesRead = readSync(fd, head, 0, head.length, 0);
     const tail = Buffer.alloc(2);
-    await fh.read(tail, 0, 2, Math.max(0, st.size - 2));
-    headText = head.toString('utf8', 0, bytesRead);
-    const m = HEAD.exec(headText);
+    readSync(fd, tail, 0, 2, Math.max(0, st.size - 2));
+    const m = HEAD.exec(head.toString('utf8', 0, bytesRead));
     if (m && !head.includes(0) && tail.toString('latin1') === ']}') return m[1];
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
-  return (await readManifestFile(file, spec))?.archiveSha256;
+  return undefined;
 }

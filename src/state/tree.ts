@@ -168,10 +168,12 @@ export async function readProductState(
     const unmanaged: string[] = [];
     const leftovers: string[] = [];
     const entries = readDirOrEmpty(dir);
+    // manifestPath's path, made without path.join's normalising walk (a version has no "/").
+    const inManifests = `${manifestDir(site, d)}/`;
     for (let i = 0; i < entries.length; i++) {
       const v = versionEntry(d, entries[i], inDir, pointerName, leftovers);
       if (v === undefined) continue;
-      const file = manifestPath(site, d, v);
+      const file = v.includes('/') ? manifestPath(site, d, v) : `${inManifests}${v}.json`;
       try {
         const sha = await peekArchiveSha256(file, manifestSpec(file, site.paths.state, `${d.name} ${v}`));
         if (sha === undefined) unmanaged.push(v);

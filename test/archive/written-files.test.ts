@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { c as createTar } from 'tar';
 import { extractArchive } from '../../src/archive/extract.js';
 import { buildManifest, sha256File } from '../../src/archive/manifest.js';
-import { WrittenFiles, filesOf } from '../../src/archive/written-files.js';
+import { WrittenFiles, filesOf, sortedFiles } from '../../src/archive/written-files.js';
 
 const LIMITS = { maxBytes: 64 * 1024 * 1024, maxEntries: 10_000, maxDepth: 64, maxRatio: 100_000 };
 const sha = (s: string) => createHash('sha256').update(s).digest();
@@ -55,5 +55,23 @@ describe('the unpack with several writers', () => {
     const onDisk = await buildManifest(dest, await sha256File(archive));
     expect(onDisk.files).toHaveLength(240);
     expect([...res.files].sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual(onDisk.files);
+  });
+});
+
+describe('sortedFiles', () => {
+  it('gives filesOf entries sorted by path, from several lists, renamed, the lists left as they are', () => {
+    const lists = [0, 1, 2].map((w) => {
+      const f = new WrittenFiles();
+      for (let i = 0; i < 700; i++) {
+        const n = (i * 7919 + w * 13) % 2100;
+        if (n % 3 === w) f.add(`top/d${n % 9}/f${n}`, n, 0o644, sha(`f${n}`));
+      }
+      return f.list();
+    });
+    const sorted = [...sortedFiles(lists, (p) => p.slice('top/'.length))];
+    expect(sorted.length).toBeGreaterThan(600);
+    expect(sorted.map((f) => f.path)).toEqual(sorted.map((f) => f.path).sort());
+    const all = filesOf(lists, (p) => p.slice('top/'.length));
+    expect(sorted).toEqual(all.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
   });
 });

@@ -128,7 +128,7 @@ describe('signals before the change is live leave the tree as it was, at once', 
     const before = await snapshotTree();
     // The flush (sync -f) is held open for 3 s: the signal lands inside it, after the last check of old.
     const child = sb.spawn(['install', archive], { WEBTREE_TEST_FLUSH_DELAY_MS: '3000' });
-    // The manifest is the last thing written before the flush; the flush is then held 3 s.
+    // The manifest is written before the flush ends (while the unpack checks the tree); the flush is then held 3 s.
     const manifest = path.join(stateDir(), 'manifests', 'TV', '2.flush.json');
     for (let i = 0; i < 2000 && !(await pathExists(manifest)); i++) await new Promise((res) => setTimeout(res, 5));
     expect(await pathExists(manifest), 'the manifest was written').toBe(true);
