@@ -60,16 +60,19 @@ async function runReadCommands(cli) {
     // The service account is whoever builds: as root, root (no drop); as anyone else, no drop either.
     const user = os.userInfo().username;
     const config = path.join(dir, 'webtree.yaml');
+    // Each value quoted (JSON's strings are YAML's double-quoted ones): a temporary directory
+    // (TMPDIR) or a user name with ' #' or ': ' in it would otherwise end the value early.
+    const q = JSON.stringify;
     fs.writeFileSync(
       config,
       [
         'paths:',
-        `  www: ${path.join(dir, 'www')}`,
-        `  products: ${path.join(dir, 'dbwebtools')}`,
-        `  runtime: ${path.join(dir, 'runtime')}`,
+        `  www: ${q(path.join(dir, 'www'))}`,
+        `  products: ${q(path.join(dir, 'dbwebtools'))}`,
+        `  runtime: ${q(path.join(dir, 'runtime'))}`,
         'apache:',
-        `  user: ${user}`,
-        `  group: ${user}`,
+        `  user: ${q(user)}`,
+        `  group: ${q(user)}`,
         '',
       ].join('\n'),
     );

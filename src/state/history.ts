@@ -106,7 +106,7 @@ export async function readHistoryLines(file: string, which: HistoryLines = 'all'
   }
 }
 
-/** Whether `r` has the shape of a HistoryRead: whole entries, and problems each with its line (a memo's, listing-memo.ts). */
+/** Whether `r` has the shape of a HistoryRead: whole entries, and problems each with its line, 1 or more (a memo's, listing-memo.ts). */
 export function isHistoryRead(r: unknown): r is HistoryRead {
   if (typeof r !== 'object' || r === null) return false;
   const { entries, problems } = r as Record<string, unknown>;
@@ -119,6 +119,7 @@ export function isHistoryRead(r: unknown): r is HistoryRead {
         typeof p === 'object' &&
         p !== null &&
         Number.isInteger((p as HistoryLineProblem).line) &&
+        (p as HistoryLineProblem).line > 0 &&
         typeof (p as HistoryLineProblem).problem === 'string',
     )
   );

@@ -8,9 +8,11 @@
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, copyPackage, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { readSite } from '../../src/site/load.js';
+import { BIN, copyPackage, makeSandbox, ROOT, type Sandbox } from '../helpers/cli.js';
 import { SERVICE_USER } from '../helpers/service-account.js';
 
 let sb: Sandbox;
@@ -142,5 +144,35 @@ describe('the read commands from dist/bundle/read.cjs and its code cache', () =>
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.cache).toBe('accepted');
     expect(r.stdout).toBe(expected);
+  });
+});
+
+describe('scripts/code-cache.mjs --warm', () => {
+  it("runs the read commands on its own throw-away site, whatever the temporary directory's name", async () => {
+    // ' #' starts a YAML comment and ': ' a mapping: unquoted, the site's paths ended there.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'webtree-warm #1: '));
+    try {
+      // A file whose main keeps the site file each command is given, as read.cjs's main would read it.
+      const file = path.join(tmp, 'main.cjs');
+      const seen = path.join(tmp, 'seen');
+      fs.mkdirSync(seen);
+      fs.writeFileSync(
+        file,
+        `const fs = require('node:fs');\nexports.main = async (argv) => { fs.copyFileSync(argv[1], ${JSON.stringify(seen)} + '/' + argv[2]); return 0; };\n`,
+      );
+      await execa(process.execPath, [path.join(ROOT, 'scripts', 'code-cache.mjs'), file, '--warm'], {
+        env: { TMPDIR: tmp },
+      });
+      expect(fs.readdirSync(seen).sort()).toEqual(['history', 'list', 'status']);
+      const { site, problems } = readSite(fs.readFileSync(path.join(seen, 'status'), 'utf8'), 'webtree.yaml');
+      expect(problems).toEqual([]);
+      for (const p of [site!.paths.www, site!.paths.products, site!.paths.runtime])
+        expect(path.dirname(path.dirname(p))).toBe(tmp);
+      expect(site!.apache.user).toBe(os.userInfo().username);
+      // The throw-away site is gone; the cache is written.
+      expect(fs.readdirSync(tmp).sort()).toEqual(['main.cjs', 'main.cjs.cache', 'seen']);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

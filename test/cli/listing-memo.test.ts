@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleArchive } from '../../src/demo/samples.js';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { editKeepingTimes } from '../helpers/times.js';
 
 type Status = { products: { name: string; current: string | null; previous: string | null; versions: string[] }[] };
 let sb: Sandbox;
@@ -41,10 +42,9 @@ describe('the listing memo through the CLI', () => {
     planted.history.entries = [];
     fs.writeFileSync(memo, JSON.stringify(planted));
     expect(tv(await sb.json<Status>(['status'])).previous).toBe(null);
-    // The same bytes written again by hand, the modification time set back: read again at once.
-    const before = fs.statSync(history);
-    fs.writeFileSync(history, fs.readFileSync(history));
-    fs.utimesSync(history, before.atimeMs / 1000, before.mtimeMs / 1000);
+    // The same bytes written again by hand, the modification time set back exactly: only the
+    // change time moved, and the lines are read again at once.
+    editKeepingTimes(history, () => fs.writeFileSync(history, fs.readFileSync(history)));
     expect(await sb.json<Status>(['status'])).toEqual(withMemo);
     fs.writeFileSync(memo, kept);
   }, 60_000);

@@ -18,6 +18,7 @@ import { isHistoryRead, type HistoryRead } from '../../src/state/history.js';
 import { readProductState } from '../../src/state/tree.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sandboxSite } from '../helpers/site.js';
+import { editKeepingTimes } from '../helpers/times.js';
 
 let dir: string;
 let product: string;
@@ -73,6 +74,15 @@ describe('listing memo', () => {
     fs.mkdirSync(path.join(product, '3.6'));
     fs.utimesSync(product, before.atimeMs / 1000, before.mtimeMs / 1000);
     expect(Math.abs(fs.statSync(product).mtimeMs - before.mtimeMs)).toBeLessThan(1);
+    expect(reread()).toBeUndefined();
+  });
+
+  it("lists again after a version is renamed by hand with its directory's times put back exactly", async () => {
+    // As keepListings does: the directories' last write a tick old before they are looked at.
+    await sleep(tickWait([product, manifests]));
+    keepAndReopen();
+    // Only the change time moves (editKeepingTimes checks): it alone says the memo is old.
+    editKeepingTimes(product, () => fs.renameSync(path.join(product, '3.4'), path.join(product, '3.5')));
     expect(reread()).toBeUndefined();
   });
 
@@ -190,15 +200,15 @@ describe("the history's pointer reading in the memo", () => {
     problems: [{ line: 3, problem: 'is not a JSON object (truncated or damaged)' }],
   };
   let history: string;
-  beforeEach(async () => {
+  beforeEach(() => {
     history = path.join(state, 'history.jsonl');
     fs.writeFileSync(history, '{"action":"init"}\n');
-    // As keepListings does: the file's last write a tick old before it is looked at.
-    await sleep(tickWait([history]));
   });
 
   /** Keeps R as a change's end does; the reading the next status would take. */
-  function keepHistory(build = 'b1') {
+  async function keepHistory(build = 'b1') {
+    // As keepListings does: the file's last write a tick old before it is looked at.
+    await sleep(tickWait([history]));
     const w = openListingMemo(state, 'write', 'b1')!;
     const h = w.history(history, isHistoryRead);
     expect(h.read).toBeUndefined();
@@ -208,8 +218,8 @@ describe("the history's pointer reading in the memo", () => {
   }
   const rereadHistory = () => openListingMemo(state, 'read', 'b1')!.history(history, isHistoryRead).read;
 
-  it('gives the kept reading back while the file is unchanged, beside the listings; a read writes nothing', () => {
-    expect(keepHistory()).toEqual(R);
+  it('gives the kept reading back while the file is unchanged, beside the listings; a read writes nothing', async () => {
+    expect(await keepHistory()).toEqual(R);
     expect(rereadHistory()).toEqual(R);
     const r = openListingMemo(state, 'read', 'b1')!;
     r.history(history, isHistoryRead).keep({ entries: [], problems: [] });
@@ -222,31 +232,32 @@ describe("the history's pointer reading in the memo", () => {
     expect(rereadHistory()).toBeUndefined();
   });
 
-  it('reads the file again after an append, an edit in place of the same size, or a rename over it', () => {
-    keepHistory();
+  it('reads the file again after an append, an edit in place of the same size, or a rename over it', async () => {
+    await keepHistory();
     fs.appendFileSync(history, '{"action":"x"}\n');
     expect(rereadHistory()).toBeUndefined();
 
-    keepHistory();
-    const before = fs.statSync(history);
-    fs.writeFileSync(history, fs.readFileSync(history, 'utf8').replace('init', 'tini'));
-    fs.utimesSync(history, before.atimeMs / 1000, before.mtimeMs / 1000);
-    expect(fs.statSync(history).size).toBe(before.size);
+    await keepHistory();
+    // Only the change time moves (editKeepingTimes checks): it alone says the memo is old.
+    editKeepingTimes(history, () =>
+      fs.writeFileSync(history, fs.readFileSync(history, 'utf8').replace('init', 'tini')),
+    );
     expect(rereadHistory()).toBeUndefined();
 
-    keepHistory();
+    await keepHistory();
     fs.writeFileSync(`${history}.new`, fs.readFileSync(history));
     fs.renameSync(`${history}.new`, history);
     expect(rereadHistory()).toBeUndefined();
   });
 
-  it('another build, a torn memo or a reading of the wrong shape is no reading', () => {
-    expect(keepHistory('b2')).toBeUndefined();
+  it('another build, a torn memo or a reading of the wrong shape is no reading', async () => {
+    expect(await keepHistory('b2')).toBeUndefined();
     const file = listingMemoFile(state);
     const m = JSON.parse(fs.readFileSync(file, 'utf8'));
     for (const bad of [
       { ...m.history, entries: [{ action: 'activate' }] },
       { ...m.history, problems: [{ line: '3' }] },
+      { ...m.history, problems: [{ line: 0, problem: 'is not a JSON object (truncated or damaged)' }] },
       { ...m.history, entries: {} },
       { key: m.history.key },
     ]) {
