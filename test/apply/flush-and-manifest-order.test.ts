@@ -16,18 +16,9 @@ import { planInstall } from '../../src/plan/lifecycle.js';
 import type { Plan } from '../../src/plan/ops.js';
 import type { Site } from '../../src/site/types.js';
 import { manifestPieces } from '../../src/state/manifest-file.js';
-import type { ProductState } from '../../src/state/tree.js';
-import { sandboxSite } from '../helpers/site.js';
+import { productState, sandboxSite } from '../helpers/site.js';
 
-const state = (name: string, over: Partial<ProductState> = {}): ProductState => ({
-  name,
-  versions: [],
-  sha256: {},
-  unmanaged: [],
-  leftovers: [],
-  blockedLinks: [],
-  ...over,
-});
+const state = productState;
 const ctx = { id: 'ID', now: '2026-12-07T00:00:00.000Z', who: { user: 'op' }, history: [] };
 
 describe('the plan of an install, as the executor reads it', () => {

@@ -17,18 +17,10 @@ import type { ProductDescriptor } from '../../src/catalog/types.js';
 import { WebtreeError } from '../../src/core/errors.js';
 import { planInstall, planPrune, type PlanContext } from '../../src/plan/lifecycle.js';
 import type { ProductState } from '../../src/state/tree.js';
-import { sandboxSite } from '../helpers/site.js';
+import { productState, sandboxSite } from '../helpers/site.js';
 
 const ctx: PlanContext = { id: 'ID', now: '2026-11-28T00:00:00.000Z', who: { user: 'op' }, history: [] };
-const state = (over: Partial<ProductState> = {}): ProductState => ({
-  name: 'TV',
-  versions: [],
-  sha256: {},
-  unmanaged: [],
-  leftovers: [],
-  blockedLinks: [],
-  ...over,
-});
+const state = (over: Partial<ProductState> = {}): ProductState => productState('TV', over);
 let TV: ProductDescriptor;
 beforeAll(async () => {
   TV = (await loadCatalog()).find((d) => d.name === 'TV')!;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { readSite } from '../../src/site/load.js';
 import type { Site } from '../../src/site/types.js';
+import type { ProductState } from '../../src/state/tree.js';
 import { siteYaml, type SiteValues } from '../../src/site/write.js';
 import { DEFAULT_SERVERS } from '../../src/site/schema.js';
 
@@ -16,4 +17,9 @@ export function sandboxSite(prefix: string, extra: SiteValues = {}): Site {
   const { site, problems } = readSite(siteYaml(values, DEFAULT_SERVERS, 'test'), path.join(prefix, 'webtree.yaml'));
   if (!site) throw new Error(JSON.stringify(problems));
   return site;
+}
+
+/** A product's state as readProductState gives it: nothing installed, unless `over` says otherwise. */
+export function productState(name: string, over: Partial<ProductState> = {}): ProductState {
+  return { name, versions: [], sha256: {}, unmanaged: [], leftovers: [], blockedLinks: [], ...over };
 }

@@ -13,7 +13,7 @@ import {
 import type { HistoryEntry } from '../../src/state/history.js';
 import { activationStack, previousVersion } from '../../src/plan/previous.js';
 import type { ProductState } from '../../src/state/tree.js';
-import { sandboxSite } from '../helpers/site.js';
+import { productState, sandboxSite } from '../helpers/site.js';
 
 const site = sandboxSite('/t');
 let by: Record<string, ProductDescriptor>;
@@ -21,15 +21,7 @@ beforeAll(async () => {
   by = Object.fromEntries((await loadCatalog()).map((d) => [d.name, d]));
 });
 
-const state = (over: Partial<ProductState> = {}): ProductState => ({
-  name: 'TV',
-  versions: [],
-  sha256: {},
-  unmanaged: [],
-  leftovers: [],
-  blockedLinks: [],
-  ...over,
-});
+const state = (over: Partial<ProductState> = {}): ProductState => productState('TV', over);
 const ctx = (history: HistoryEntry[] = []): PlanContext => ({
   id: 'ID',
   now: '2026-11-28T00:00:00.000Z',
