@@ -39,6 +39,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** sshd's SetEnv line for this process's NODE_EXTRA_CA_CERTS, if it has one that needs no quoting. */
+function caEnv(): string[] {
+  const ca = process.env.NODE_EXTRA_CA_CERTS;
+  return ca && !/[\s"'\\]/.test(ca) ? [`SetEnv NODE_EXTRA_CA_CERTS=${ca}`] : [];
+}
+
 export async function startSshd(dir: string): Promise<Sshd> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
@@ -74,6 +80,12 @@ export async function startSshd(dir: string): Promise<Sshd> {
         'LogLevel ERROR',
         'MaxStartups 20',
         'MaxSessions 20',
+        // npm on the "host" (this machine, through sshd) trusts the registry as the tests' own npm
+        // does: a registry reached through a proxy with a CA of its own is trusted through
+        // NODE_EXTRA_CA_CERTS, which sshd does not pass on. Without it, role-ssh's npm install,
+        // finding no packument of a dependency in the cache, retried the registry until the
+        // test's timeout (SELF_SIGNED_CERT_IN_CHAIN, in npm's debug log).
+        ...caEnv(),
         '',
       ].join('\n'),
     );
