@@ -112,9 +112,17 @@ export function earlyManifests(plan: Plan): Map<string, Extract<Op, { kind: 'wri
   return out;
 }
 
-/** The files below `under` (a directory and its "/"), renamed relative to it. */
+/**
+ * The files below `under` (a directory and its "/"), their paths made relative to it in place:
+ * a copy of each of 100,000 entries was megabytes at the peak. Both the unpack's list and the
+ * early manifest's entries (made one at a time for it) are the caller's own.
+ */
 function* filesUnder(files: Iterable<ManifestFile>, under: string): Generator<ManifestFile> {
-  for (const f of files) if (f.path.startsWith(under)) yield { ...f, path: f.path.slice(under.length) };
+  for (const f of files) {
+    if (!f.path.startsWith(under)) continue;
+    f.path = f.path.slice(under.length);
+    yield f;
+  }
 }
 
 const NOTHING_FLUSHED: RunResult = { exitCode: 0, stdout: '', stderr: '', all: '', message: '' };
@@ -589,10 +597,7 @@ export class Executor {
           }
           await fs.rename(path.join(raw, op.content), op.dest);
           await fs.rm(raw, { recursive: true, force: true });
-          const under = `${op.content}/`;
-          // Renamed in place: a copy of each of 100,000 entries was megabytes at the peak.
-          files = files.filter((f) => f.path.startsWith(under));
-          for (const f of files) f.path = f.path.slice(under.length);
+          files = [...filesUnder(files, `${op.content}/`)];
         }
         await fs.chmod(op.dest, 0o755);
         // Everything below was created with its owner already; only dest itself is ours.
